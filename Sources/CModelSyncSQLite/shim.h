@@ -1,0 +1,9 @@
+#ifndef CMODELSYNC_SQLITE_SHIM_H
+#define CMODELSYNC_SQLITE_SHIM_H
+#include <sqlite3.h>
+
+/// SQLITE_TRANSIENT is a macro casting -1 to a function pointer: Swift cannot import it.
+static inline sqlite3_destructor_type CModelSyncSQLite_SQLITE_TRANSIENT(void) {
+    return SQLITE_TRANSIENT;
+}
+#endif

@@ -1,0 +1,2 @@
+import ModelSyncKit
+print(SHA256.hash(Array("abc".utf8)))
