@@ -1,0 +1,236 @@
+/// A model set: the list of its files, with one canonical encoding whose SHA-256 is the manifest's identity.
+///
+/// A manifest describes content only, so the same files always give the same bytes and the same digest
+/// (docs/manifest-format.md is the normative description):
+///
+/// ```json
+/// {"files":[{"digest":"sha256:…","mode":"0644","path":"btc/model.onnx","size":1048576}],"schema":"model-sync.manifest.v1"}
+/// ```
+///
+/// ```swift
+/// let manifest = try Manifest(files: entries)   // validated and sorted
+/// store.insert(bytes: manifest.canonicalBytes)  // stored as an object named manifest.digest
+/// let again = try Manifest.decode(bytes)        // strict: anything but the canonical form is refused
+/// ```
+public struct Manifest: Hashable, Sendable {
+    /// The schema this version of model-sync writes and reads.
+    public static let schema = "model-sync.manifest.v1"
+
+    /// Every schema this version of model-sync reads.
+    public static let understoodSchemas = [schema]
+
+    /// The largest size a manifest may hold: 2^53 − 1, the largest integer every JSON reader keeps exactly.
+    public static let maxFileSize: UInt64 = (1 << 53) - 1
+
+    /// The files, sorted bytewise by the UTF-8 bytes of their paths.
+    public private(set) var files: [ManifestEntry]
+
+    /// The RFC 8785 encoding of the manifest: the bytes stored as its object and hashed into `digest`.
+    public let canonicalBytes: [UInt8]
+
+    /// The SHA-256 of `canonicalBytes`: the manifest's identity.
+    public let digest: Digest
+
+    /// Validates every path and the set as a whole (no duplicate, no path that is both a file and a directory),
+    /// then sorts the files bytewise by path.
+    public init(files: [ManifestEntry]) throws(IntegrityError) {
+        for entry in files {
+            try Manifest.validate(path: entry.path)
+            guard entry.size <= Manifest.maxFileSize else {
+                throw Manifest.invalid(
+                    "size of \(CanonicalJSON.quoted(entry.path)) is \(entry.size), more than \(Manifest.maxFileSize)")
+            }
+        }
+        let sorted = files.sorted { ManifestPath.bytewiseLess($0.path, $1.path) }
+        try Manifest.checkSet(sorted)
+        self.init(validatedSortedFiles: sorted)
+    }
+
+    private init(validatedSortedFiles files: [ManifestEntry]) {
+        self.files = files
+        self.canonicalBytes = CanonicalJSON.encode(Manifest.jsonValue(of: files))
+        self.digest = SHA256.hash(canonicalBytes)
+    }
+
+    /// The sum of the files' sizes.
+    public var totalBytes: UInt64 {
+        // Cannot overflow in practice (each size is below 2^53); saturate rather than trap on absurd input.
+        files.reduce(0) { total, entry in
+            let (sum, overflow) = total.addingReportingOverflow(entry.size)
+            return overflow ? UInt64.max : sum
+        }
+    }
+
+    /// Two manifests are equal when their canonical bytes are.
+    public static func == (lhs: Manifest, rhs: Manifest) -> Bool {
+        lhs.canonicalBytes == rhs.canonicalBytes
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(digest)
+    }
+
+    // MARK: Encoding
+
+    private static func jsonValue(of files: [ManifestEntry]) -> JSONValue {
+        let entries: [JSONValue] = files.map { entry in
+            .object([
+                (key: "digest", value: .string(entry.digest.description)),
+                (key: "mode", value: .string(entry.mode.rawValue)),
+                (key: "path", value: .string(entry.path)),
+                (key: "size", value: .number(String(entry.size))),
+            ])
+        }
+        return .object([
+            (key: "files", value: .array(entries)),
+            (key: "schema", value: .string(schema)),
+        ])
+    }
+
+    // MARK: Decoding
+
+    /// Reads a manifest strictly: the bytes must be exactly the canonical encoding of a valid manifest.
+    ///
+    /// Each rule has its own message naming the offending field or path: not JSON, not an object, unknown or
+    /// missing fields, an unknown schema, invalid paths, duplicate paths, a path that is both a file and a
+    /// directory, a bad mode, size or digest, unsorted files, and finally any byte that differs from the
+    /// canonical form. All are `IntegrityError` with code `.invalidManifest`.
+    public static func decode(_ bytes: [UInt8]) throws(IntegrityError) -> Manifest {
+        let document: JSONValue
+        do {
+            document = try CanonicalJSON.parse(bytes)
+        } catch {
+            throw invalid("manifest is not valid JSON: \(error.description)")
+        }
+        guard case .object(let top) = document else {
+            throw invalid("manifest is not a JSON object (got \(document.shortDescription))")
+        }
+
+        // The schema comes first: a newer manifest should say "newer schema", not "unknown field".
+        guard let schemaValue = member(top, "schema") else {
+            throw invalid("manifest is missing the field \"schema\"")
+        }
+        guard case .string(let schemaName) = schemaValue else {
+            throw invalid("manifest field \"schema\" must be a string, got \(schemaValue.shortDescription)")
+        }
+        guard understoodSchemas.contains(where: { $0.utf8.elementsEqual(schemaName.utf8) }) else {
+            throw IntegrityError(
+                .invalidManifest,
+                "manifest schema \(CanonicalJSON.quoted(schemaName)) is not understood; this model-sync reads "
+                    + understoodSchemas.map { CanonicalJSON.quoted($0) }.joined(separator: ", "),
+                hint: "the manifest was written by a newer model-sync: upgrade model-sync to read it")
+        }
+        try checkFields(top, expected: ["files", "schema"], context: "manifest")
+
+        guard case .array(let elements) = member(top, "files")! else {
+            throw invalid("manifest field \"files\" must be an array, got \(member(top, "files")!.shortDescription)")
+        }
+        var files: [ManifestEntry] = []
+        files.reserveCapacity(elements.count)
+        for (index, element) in elements.enumerated() {
+            files.append(try entry(from: element, index: index))
+        }
+
+        for (previous, next) in zip(files, files.dropFirst()) {
+            if previous.path.utf8.elementsEqual(next.path.utf8) {
+                throw invalid("manifest has the path \(CanonicalJSON.quoted(next.path)) more than once")
+            }
+            if !ManifestPath.bytewiseLess(previous.path, next.path) {
+                throw invalid(
+                    "manifest files are not sorted bytewise by path: \(CanonicalJSON.quoted(previous.path)) "
+                        + "comes before \(CanonicalJSON.quoted(next.path))")
+            }
+        }
+        try checkSet(files)
+
+        let manifest = Manifest(validatedSortedFiles: files)
+        guard manifest.canonicalBytes == bytes else {
+            throw IntegrityError(
+                .invalidManifest, "manifest is not in canonical form (RFC 8785)",
+                hint: "a manifest must be stored exactly as model-sync wrote it; was it reformatted or edited?")
+        }
+        return manifest
+    }
+
+    private static func entry(from value: JSONValue, index: Int) throws(IntegrityError) -> ManifestEntry {
+        guard case .object(let members) = value else {
+            throw invalid("manifest files[\(index)] must be an object, got \(value.shortDescription)")
+        }
+        let position = "manifest files[\(index)]"
+        var context = position
+        if case .string(let path)? = member(members, "path") {
+            context += " (\(CanonicalJSON.quoted(path)))"
+        }
+        try checkFields(members, expected: ["digest", "mode", "path", "size"], context: context)
+
+        guard case .string(let path) = member(members, "path")! else {
+            throw invalid("\(position): path must be a string, got \(member(members, "path")!.shortDescription)")
+        }
+        if let problem = ManifestPath.problem(with: path) {
+            throw invalid("\(position): \(problem)")
+        }
+
+        let modeValue = member(members, "mode")!
+        guard case .string(let modeText) = modeValue,
+              let mode = FileMode.allCases.first(where: { $0.rawValue.utf8.elementsEqual(modeText.utf8) }) else {
+            throw invalid("\(context): mode must be \"0644\" or \"0755\", got \(modeValue.shortDescription)")
+        }
+
+        let sizeValue = member(members, "size")!
+        guard case .number(let lexeme) = sizeValue, CanonicalJSON.isCanonicalInteger(lexeme),
+              let size = UInt64(lexeme), size <= maxFileSize else {
+            throw invalid(
+                "\(context): size must be a non-negative integer no greater than \(maxFileSize), "
+                    + "got \(sizeValue.shortDescription)")
+        }
+
+        let digestValue = member(members, "digest")!
+        guard case .string(let digestText) = digestValue, let digest = try? Digest(parsing: digestText) else {
+            throw invalid(
+                "\(context): digest must be \"sha256:\" followed by 64 lowercase hex digits, "
+                    + "got \(digestValue.shortDescription)")
+        }
+        return ManifestEntry(path: path, size: size, digest: digest, mode: mode)
+    }
+
+    /// The value of the member named `name`, compared by bytes (not by Swift's canonical-equivalence equality).
+    private static func member(_ members: [(key: String, value: JSONValue)], _ name: String) -> JSONValue? {
+        members.first { $0.key.utf8.elementsEqual(name.utf8) }?.value
+    }
+
+    /// Refuses the first unknown field (in document order), then the first missing one (in `expected` order).
+    private static func checkFields(
+        _ members: [(key: String, value: JSONValue)], expected: [String], context: String
+    ) throws(IntegrityError) {
+        for (key, _) in members where !expected.contains(where: { $0.utf8.elementsEqual(key.utf8) }) {
+            throw invalid("\(context) has an unknown field \(CanonicalJSON.quoted(key))")
+        }
+        for name in expected where member(members, name) == nil {
+            throw invalid("\(context) is missing the field \"\(name)\"")
+        }
+    }
+
+    /// Checks a bytewise-sorted list for duplicates and for a path that is also a directory of another path.
+    private static func checkSet(_ sorted: [ManifestEntry]) throws(IntegrityError) {
+        for (previous, next) in zip(sorted, sorted.dropFirst()) where previous.path.utf8.elementsEqual(next.path.utf8) {
+            throw invalid("manifest has the path \(CanonicalJSON.quoted(next.path)) more than once")
+        }
+        // Paths are NFC and unique by bytes here, so a Set<String> cannot merge two of them.
+        let paths = Set(sorted.map(\.path))
+        for entry in sorted {
+            let utf8 = Array(entry.path.utf8)
+            for (offset, byte) in utf8.enumerated() where byte == UInt8(ascii: "/") {
+                let directory = String(decoding: utf8[..<offset], as: UTF8.self)
+                if paths.contains(directory) {
+                    throw invalid(
+                        "manifest path \(CanonicalJSON.quoted(directory)) is both a file and a directory "
+                            + "(of \(CanonicalJSON.quoted(entry.path)))")
+                }
+            }
+        }
+    }
+
+    private static func invalid(_ message: String) -> IntegrityError {
+        IntegrityError(.invalidManifest, message)
+    }
+}

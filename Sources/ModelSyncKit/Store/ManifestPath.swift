@@ -1,0 +1,75 @@
+import Foundation
+
+/// The rules for the relative paths a manifest lists, shared with the archive reader.
+///
+/// A valid path is non-empty, relative, `/`-separated, in Unicode NFC, with no empty, `.` or `..`
+/// component, no backslash and no control character (Unicode category Cc: U+0000–U+001F, U+007F–U+009F).
+/// Such a path can only name a place inside the model set's root, and names it the same way on every machine.
+public enum ManifestPath {
+    /// What is wrong with `path`, as a message naming it, or `nil` when the path is valid.
+    ///
+    /// ```swift
+    /// ManifestPath.problem(with: "btc/model.onnx")  // nil
+    /// ManifestPath.problem(with: "../etc/passwd")   // "path \"../etc/passwd\" has a \"..\" component"
+    /// ```
+    public static func problem(with path: String) -> String? {
+        let shown = "path \(CanonicalJSON.quoted(path))"
+        if path.isEmpty { return "\(shown) is empty" }
+        for scalar in path.unicodeScalars {
+            if scalar.value == 0 { return "\(shown) contains a NUL character" }
+            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
+                return "\(shown) contains the control character \(codePoint(scalar))"
+            }
+        }
+        if path.utf8.contains(UInt8(ascii: "\\")) { return "\(shown) contains a backslash" }
+        if path.utf8.first == UInt8(ascii: "/") { return "\(shown) is absolute" }
+        for component in path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
+            if component.isEmpty { return "\(shown) has an empty component" }
+            if component.elementsEqual("..".utf8) { return "\(shown) has a \"..\" component" }
+            if component.elementsEqual(".".utf8) { return "\(shown) has a \".\" component" }
+        }
+        if !isNFC(path) { return "\(shown) is not in Unicode normalization form C (NFC)" }
+        return nil
+    }
+
+    /// True when `path`'s UTF-8 bytes are already in Unicode normalization form C.
+    public static func isNFC(_ path: String) -> Bool {
+        // Compared as bytes: Swift's String equality treats canonically equivalent strings as equal.
+        path.utf8.allSatisfy { $0 < 0x80 } || path.utf8.elementsEqual(normalizedFromFilesystem(path).utf8)
+    }
+
+    /// A name read from the filesystem, in NFC, so that a file saved as NFD (macOS HFS+) and the same file saved
+    /// as NFC give the same manifest.
+    ///
+    /// ```swift
+    /// ManifestPath.normalizedFromFilesystem("e\u{301}.bin")  // "\u{e9}.bin"
+    /// ```
+    public static func normalizedFromFilesystem(_ path: String) -> String {
+        path.precomposedStringWithCanonicalMapping
+    }
+
+    /// The order of `files` in a manifest: by UTF-8 bytes (`"B" < "a" < "é"`), not by Swift's String ordering.
+    public static func bytewiseLess(_ lhs: String, _ rhs: String) -> Bool {
+        lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
+    }
+
+    private static func codePoint(_ scalar: Unicode.Scalar) -> String {
+        let hex = String(scalar.value, radix: 16, uppercase: true)
+        return "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+    }
+}
+
+extension Manifest {
+    /// Throws when `path` may not appear in a manifest (or an archive): empty, absolute, `..`, `.` or empty
+    /// components, backslashes, NUL or control characters, not NFC. The message names the path and the rule.
+    ///
+    /// ```swift
+    /// try Manifest.validate(path: "btc/model.onnx")  // fine
+    /// try Manifest.validate(path: "/etc/passwd")     // IntegrityError: path "/etc/passwd" is absolute
+    /// ```
+    public static func validate(path: String) throws(IntegrityError) {
+        if let problem = ManifestPath.problem(with: path) {
+            throw IntegrityError(.invalidManifest, problem)
+        }
+    }
+}
