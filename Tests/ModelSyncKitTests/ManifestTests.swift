@@ -132,4 +132,25 @@ struct ManifestTests {
         #expect(FileMode.executable.posixPermissions == 0o755)
         #expect(FileMode.regular.rawValue == "0644")
     }
+
+    @Test("the example in docs/manifest-format.md has the digest the page states")
+    func documentedExample() throws {
+        let manifest = try Manifest(files: [
+            ManifestEntry(path: "scripts/warmup.sh", size: 0, digest: ManifestFixtures.empty, mode: .executable),
+            ManifestEntry(path: "btc/model.onnx", size: 3, digest: ManifestFixtures.abc, mode: .regular),
+        ])
+        #expect(manifest.canonicalBytes.count == 312)
+        #expect(manifest.digest.description
+            == "sha256:4836271da59e41e143aa585db998d8e0e025c1d901cff2ea1d61a5527fd3debf")
+    }
+
+    @Test("decoding under an expected digest refuses bytes that hash to another one")
+    func expectedDigest() throws {
+        let bytes = Array(ManifestFixtures.canonical.utf8)
+        let expected = try Digest(parsing: ManifestFixtures.canonicalDigest)
+        #expect(try Manifest.decode(bytes, expecting: expected).digest == expected)
+        let error = failure { () throws(IntegrityError) in _ = try Manifest.decode(bytes, expecting: .empty) }
+        #expect(error?.code == .digestMismatch)
+        #expect(error?.message == "manifest \(Digest.empty) is corrupt: its bytes hash to \(expected)")
+    }
 }

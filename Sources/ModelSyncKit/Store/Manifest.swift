@@ -152,6 +152,18 @@ public struct Manifest: Hashable, Sendable {
         return manifest
     }
 
+    /// Reads a manifest fetched by its digest: the bytes must hash to `expected` (else `.digestMismatch`),
+    /// then pass every rule of `decode(_:)`.
+    public static func decode(_ bytes: [UInt8], expecting expected: Digest) throws(IntegrityError) -> Manifest {
+        let actual = SHA256.hash(bytes)
+        guard actual == expected else {
+            throw IntegrityError(
+                .digestMismatch, "manifest \(expected) is corrupt: its bytes hash to \(actual)",
+                hint: "fetch it again; a manifest is only ever read under its own digest")
+        }
+        return try decode(bytes)
+    }
+
     private static func entry(from value: JSONValue, index: Int) throws(IntegrityError) -> ManifestEntry {
         guard case .object(let members) = value else {
             throw invalid("manifest files[\(index)] must be an object, got \(value.shortDescription)")
