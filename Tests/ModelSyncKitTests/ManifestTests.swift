@@ -153,4 +153,17 @@ struct ManifestTests {
         #expect(error?.code == .digestMismatch)
         #expect(error?.message == "manifest \(Digest.empty) is corrupt: its bytes hash to \(expected)")
     }
+
+    @Test("a model set of 10k files in nested directories encodes, decodes and re-encodes to the same digest")
+    func largeManifest() throws {
+        let entries = (0..<10_000).map { index in
+            ManifestEntry(path: "set\(index % 10)/pair-\(index % 97)/model-\(index).onnx", size: UInt64(index),
+                          digest: index.isMultiple(of: 2) ? ManifestFixtures.abc : ManifestFixtures.empty)
+        }
+        let manifest = try Manifest(files: entries.shuffled())
+        let decoded = try Manifest.decode(manifest.canonicalBytes)
+        #expect(decoded.files.count == 10_000)
+        #expect(decoded.digest == manifest.digest)
+        #expect(decoded.totalBytes == UInt64(9_999 * 10_000 / 2))
+    }
 }

@@ -8,9 +8,9 @@
 /// ```
 ///
 /// ```swift
-/// let manifest = try Manifest(files: entries)   // validated and sorted
-/// store.insert(bytes: manifest.canonicalBytes)  // stored as an object named manifest.digest
-/// let again = try Manifest.decode(bytes)        // strict: anything but the canonical form is refused
+/// let manifest = try Manifest(files: entries)     // validated and sorted
+/// manifest.canonicalBytes                         // stored as the object named manifest.digest
+/// let again = try Manifest.decode(bytes)          // strict: anything but the canonical form is refused
 /// ```
 public struct Manifest: Hashable, Sendable {
     /// The schema this version of model-sync writes and reads.
@@ -66,6 +66,7 @@ public struct Manifest: Hashable, Sendable {
         lhs.canonicalBytes == rhs.canonicalBytes
     }
 
+    /// Hashes the digest, which stands for the canonical bytes.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(digest)
     }
