@@ -304,4 +304,19 @@ struct ConfigTests {
         #expect(config.runpod.downloadTimeoutSec == 300)
         #expect(config.runpod.extractSubdir == "models")
     }
+
+    @Test("configs/all-keys.yaml, the reference of every key, loads with its documented values")
+    func allKeysExampleLoads() throws {
+        let root = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let path = root.appendingPathComponent("configs/all-keys.yaml").path
+        let config = try Config.load(path: path, environment: ["RUNPOD_ENDPOINT_ID": "ep1"])
+        #expect(config.repoDir == "/srv/model-registry")
+        #expect(config.runpod.triggerURL == "https://api.runpod.ai/v2/ep1/run")
+        #expect(config.runpod.effectiveCancelURLTemplate == "https://api.runpod.ai/v2/ep1/cancel/{job_id}")
+        #expect(try config.requireTrainCommand() == "python3 -m scripts.train --all")
+        #expect(config.runpod.maxArchiveBytes == RunPodConfig().maxArchiveBytes)
+        #expect(config.daemon == DaemonConfig())
+        #expect(config.gc == GCConfig() && config.registry == RegistryConfig())
+    }
 }

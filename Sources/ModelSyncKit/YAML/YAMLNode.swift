@@ -58,6 +58,7 @@ public enum YAMLNode: Sendable {
 }
 
 extension YAMLNode: Equatable {
+    /// Same kind, same text or children, same lines.
     public static func == (lhs: YAMLNode, rhs: YAMLNode) -> Bool {
         switch (lhs, rhs) {
         case let (.scalar(a, sa, la), .scalar(b, sb, lb)):
