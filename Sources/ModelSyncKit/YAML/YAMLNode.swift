@@ -1,0 +1,165 @@
+/// A parsed YAML document as a tree, with the 1-based line where each node starts.
+///
+/// Scalars keep their text as written (no type resolution): the configuration layer decides what a scalar
+/// means from the key it belongs to. Mappings keep their keys in file order, duplicates included, so that the
+/// reader can report a duplicate with both lines.
+///
+/// ```swift
+/// let root = try YAMLNode.parse("model_sync:\n  remote: origin\n", file: "bot.yaml")
+/// ```
+public enum YAMLNode: Sendable {
+    /// How a scalar was written: plain (`20`, `true`, `~`) or quoted / block (`"20"`, `'x'`, `|`).
+    public enum ScalarStyle: Sendable, Hashable {
+        /// Unquoted: its type is resolved from its text (null, bool, number or string).
+        case plain
+        /// Single- or double-quoted, literal or folded: always a string.
+        case quoted
+    }
+
+    /// One key of a mapping with the line it is on and its value.
+    public typealias Entry = (key: String, keyLine: Int, value: YAMLNode)
+
+    /// A scalar's text, how it was written, and its line.
+    case scalar(String, ScalarStyle, line: Int)
+    /// A mapping's entries in file order, and the line it starts on.
+    case mapping([Entry], line: Int)
+    /// A sequence's items, and the line it starts on.
+    case sequence([YAMLNode], line: Int)
+
+    /// The 1-based line where this node starts.
+    public var line: Int {
+        switch self {
+        case .scalar(_, _, let line), .mapping(_, let line), .sequence(_, let line): return line
+        }
+    }
+
+    /// The value of the first entry named `key`, when this is a mapping that has one.
+    public subscript(key: String) -> YAMLNode? {
+        guard case .mapping(let entries, _) = self else { return nil }
+        return entries.first { $0.key == key }?.value
+    }
+
+    /// Nested mappings deeper than this are refused, so hostile input cannot exhaust the stack.
+    static let maximumDepth = 256
+
+    /// Parses one YAML document with libyaml's event parser.
+    ///
+    /// Returns nil for an empty stream. Aliases are replaced by a copy of the anchored node. Mapping keys must
+    /// be scalars. More than one document is an error. Errors carry `file:line:column` and libyaml's problem.
+    public static func parse(_ text: String, file: String) throws(ConfigError) -> YAMLNode? {
+        try parse(bytes: Array(text.utf8), file: file)
+    }
+
+    /// Parses one YAML document from raw bytes (UTF-8, or UTF-16 with a byte-order mark).
+    public static func parse(bytes: [UInt8], file: String) throws(ConfigError) -> YAMLNode? {
+        var builder = try TreeBuilder(parser: YAMLEventParser(bytes: bytes, file: file), file: file)
+        return try builder.document()
+    }
+}
+
+extension YAMLNode: Equatable {
+    /// Same kind, same text or children, same lines.
+    public static func == (lhs: YAMLNode, rhs: YAMLNode) -> Bool {
+        switch (lhs, rhs) {
+        case let (.scalar(a, sa, la), .scalar(b, sb, lb)):
+            return a == b && sa == sb && la == lb
+        case let (.sequence(a, la), .sequence(b, lb)):
+            return a == b && la == lb
+        case let (.mapping(a, la), .mapping(b, lb)):
+            return la == lb && a.count == b.count
+                && zip(a, b).allSatisfy { $0.key == $1.key && $0.keyLine == $1.keyLine && $0.value == $1.value }
+        default:
+            return false
+        }
+    }
+}
+
+/// Turns libyaml's event stream into a `YAMLNode` tree by recursive descent.
+private struct TreeBuilder {
+    let parser: YAMLEventParser
+    let file: String
+    var anchors: [String: YAMLNode] = [:]
+
+    init(parser: YAMLEventParser, file: String) {
+        self.parser = parser
+        self.file = file
+    }
+
+    mutating func document() throws(ConfigError) -> YAMLNode? {
+        guard case .streamStart = try parser.next() else { throw unexpected(line: 1) }
+        var root: YAMLNode?
+        var documents = 0
+        while true {
+            switch try parser.next() {
+            case .streamEnd:
+                return root
+            case .documentStart(let line):
+                documents += 1
+                if documents > 1 {
+                    throw ConfigError(
+                        .invalidYAML, file: file, line: line,
+                        reason: "more than one YAML document in the file",
+                        hint: "keep a single document (remove the second `---`)"
+                    )
+                }
+                root = try node(from: parser.next(), depth: 0)
+                guard case .documentEnd = try parser.next() else { throw unexpected(line: line) }
+            default:
+                throw unexpected(line: root?.line ?? 1)
+            }
+        }
+    }
+
+    private mutating func node(from event: YAMLEvent, depth: Int) throws(ConfigError) -> YAMLNode {
+        guard depth < YAMLNode.maximumDepth else {
+            throw ConfigError(.invalidYAML, file: file, reason: "nesting deeper than \(YAMLNode.maximumDepth) levels")
+        }
+        switch event {
+        case .scalar(let value, let anchor, let tag, let quoted, let line):
+            // An explicit `!!str` makes a plain scalar a string, as quoting would.
+            let forcedString = tag == "tag:yaml.org,2002:str"
+            let result = YAMLNode.scalar(value, quoted || forcedString ? .quoted : .plain, line: line)
+            if let anchor { anchors[anchor] = result }
+            return result
+        case .alias(let anchor, let line):
+            guard let target = anchors[anchor] else {
+                throw ConfigError(.invalidYAML, file: file, line: line, reason: "unknown alias *\(anchor)")
+            }
+            return target
+        case .sequenceStart(let anchor, let line):
+            var items: [YAMLNode] = []
+            while true {
+                let next = try parser.next()
+                if case .sequenceEnd = next { break }
+                items.append(try node(from: next, depth: depth + 1))
+            }
+            let result = YAMLNode.sequence(items, line: line)
+            if let anchor { anchors[anchor] = result }
+            return result
+        case .mappingStart(let anchor, let line):
+            var entries: [YAMLNode.Entry] = []
+            while true {
+                let next = try parser.next()
+                if case .mappingEnd = next { break }
+                let keyNode = try node(from: next, depth: depth + 1)
+                guard case .scalar(let key, _, let keyLine) = keyNode else {
+                    throw ConfigError(
+                        .invalidYAML, file: file, line: keyNode.line,
+                        reason: "a mapping key must be a scalar, not a mapping or a sequence"
+                    )
+                }
+                let value = try node(from: parser.next(), depth: depth + 1)
+                entries.append((key: key, keyLine: keyLine, value: value))
+            }
+            let result = YAMLNode.mapping(entries, line: line)
+            if let anchor { anchors[anchor] = result }
+            return result
+        default:
+            throw unexpected(line: 1)
+        }
+    }
+
+    private func unexpected(line: Int) -> ConfigError {
+        ConfigError(.invalidYAML, file: file, line: line, reason: "unexpected YAML event order")
+    }
+}
