@@ -24,11 +24,13 @@ let package = Package(
         cLibrary("CModelSyncCrypto", pkgConfig: "libcrypto", apt: "libssl-dev"),
         cLibrary("CModelSyncYAML", pkgConfig: "yaml-0.1", apt: "libyaml-dev"),
         cLibrary("CModelSyncZip", pkgConfig: "libzip", apt: "libzip-dev"),
+        // renameat2(2), which Swift's Glibc module does not declare.
+        .target(name: "CModelSyncSystem"),
         .target(
             name: "ModelSyncKit",
             dependencies: [
                 "CModelSyncSQLite", "CModelSyncCurl", "CModelSyncGit2",
-                "CModelSyncCrypto", "CModelSyncYAML", "CModelSyncZip",
+                "CModelSyncCrypto", "CModelSyncYAML", "CModelSyncZip", "CModelSyncSystem",
             ]
         ),
         .executableTarget(

@@ -3,7 +3,7 @@ import Testing
 
 @Suite("Canonical JSON (RFC 8785) encoder and strict parser")
 struct CanonicalJSONTests {
-    private func encoded(_ value: JSONValue) -> String {
+    private func encoded(_ value: CanonicalJSONValue) -> String {
         String(decoding: CanonicalJSON.encode(value), as: UTF8.self)
     }
 
@@ -34,7 +34,7 @@ struct CanonicalJSONTests {
 
     @Test("object keys are sorted by UTF-16 code units, without whitespace")
     func keyOrder() {
-        let value = JSONValue.object([
+        let value = CanonicalJSONValue.object([
             (key: "b", value: .number("2")),
             (key: "\u{FF21}", value: .null),
             (key: "a", value: .array([.number("0"), .bool(true)])),

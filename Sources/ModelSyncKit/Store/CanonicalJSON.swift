@@ -2,13 +2,13 @@
 ///
 /// Numbers keep their lexeme (`"12"`, `"-1"`, `"1.0e3"`) so a reader can say exactly what it got, and
 /// object members keep their document order (duplicates are refused while parsing).
-enum JSONValue: Sendable {
+enum CanonicalJSONValue: Sendable {
     case null
     case bool(Bool)
     case number(String)
     case string(String)
-    case array([JSONValue])
-    case object([(key: String, value: JSONValue)])
+    case array([CanonicalJSONValue])
+    case object([(key: String, value: CanonicalJSONValue)])
 
     /// A short description for error messages: `"text"`, `12`, `true`, `null`, `an array`, `an object`.
     var shortDescription: String {
@@ -46,13 +46,13 @@ enum CanonicalJSON {
     // MARK: Encoding
 
     /// The canonical bytes of `value`. Numbers must be non-negative decimal integers without leading zeros.
-    static func encode(_ value: JSONValue) -> [UInt8] {
+    static func encode(_ value: CanonicalJSONValue) -> [UInt8] {
         var out: [UInt8] = []
         append(value, to: &out)
         return out
     }
 
-    static func append(_ value: JSONValue, to out: inout [UInt8]) {
+    static func append(_ value: CanonicalJSONValue, to out: inout [UInt8]) {
         switch value {
         case .null:
             out.append(contentsOf: "null".utf8)
@@ -150,7 +150,7 @@ enum CanonicalJSON {
     // MARK: Parsing
 
     /// Parses one JSON document (RFC 8259), refusing duplicate keys, invalid UTF-8 and lone surrogates.
-    static func parse(_ bytes: [UInt8]) throws(SyntaxError) -> JSONValue {
+    static func parse(_ bytes: [UInt8]) throws(SyntaxError) -> CanonicalJSONValue {
         var parser = Parser(bytes: bytes)
         return try parser.parseDocument()
     }
@@ -162,7 +162,7 @@ enum CanonicalJSON {
 
         init(bytes: [UInt8]) { self.bytes = bytes }
 
-        mutating func parseDocument() throws(SyntaxError) -> JSONValue {
+        mutating func parseDocument() throws(SyntaxError) -> CanonicalJSONValue {
             skipWhitespace()
             let value = try parseValue()
             skipWhitespace()
@@ -191,7 +191,7 @@ enum CanonicalJSON {
             }
         }
 
-        mutating func parseValue() throws(SyntaxError) -> JSONValue {
+        mutating func parseValue() throws(SyntaxError) -> CanonicalJSONValue {
             guard index < bytes.count else { throw failure("unexpected end of input") }
             switch bytes[index] {
             case UInt8(ascii: "{"): return try parseObject()
@@ -220,10 +220,10 @@ enum CanonicalJSON {
             }
         }
 
-        mutating func parseObject() throws(SyntaxError) -> JSONValue {
+        mutating func parseObject() throws(SyntaxError) -> CanonicalJSONValue {
             try enterContainer()
             index += 1  // {
-            var members: [(key: String, value: JSONValue)] = []
+            var members: [(key: String, value: CanonicalJSONValue)] = []
             var seen = Set<[UInt8]>()
             skipWhitespace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
@@ -265,10 +265,10 @@ enum CanonicalJSON {
             }
         }
 
-        mutating func parseArray() throws(SyntaxError) -> JSONValue {
+        mutating func parseArray() throws(SyntaxError) -> CanonicalJSONValue {
             try enterContainer()
             index += 1  // [
-            var elements: [JSONValue] = []
+            var elements: [CanonicalJSONValue] = []
             skipWhitespace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
                 index += 1
@@ -293,7 +293,7 @@ enum CanonicalJSON {
             }
         }
 
-        mutating func parseNumber() throws(SyntaxError) -> JSONValue {
+        mutating func parseNumber() throws(SyntaxError) -> CanonicalJSONValue {
             let start = index
             func isDigit(_ position: Int) -> Bool {
                 position < bytes.count && bytes[position] >= UInt8(ascii: "0") && bytes[position] <= UInt8(ascii: "9")

@@ -73,8 +73,8 @@ public struct Manifest: Hashable, Sendable {
 
     // MARK: Encoding
 
-    private static func jsonValue(of files: [ManifestEntry]) -> JSONValue {
-        let entries: [JSONValue] = files.map { entry in
+    private static func jsonValue(of files: [ManifestEntry]) -> CanonicalJSONValue {
+        let entries: [CanonicalJSONValue] = files.map { entry in
             .object([
                 (key: "digest", value: .string(entry.digest.description)),
                 (key: "mode", value: .string(entry.mode.rawValue)),
@@ -97,7 +97,7 @@ public struct Manifest: Hashable, Sendable {
     /// directory, a bad mode, size or digest, unsorted files, and finally any byte that differs from the
     /// canonical form. All are `IntegrityError` with code `.invalidManifest`.
     public static func decode(_ bytes: [UInt8]) throws(IntegrityError) -> Manifest {
-        let document: JSONValue
+        let document: CanonicalJSONValue
         do {
             document = try CanonicalJSON.parse(bytes)
         } catch {
@@ -165,7 +165,7 @@ public struct Manifest: Hashable, Sendable {
         return try decode(bytes)
     }
 
-    private static func entry(from value: JSONValue, index: Int) throws(IntegrityError) -> ManifestEntry {
+    private static func entry(from value: CanonicalJSONValue, index: Int) throws(IntegrityError) -> ManifestEntry {
         guard case .object(let members) = value else {
             throw invalid("manifest files[\(index)] must be an object, got \(value.shortDescription)")
         }
@@ -207,13 +207,13 @@ public struct Manifest: Hashable, Sendable {
     }
 
     /// The value of the member named `name`, compared by bytes (not by Swift's canonical-equivalence equality).
-    private static func member(_ members: [(key: String, value: JSONValue)], _ name: String) -> JSONValue? {
+    private static func member(_ members: [(key: String, value: CanonicalJSONValue)], _ name: String) -> CanonicalJSONValue? {
         members.first { $0.key.utf8.elementsEqual(name.utf8) }?.value
     }
 
     /// Refuses the first unknown field (in document order), then the first missing one (in `expected` order).
     private static func checkFields(
-        _ members: [(key: String, value: JSONValue)], expected: [String], context: String
+        _ members: [(key: String, value: CanonicalJSONValue)], expected: [String], context: String
     ) throws(IntegrityError) {
         for (key, _) in members where !expected.contains(where: { $0.utf8.elementsEqual(key.utf8) }) {
             throw invalid("\(context) has an unknown field \(CanonicalJSON.quoted(key))")

@@ -1,0 +1,17 @@
+#ifndef CMODELSYNC_SYSTEM_H
+#define CMODELSYNC_SYSTEM_H
+
+/// renameat2(2) with RENAME_EXCHANGE: Glibc declares renameat2 only under _GNU_SOURCE, which Swift's
+/// Glibc module does not define, so it is called through syscall(2). Returns 0, or -1 with errno set
+/// (EINVAL when the filesystem cannot exchange).
+int CModelSyncSystem_rename_exchange(const char *from, const char *to);
+
+/// renameat2(2) with RENAME_NOREPLACE, for the same reason (syscall(2) itself is variadic).
+int CModelSyncSystem_rename_noreplace(const char *from, const char *to);
+
+#include <sys/types.h>
+
+/// copy_file_range(2) on whole descriptors (no offsets): declared only under _GNU_SOURCE too.
+ssize_t CModelSyncSystem_copy_file_range(int in, int out, size_t length);
+
+#endif

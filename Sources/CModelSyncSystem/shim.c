@@ -1,0 +1,18 @@
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/fs.h>
+#include "CModelSyncSystem.h"
+
+int CModelSyncSystem_rename_exchange(const char *from, const char *to) {
+    return (int)syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, RENAME_EXCHANGE);
+}
+
+int CModelSyncSystem_rename_noreplace(const char *from, const char *to) {
+    return (int)syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
+}
+
+ssize_t CModelSyncSystem_copy_file_range(int in, int out, size_t length) {
+    return copy_file_range(in, NULL, out, NULL, length, 0);
+}

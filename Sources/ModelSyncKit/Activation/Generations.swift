@@ -1,0 +1,314 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
+internal import CModelSyncSystem
+import Foundation
+
+/// Materialized model sets and the symlink that makes one of them active.
+///
+/// `models_dir` is a relative symlink to `<store>/generations/<n>`; it is only ever replaced with `rename(2)`,
+/// so a reader sees the old set or the new one, never a mix. Generations are built under
+/// `generations/.building-<n>` and renamed into place once complete and fsynced, so a numbered directory is
+/// always whole. See docs/activation.md.
+public struct Generations {
+    let store: Store
+    /// The absolute path of `models_dir`.
+    public let modelsDir: String
+
+    public init(store: Store, modelsDir: String) {
+        self.store = store
+        self.modelsDir = FileSystem.absolute(modelsDir)
+    }
+
+    private var parent: String { (modelsDir as NSString).deletingLastPathComponent }
+    private var name: String { (modelsDir as NSString).lastPathComponent }
+
+    // MARK: reading
+
+    /// The generation number `modelsDir` points at, or nil (no link, a real directory, or a link elsewhere).
+    public static func activeNumber(modelsDir: String, layout: StoreLayout) -> Int? {
+        let absolute = FileSystem.absolute(modelsDir)
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: absolute) else { return nil }
+        let resolved = target.hasPrefix("/") ? FileSystem.absolute(target)
+            : FileSystem.absolute((absolute as NSString).deletingLastPathComponent + "/" + target)
+        let prefix = FileSystem.absolute(layout.generations) + "/"
+        guard resolved.hasPrefix(prefix) else { return nil }
+        return Int(resolved.dropFirst(prefix.count))
+    }
+
+    /// The active generation according to the symlink.
+    public var activeNumber: Int? { Generations.activeNumber(modelsDir: modelsDir, layout: store.layout) }
+
+    /// The generation a rollback would return to: the one that was active before the current one
+    /// (history order), if it is still retained.
+    public func rollbackTarget() throws -> Int? {
+        guard let active = activeNumber else { return nil }
+        let retained = Set(try store.index.generations().filter { $0.state == .retained }.map(\.number))
+        for event in try store.index.events(limit: 100_000).reversed()
+        where (event.kind == .activate || event.kind == .rollback) && event.generation == active {
+            guard let previous = event.fromGeneration else { return nil }
+            return retained.contains(previous) ? previous : nil
+        }
+        return nil
+    }
+
+    // MARK: activation
+
+    /// Materializes `manifest` as a new generation and makes it active (DESIGN.md "Activation").
+    ///
+    /// Throws `UsageError` for a manifest remembered as bad (unless `options.force`); returns `.rolledBack`
+    /// when the health check fails (the previous set is active again).
+    public func activate(_ digest: Digest, options: ActivationOptions) throws -> ActivationResult {
+        precondition(store.isWritable, "activation needs the store lock")
+        if !options.force, let reason = try store.index.badReason(digest) {
+            throw UsageError("manifest \(digest) failed its health check before (\(reason)); not activating it again",
+                             hint: "pass --force to activate it anyway")
+        }
+        let manifest = try store.manifest(digest)
+        try adoptRealDirectoryIfNeeded(options: options)
+
+        let previous = activeNumber
+        let records = try store.index.generations()
+        if !options.force, let previous, records.first(where: { $0.number == previous })?.manifest == digest {
+            return ActivationResult(result: .upToDate, generation: previous, manifest: digest, previousGeneration: previous)
+        }
+        for entry in manifest.files where !store.objects.contains(entry.digest) {
+            throw IntegrityError(.missingObject, "manifest \(digest) needs \(entry.digest) (\(entry.path)), which the store lacks",
+                                 hint: "pull again, or run `model-sync fsck` to check the store")
+        }
+        let number = try build(manifest, options: options)
+        try swap(to: number)
+        FaultInjection.point("after-swap")
+        let now = Date()
+        try store.index.transaction {
+            if let previous { try store.index.setGenerationState(previous, .retained) }
+            try store.index.setGenerationActivated(number, at: now)
+            try store.index.recordEvent(StoreEvent(time: now, kind: .activate, generation: number,
+                                                   fromGeneration: previous, manifest: digest))
+        }
+        FaultInjection.point("after-index")
+
+        if let check = options.healthCheck {
+            let outcome = try runConfigured(check, generation: number, manifest: digest, timeout: options.healthTimeout)
+            if outcome != .exited(0) {
+                let reason = "health check \(outcome)"
+                try restore(previous, after: number, manifest: digest, reason: reason)
+                return ActivationResult(result: .rolledBack, generation: previous, manifest: digest,
+                                        previousGeneration: previous, reason: reason)
+            }
+        }
+        var result = ActivationResult(result: .activated, generation: number, manifest: digest, previousGeneration: previous)
+        result.removedGenerations = try applyRetention(keep: options.keepGenerations)
+        if let hook = options.onActivate {
+            let outcome = try runConfigured(hook, generation: number, manifest: digest, timeout: nil)
+            if outcome != .exited(0) {
+                result.onActivateFailure = CommandFailedError(what: "activation.on_activate", command: hook, outcome: outcome)
+            }
+        }
+        return result
+    }
+
+    /// Makes the previous (or the given) retained generation active again.
+    public func rollback(to requested: Int? = nil) throws -> (generation: Int, manifest: Digest, from: Int?) {
+        precondition(store.isWritable, "rollback needs the store lock")
+        let current = activeNumber
+        let records = try store.index.generations()
+        let target: Int
+        if let requested {
+            guard let record = records.first(where: { $0.number == requested }),
+                  record.state == .retained || record.state == .active else {
+                let kept = records.filter { $0.state == .retained }.map { String($0.number) }.joined(separator: ", ")
+                throw UsageError("generation \(requested) is not retained (retained: \(kept.isEmpty ? "none" : kept))",
+                                 hint: "`model-sync status` lists the generations you can return to")
+            }
+            target = requested
+        } else {
+            guard let previous = try rollbackTarget() else {
+                throw UsageError("there is no previous generation to roll back to",
+                                 hint: "`model-sync status` lists the retained generations; use --to N to pick one")
+            }
+            target = previous
+        }
+        guard let record = records.first(where: { $0.number == target }) else {
+            throw UsageError("generation \(target) is unknown")
+        }
+        guard FileSystem.exists(store.layout.generationPath(target)) else {
+            throw IntegrityError(.missingObject, "generation \(target)'s directory is missing",
+                                 hint: "run `model-sync fsck --repair`, or activate its manifest \(record.manifest)")
+        }
+        if target == current {
+            return (target, record.manifest, current)
+        }
+        try swap(to: target)
+        let now = Date()
+        try store.index.transaction {
+            if let current { try store.index.setGenerationState(current, .retained) }
+            try store.index.setGenerationActivated(target, at: now)
+            try store.index.recordEvent(StoreEvent(time: now, kind: .rollback, generation: target, fromGeneration: current,
+                                                   manifest: record.manifest, reason: requested == nil ? "previous" : "requested"))
+        }
+        return (target, record.manifest, current)
+    }
+
+    // MARK: steps
+
+    /// Builds `generations/.building-<n>`, fsyncs it, then renames it to `generations/<n>`.
+    private func build(_ manifest: Manifest, options: ActivationOptions) throws -> Int {
+        let number = try store.index.highestGenerationNumber() + 1
+        let layout = store.layout
+        let building = layout.generations + "/.building-\(number)"
+        try FileSystem.removeTree(building)
+        try FileSystem.removeTree(layout.generationPath(number))
+        try store.index.recordGeneration(GenerationRecord(number: number, manifest: manifest.digest, state: .building))
+        try FileSystem.makeDirectories(building)
+        let materializer = Materializer(objects: store.objects, mode: options.linkMode)
+        var directories: Set<String> = [building]
+        for (position, entry) in manifest.files.enumerated() {
+            let target = building + "/" + entry.path
+            let directory = (target as NSString).deletingLastPathComponent
+            if !directories.contains(directory) {
+                try FileSystem.makeDirectories(directory)
+                var walk = directory
+                while walk.count > building.count, directories.insert(walk).inserted {
+                    walk = (walk as NSString).deletingLastPathComponent
+                }
+            }
+            try materializer.materialize(entry, at: target)
+            if position == manifest.files.count / 2 { FaultInjection.point("mid-build") }
+        }
+        // Hard links are durable once their directory entries are; copies were fsynced by the materializer.
+        for directory in directories.sorted(by: { $0.count > $1.count }) {
+            try FileSystem.sync(directory, directory: true)
+        }
+        try FileSystem.writeAtomically(Array((manifest.digest.description + "\n").utf8),
+                                       to: layout.generationManifestPath(number))
+        FaultInjection.point("before-rename-generation")
+        if rename(building, layout.generationPath(number)) != 0 { throw IOError.current("rename", building) }
+        try FileSystem.sync(layout.generations, directory: true)
+        try store.index.setGenerationState(number, .retained)
+        FaultInjection.point("before-swap")
+        return number
+    }
+
+    /// Points `modelsDir` at generation `number` (or removes the link for nil) with one `rename(2)`.
+    func swap(to number: Int?) throws {
+        let temporary = parent + "/." + name + ".swap-\(getpid())"
+        unlink(temporary)
+        guard let number else {
+            if unlink(modelsDir) != 0 && errno != ENOENT { throw IOError.current("unlink", modelsDir) }
+            try FileSystem.sync(parent, directory: true)
+            return
+        }
+        let target = relativePath(from: parent, to: store.layout.generationPath(number))
+        if symlink(target, temporary) != 0 { throw IOError.current("symlink", temporary) }
+        FaultInjection.point("after-symlink")
+        if rename(temporary, modelsDir) != 0 {
+            let failure = IOError.current("rename", modelsDir)
+            unlink(temporary)
+            throw failure
+        }
+        try FileSystem.sync(parent, directory: true)
+    }
+
+    /// First use: `modelsDir` is still a real directory. Import it as a generation and exchange it with a
+    /// symlink to that generation in one `renameat2(RENAME_EXCHANGE)`; its files are in the store before the
+    /// exchange, so none can be lost.
+    private func adoptRealDirectoryIfNeeded(options: ActivationOptions) throws {
+        guard let info = try FileSystem.linkStatus(modelsDir) else {
+            try FileSystem.makeDirectories(parent)
+            return
+        }
+        if FileSystem.isSymlink(info) { return }
+        guard FileSystem.isDirectory(info) else {
+            throw UsageError("\(modelsDir) exists and is neither a directory nor a symbolic link",
+                             hint: "move it away; model-sync manages models_dir as a symbolic link")
+        }
+        let imported = try store.importDirectory(modelsDir)
+        let manifest = try store.manifest(imported.manifest)
+        let number = try build(manifest, options: options)
+        let temporary = parent + "/." + name + ".adopt-\(getpid())"
+        unlink(temporary)
+        let target = relativePath(from: parent, to: store.layout.generationPath(number))
+        if symlink(target, temporary) != 0 { throw IOError.current("symlink", temporary) }
+        if CModelSyncSystem_rename_exchange(temporary, modelsDir) != 0 {
+            let failure = IOError.current("renameat2(RENAME_EXCHANGE)", modelsDir)
+            unlink(temporary)
+            throw UsageError("cannot replace the directory \(modelsDir) atomically: \(failure.message)",
+                             hint: "this filesystem lacks renameat2 RENAME_EXCHANGE; move \(modelsDir) away, then `model-sync import` and `activate` it")
+        }
+        try FileSystem.sync(parent, directory: true)
+        let now = Date()
+        try store.index.transaction {
+            try store.index.setGenerationActivated(number, at: now)
+            try store.index.recordEvent(StoreEvent(time: now, kind: .activate, generation: number, manifest: imported.manifest,
+                                                   reason: "adopted the existing directory \(modelsDir)"))
+        }
+        // The old directory now sits at `temporary`; its content is generation `number`.
+        try FileSystem.removeTree(temporary)
+    }
+
+    /// Swaps back to `previous` after a failed health check and forgets the failed generation.
+    private func restore(_ previous: Int?, after failed: Int, manifest: Digest, reason: String) throws {
+        try swap(to: previous)
+        let now = Date()
+        try store.index.transaction {
+            try store.index.setGenerationState(failed, .failed)
+            if let previous { try store.index.setGenerationActivated(previous, at: now) }
+            try store.index.markBad(manifest, reason: reason, at: now)
+            try store.index.recordEvent(StoreEvent(time: now, kind: .healthFailed, generation: previous,
+                                                   fromGeneration: failed, manifest: manifest, reason: reason))
+        }
+        try removeDirectory(of: failed)
+    }
+
+    /// Removes the directories of generations beyond `keep` (most recently activated first), never the
+    /// active one nor the rollback target. Returns the removed numbers.
+    private func applyRetention(keep: Int) throws -> [Int] {
+        let active = activeNumber
+        let rollback = try rollbackTarget()
+        let records = try store.index.generations()
+        let kept = records.filter { $0.state == .active || $0.state == .retained }
+            .sorted { ($0.activatedAt ?? $0.createdAt, $0.number) > ($1.activatedAt ?? $1.createdAt, $1.number) }
+        var removed: [Int] = []
+        var count = 0
+        for record in kept {
+            count += 1
+            if count <= keep || record.number == active || record.number == rollback { continue }
+            try store.index.removeGeneration(record.number)
+            try removeDirectory(of: record.number)
+            removed.append(record.number)
+        }
+        for record in records where record.state == .failed {
+            try store.index.removeGeneration(record.number)
+        }
+        return removed
+    }
+
+    private func removeDirectory(of number: Int) throws {
+        try FileSystem.removeTree(store.layout.generationPath(number))
+        try FileSystem.removeTree(store.layout.generationManifestPath(number))
+    }
+
+    private func runConfigured(_ template: String, generation: Int, manifest: Digest, timeout: Double?) throws -> ShellCommand.Outcome {
+        let command = template
+            .replacingOccurrences(of: "{models_dir}", with: modelsDir)
+            .replacingOccurrences(of: "{generation}", with: String(generation))
+        return try ShellCommand(command, environment: [
+            "MODEL_SYNC_MODELS_DIR": modelsDir,
+            "MODEL_SYNC_GENERATION": String(generation),
+            "MODEL_SYNC_MANIFEST": manifest.description,
+        ], timeout: timeout).run()
+    }
+
+    /// `to` expressed relative to the directory `from` (both absolute).
+    func relativePath(from: String, to: String) -> String {
+        let fromParts = FileSystem.absolute(from).split(separator: "/")
+        let toParts = FileSystem.absolute(to).split(separator: "/")
+        var common = 0
+        while common < fromParts.count, common < toParts.count, fromParts[common] == toParts[common] { common += 1 }
+        let ups = Array(repeating: "..", count: fromParts.count - common)
+        let rest = toParts[common...].map(String.init)
+        let parts = ups + rest
+        return parts.isEmpty ? "." : parts.joined(separator: "/")
+    }
+}

@@ -1,0 +1,277 @@
+import Foundation
+
+/// The SQLite index of a store: objects, manifests and their entries, generations, events, the stat cache.
+///
+/// Everything in it can be rebuilt from `objects/` and `generations/` (`fsck --repair`), except the event
+/// log. Confined: one task uses an index at a time.
+final class Index {
+    let database: Database
+
+    /// The schema, as ordered migrations: migration *n* takes `user_version` from *n* to *n + 1*.
+    /// Never edit a migration that has shipped; append a new one.
+    static let migrations: [String] = [
+        """
+        CREATE TABLE objects(
+            digest TEXT PRIMARY KEY,
+            size INTEGER NOT NULL,
+            added_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE manifests(
+            digest TEXT PRIMARY KEY,
+            files INTEGER NOT NULL,
+            bytes INTEGER NOT NULL,
+            imported_at INTEGER NOT NULL,
+            pinned INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID;
+        CREATE TABLE manifest_entries(
+            manifest TEXT NOT NULL REFERENCES manifests(digest) ON DELETE CASCADE,
+            path TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            mode TEXT NOT NULL,
+            PRIMARY KEY(manifest, path)
+        ) WITHOUT ROWID;
+        CREATE INDEX manifest_entries_by_digest ON manifest_entries(digest);
+        CREATE TABLE bad_manifests(
+            digest TEXT PRIMARY KEY,
+            reason TEXT NOT NULL,
+            marked_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE generations(
+            number INTEGER PRIMARY KEY,
+            manifest TEXT NOT NULL REFERENCES manifests(digest),
+            state TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            activated_at INTEGER
+        );
+        CREATE TABLE events(
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            time INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            generation INTEGER,
+            from_generation INTEGER,
+            manifest TEXT,
+            reason TEXT
+        );
+        CREATE TABLE stat_cache(
+            path TEXT PRIMARY KEY,
+            device INTEGER NOT NULL,
+            inode INTEGER NOT NULL,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            ctime_ns INTEGER NOT NULL,
+            digest TEXT NOT NULL
+        ) WITHOUT ROWID;
+        """,
+    ]
+
+    /// Opens the index at `path`, applying pending migrations. A read-only open applies none.
+    init(path: String, readOnly: Bool = false) throws(SQLiteError) {
+        database = try Database(path: path, readOnly: readOnly)
+        // Force SQLite to read the header now, so a corrupt file fails here with SQLITE_NOTADB.
+        let version = try database.userVersion
+        if version > Index.migrations.count {
+            throw SQLiteError(resultCode: 1, sqliteMessage: "schema version \(version) is newer than this model-sync understands (\(Index.migrations.count))",
+                              context: "opening", path: path)
+        }
+        guard !readOnly, version < Index.migrations.count else { return }
+        for number in version..<Index.migrations.count {
+            try database.execute("BEGIN IMMEDIATE")
+            do {
+                try database.execute(Index.migrations[number])
+                try database.execute("PRAGMA user_version = \(number + 1)")
+                try database.execute("COMMIT")
+            } catch {
+                try? database.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    /// Runs `body` in one transaction.
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        try database.transaction(body)
+    }
+
+    // MARK: objects
+
+    func recordObject(_ digest: Digest, size: UInt64, at time: Date = Date()) throws(SQLiteError) {
+        try database.run("INSERT OR IGNORE INTO objects(digest, size, added_at) VALUES(?, ?, ?)",
+                         [.text(digest.description), .int(Int64(size)), .int(Int64(time.timeIntervalSince1970))])
+    }
+
+    func objectSize(_ digest: Digest) throws(SQLiteError) -> UInt64? {
+        try database.query("SELECT size FROM objects WHERE digest = ?", [.text(digest.description)]) { UInt64($0.int64(0)) }.first
+    }
+
+    func removeObject(_ digest: Digest) throws(SQLiteError) {
+        try database.run("DELETE FROM objects WHERE digest = ?", [.text(digest.description)])
+    }
+
+    /// Every indexed object with its size.
+    func allObjects() throws(SQLiteError) -> [Digest: UInt64] {
+        var result: [Digest: UInt64] = [:]
+        let rows = try database.query("SELECT digest, size FROM objects") { ($0.text(0), UInt64($0.int64(1))) }
+        for (text, size) in rows {
+            if let digest = try? Digest(parsing: text) { result[digest] = size }
+        }
+        return result
+    }
+
+    // MARK: manifests
+
+    func recordManifest(_ manifest: Manifest, at time: Date = Date()) throws(SQLiteError) {
+        let digest = manifest.digest.description
+        let existing = try database.query("SELECT 1 FROM manifests WHERE digest = ?", [.text(digest)]) { $0.int(0) }
+        if !existing.isEmpty {
+            // Re-importing the same set refreshes its grace period for gc.
+            try database.run("UPDATE manifests SET imported_at = ? WHERE digest = ?",
+                             [.int(Int64(time.timeIntervalSince1970)), .text(digest)])
+            return
+        }
+        try database.run("INSERT INTO manifests(digest, files, bytes, imported_at) VALUES(?, ?, ?, ?)",
+                         [.text(digest), .int(manifest.files.count), .int(Int64(manifest.totalBytes)),
+                          .int(Int64(time.timeIntervalSince1970))])
+        for entry in manifest.files {
+            try database.run("INSERT INTO manifest_entries(manifest, path, digest, size, mode) VALUES(?, ?, ?, ?, ?)",
+                             [.text(digest), .text(entry.path), .text(entry.digest.description),
+                              .int(Int64(entry.size)), .text(entry.mode.rawValue)])
+        }
+    }
+
+    func hasManifest(_ digest: Digest) throws(SQLiteError) -> Bool {
+        !(try database.query("SELECT 1 FROM manifests WHERE digest = ?", [.text(digest.description)]) { $0.int(0) }).isEmpty
+    }
+
+    /// Manifests with their import time.
+    func allManifests() throws(SQLiteError) -> [(digest: Digest, importedAt: Date, pinned: Bool)] {
+        let rows = try database.query("SELECT digest, imported_at, pinned FROM manifests") {
+            ($0.text(0), $0.int64(1), $0.int(2) != 0)
+        }
+        return rows.compactMap { row in
+            guard let digest = try? Digest(parsing: row.0) else { return nil }
+            return (digest, Date(timeIntervalSince1970: TimeInterval(row.1)), row.2)
+        }
+    }
+
+    /// The digests of the blobs `manifest` references, from the index.
+    func referencedObjects(of manifest: Digest) throws(SQLiteError) -> [Digest] {
+        try database.query("SELECT DISTINCT digest FROM manifest_entries WHERE manifest = ?", [.text(manifest.description)]) {
+            $0.text(0)
+        }.compactMap { try? Digest(parsing: $0) }
+    }
+
+    func removeManifest(_ digest: Digest) throws(SQLiteError) {
+        try database.run("DELETE FROM manifests WHERE digest = ?", [.text(digest.description)])
+    }
+
+    /// Remembers a manifest as bad (it failed its health check) so the daemon does not re-activate it.
+    func markBad(_ digest: Digest, reason: String, at time: Date = Date()) throws(SQLiteError) {
+        try database.run("INSERT OR REPLACE INTO bad_manifests(digest, reason, marked_at) VALUES(?, ?, ?)",
+                         [.text(digest.description), .text(reason), .int(Int64(time.timeIntervalSince1970))])
+    }
+
+    /// Why a manifest was marked bad, or nil.
+    func badReason(_ digest: Digest) throws(SQLiteError) -> String? {
+        try database.query("SELECT reason FROM bad_manifests WHERE digest = ?", [.text(digest.description)]) { $0.text(0) }.first
+    }
+
+    func clearBad(_ digest: Digest) throws(SQLiteError) {
+        try database.run("DELETE FROM bad_manifests WHERE digest = ?", [.text(digest.description)])
+    }
+
+    // MARK: generations
+
+    func recordGeneration(_ generation: GenerationRecord) throws(SQLiteError) {
+        try database.run("""
+            INSERT OR REPLACE INTO generations(number, manifest, state, created_at, activated_at) VALUES(?, ?, ?, ?, ?)
+            """, [.int(generation.number), .text(generation.manifest.description), .text(generation.state.rawValue),
+                  .int(Int64(generation.createdAt.timeIntervalSince1970)),
+                  generation.activatedAt.map { .int(Int64($0.timeIntervalSince1970)) } ?? .null])
+    }
+
+    func setGenerationState(_ number: Int, _ state: GenerationState) throws(SQLiteError) {
+        try database.run("UPDATE generations SET state = ? WHERE number = ?", [.text(state.rawValue), .int(number)])
+    }
+
+    /// Marks `number` active and any other active generation retained (there is one active set).
+    func setGenerationActivated(_ number: Int, at time: Date) throws(SQLiteError) {
+        try database.run("UPDATE generations SET state = 'retained' WHERE state = 'active' AND number != ?", [.int(number)])
+        try database.run("UPDATE generations SET state = 'active', activated_at = ? WHERE number = ?",
+                         [.int(Int64(time.timeIntervalSince1970)), .int(number)])
+    }
+
+    func removeGeneration(_ number: Int) throws(SQLiteError) {
+        try database.run("DELETE FROM generations WHERE number = ?", [.int(number)])
+    }
+
+    /// All generations, newest first.
+    func generations() throws(SQLiteError) -> [GenerationRecord] {
+        try database.query("SELECT number, manifest, state, created_at, activated_at FROM generations ORDER BY number DESC") { row in
+            GenerationRecord(
+                number: row.int(0),
+                manifest: (try? Digest(parsing: row.text(1))) ?? Digest.empty,
+                state: GenerationState(rawValue: row.text(2)) ?? .failed,
+                createdAt: Date(timeIntervalSince1970: TimeInterval(row.int64(3))),
+                activatedAt: row.optionalInt(4).map { Date(timeIntervalSince1970: TimeInterval($0)) })
+        }
+    }
+
+    /// The highest generation number ever used (so numbers are never reused), from the index and the event log.
+    func highestGenerationNumber() throws(SQLiteError) -> Int {
+        let fromGenerations = try database.query("SELECT MAX(number) FROM generations") { $0.optionalInt(0) }.first ?? nil
+        let fromEvents = try database.query("SELECT MAX(generation) FROM events") { $0.optionalInt(0) }.first ?? nil
+        return max(fromGenerations ?? 0, fromEvents ?? 0)
+    }
+
+    // MARK: events
+
+    func recordEvent(_ event: StoreEvent) throws(SQLiteError) {
+        try database.run("""
+            INSERT INTO events(time, kind, generation, from_generation, manifest, reason) VALUES(?, ?, ?, ?, ?, ?)
+            """, [.int(Int64(event.time.timeIntervalSince1970)), .text(event.kind.rawValue), .optionalInt(event.generation),
+                  .optionalInt(event.fromGeneration), .optionalText(event.manifest?.description), .optionalText(event.reason)])
+    }
+
+    /// Events, oldest first (at most `limit`, the most recent ones).
+    func events(limit: Int = 1000) throws(SQLiteError) -> [StoreEvent] {
+        let rows = try database.query("""
+            SELECT time, kind, generation, from_generation, manifest, reason FROM
+              (SELECT * FROM events ORDER BY id DESC LIMIT ?) ORDER BY id ASC
+            """, [.int(limit)]) { row in
+            StoreEvent(time: Date(timeIntervalSince1970: TimeInterval(row.int64(0))),
+                       kind: StoreEvent.Kind(rawValue: row.text(1)),
+                       generation: row.optionalInt(2), fromGeneration: row.optionalInt(3),
+                       manifest: row.optionalText(4).flatMap { try? Digest(parsing: $0) },
+                       reason: row.optionalText(5))
+        }
+        return rows
+    }
+
+    // MARK: stat cache
+
+    func cachedDigest(for key: StatKey) throws(SQLiteError) -> Digest? {
+        let rows = try database.query(
+            "SELECT device, inode, size, mtime_ns, ctime_ns, digest FROM stat_cache WHERE path = ?", [.text(key.path)]) { row in
+            (StatKey(path: key.path, device: UInt64(bitPattern: row.int64(0)), inode: UInt64(bitPattern: row.int64(1)),
+                     size: UInt64(row.int64(2)), mtimeNanoseconds: row.int64(3), ctimeNanoseconds: row.int64(4)),
+             row.text(5))
+        }
+        guard let (cached, text) = rows.first, cached == key else { return nil }
+        return try? Digest(parsing: text)
+    }
+
+    func cacheDigest(_ digest: Digest, for key: StatKey) throws(SQLiteError) {
+        try database.run("""
+            INSERT OR REPLACE INTO stat_cache(path, device, inode, size, mtime_ns, ctime_ns, digest) VALUES(?, ?, ?, ?, ?, ?, ?)
+            """, [.text(key.path), .int(Int64(bitPattern: key.device)), .int(Int64(bitPattern: key.inode)),
+                  .int(Int64(key.size)), .int(key.mtimeNanoseconds), .int(key.ctimeNanoseconds), .text(digest.description)])
+    }
+
+    func forgetCachedDigests(_ digest: Digest) throws(SQLiteError) {
+        try database.run("DELETE FROM stat_cache WHERE digest = ?", [.text(digest.description)])
+    }
+}
+
+@available(*, unavailable)
+extension Index: Sendable {}

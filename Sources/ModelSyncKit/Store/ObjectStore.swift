@@ -1,0 +1,231 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
+import Foundation
+
+/// The content-addressed files of a store: `objects/sha256/ab/<hex>`, read-only, never rewritten.
+///
+/// Every write follows one protocol: temp file in `tmp/` → hash while writing → fsync → verify →
+/// `link(2)` into `objects/` (fails harmlessly if another process got there first) → fsync the directory.
+/// Nothing enters `objects/` unverified. Stateless apart from its paths, so it is `Sendable`.
+public struct ObjectStore: Sendable {
+    /// The size of each read and write: large enough for OpenSSL to run at full speed, small enough to keep
+    /// memory constant whatever the file size.
+    static let chunkSize = 1 << 20
+
+    public let layout: StoreLayout
+
+    public init(layout: StoreLayout) { self.layout = layout }
+
+    /// What an insert did.
+    public struct Insertion: Sendable, Equatable {
+        public let digest: Digest
+        public let size: UInt64
+        /// False when the object was already there.
+        public let created: Bool
+    }
+
+    /// Creates `objects/`, `tmp/` and `generations/` when missing.
+    public func prepare() throws(IOError) {
+        try FileSystem.makeDirectories(layout.objects + "/sha256")
+        try FileSystem.makeDirectories(layout.tmp)
+        try FileSystem.makeDirectories(layout.generations)
+    }
+
+    /// True when the object file exists.
+    public func contains(_ digest: Digest) -> Bool {
+        FileSystem.exists(layout.objectPath(digest))
+    }
+
+    /// The object's path.
+    public func path(of digest: Digest) -> String { layout.objectPath(digest) }
+
+    /// Copies the file at `path` into the store, hashing while copying.
+    ///
+    /// With `expected`, the bytes must hash to it (else `IntegrityError`, nothing stored).
+    public func insert(fileAt path: String, expected: Digest? = nil) throws -> Insertion {
+        let source = try FileSystem.open(path, O_RDONLY)
+        defer { close(source) }
+        _ = posix_fadvise(source, 0, 0, POSIX_FADV_SEQUENTIAL)
+        let writer = try ObjectWriter(store: self)
+        do {
+            var buffer = [UInt8](repeating: 0, count: ObjectStore.chunkSize)
+            while true {
+                let count = try buffer.withUnsafeMutableBytes { raw in
+                    try FileSystem.read(source, into: raw, path: path)
+                }
+                if count == 0 { break }
+                try buffer.withUnsafeBytes { raw in try writer.write(UnsafeRawBufferPointer(rebasing: raw[0..<count])) }
+            }
+            return try writer.commit(expected: expected)
+        } catch {
+            writer.abandon()
+            throw error
+        }
+    }
+
+    /// Stores a small byte buffer (a manifest).
+    public func insert(bytes: [UInt8], expected: Digest? = nil) throws -> Insertion {
+        let writer = try ObjectWriter(store: self)
+        do {
+            try bytes.withUnsafeBytes { try writer.write($0) }
+            return try writer.commit(expected: expected)
+        } catch {
+            writer.abandon()
+            throw error
+        }
+    }
+
+    /// Hashes a file without storing it, in constant memory; returns its digest and size.
+    public static func hashFile(at path: String) throws(IOError) -> (digest: Digest, size: UInt64) {
+        let descriptor = try FileSystem.open(path, O_RDONLY)
+        defer { close(descriptor) }
+        _ = posix_fadvise(descriptor, 0, 0, POSIX_FADV_SEQUENTIAL)
+        let hasher = SHA256()
+        var size: UInt64 = 0
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 4096)
+        defer { buffer.deallocate() }
+        while true {
+            let count = try FileSystem.read(descriptor, into: buffer, path: path)
+            if count == 0 { break }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            size += UInt64(count)
+        }
+        return (hasher.finalize(), size)
+    }
+
+    /// Reads a whole object into memory (manifests only: they are small).
+    public func readSmallObject(_ digest: Digest, limit: Int = 256 << 20) throws -> [UInt8] {
+        let path = layout.objectPath(digest)
+        guard let info = try FileSystem.status(path) else {
+            throw IntegrityError(.missingObject, "object \(digest) is missing from the store",
+                                 hint: "run `model-sync fsck` to check the store")
+        }
+        guard Int(info.st_size) <= limit else {
+            throw IntegrityError(.invalidManifest, "object \(digest) is too large to be a manifest (\(info.st_size) bytes)")
+        }
+        let bytes = try FileSystem.readAll(path)
+        guard SHA256.hash(bytes) == digest else {
+            throw IntegrityError(.digestMismatch, "object \(digest) is corrupt: its content does not match its name",
+                                 hint: "run `model-sync fsck --repair`, then pull again")
+        }
+        return bytes
+    }
+
+    /// Every object file's digest and path under `objects/` (names that are not digests are returned in `strays`).
+    public func enumerate() throws(IOError) -> (objects: [Digest], strays: [String]) {
+        var digests: [Digest] = []
+        var strays: [String] = []
+        let root = layout.objects + "/sha256"
+        for fanout in try FileSystem.list(root).sorted() {
+            let directory = root + "/" + fanout
+            guard let info = try FileSystem.linkStatus(directory), FileSystem.isDirectory(info) else {
+                strays.append(directory)
+                continue
+            }
+            for name in try FileSystem.list(directory).sorted() {
+                if Digest.isHex64(Substring(name)), name.hasPrefix(fanout), fanout.count == 2,
+                   let digest = try? Digest(parsing: Digest.prefix + name) {
+                    digests.append(digest)
+                } else {
+                    strays.append(directory + "/" + name)
+                }
+            }
+        }
+        return (digests, strays)
+    }
+
+    /// Removes an object file (gc); its fan-out directory stays.
+    public func remove(_ digest: Digest) throws(IOError) {
+        let path = layout.objectPath(digest)
+        if unlink(path) != 0 && errno != ENOENT { throw IOError.current("unlink", path) }
+    }
+
+    /// Moves an object to `quarantine/<hex>` (fsck --repair on a corrupt object).
+    public func quarantine(_ digest: Digest) throws(IOError) {
+        try FileSystem.makeDirectories(layout.quarantine)
+        let target = layout.quarantine + "/" + digest.hex + "-\(Int(Date().timeIntervalSince1970))"
+        if rename(layout.objectPath(digest), target) != 0 { throw IOError.current("rename", layout.objectPath(digest)) }
+    }
+}
+
+/// Streams bytes into a new object: temp file, hash while writing, then `commit` verifies and links it in.
+///
+/// Confined to one task; `abandon` (or a failed `commit`) removes the temp file.
+public final class ObjectWriter {
+    private let store: ObjectStore
+    private let temporaryPath: String
+    private var descriptor: Int32
+    private let hasher = SHA256()
+    public private(set) var size: UInt64 = 0
+
+    public init(store: ObjectStore) throws(IOError) {
+        self.store = store
+        let name = "obj-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        temporaryPath = store.layout.tmp + "/" + name
+        descriptor = try FileSystem.open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+    }
+
+    deinit { abandon() }
+
+    /// Appends bytes.
+    public func write(_ buffer: UnsafeRawBufferPointer) throws(IOError) {
+        hasher.update(buffer)
+        try FileSystem.writeAll(descriptor, buffer, path: temporaryPath)
+        size += UInt64(buffer.count)
+    }
+
+    /// Makes the bytes durable, checks them against `expected` (and `expectedSize`), and links the object in.
+    public func commit(expected: Digest? = nil, expectedSize: UInt64? = nil) throws -> ObjectStore.Insertion {
+        let digest = hasher.finalize()
+        if let expectedSize, expectedSize != size {
+            abandon()
+            throw IntegrityError(.sizeMismatch, "object \(expected?.description ?? digest.description): expected \(expectedSize) bytes, got \(size)")
+        }
+        if let expected, expected != digest {
+            abandon()
+            throw IntegrityError(.digestMismatch, "content expected to be \(expected) hashes to \(digest)",
+                                 hint: "the source is corrupt or was tampered with; nothing was stored")
+        }
+        let finalPath = store.layout.objectPath(digest)
+        if FileSystem.exists(finalPath) {
+            abandon()
+            return .init(digest: digest, size: size, created: false)
+        }
+        if fchmod(descriptor, 0o444) != 0 { let error = IOError.current("chmod", temporaryPath); abandon(); throw error }
+        if fsync(descriptor) != 0 { let error = IOError.current("fsync", temporaryPath); abandon(); throw error }
+        close(descriptor)
+        descriptor = -1
+        let directory = store.layout.objects + "/sha256/" + digest.fanout
+        var createdDirectory = false
+        if !FileSystem.exists(directory) {
+            if mkdir(directory, 0o755) == 0 { createdDirectory = true } else if errno != EEXIST {
+                let error = IOError.current("mkdir", directory); abandon(); throw error
+            }
+        }
+        // link(2) never replaces an existing name: two writers racing for the same object both succeed and
+        // exactly one file (identical bytes) stays.
+        var created = true
+        if link(temporaryPath, finalPath) != 0 {
+            if errno == EEXIST { created = false } else { let error = IOError.current("link", finalPath); abandon(); throw error }
+        }
+        abandon()
+        if created {
+            try FileSystem.sync(directory, directory: true)
+            if createdDirectory { try FileSystem.sync(store.layout.objects + "/sha256", directory: true) }
+        }
+        return .init(digest: digest, size: size, created: created)
+    }
+
+    /// Discards the temp file.
+    public func abandon() {
+        if descriptor >= 0 {
+            close(descriptor)
+            descriptor = -1
+        }
+        unlink(temporaryPath)
+    }
+}
+
+@available(*, unavailable)
+extension ObjectWriter: Sendable {}

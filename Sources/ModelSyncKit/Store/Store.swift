@@ -1,0 +1,128 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
+import Foundation
+
+/// A model-sync store: the object files, the SQLite index, and (for writers) the lock.
+///
+/// Open it with `Store.open(at:lockTimeout:)` to write (the lock is held until the store is released) or
+/// `Store.openForReading(at:)` to read without the lock (`status`, `fsck` without `--repair`).
+/// Confined: one task uses a store at a time.
+public final class Store {
+    public let layout: StoreLayout
+    public let objects: ObjectStore
+    let index: Index
+    private let lock: StoreLock?
+
+    private init(layout: StoreLayout, index: Index, lock: StoreLock?) {
+        self.layout = layout
+        self.objects = ObjectStore(layout: layout)
+        self.index = index
+        self.lock = lock
+    }
+
+    /// Opens (creating if needed) the store at `root` for writing, waiting up to `lockTimeout` seconds for the lock.
+    public static func open(at root: String, lockTimeout: Double) throws -> Store {
+        let layout = StoreLayout(root: FileSystem.absolute(root))
+        try FileSystem.makeDirectories(layout.root)
+        let lock = try StoreLock(path: layout.lockPath, timeout: lockTimeout)
+        try ObjectStore(layout: layout).prepare()
+        let index = try Index(path: layout.indexPath)
+        return Store(layout: layout, index: index, lock: lock)
+    }
+
+    /// Opens an existing store without the lock, for reading. Throws `UsageError` when there is no store.
+    public static func openForReading(at root: String) throws -> Store {
+        let layout = StoreLayout(root: FileSystem.absolute(root))
+        guard FileSystem.exists(layout.indexPath) else {
+            throw UsageError("no model-sync store at \(layout.root)",
+                             hint: "import a models folder first (`model-sync import DIR`), or pass --store")
+        }
+        let index = try Index(path: layout.indexPath, readOnly: true)
+        return Store(layout: layout, index: index, lock: nil)
+    }
+
+    /// Opens the store for `fsck --repair`: takes the lock, and moves an unreadable index aside instead of
+    /// failing, so that the repair can rebuild it. Returns the store and whether the index was rebuilt from scratch.
+    static func openForRepair(at root: String, lockTimeout: Double) throws -> (Store, indexWasReset: Bool) {
+        let layout = StoreLayout(root: FileSystem.absolute(root))
+        try FileSystem.makeDirectories(layout.root)
+        let lock = try StoreLock(path: layout.lockPath, timeout: lockTimeout)
+        try ObjectStore(layout: layout).prepare()
+        let existed = FileSystem.exists(layout.indexPath)
+        do {
+            let index = try openCheckedIndex(layout.indexPath)
+            return (Store(layout: layout, index: index, lock: lock), !existed)
+        } catch {
+            guard let failure = error as? SQLiteError, failure.isCorruption || failure.resultCode == 1 else { throw error }
+        }
+        // Unreadable: keep it aside for inspection and start an empty index, which the caller rebuilds.
+        let aside = layout.root + "/index.sqlite.corrupt-\(Int(Date().timeIntervalSince1970))"
+        rename(layout.indexPath, aside)
+        unlink(layout.indexPath + "-wal")
+        unlink(layout.indexPath + "-shm")
+        let index = try Index(path: layout.indexPath)
+        return (Store(layout: layout, index: index, lock: lock), true)
+    }
+
+    /// Opens the index and reads every table once, so that a corrupt page fails here.
+    private static func openCheckedIndex(_ path: String) throws -> Index {
+        let index = try Index(path: path)
+        _ = try index.allManifests()
+        _ = try index.generations()
+        _ = try index.allObjects()
+        return index
+    }
+
+    /// True when this store holds the write lock.
+    public var isWritable: Bool { lock != nil }
+
+    // MARK: reading
+
+    /// Reads and validates a stored manifest.
+    public func manifest(_ digest: Digest) throws -> Manifest {
+        let bytes = try objects.readSmallObject(digest)
+        let manifest = try Manifest.decode(bytes)
+        return manifest
+    }
+
+    /// All generations recorded in the index, newest first.
+    public func generations() throws -> [GenerationRecord] { try index.generations() }
+
+    /// The event log, oldest first.
+    public func events(limit: Int = 1000) throws -> [StoreEvent] { try index.events(limit: limit) }
+
+    /// Records an event in the log.
+    public func record(_ event: StoreEvent) throws { try index.recordEvent(event) }
+
+    /// Resolves a user-supplied manifest reference: a full digest, a unique hex prefix (at least 6 characters),
+    /// or a generation number.
+    public func resolveManifest(_ reference: String) throws -> Digest {
+        if let number = Int(reference) {
+            if let generation = try index.generations().first(where: { $0.number == number }) {
+                return generation.manifest
+            }
+            throw UsageError("no generation \(number) in \(layout.root)", hint: "`model-sync status` lists the generations")
+        }
+        if let digest = try? Digest(parsing: reference, allowBareHex: true) {
+            guard try index.hasManifest(digest) || objects.contains(digest) else {
+                throw UsageError("no manifest \(digest) in \(layout.root)", hint: "`model-sync log` lists imported manifests")
+            }
+            return digest
+        }
+        let prefix = reference.hasPrefix(Digest.prefix) ? String(reference.dropFirst(Digest.prefix.count)) : reference
+        guard prefix.count >= 6, Digest.isHex64(Substring(prefix + String(repeating: "0", count: 64 - min(64, prefix.count)))) else {
+            throw UsageError("\"\(reference)\" is neither a manifest digest nor a generation number",
+                             hint: "give sha256:<64 hex>, a unique prefix of at least 6 hex characters, or a generation number")
+        }
+        let matches = try index.allManifests().map(\.digest).filter { $0.hex.hasPrefix(prefix) }
+        guard matches.count == 1 else {
+            throw UsageError(matches.isEmpty ? "no manifest starts with \(prefix)" : "\(prefix) matches \(matches.count) manifests",
+                             hint: "give more characters of the digest")
+        }
+        return matches[0]
+    }
+}
+
+@available(*, unavailable)
+extension Store: Sendable {}

@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
+import Foundation
+
+/// The store's single-writer lock: `flock` on `<store>/lock`, which holds the owner's pid.
+///
+/// Released when the object is deallocated or the process dies (the kernel drops a flock with its descriptor).
+public final class StoreLock {
+    private let descriptor: Int32
+    public let path: String
+
+    /// Waits up to `timeout` seconds for the lock, then throws a `BusyError` naming the holder's pid.
+    public init(path: String, timeout: Double) throws {
+        self.path = path
+        let descriptor = try FileSystem.open(path, O_RDWR | O_CREAT, mode: 0o644)
+        let deadline = Date().addingTimeInterval(max(0, timeout))
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR else {
+                let failure = IOError.current("flock", path)
+                close(descriptor)
+                throw failure
+            }
+            if Date() >= deadline {
+                let holder = StoreLock.holder(descriptor)
+                close(descriptor)
+                throw BusyError(lockPath: path, holderPID: holder, waited: timeout)
+            }
+            usleep(50_000)
+        }
+        self.descriptor = descriptor
+        let text = Array("\(getpid())\n".utf8)
+        ftruncate(descriptor, 0)
+        _ = text.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
+    }
+
+    deinit {
+        ftruncate(descriptor, 0)
+        flock(descriptor, LOCK_UN)
+        close(descriptor)
+    }
+
+    private static func holder(_ descriptor: Int32) -> Int32? {
+        var buffer = [UInt8](repeating: 0, count: 32)
+        let count = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 0) }
+        guard count > 0 else { return nil }
+        return Int32(String(decoding: buffer[0..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}
+
+@available(*, unavailable)
+extension StoreLock: Sendable {}
+
+/// Another process holds the store lock.
+public struct BusyError: ModelSyncError {
+    public let lockPath: String
+    public let holderPID: Int32?
+    public let waited: Double
+
+    public var category: ErrorCategory { .busy }
+    public var message: String {
+        let who = holderPID.map { "pid \($0)" } ?? "another process"
+        return "the store is busy: \(lockPath) is held by \(who) (waited \(Int(waited)) s)"
+    }
+    public var hint: String? { "wait for the other model-sync to finish, or raise lock_timeout_sec" }
+}

@@ -1,0 +1,45 @@
+import Foundation
+
+/// What `model-sync status` shows.
+public struct StoreStatus: Sendable {
+    public struct Active: Sendable {
+        public var generation: Int
+        public var manifest: Digest
+        public var files: Int
+        public var bytes: UInt64
+        public var activatedAt: Date?
+    }
+
+    public var modelsDir: String
+    public var storeDir: String
+    public var active: Active?
+    /// Every generation the index knows, newest first.
+    public var generations: [GenerationRecord]
+    public var objects: Int
+    public var objectBytes: UInt64
+    public var manifests: Int
+}
+
+extension Store {
+    /// The active generation, the retained ones, and the store's size.
+    public func status(modelsDir: String) throws -> StoreStatus {
+        let activeNumber = Generations.activeNumber(modelsDir: modelsDir, layout: layout)
+        // The symlink is the truth about which set is active; the index may lag it after a crash.
+        let generations = try index.generations().map { record -> GenerationRecord in
+            var record = record
+            if record.number == activeNumber { record.state = .active } else if record.state == .active { record.state = .retained }
+            return record
+        }
+        var active: StoreStatus.Active?
+        if let number = activeNumber,
+           let record = generations.first(where: { $0.number == number }) {
+            let manifest = try? self.manifest(record.manifest)
+            active = .init(generation: number, manifest: record.manifest, files: manifest?.files.count ?? 0,
+                           bytes: manifest?.totalBytes ?? 0, activatedAt: record.activatedAt)
+        }
+        let objects = try index.allObjects()
+        return StoreStatus(modelsDir: FileSystem.absolute(modelsDir), storeDir: layout.root, active: active,
+                           generations: generations, objects: objects.count,
+                           objectBytes: objects.values.reduce(0, +), manifests: try index.allManifests().count)
+    }
+}

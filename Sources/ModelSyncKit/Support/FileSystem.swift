@@ -1,0 +1,166 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
+import Foundation
+
+/// Thin POSIX helpers that throw `IOError` with the path and `errno` captured at once.
+///
+/// Foundation's FileManager hides `errno` and cannot fsync; the store's durability rules need both.
+enum FileSystem {
+    /// `stat` (following symlinks); nil when the path does not exist.
+    static func status(_ path: String) throws(IOError) -> stat? {
+        var info = stat()
+        if stat(path, &info) == 0 { return info }
+        if errno == ENOENT || errno == ENOTDIR { return nil }
+        throw IOError.current("stat", path)
+    }
+
+    /// `lstat` (not following symlinks); nil when the path does not exist.
+    static func linkStatus(_ path: String) throws(IOError) -> stat? {
+        var info = stat()
+        if lstat(path, &info) == 0 { return info }
+        if errno == ENOENT || errno == ENOTDIR { return nil }
+        throw IOError.current("lstat", path)
+    }
+
+    static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0
+    }
+
+    static func isDirectory(_ info: stat) -> Bool { (info.st_mode & S_IFMT) == S_IFDIR }
+    static func isRegular(_ info: stat) -> Bool { (info.st_mode & S_IFMT) == S_IFREG }
+    static func isSymlink(_ info: stat) -> Bool { (info.st_mode & S_IFMT) == S_IFLNK }
+
+    /// Creates a directory and its parents (mode 0755); an existing directory is fine.
+    static func makeDirectories(_ path: String) throws(IOError) {
+        if let info = try status(path) {
+            if isDirectory(info) { return }
+            throw IOError(errno: ENOTDIR, operation: "mkdir", path: path)
+        }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty && parent != path { try makeDirectories(parent) }
+        if mkdir(path, 0o755) != 0 && errno != EEXIST { throw IOError.current("mkdir", path) }
+    }
+
+    /// Opens `path` with `flags`; the caller closes the descriptor.
+    static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws(IOError) -> Int32 {
+        let descriptor = Glibc.open(path, flags | O_CLOEXEC, mode)
+        if descriptor < 0 { throw IOError.current("open", path) }
+        return descriptor
+    }
+
+    /// fsyncs a file or directory by path.
+    static func sync(_ path: String, directory: Bool = false) throws(IOError) {
+        let descriptor = try open(path, directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY)
+        defer { close(descriptor) }
+        if fsync(descriptor) != 0 { throw IOError.current("fsync", path) }
+    }
+
+    /// Writes all of `buffer` to `descriptor`, retrying short writes and EINTR.
+    static func writeAll(_ descriptor: Int32, _ buffer: UnsafeRawBufferPointer, path: String) throws(IOError) {
+        var offset = 0
+        while offset < buffer.count {
+            let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw IOError.current("write", path)
+            }
+            offset += written
+        }
+    }
+
+    /// Reads up to `buffer.count` bytes, retrying EINTR; 0 at end of file.
+    static func read(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws(IOError) -> Int {
+        while true {
+            let count = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
+            if count >= 0 { return count }
+            if errno == EINTR { continue }
+            throw IOError.current("read", path)
+        }
+    }
+
+    /// Writes `bytes` to `path` atomically: temp file beside it, fsync, rename, fsync the directory.
+    static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let descriptor = try open(temporary, O_WRONLY | O_CREAT | O_EXCL, mode: mode)
+        do {
+            try bytes.withUnsafeBytes { buffer in try writeAll(descriptor, buffer, path: temporary) }
+            if fsync(descriptor) != 0 { throw IOError.current("fsync", temporary) }
+            close(descriptor)
+        } catch {
+            close(descriptor)
+            unlink(temporary)
+            throw error
+        }
+        if rename(temporary, path) != 0 {
+            let failure = IOError.current("rename", path)
+            unlink(temporary)
+            throw failure
+        }
+        try sync(directory.isEmpty ? "." : directory, directory: true)
+    }
+
+    /// Reads a whole (small) file.
+    static func readAll(_ path: String) throws -> [UInt8] {
+        let descriptor = try open(path, O_RDONLY)
+        defer { close(descriptor) }
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = try chunk.withUnsafeMutableBytes { buffer in try read(descriptor, into: buffer, path: path) }
+            if count == 0 { break }
+            result.append(contentsOf: chunk[0..<count])
+        }
+        return result
+    }
+
+    /// Directory entries (names), excluding `.` and `..`; empty when the directory does not exist.
+    static func list(_ path: String) throws(IOError) -> [String] {
+        guard let directory = opendir(path) else {
+            if errno == ENOENT { return [] }
+            throw IOError.current("opendir", path)
+        }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Removes a file, a symlink or a whole directory tree (making read-only directories writable first).
+    static func removeTree(_ path: String) throws(IOError) {
+        guard let info = try linkStatus(path) else { return }
+        if isDirectory(info) {
+            chmod(path, 0o755)
+            for name in try list(path) { try removeTree(path + "/" + name) }
+            if rmdir(path) != 0 && errno != ENOENT { throw IOError.current("rmdir", path) }
+        } else if unlink(path) != 0 && errno != ENOENT {
+            throw IOError.current("unlink", path)
+        }
+    }
+
+    /// Free bytes available to this user on the filesystem holding `path`.
+    static func freeBytes(_ path: String) throws(IOError) -> UInt64 {
+        var info = statvfs()
+        if statvfs(path, &info) != 0 { throw IOError.current("statvfs", path) }
+        return UInt64(info.f_bavail) * UInt64(info.f_frsize)
+    }
+
+    /// `path` made absolute against the current directory, with `.` and `..` components resolved lexically.
+    static func absolute(_ path: String) -> String {
+        let base = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        var parts: [Substring] = []
+        for part in base.split(separator: "/", omittingEmptySubsequences: true) {
+            if part == "." { continue }
+            if part == ".." { _ = parts.popLast(); continue }
+            parts.append(part)
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+}

@@ -1,0 +1,120 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
+import Foundation
+
+/// Runs a configured command (`train_command`, `health_check`, `on_activate`) with `/bin/sh -c`.
+///
+/// The child runs in its own process group with an empty signal mask (a parent's blocked signals would
+/// otherwise be inherited and SIGTERM could not stop it); its stdout and stderr go to our stderr, so a
+/// `--json` stdout stays clean. At `timeout` the group gets SIGTERM, then SIGKILL 5 s later.
+public struct ShellCommand: Sendable {
+    public let command: String
+    public let environment: [String: String]
+    public let timeout: Double?
+
+    public init(_ command: String, environment: [String: String] = [:], timeout: Double? = nil) {
+        self.command = command
+        self.environment = environment
+        self.timeout = timeout
+    }
+
+    /// How the command ended.
+    public enum Outcome: Sendable, Equatable {
+        case exited(Int32)
+        case signaled(Int32)
+        case timedOut
+    }
+
+    /// Runs the command to its end (or its timeout).
+    public func run() throws -> Outcome {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGTERM)
+        sigaddset(&defaults, SIGINT)
+        sigaddset(&defaults, SIGPIPE)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, 2, 1)
+
+        var merged = ProcessInfo.processInfo.environment
+        for (key, value) in environment { merged[key] = value }
+        let environmentStrings = merged.map { "\($0.key)=\($0.value)" }
+        let arguments = ["/bin/sh", "-c", command]
+        var pid: pid_t = 0
+        let status = withCStrings(arguments) { argv in
+            withCStrings(environmentStrings) { envp in
+                posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, envp)
+            }
+        }
+        guard status == 0 else { throw IOError(errno: status, operation: "spawn /bin/sh for", path: command) }
+
+        let deadline = timeout.map { Date().addingTimeInterval($0) }
+        var killDeadline: Date?
+        var timedOut = false
+        while true {
+            var waitStatus: Int32 = 0
+            let result = waitpid(pid, &waitStatus, WNOHANG)
+            if result == pid {
+                if timedOut { return .timedOut }
+                if (waitStatus & 0x7f) == 0 { return .exited((waitStatus >> 8) & 0xff) }
+                return .signaled(waitStatus & 0x7f)
+            }
+            if result < 0 && errno != EINTR { throw IOError.current("waitpid", command) }
+            let now = Date()
+            if let deadline, !timedOut, now >= deadline {
+                timedOut = true
+                kill(-pid, SIGTERM)
+                killDeadline = now.addingTimeInterval(5)
+            }
+            if let killDeadline, now >= killDeadline {
+                kill(-pid, SIGKILL)
+            }
+            usleep(20_000)
+        }
+    }
+
+    private func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+        var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+        pointers.append(nil)
+        defer { for pointer in pointers { free(pointer) } }
+        return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+}
+
+extension ShellCommand.Outcome: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .exited(let code): return "exited with status \(code)"
+        case .signaled(let signal): return "was killed by signal \(signal)"
+        case .timedOut: return "timed out"
+        }
+    }
+}
+
+/// A configured command failed (exit 8): the training command, or `activation.on_activate`.
+public struct CommandFailedError: ModelSyncError {
+    public let what: String
+    public let command: String
+    public let outcome: ShellCommand.Outcome
+    public var category: ErrorCategory { .commandFailed }
+    public var message: String { "\(what) `\(command)` \(outcome)" }
+    public var hint: String? { "its output is above; run it by hand to see why" }
+
+    public init(what: String, command: String, outcome: ShellCommand.Outcome) {
+        self.what = what
+        self.command = command
+        self.outcome = outcome
+    }
+}

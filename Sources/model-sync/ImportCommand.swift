@@ -1,0 +1,32 @@
+import ArgumentParser
+import ModelSyncKit
+
+struct ImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Hash a folder into the store and record its manifest, without activating it.",
+        discussion: """
+            Prints the manifest digest; `model-sync activate DIGEST` makes it the active set. Files unchanged \
+            since the last import (same inode, size and times) are not read again.
+
+            Example: model-sync import ./trained-models --store /srv/bot/.model-sync
+            """)
+
+    @Argument(help: ArgumentHelp("The folder to import (default: the models folder).", valueName: "dir"))
+    var directory: String?
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        let output = global.output()
+        let workspace = try global.workspace()
+        let store = try workspace.openStore()
+        let result = try store.importDirectory(directory ?? workspace.modelsDir, progress: output.progressHandler())
+        output.result([
+            "manifest": result.manifest, "files": result.files, "bytes": result.bytes,
+            "new_objects": result.newObjects, "new_bytes": result.newBytes,
+        ], text: global.verbose
+            ? "\(result.manifest)\n\(result.files) files, \(Output.bytes(result.bytes)); \(result.newObjects) new objects (\(Output.bytes(result.newBytes))), \(result.cachedFiles) unchanged files not re-read"
+            : result.manifest.description)
+    }
+}

@@ -1,0 +1,92 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import ModelSyncKit
+import Synchronization
+
+/// Everything the CLI writes: results on stdout (text, or one JSON object with `--json`), messages and
+/// progress on stderr. Progress is drawn only when stderr is a terminal and `--quiet` is off.
+struct Output: Sendable {
+    let json: Bool
+    let quiet: Bool
+    let verbose: Bool
+
+    /// Prints the command's result: `fields` as JSON with `--json`, else `text` (unless quiet).
+    func result(_ fields: [String: Any?], text: @autoclosure () -> String) {
+        if json {
+            print(Output.encode(fields))
+        } else if !quiet {
+            let body = text()
+            if !body.isEmpty { print(body) }
+        }
+    }
+
+    /// A line on stderr (not with --quiet).
+    func note(_ line: String) {
+        guard !quiet else { return }
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    /// A progress handler drawing one self-overwriting line on stderr, at most ten times a second.
+    func progressHandler() -> ProgressHandler? {
+        guard !quiet, isatty(2) != 0 else { return nil }
+        let last = Mutex<Double>(0)
+        return { progress in
+            let now = Date().timeIntervalSince1970
+            let finished = progress.total.map { progress.completed >= $0 } ?? false
+            let draw = last.withLock { previous -> Bool in
+                if !finished && now - previous < 0.1 { return false }
+                previous = now
+                return true
+            }
+            guard draw else { return }
+            var line = "\r\(progress.phase) \(Output.bytes(progress.completed))"
+            if let total = progress.total, total > 0 {
+                line += " / \(Output.bytes(total)) (\(progress.completed * 100 / total)%)"
+            }
+            line += "\u{1B}[K"
+            if finished { line += "\n" }
+            FileHandle.standardError.write(Data(line.utf8))
+        }
+    }
+
+    static func encode(_ fields: [String: Any?]) -> String {
+        let object = normalize(fields)
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+            return "{}"
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private static func normalize(_ value: Any?) -> Any {
+        switch value {
+        case nil: return NSNull()
+        case let dictionary as [String: Any?]: return dictionary.mapValues { normalize($0) }
+        case let dictionary as [String: Any]: return dictionary.mapValues { normalize($0) }
+        case let array as [Any?]: return array.map { normalize($0) }
+        case let digest as Digest: return digest.description
+        case let date as Date: return rfc3339(date)
+        case let number as UInt64: return NSNumber(value: number)
+        case let some?: return some
+        }
+    }
+
+    static func rfc3339(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: date)
+    }
+
+    static func bytes(_ count: UInt64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(count)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
+    }
+}

@@ -1,2 +1,0 @@
-import ModelSyncKit
-print(SHA256.hash(Array("abc".utf8)))

@@ -1,0 +1,53 @@
+import Foundation
+
+/// A fresh directory under the system temp dir, removed when the value is deallocated.
+final class TemporaryDirectory: @unchecked Sendable {
+    // @unchecked: the path is immutable after init; removal happens once, in deinit.
+    let path: String
+
+    init(_ label: String = "model-sync-test") {
+        let base = FileManager.default.temporaryDirectory.path
+        path = base + "/\(label)-\(UUID().uuidString.prefix(8))"
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        // Generation files and objects are read-only; make everything writable so removal succeeds.
+        let task = Process()
+        task.executableURL = URL(fileURLWithPath: "/bin/sh")
+        task.arguments = ["-c", "chmod -R u+w '\(path)' 2>/dev/null; rm -rf '\(path)'"]
+        try? task.run()
+        task.waitUntilExit()
+    }
+
+    /// Writes `contents` at `relative`, creating parent directories.
+    @discardableResult
+    func write(_ relative: String, _ contents: [UInt8], mode: Int = 0o644) -> String {
+        let full = path + "/" + relative
+        try! FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent,
+                                                 withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: full, contents: Data(contents), attributes: [.posixPermissions: mode])
+        return full
+    }
+
+    func write(_ relative: String, _ text: String) -> String { write(relative, Array(text.utf8)) }
+
+    /// Makes a file look older than the stat cache's racy window.
+    func age(_ relative: String, seconds: TimeInterval = 60) {
+        try! FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-seconds)],
+                                               ofItemAtPath: path + "/" + relative)
+    }
+}
+
+/// Deterministic pseudo-random bytes (xorshift), so test data is reproducible and incompressible.
+func pseudoRandomBytes(count: Int, seed: UInt64) -> [UInt8] {
+    var state = seed | 1
+    var bytes = [UInt8](repeating: 0, count: count)
+    for index in 0..<count {
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
+        bytes[index] = UInt8(truncatingIfNeeded: state)
+    }
+    return bytes
+}
