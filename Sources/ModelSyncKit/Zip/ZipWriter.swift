@@ -54,6 +54,8 @@ public final class ZipWriter {
     /// Adds the file at `sourcePath` as entry `name`, after the entries already added.
     ///
     /// The name is stored as given (UTF-8); the caller is responsible for it being a safe relative path.
+    /// The source must be a regular file; it is read when the archive is committed, so it must stay in
+    /// place until then.
     /// Wraps `zip_source_file`, `zip_file_add`, `zip_set_file_compression`, `zip_file_set_dostime` and
     /// `zip_file_set_external_attributes`.
     public func addFile(
@@ -62,6 +64,13 @@ public final class ZipWriter {
     ) throws {
         guard let handle else {
             throw ZipError(code: .invalidArgument, detail: "the archive was already committed",
+                           archivePath: path, entryName: name)
+        }
+        // libzip 1.7 opens the source only in zip_close: check it now so the error names the file early.
+        var info = stat()
+        guard stat(sourcePath, &info) == 0 else { throw IOError.current("stat", sourcePath) }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw ZipError(code: .invalidArgument, detail: "\(sourcePath) is not a regular file",
                            archivePath: path, entryName: name)
         }
         // Length -1: to the end of the file (libzip 1.7 has no ZIP_LENGTH_TO_END).
