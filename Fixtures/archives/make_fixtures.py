@@ -163,6 +163,15 @@ def oversize():
     return data
 
 
+def undersize():
+    # The deflated stream inflates to 4096 bytes, the headers claim 5000: the data ends early.
+    data = build([(info("models/btc/model.onnx", zipfile.ZIP_DEFLATED), OVERSIZE_ACTUAL)])
+    local, central = headers(data, 0)
+    patch_u32(data, local + 22, 5000)
+    patch_u32(data, central + 24, 5000)
+    return data
+
+
 def bomb():
     # 4 MiB of zeros deflate to about 4 KiB: a ratio near 1000:1 for an entry over 1 MiB.
     return build([(info("models/btc/model.onnx", zipfile.ZIP_DEFLATED), bytes(4 * 1024 * 1024))])
@@ -182,6 +191,7 @@ FIXTURES = {
     "hostile-not-a-zip.zip": not_a_zip,
     "hostile-encrypted.zip": encrypted,
     "hostile-oversize.zip": oversize,
+    "hostile-undersize.zip": undersize,
     "hostile-bomb.zip": bomb,
 }
 

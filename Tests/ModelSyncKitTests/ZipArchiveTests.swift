@@ -134,6 +134,18 @@ struct ZipArchiveTests {
             + "the data is longer than the declared size of 1000 bytes")
     }
 
+    @Test("an entry ending before its declared size fails the read")
+    func undersizedEntry() throws {
+        let path = fixture("hostile-undersize.zip")
+        let archive = try ZipArchive(path: path)
+        #expect(archive.entries[0].size == 5000)
+        let error = try #require(zipError { _ = try readAll(archive, archive.entries[0]) })
+        #expect(error.code == .entryShorterThanDeclared)
+        #expect(error.category == .integrity)
+        #expect(error.message == "zip archive \(path), entry \"models/btc/model.onnx\": "
+            + "the data ends after 4096 of the declared 5000 bytes")
+    }
+
     @Test("a zip bomb shows its ratio in the declared sizes and streams in chunks of at most 1 MiB")
     func zipBomb() throws {
         let archive = try ZipArchive(path: fixture("hostile-bomb.zip"))
@@ -212,7 +224,7 @@ struct ZipArchiveTests {
         let committed = try FileManager.default.contentsOfDirectory(atPath: fixturesDirectory.path)
             .filter { $0.hasSuffix(".zip") }.sorted()
         #expect(generated == committed)
-        #expect(generated.count >= 14)
+        #expect(generated.count >= 15)
         for name in generated {
             let fresh = try Data(contentsOf: output.appendingPathComponent(name))
             let stored = try Data(contentsOf: URL(fileURLWithPath: fixture(name)))
