@@ -74,6 +74,29 @@ struct ZipWriterTests {
         // 1980-01-01 00:00 as an MS-DOS date and time: bytes 10...13 of the first local header.
         let bytes = try Data(contentsOf: path)
         #expect(Array(bytes[10..<14]) == [0x00, 0x00, 0x21, 0x00])
+
+        // An independent reader (Python's zipfile) accepts the archive and sees the same attributes.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", """
+            import sys, zipfile
+            archive = zipfile.ZipFile(sys.argv[1])
+            assert archive.testzip() is None
+            for i in archive.infolist():
+                print(i.filename, i.create_system, oct(i.external_attr >> 16), i.date_time, i.extra.hex() or "-")
+            """, path.path]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(text == """
+            manifest.json 3 0o100644 (1980, 1, 1, 0, 0, 0) -
+            objects/sha256/ab/blob 3 0o100644 (1980, 1, 1, 0, 0, 0) -
+            bin/run.sh 3 0o100755 (1980, 1, 1, 0, 0, 0) -
+
+            """)
     }
 
     @Test("a missing source file fails and leaves nothing behind")
