@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""Generates the zip fixtures used by the archive tests.
+
+Usage: make_fixtures.py [OUTPUT_DIR]   (default: the directory holding this script)
+
+The output is deterministic: fixed timestamps, fixed attributes, fixed entry order and only the standard
+library's zipfile and zlib. A test re-runs this script and compares its output with the committed files,
+so any change here must be followed by regenerating and committing the fixtures.
+
+Hostile fixtures carry exactly one defect each, so a test can tell which property the reader exposes.
+Where zipfile refuses to write the defect, the archive is written clean and its header bytes are patched.
+"""
+
+import hashlib
+import io
+import json
+import os
+import struct
+import sys
+import warnings
+import zipfile
+
+FIXED_DATE = (1980, 1, 1, 0, 0, 0)
+REGULAR = (0o100644 << 16)
+DIRECTORY = (0o040755 << 16) | 0x10  # 0x10: MS-DOS directory bit, as zip(1) writes it
+SYMLINK = (0o120777 << 16)
+UNIX = 3
+
+LOCAL_SIG = b"PK\x03\x04"
+CENTRAL_SIG = b"PK\x01\x02"
+
+
+def info(name, compress=zipfile.ZIP_STORED, attributes=REGULAR):
+    zinfo = zipfile.ZipInfo(name, date_time=FIXED_DATE)
+    zinfo.compress_type = compress
+    zinfo.create_system = UNIX
+    zinfo.external_attr = attributes
+    return zinfo
+
+
+def build(entries):
+    """entries: list of (ZipInfo, bytes). Returns the archive bytes."""
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about duplicate names; one fixture wants them
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for zinfo, data in entries:
+                archive.writestr(zinfo, data)
+    return bytearray(buffer.getvalue())
+
+
+def headers(data, index):
+    """Offsets of the local and the central header of entry `index` (in central directory order)."""
+    eocd = data.rfind(b"PK\x05\x06")
+    cd_offset = struct.unpack_from("<I", data, eocd + 16)[0]
+    central = cd_offset
+    for _ in range(index):
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", data, central + 28)
+        central += 46 + name_len + extra_len + comment_len
+    assert data[central:central + 4] == CENTRAL_SIG
+    local = struct.unpack_from("<I", data, central + 42)[0]
+    assert data[local:local + 4] == LOCAL_SIG
+    return local, central
+
+
+def data_offset(data, local):
+    name_len, extra_len = struct.unpack_from("<HH", data, local + 26)
+    return local + 30 + name_len + extra_len
+
+
+def patch_u16(data, offset, transform):
+    struct.pack_into("<H", data, offset, transform(struct.unpack_from("<H", data, offset)[0]))
+
+
+def patch_u32(data, offset, value):
+    struct.pack_into("<I", data, offset, value)
+
+
+def sha256_hex(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def delta_valid():
+    blobs = [b"weights of the btc model\n", b"weights of the eth model\n"]
+    manifest = {
+        "schema": 1,
+        "files": [
+            {"path": "btc/model.onnx", "digest": "sha256:" + sha256_hex(blobs[0]), "size": len(blobs[0])},
+            {"path": "eth/model.onnx", "digest": "sha256:" + sha256_hex(blobs[1]), "size": len(blobs[1])},
+        ],
+    }
+    entries = [(info("manifest.json"), (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())]
+    for blob in blobs:
+        hexdigest = sha256_hex(blob)
+        entries.append((info("objects/sha256/%s/%s" % (hexdigest[:2], hexdigest)), blob))
+    return build(entries)
+
+
+def legacy_valid():
+    return build([
+        (info("README.txt", zipfile.ZIP_DEFLATED), b"Models trained by the worker.\n" * 8),
+        (info("models/", attributes=DIRECTORY), b""),
+        (info("models/btc/", attributes=DIRECTORY), b""),
+        (info("models/btc/model.onnx"), b"btc-onnx-bytes\x00\x01\x02\n"),
+        (info("models/eth/", attributes=DIRECTORY), b""),
+        (info("models/eth/model.onnx", zipfile.ZIP_DEFLATED), b"eth-onnx-bytes " * 64),
+    ])
+
+
+def single(name, content=b"hostile\n"):
+    return build([(info(name), content)])
+
+
+def symlink():
+    return build([
+        (info("models/btc/model.onnx"), b"btc\n"),
+        (info("models/btc/link", attributes=SYMLINK), b"../../../etc/passwd"),
+    ])
+
+
+def duplicate():
+    return build([
+        (info("models/btc/model.onnx"), b"first\n"),
+        (info("models/btc/model.onnx"), b"second\n"),
+    ])
+
+
+def crc_error():
+    data = build([(info("models/btc/model.onnx"), b"content whose CRC will no longer match\n")])
+    local, _ = headers(data, 0)
+    data[data_offset(data, local)] ^= 0x20  # flip a byte of the stored data, headers untouched
+    return data
+
+
+def truncated():
+    data = legacy_valid()
+    return data[: len(data) // 2]
+
+
+def not_a_zip():
+    return bytearray(b"this is not a zip archive\n")
+
+
+def encrypted():
+    # zipfile cannot encrypt: set bit 0 ("encrypted") of the general purpose flags in both headers.
+    data = build([(info("models/btc/model.onnx"), b"pretend this is encrypted\n")])
+    local, central = headers(data, 0)
+    patch_u16(data, local + 6, lambda flags: flags | 0x1)
+    patch_u16(data, central + 8, lambda flags: flags | 0x1)
+    return data
+
+
+OVERSIZE_ACTUAL = b"0123456789abcdef" * 256  # 4096 bytes
+OVERSIZE_DECLARED = 1000
+
+
+def oversize():
+    # The deflated stream inflates to 4096 bytes, the headers claim 1000: a reader must stop at 1001.
+    data = build([(info("models/btc/model.onnx", zipfile.ZIP_DEFLATED), OVERSIZE_ACTUAL)])
+    local, central = headers(data, 0)
+    patch_u32(data, local + 22, OVERSIZE_DECLARED)
+    patch_u32(data, central + 24, OVERSIZE_DECLARED)
+    return data
+
+
+def undersize():
+    # The deflated stream inflates to 4096 bytes, the headers claim 5000: the data ends early.
+    data = build([(info("models/btc/model.onnx", zipfile.ZIP_DEFLATED), OVERSIZE_ACTUAL)])
+    local, central = headers(data, 0)
+    patch_u32(data, local + 22, 5000)
+    patch_u32(data, central + 24, 5000)
+    return data
+
+
+def bomb():
+    # 4 MiB of zeros deflate to about 4 KiB: a ratio near 1000:1 for an entry over 1 MiB.
+    return build([(info("models/btc/model.onnx", zipfile.ZIP_DEFLATED), bytes(4 * 1024 * 1024))])
+
+
+FIXTURES = {
+    "delta-valid.zip": delta_valid,
+    "legacy-valid.zip": legacy_valid,
+    "hostile-dotdot.zip": lambda: single("../evil"),
+    "hostile-absolute.zip": lambda: single("/abs/path"),
+    "hostile-backslash.zip": lambda: single("back\\slash"),
+    "hostile-control-char.zip": lambda: single("control\x01char.txt"),
+    "hostile-symlink.zip": symlink,
+    "hostile-duplicate.zip": duplicate,
+    "hostile-crc.zip": crc_error,
+    "hostile-truncated.zip": truncated,
+    "hostile-not-a-zip.zip": not_a_zip,
+    "hostile-encrypted.zip": encrypted,
+    "hostile-oversize.zip": oversize,
+    "hostile-undersize.zip": undersize,
+    "hostile-bomb.zip": bomb,
+}
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+    os.makedirs(out, exist_ok=True)
+    for name, make in FIXTURES.items():
+        with open(os.path.join(out, name), "wb") as handle:
+            handle.write(bytes(make()))
+
+
+if __name__ == "__main__":
+    main()
