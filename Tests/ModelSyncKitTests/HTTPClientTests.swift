@@ -178,4 +178,25 @@ struct HTTPClientTests {
         #expect(error?.code == .tooLarge)
         #expect(error?.message == "GET \(server.baseURL)/echo: the response is larger than the 10 bytes allowed")
     }
+
+    @Test("a TLS handshake that fails is reported as tls and not retried")
+    func tlsFailureNotRetried() throws {
+        let server = try LoopbackHTTPServer()
+        let sleeps = HTTPSleepRecorder()
+        let url = "https://127.0.0.1:\(server.port)/echo?sig=1"
+        let error = #expect(throws: HTTPError.self) { try client(sleeps).send(HTTPRequest(url: url)) }
+        #expect(error?.code == .tls)
+        #expect(error?.attempts == 1)
+        #expect(error?.message.hasPrefix("GET https://127.0.0.1:\(server.port)/echo: TLS failed (") == true)
+        #expect(sleeps.recorded.isEmpty)
+    }
+
+    @Test("a file:// URL that does not exist throws with curl's explanation")
+    func missingFile() throws {
+        let error = #expect(throws: HTTPError.self) {
+            try client(HTTPSleepRecorder()).send(HTTPRequest(url: "file:///nonexistent/model-sync/a.zip"))
+        }
+        #expect(error?.code == .transfer)
+        #expect(error?.message.hasPrefix("GET file:///nonexistent/model-sync/a.zip: cannot read the file (") == true)
+    }
 }

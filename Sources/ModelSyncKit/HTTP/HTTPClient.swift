@@ -218,6 +218,8 @@ public struct HTTPClient: Sendable {
             (kind, detail) = (.tls, "TLS failed")
         case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL:
             (kind, detail) = (.invalidRequest, "invalid or unsupported URL")
+        case CURLE_FILE_COULDNT_READ_FILE:
+            (kind, detail) = (.transfer, "cannot read the file")
         case CURLE_TOO_MANY_REDIRECTS:
             (kind, detail) = (.tooManyRedirects, "more than \(maxRedirects) redirects")
         default:
