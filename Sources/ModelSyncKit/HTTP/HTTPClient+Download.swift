@@ -13,8 +13,9 @@ extension HTTPClient {
     /// Downloads `url` into the file at `path`, resuming after stalls and dropped connections.
     ///
     /// The file is created or truncated first. A transfer that receives no byte for `stallTimeout` seconds
-    /// ([CURLOPT_LOW_SPEED_TIME](https://curl.se/libcurl/c/CURLOPT_LOW_SPEED_TIME.html)) or whose connection
-    /// breaks is resumed with a Range request from the bytes already written
+    /// ([CURLOPT_LOW_SPEED_TIME](https://curl.se/libcurl/c/CURLOPT_LOW_SPEED_TIME.html); curl averages the
+    /// speed over a few seconds, so a stall after fast traffic is seen up to about 5 s late) or whose
+    /// connection breaks is resumed with a Range request from the bytes already written
     /// ([CURLOPT_RESUME_FROM_LARGE](https://curl.se/libcurl/c/CURLOPT_RESUME_FROM_LARGE.html)), up to
     /// `maxAttempts` transfers in all; 429 and 5xx are retried the same way after a backoff. A server that
     /// ignores Range gets the download restarted from zero. When the declared size or the bytes received

@@ -132,7 +132,8 @@ public struct HTTPError: ModelSyncError {
             let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
             if let at = rest[..<authorityEnd].lastIndex(of: "@") { secrets.append(rest[..<at]) }
         }
-        for secret in secrets where secret.count >= 1 {
+        // Short fragments ("a=1") would mangle unrelated words; credentials are never that short.
+        for secret in secrets where secret.count >= 6 {
             text = text.replacingOccurrences(of: String(secret), with: "…")
         }
         return text
