@@ -1,0 +1,214 @@
+internal import CModelSyncCurl
+import Foundation
+
+/// What a download produced.
+public struct DownloadResult: Sendable, Equatable {
+    /// The size of the downloaded file.
+    public var bytesWritten: UInt64
+    /// How many transfers it took (1 when nothing had to be resumed).
+    public var attempts: Int
+}
+
+extension HTTPClient {
+    /// Downloads `url` into the file at `path`, resuming after stalls and dropped connections.
+    ///
+    /// The file is created or truncated first. A transfer that receives no byte for `stallTimeout` seconds
+    /// ([CURLOPT_LOW_SPEED_TIME](https://curl.se/libcurl/c/CURLOPT_LOW_SPEED_TIME.html); curl averages the
+    /// speed over a few seconds, so a stall after fast traffic is seen up to about 5 s late) or whose
+    /// connection breaks is resumed with a Range request from the bytes already written
+    /// ([CURLOPT_RESUME_FROM_LARGE](https://curl.se/libcurl/c/CURLOPT_RESUME_FROM_LARGE.html)), up to
+    /// `maxAttempts` transfers in all; 429 and 5xx are retried the same way after a backoff. A server that
+    /// ignores Range gets the download restarted from zero. When the declared size or the bytes received
+    /// pass `maxBytes`, the download stops with `.tooLarge`. On any failure the file is removed.
+    ///
+    /// ```swift
+    /// let result = try client.download(url: archiveURL, to: "/tmp/archive.zip", stallTimeout: 300,
+    ///                                  maxBytes: 20 << 30) { received, total in draw(received, total) }
+    /// ```
+    ///
+    /// - Parameter progress: called on the calling thread with the bytes in the file and the full size
+    ///   when the server announced it.
+    public func download(
+        url: String,
+        headers: [(String, String)] = [],
+        to path: String,
+        stallTimeout: Double = 300,
+        maxBytes: UInt64? = nil,
+        progress: ((_ received: UInt64, _ total: UInt64?) -> Void)? = nil
+    ) throws(HTTPError) -> DownloadResult {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw HTTPError(.file, method: "GET", url: url, detail: "cannot open \(path): \(String(cString: strerror(errno)))")
+        }
+        let state = DownloadState(fd: fd, path: path, maxBytes: maxBytes, progress: progress)
+        var succeeded = false
+        defer {
+            close(fd)
+            if !succeeded { unlink(path) }
+        }
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                try downloadOnce(url: url, headers: headers, state: state, stallTimeout: stallTimeout)
+                succeeded = true
+                return DownloadResult(bytesWritten: state.written, attempts: attempt)
+            } catch {
+                let statusRetriable = error.code.status.map(HTTPClient.isRetriable(status:)) ?? false
+                guard error.isRetriable || statusRetriable || state.restartRequested, attempt < maxAttempts else {
+                    throw error.after(attempts: attempt)
+                }
+                if state.restartRequested {
+                    // The server ignored Range: start again from zero, at once.
+                    state.restartRequested = false
+                    try state.truncate(url: url)
+                } else {
+                    sleep(retryDelay(afterAttempt: attempt, retryAfter: state.retryAfter))
+                }
+            }
+        }
+    }
+
+    private func downloadOnce(url: String, headers: [(String, String)], state: DownloadState,
+                              stallTimeout: Double) throws(HTTPError) {
+        let offset = state.written
+        let transfer = try makeTransfer(method: "GET", url: url, headers: headers)
+        try transfer.set(CURLOPT_LOW_SPEED_LIMIT, 1)
+        try transfer.set(CURLOPT_LOW_SPEED_TIME, max(1, Int(stallTimeout.rounded(.up))))
+        if offset > 0 { try transfer.set(CURLOPT_RESUME_FROM_LARGE, offset: Int64(offset)) }
+        state.retryAfter = nil
+        var started = false
+        var discard = false
+        transfer.onBody = { [unowned transfer] chunk in
+            if !started {
+                started = true
+                let status = transfer.status
+                if status != 0 && !(200...299).contains(status) {
+                    discard = true  // an error page: not the file
+                } else {
+                    if status == 200 && offset > 0 {
+                        // Curl refuses this case itself (CURLE_RANGE_ERROR); kept for servers it lets through.
+                        state.restartRequested = true
+                        return false
+                    }
+                    if status == 206, let range = ContentRange(transfer.responseHeaders["content-range"]),
+                       range.start != offset {
+                        state.restartRequested = true
+                        return false
+                    }
+                    state.total = transfer.contentLength.map { $0 + offset }
+                    if let total = state.total, let maxBytes = state.maxBytes, total > maxBytes {
+                        state.tooLarge = true
+                        return false
+                    }
+                }
+            }
+            return discard ? true : state.append(chunk)
+        }
+        let (code, message) = transfer.perform()
+        transfer.onBody = { _ in true }
+        if state.tooLarge {
+            throw HTTPError(.tooLarge, method: "GET", url: url,
+                            detail: "the response is larger than the \(state.maxBytes ?? 0) bytes allowed")
+        }
+        if let writeErrno = state.writeErrno {
+            throw HTTPError(.file, method: "GET", url: url,
+                            detail: "cannot write \(state.path): \(String(cString: strerror(writeErrno)))")
+        }
+        let status = transfer.status
+        if code == CURLE_RANGE_ERROR || state.restartRequested {
+            state.restartRequested = true
+            throw HTTPError(.transfer, method: "GET", url: url, detail: "the server did not resume at byte \(offset)",
+                            curlMessage: code == CURLE_OK ? nil : message)
+        }
+        guard code == CURLE_OK else {
+            state.retryAfter = retryAfter(transfer.responseHeaders)
+            throw failure(code, message, transfer)
+        }
+        if status == 416, offset > 0 {
+            // Nothing left to send: complete only if the server's size is what we already have.
+            if ContentRange(transfer.responseHeaders["content-range"])?.total == offset { return }
+            state.restartRequested = true
+            throw HTTPError(.transfer, method: "GET", url: url, detail: "the server did not resume at byte \(offset)")
+        }
+        if status != 0 && !(200...299).contains(status) {
+            state.retryAfter = retryAfter(transfer.responseHeaders)
+            throw HTTPError(.status(status), method: "GET", url: url, detail: "HTTP \(status)")
+        }
+        if !started && offset == 0 { state.progress?(0, transfer.contentLength) }
+    }
+}
+
+/// What the attempts of one download share: the open file and how much of it is written.
+private final class DownloadState {
+    let fd: Int32
+    let path: String
+    let maxBytes: UInt64?
+    let progress: ((UInt64, UInt64?) -> Void)?
+    var written: UInt64 = 0
+    var total: UInt64?
+    var tooLarge = false
+    var writeErrno: Int32?
+    var restartRequested = false
+    var retryAfter: Double?
+
+    init(fd: Int32, path: String, maxBytes: UInt64?, progress: ((UInt64, UInt64?) -> Void)?) {
+        self.fd = fd
+        self.path = path
+        self.maxBytes = maxBytes
+        self.progress = progress
+    }
+
+    /// Writes a chunk; false stops the transfer (size limit passed or write failed).
+    func append(_ chunk: UnsafeRawBufferPointer) -> Bool {
+        if let maxBytes, written + UInt64(chunk.count) > maxBytes {
+            tooLarge = true
+            return false
+        }
+        var offset = 0
+        while offset < chunk.count {
+            let count = write(fd, chunk.baseAddress! + offset, chunk.count - offset)
+            if count < 0 {
+                if errno == EINTR { continue }
+                writeErrno = errno
+                return false
+            }
+            offset += count
+        }
+        written += UInt64(chunk.count)
+        progress?(written, total)
+        return true
+    }
+
+    /// Empties the file for a download that starts again from zero.
+    func truncate(url: String) throws(HTTPError) {
+        guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) == 0 else {
+            throw HTTPError(.file, method: "GET", url: url,
+                            detail: "cannot truncate \(path): \(String(cString: strerror(errno)))")
+        }
+        written = 0
+        total = nil
+        progress?(0, nil)
+    }
+}
+
+@available(*, unavailable)
+extension DownloadState: Sendable {}
+
+/// `Content-Range: bytes 500-999/1000` or `bytes */1000`.
+private struct ContentRange {
+    var start: UInt64?
+    var total: UInt64?
+
+    init?(_ header: String?) {
+        guard let header, header.hasPrefix("bytes ") else { return nil }
+        let spec = header.dropFirst("bytes ".count)
+        let parts = spec.split(separator: "/", maxSplits: 1)
+        guard parts.count == 2 else { return nil }
+        total = UInt64(parts[1])
+        if parts[0] != "*" {
+            guard let dash = parts[0].firstIndex(of: "-"), let start = UInt64(parts[0][..<dash]) else { return nil }
+            self.start = start
+        }
+    }
+}

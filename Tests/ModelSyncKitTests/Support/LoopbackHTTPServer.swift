@@ -1,0 +1,114 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Fixtures/http/server.py running on 127.0.0.1 with an ephemeral port, for one test.
+///
+/// Stopped with SIGKILL: children of a test inherit a mask that blocks SIGTERM.
+final class LoopbackHTTPServer {
+    private let process = Process()
+    /// The port the server printed once listening.
+    let port: Int
+
+    /// `http://127.0.0.1:<port>`.
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    init() throws {
+        let root = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        let script = root.appendingPathComponent("Fixtures/http/server.py").path
+        let output = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script]
+        process.standardOutput = output
+        try process.run()
+        guard let port = LoopbackHTTPServer.readPort(output.fileHandleForReading.fileDescriptor, timeout: 10) else {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw ServerError(message: "the loopback server did not print its port within 10 s")
+        }
+        self.port = port
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    /// Reads the first line of the server's stdout, waiting at most `timeout` seconds.
+    private static func readPort(_ fd: Int32, timeout: Double) -> Int? {
+        let deadline = Date().addingTimeInterval(timeout)
+        var line: [UInt8] = []
+        while Date() < deadline {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let remaining = Int32(max(1, deadline.timeIntervalSinceNow * 1000))
+            guard poll(&poller, 1, remaining) > 0 else { continue }
+            var byte: UInt8 = 0
+            guard read(fd, &byte, 1) == 1 else { return nil }
+            if byte == UInt8(ascii: "\n") { return Int(String(decoding: line, as: UTF8.self)) }
+            line.append(byte)
+        }
+        return nil
+    }
+
+    struct ServerError: Error {
+        let message: String
+    }
+}
+
+/// Records the delays an `HTTPClient` asks for instead of sleeping.
+final class HTTPSleepRecorder: Sendable {
+    private let delays = Mutex<[Double]>([])
+
+    /// The function to give `HTTPClient.sleep`.
+    var sleep: @Sendable (Double) -> Void {
+        { seconds in self.delays.withLock { $0.append(seconds) } }
+    }
+
+    /// The delays requested so far.
+    var recorded: [Double] {
+        delays.withLock { $0 }
+    }
+}
+
+/// A fresh temporary directory, removed by `cleanup()`.
+struct HTTPTestDirectory {
+    let path: String
+
+    init() throws {
+        path = NSTemporaryDirectory() + "model-sync-http-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    func cleanup() {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+extension LoopbackHTTPServer {
+    /// The bytes the loopback server's /download route serves.
+    static func pattern(size: Int) -> [UInt8] {
+        (0..<size).map { UInt8(truncatingIfNeeded: (UInt64($0) &* 2_654_435_761) >> 13) }
+    }
+
+    /// A port on 127.0.0.1 nothing listens on: bound, read and closed again.
+    static func unusedPort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
