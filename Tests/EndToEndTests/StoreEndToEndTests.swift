@@ -88,7 +88,7 @@ struct StoreEndToEndTests {
         // Hold the lock from a shell with flock(1), as another model-sync would.
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
-        holder.arguments = [sandbox.path + "/.model-sync/lock", "-c", "echo $$ > \(sandbox.path)/.model-sync/lock.pid; sleep 30"]
+        holder.arguments = [sandbox.path + "/.model-sync/lock", "-c", "sleep 3"]
         try holder.run()
         defer { kill(holder.processIdentifier, SIGKILL); holder.waitUntilExit() }
         Thread.sleep(forTimeInterval: 0.3)

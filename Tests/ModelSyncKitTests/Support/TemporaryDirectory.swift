@@ -26,7 +26,7 @@ final class TemporaryDirectory: @unchecked Sendable {
         let full = path + "/" + relative
         try! FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent,
                                                  withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: full, contents: Data(contents), attributes: [.posixPermissions: mode])
+        _ = FileManager.default.createFile(atPath: full, contents: Data(contents), attributes: [.posixPermissions: mode])
         return full
     }
 

@@ -1,0 +1,30 @@
+# model-sync: `make demo` runs the whole story on an embedded default; `make test` runs every test.
+SWIFT ?= swift
+BUILD_FLAGS ?=
+BINARY = .build/debug/model-sync
+
+.PHONY: all build release demo test bench clean
+
+all: build
+
+build:
+	$(SWIFT) build $(BUILD_FLAGS)
+
+release:
+	$(SWIFT) build -c release $(BUILD_FLAGS)
+
+# A temp directory, a models folder, import → activate → import v2 → activate → rollback → fsck → gc.
+demo: build
+	MODEL_SYNC=$(abspath $(BINARY)) sh scripts/demo.sh
+
+# Builds the library, the binary and the tests once, then runs the tests without rebuilding.
+test:
+	$(SWIFT) build --build-tests $(BUILD_FLAGS)
+	$(SWIFT) test --skip-build --parallel $(BUILD_FLAGS)
+
+# Figures of the issues (GBs of data, minutes): see bench/README.md.
+bench: release
+	MODEL_SYNC=$(abspath .build/release/model-sync) sh bench/store.sh
+
+clean:
+	rm -rf .build
