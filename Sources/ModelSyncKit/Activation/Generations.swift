@@ -65,6 +65,7 @@ public struct Generations {
                              hint: "pass --force to activate it anyway")
         }
         let manifest = try store.manifest(digest)
+        try removeInterruptedBuilds()
         try adoptRealDirectoryIfNeeded(options: options)
 
         let previous = activeNumber
@@ -245,6 +246,23 @@ public struct Generations {
         }
         // The old directory now sits at `temporary`; its content is generation `number`.
         try FileSystem.removeTree(temporary)
+    }
+
+    /// Removes what an activation killed mid-build left behind (we hold the lock, so none is in progress).
+    private func removeInterruptedBuilds() throws {
+        let active = activeNumber
+        for record in try store.index.generations() where record.state == .building && record.number != active {
+            try removeDirectory(of: record.number)
+            try store.index.removeGeneration(record.number)
+        }
+        for name in try FileSystem.list(store.layout.generations) where name.hasPrefix(".building-") {
+            try FileSystem.removeTree(store.layout.generations + "/" + name)
+        }
+        // A swap link or an adopted directory left by a process killed mid-swap.
+        for name in try FileSystem.list(parent)
+        where name.hasPrefix("." + self.name + ".swap-") || name.hasPrefix("." + self.name + ".adopt-") {
+            try FileSystem.removeTree(parent + "/" + name)
+        }
     }
 
     /// Swaps back to `previous` after a failed health check and forgets the failed generation.

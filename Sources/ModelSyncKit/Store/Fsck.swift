@@ -87,6 +87,14 @@ struct Fsck {
                     report.repaired.append(.init(digest: digest, path: nil, action: "indexed"))
                 }
             }
+            if let info = try FileSystem.linkStatus(layout.objectPath(digest)), (info.st_mode & 0o7777) != 0o444 {
+                // A hard-linked generation file shares the object's inode: a chmod on one changes both.
+                report.problems.append("object \(digest) has mode \(String(info.st_mode & 0o7777, radix: 8)), expected 444")
+                if repair {
+                    if chmod(layout.objectPath(digest), 0o444) != 0 { throw IOError.current("chmod", layout.objectPath(digest)) }
+                    report.repaired.append(.init(digest: digest, path: nil, action: "mode-fixed"))
+                }
+            }
             good.insert(digest)
         }
         for path in strays {
@@ -118,10 +126,52 @@ struct Fsck {
             }
         }
 
-        // 4. Every generation we keep must have its manifest and all its objects, and its files must match.
+        // 4. Generation directories nothing points at: half-built ones (a crash before their rename) and
+        //    ones the index does not know.
+        let records = try store.index.generations()
+        let known = Set(records.filter { $0.state != .building }.map(\.number))
+        let activeNumber = modelsDir.flatMap { Generations.activeNumber(modelsDir: $0, layout: layout) }
+        for name in try FileSystem.list(layout.generations).sorted() {
+            let path = layout.generations + "/" + name
+            let number = Int(name.hasSuffix(".manifest") ? String(name.dropLast(9)) : name)
+            if let number, known.contains(number) || number == activeNumber { continue }
+            let line = name.hasPrefix(".building-") ? "half-built generation directory \(path)"
+                : "generation entry \(path) is not a known generation"
+            report.problems.append(line)
+            if repair {
+                try FileSystem.removeTree(path)
+                report.repaired.append(.init(digest: nil, path: path, action: "removed"))
+            }
+        }
+        for record in records where record.state == .building && record.number != activeNumber {
+            report.problems.append("generation \(record.number) is recorded as \(record.state.rawValue)")
+            if repair {
+                try store.index.removeGeneration(record.number)
+                report.repaired.append(.init(digest: record.manifest, path: layout.generationPath(record.number),
+                                             action: "generation-forgotten"))
+            }
+        }
+
+        // The symlink is the truth about the active set; after a crash between the swap and the index
+        // update the index still names the previous one.
+        if let activeNumber, let record = records.first(where: { $0.number == activeNumber }), record.state != .active {
+            let previous = records.first { $0.state == .active }?.number
+            report.problems.append("generation \(activeNumber) is active but the index records it as \(record.state.rawValue)")
+            if repair {
+                let now = Date()
+                try store.index.setGenerationActivated(activeNumber, at: now)
+                try store.index.recordEvent(StoreEvent(time: now, kind: .activate, generation: activeNumber,
+                                                       fromGeneration: previous, manifest: record.manifest,
+                                                       reason: "recorded by fsck after an interrupted activation"))
+                report.repaired.append(.init(digest: record.manifest, path: layout.generationPath(activeNumber),
+                                             action: "activation-recorded"))
+            }
+        }
+
+        // 5. Every generation we keep must have its manifest and all its objects, and its files must match.
         var missing = Set<Digest>()
         var remaining: [String] = []
-        for generation in try store.index.generations() where generation.state == .active || generation.state == .retained {
+        for generation in records where generation.state == .active || generation.state == .retained || generation.number == activeNumber {
             guard good.contains(generation.manifest) else {
                 missing.insert(generation.manifest)
                 let line = "generation \(generation.number): its manifest \(generation.manifest) is missing"
