@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+@testable import ModelSyncKit
+
+@Suite("importing a directory")
+struct DirectoryImporterTests {
+    @Test("re-importing an unchanged directory reads no file (stat cache) and gives the same manifest")
+    func statCacheSkipsUnchangedFiles() throws {
+        let directory = TemporaryDirectory()
+        for index in 0..<20 {
+            directory.write("models/m\(index)/w.bin", pseudoRandomBytes(count: 50_000 + index, seed: UInt64(index)))
+            directory.age("models/m\(index)/w.bin")
+        }
+        let store = try Store.open(at: directory.path + "/store", lockTimeout: 1)
+        let first = try store.importDirectory(directory.path + "/models")
+        #expect(first.files == 20 && first.newObjects == 20 && first.cachedFiles == 0)
+        let second = try store.importDirectory(directory.path + "/models")
+        #expect(second.manifest == first.manifest)
+        #expect(second.cachedFiles == 20)
+        #expect(second.newObjects == 0)
+
+        // A changed file is noticed (size and mtime differ) and hashed again.
+        directory.write("models/m3/w.bin", pseudoRandomBytes(count: 50_003, seed: 999))
+        directory.age("models/m3/w.bin", seconds: 30)
+        let third = try store.importDirectory(directory.path + "/models")
+        #expect(third.manifest != first.manifest)
+        #expect(third.cachedFiles == 19)
+        #expect(third.newObjects == 1)
+    }
+
+    @Test("a file written in the last two seconds is not cached (it could change within the same timestamp)")
+    func racyFilesAreNotCached() throws {
+        let directory = TemporaryDirectory()
+        directory.write("models/fresh.bin", [1, 2, 3])
+        let store = try Store.open(at: directory.path + "/store", lockTimeout: 1)
+        _ = try store.importDirectory(directory.path + "/models")
+        #expect(try store.importDirectory(directory.path + "/models").cachedFiles == 0)
+    }
+
+    @Test("paths are relative, sorted bytewise, executable bits kept; symlinks are refused naming the path")
+    func manifestShape() throws {
+        let directory = TemporaryDirectory()
+        directory.write("models/b.bin", [1])
+        directory.write("models/A/z.bin", [2])
+        directory.write("models/run.sh", Array("#!/bin/sh\n".utf8), mode: 0o755)
+        let store = try Store.open(at: directory.path + "/store", lockTimeout: 1)
+        let result = try store.importDirectory(directory.path + "/models")
+        let manifest = try store.manifest(result.manifest)
+        #expect(manifest.files.map(\.path) == ["A/z.bin", "b.bin", "run.sh"])
+        #expect(manifest.files.map(\.mode) == [.regular, .regular, .executable])
+
+        try FileManager.default.createSymbolicLink(atPath: directory.path + "/models/link", withDestinationPath: "b.bin")
+        #expect { try store.importDirectory(directory.path + "/models") } throws: { error in
+            (error as? UsageError)?.message == "\(directory.path)/models/link is a symbolic link: model-sync stores regular files only"
+        }
+    }
+
+    @Test("a missing folder is a usage error naming it")
+    func missingFolder() throws {
+        let directory = TemporaryDirectory()
+        let store = try Store.open(at: directory.path + "/store", lockTimeout: 1)
+        #expect { try store.importDirectory(directory.path + "/nope") } throws: { error in
+            (error as? UsageError)?.message == "models folder \(directory.path)/nope does not exist"
+        }
+    }
+
+    @Test("the index can be rebuilt from objects/ and the generation sidecars alone")
+    func rebuildIndex() throws {
+        let directory = TemporaryDirectory()
+        directory.write("models/a.bin", pseudoRandomBytes(count: 1000, seed: 1))
+        directory.write("next/a.bin", pseudoRandomBytes(count: 1000, seed: 2))
+        let storePath = directory.path + "/.model-sync"
+        var manifests: [Digest] = []
+        do {
+            let store = try Store.open(at: storePath, lockTimeout: 1)
+            manifests.append(try store.importDirectory(directory.path + "/models").manifest)
+            manifests.append(try store.importDirectory(directory.path + "/next").manifest)
+            let generations = Generations(store: store, modelsDir: directory.path + "/models")
+            _ = try generations.activate(manifests[0], options: ActivationOptions())
+            _ = try generations.activate(manifests[1], options: ActivationOptions())
+        }
+        for suffix in ["", "-wal", "-shm"] { unlink(storePath + "/index.sqlite" + suffix) }
+        let report = try Store.repair(at: storePath, lockTimeout: 1, modelsDir: directory.path + "/models")
+        #expect(report.ok)
+        #expect(report.repaired.contains { $0.action == "index-rebuilt" })
+        let store = try Store.openForReading(at: storePath)
+        let status = try store.status(modelsDir: directory.path + "/models")
+        #expect(status.active?.manifest == manifests[1])
+        #expect(Set(status.generations.map(\.manifest)) == Set(manifests))
+        #expect(status.manifests == 2)
+    }
+
+    @Test("a corrupt index is moved aside and rebuilt by repair")
+    func corruptIndex() throws {
+        let directory = TemporaryDirectory()
+        directory.write("models/a.bin", [1, 2, 3])
+        let storePath = directory.path + "/s"
+        do {
+            let store = try Store.open(at: storePath, lockTimeout: 1)
+            _ = try store.importDirectory(directory.path + "/models")
+        }
+        for suffix in ["-wal", "-shm"] { unlink(storePath + "/index.sqlite" + suffix) }
+        directory.write("s/index.sqlite", Array(repeating: 0x42, count: 4096))
+        #expect(throws: SQLiteError.self) { try Store.openForReading(at: storePath).status(modelsDir: directory.path + "/models") }
+        let report = try Store.repair(at: storePath, lockTimeout: 1, modelsDir: nil)
+        #expect(report.ok)
+        let aside = try FileManager.default.contentsOfDirectory(atPath: storePath).filter { $0.hasPrefix("index.sqlite.corrupt-") }
+        #expect(aside.count == 1)
+        #expect(try Store.openForReading(at: storePath).status(modelsDir: directory.path + "/models").manifests == 1)
+    }
+}
