@@ -9,7 +9,10 @@ import Synchronization
 /// The first error stops the remaining items and is rethrown.
 enum ParallelWork {
     /// The default worker count: the number of active cores (at least 1, at most 8).
-    static var defaultWorkers: Int { min(8, max(1, ProcessInfo.processInfo.activeProcessorCount)) }
+    static var defaultWorkers: Int {
+        if let forced = ProcessInfo.processInfo.environment["MODEL_SYNC_WORKERS"].flatMap(Int.init), forced > 0 { return forced }
+        return min(8, max(1, ProcessInfo.processInfo.activeProcessorCount))
+    }
 
     static func map<T: Sendable>(count: Int, workers: Int = defaultWorkers,
                                  _ body: @Sendable (Int) throws -> T) throws -> [T] {
