@@ -63,6 +63,15 @@ final class Index {
             digest TEXT NOT NULL
         ) WITHOUT ROWID;
         """,
+        """
+        CREATE TABLE daemon_state(
+            role TEXT PRIMARY KEY,
+            last_run INTEGER,
+            last_success INTEGER,
+            last_result TEXT,
+            last_error TEXT
+        ) WITHOUT ROWID;
+        """,
     ]
 
     /// Opens the index at `path`, applying pending migrations. A read-only open applies none.
@@ -246,6 +255,26 @@ final class Index {
                        reason: row.optionalText(5))
         }
         return rows
+    }
+
+    // MARK: daemon state
+
+    func daemonState(role: String) throws(SQLiteError) -> DaemonState {
+        let rows = try database.query("SELECT last_run, last_success, last_result, last_error FROM daemon_state WHERE role = ?",
+                                      [.text(role)]) { row in
+            DaemonState(lastRun: row.optionalInt(0).map { Date(timeIntervalSince1970: TimeInterval($0)) },
+                        lastSuccess: row.optionalInt(1).map { Date(timeIntervalSince1970: TimeInterval($0)) },
+                        lastResult: row.optionalText(2), lastError: row.optionalText(3))
+        }
+        return rows.first ?? DaemonState()
+    }
+
+    func saveDaemonState(_ state: DaemonState, role: String) throws(SQLiteError) {
+        try database.run("""
+            INSERT OR REPLACE INTO daemon_state(role, last_run, last_success, last_result, last_error) VALUES(?, ?, ?, ?, ?)
+            """, [.text(role), .optionalInt(state.lastRun.map { Int($0.timeIntervalSince1970) }),
+                  .optionalInt(state.lastSuccess.map { Int($0.timeIntervalSince1970) }),
+                  .optionalText(state.lastResult), .optionalText(state.lastError)])
     }
 
     // MARK: stat cache

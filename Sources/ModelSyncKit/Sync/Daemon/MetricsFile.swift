@@ -1,0 +1,58 @@
+import Foundation
+
+/// The daemon's Prometheus metrics, written in the text exposition format to a file that node_exporter's
+/// textfile collector reads; rewritten atomically (temp file + rename) after every run.
+public struct DaemonMetrics: Sendable, Equatable {
+    public var lastRun: Date?
+    public var lastSuccess: Date?
+    /// Runs since the daemon started, by result (`activated`, `up-to-date`, `failed`…).
+    public var runs: [String: Int] = [:]
+    public var activeGeneration: Int?
+    public var fetchedBytes: UInt64 = 0
+    public var fetchedObjects: Int = 0
+    public var rollbacks = 0
+    public var lastDuration: Double?
+    public var durationSum: Double = 0
+    public var durationCount = 0
+
+    public init() {}
+
+    /// The exposition text for `role`.
+    public func render(role: DaemonRole) -> String {
+        let label = "role=\"\(role.rawValue)\""
+        var lines: [String] = []
+        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, String)]) {
+            lines.append("# HELP \(name) \(help)")
+            lines.append("# TYPE \(name) \(type)")
+            for (labels, value) in samples { lines.append("\(name){\(labels)} \(value)") }
+        }
+        func seconds(_ date: Date?) -> String { date.map { String(Int($0.timeIntervalSince1970)) } ?? "0" }
+        metric("model_sync_last_run_timestamp_seconds", "gauge", "Unix time of the last run, successful or not.",
+               [(label, seconds(lastRun))])
+        metric("model_sync_last_success_timestamp_seconds", "gauge", "Unix time of the last successful run.",
+               [(label, seconds(lastSuccess))])
+        metric("model_sync_runs_total", "counter", "Runs since the daemon started, by result.",
+               runs.keys.sorted().map { ("\(label),result=\"\($0)\"", String(runs[$0]!)) })
+        metric("model_sync_active_generation", "gauge", "The generation models_dir points at (0 when none).",
+               [(label, String(activeGeneration ?? 0))])
+        metric("model_sync_fetched_bytes_total", "counter", "Blob bytes fetched since the daemon started.",
+               [(label, String(fetchedBytes))])
+        metric("model_sync_fetched_objects_total", "counter", "Blobs fetched since the daemon started.",
+               [(label, String(fetchedObjects))])
+        metric("model_sync_rollbacks_total", "counter", "Sets rolled back after a failed health check.",
+               [(label, String(rollbacks))])
+        metric("model_sync_last_run_duration_seconds", "gauge", "How long the last run took.",
+               [(label, String(format: "%.3f", lastDuration ?? 0))])
+        metric("model_sync_run_duration_seconds", "summary", "Run durations since the daemon started.",
+               [])
+        lines.append("model_sync_run_duration_seconds_sum{\(label)} \(String(format: "%.3f", durationSum))")
+        lines.append("model_sync_run_duration_seconds_count{\(label)} \(durationCount)")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Writes the file atomically, so the collector never reads half of it.
+    public func write(to path: String, role: DaemonRole) throws {
+        try FileSystem.makeDirectories((FileSystem.absolute(path) as NSString).deletingLastPathComponent)
+        try FileSystem.writeAtomically(Array(render(role: role).utf8), to: FileSystem.absolute(path))
+    }
+}
