@@ -4,7 +4,7 @@ public enum LinkMode: String, Sendable, Hashable, CaseIterable {
     case auto
     /// Hard link only; fail when that is impossible.
     case hardlink
-    /// Copy-on-write clone (`FICLONE`) only; fail when the filesystem cannot.
+    /// Copy-on-write clone (`FICLONE`) where the filesystem supports it (btrfs, XFS), else a copy.
     case reflink
     /// Always copy the bytes.
     case copy
