@@ -93,6 +93,33 @@ struct ActivationEndToEndTests {
         #expect(try sets.run(["fsck"]).status == 0)
     }
 
+    @Test("link_mode auto hard-links regular files to their objects, copy copies them, executables are copied 0555")
+    func linkModes() throws {
+        let sets = try TwoSets(config: "")
+        sets.sandbox.write("tools/run.sh", Array("#!/bin/sh\necho ok\n".utf8), mode: 0o755)
+        sets.sandbox.write("tools/w.bin", [1, 2, 3])
+        let tools = try sets.run(["import", "tools"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try sets.run(["activate", tools]).status == 0)
+        func inode(_ path: String) throws -> Int {
+            try FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? Int ?? -1
+        }
+        func mode(_ path: String) throws -> Int {
+            try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int ?? -1
+        }
+        let blob = sets.sandbox.path + "/.model-sync/objects/sha256/" + String(SHA256.hash([UInt8]([1, 2, 3])).hex.prefix(2))
+            + "/" + SHA256.hash([UInt8]([1, 2, 3])).hex
+        #expect(try inode(sets.sandbox.path + "/models/w.bin") == inode(blob))
+        #expect(try mode(sets.sandbox.path + "/models/run.sh") == 0o555)
+        #expect(try inode(sets.sandbox.path + "/models/run.sh") != inode(sets.sandbox.path + "/.model-sync/objects/sha256/"
+            + String(SHA256.hash(Array("#!/bin/sh\necho ok\n".utf8)).hex.prefix(2)) + "/" + SHA256.hash(Array("#!/bin/sh\necho ok\n".utf8)).hex))
+        sets.sandbox.write("copy.yaml", Array("model_sync:\n  models_dir: models\n  link_mode: copy\n".utf8))
+        let copied = try CLI(in: sets.sandbox.path).run(["activate", sets.v2, "--config", "copy.yaml"])
+        #expect(copied.status == 0, "\(copied.stderr)")
+        #expect(try inode(sets.sandbox.path + "/models/m0/model0.bin") != inode(blob))
+        #expect(try mode(sets.sandbox.path + "/models/m0/model0.bin") == 0o444)
+        #expect(sets.active == sets.v2Files)
+    }
+
     @Test("rollback follows history, not numbers; --to picks a retained generation; an unknown one is refused")
     func rollbackHistory() throws {
         let sets = try TwoSets()
