@@ -36,6 +36,11 @@ struct ModelSync: ParsableCommand {
         } catch let error as any ModelSyncError {
             report(error)
             code = error.category.exitCode
+            // With --json, scripts get the failure as the one JSON object on stdout too.
+            if CommandLine.arguments.contains("--json") {
+                print(Output.encode(["error": ["message": error.message, "hint": error.hint,
+                                               "category": error.category.name, "exit_code": Int(code)] as [String: Any?]]))
+            }
         } catch {
             let exitCode = ModelSync.exitCode(for: error).rawValue
             if exitCode == ExitCode.success.rawValue {

@@ -106,6 +106,10 @@ struct StoreEndToEndTests {
         let result = try sandbox.cli.run(["status", "--config", "bot.yaml"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("bot.yaml:4"))
+        let json = try sandbox.cli.run(["status", "--config", "bot.yaml", "--json"]).json
+        let error = try #require(json["error"] as? [String: Any])
+        #expect(error["exit_code"] as? Int == 2)
+        #expect((error["message"] as? String ?? "").contains("keep_generation"))
         #expect(result.stderr.contains("keep_generations"))
     }
 
