@@ -47,8 +47,11 @@ public struct RunPodJob: Sendable, Equatable {
         switch value {
         case nil, .null?: return nil
         case .string(let text)?:
-            if let decoded = try? JSONValue.decode(Array(text.utf8)), let message = errorText(decoded), decoded != value {
-                return message
+            // Only an object carrying a message is unwrapped; any other JSON-looking text is kept verbatim.
+            if let decoded = try? JSONValue.decode(Array(text.utf8)), case .object(let members) = decoded {
+                for key in ["error_message", "message", "error"] {
+                    if case .string(let message)? = members[key] { return message }
+                }
             }
             return text
         case .object(let members)?:
