@@ -14,6 +14,10 @@ struct RunPodPullCommand: ParsableCommand {
             Example: model-sync runpod-pull --config configs/bot.yaml
             """)
 
+    @Option(name: .customLong("from-archive"), help: ArgumentHelp(
+        "Import and activate this archive (delta or legacy) instead of running the job.", valueName: "file"))
+    var fromArchive: String?
+
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
@@ -21,7 +25,8 @@ struct RunPodPullCommand: ParsableCommand {
         let workspace = try global.workspace()
         var puller = RunPodPuller(workspace: workspace)
         if !global.quiet { puller.note = { line in output.note(line) } }
-        let result = try puller.pull(progress: output.progressHandler())
+        let result = try fromArchive.map { try puller.pull(fromArchive: $0, progress: output.progressHandler()) }
+            ?? puller.pull(progress: output.progressHandler())
         try ActivateCommand.finish(result, output: output)
     }
 }

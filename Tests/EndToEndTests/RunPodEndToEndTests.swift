@@ -280,4 +280,43 @@ struct RunPodEndToEndTests {
         #expect(result.status == 4)
         #expect(result.stderr.contains("expired or unknown"), "\(result.stderr)")
     }
+
+    @Test("runpod-pull --from-archive imports a local archive; a hostile one exits 3 with the active set untouched")
+    func fromArchive() throws {
+        let sandbox = Sandbox()
+        sandbox.write("bot.yaml", Array("model_sync:\n  models_dir: models\n".utf8))
+        let fixtures = CLI.packageRoot + "/Fixtures/archives/"
+        let good = try sandbox.cli.run(["runpod-pull", "--config", "bot.yaml", "--from-archive", fixtures + "delta-valid.zip", "--json"])
+        #expect(good.status == 0, "\(good.stderr)")
+        #expect(good.json["fetched_objects"] as? Int == 2)
+        for name in ["hostile-dotdot.zip", "hostile-symlink.zip", "hostile-bomb.zip", "hostile-legacy-crc-late.zip"] {
+            let bad = try sandbox.cli.run(["runpod-pull", "--config", "bot.yaml", "--from-archive", fixtures + name, "--json"])
+            #expect(bad.status == 3, "\(name): \(bad.stderr)")
+            #expect(bad.stdout.isEmpty)
+            #expect(sandbox.read("models/btc/model.onnx") == Array("weights of the btc model\n".utf8))
+        }
+        #expect(!FileManager.default.fileExists(atPath: sandbox.path + "/evil"))
+        let status = try sandbox.cli.run(["status", "--json"])
+        #expect((status.json["active"] as? [String: Any])?["generation"] as? Int == 1)
+    }
+
+    @Test("pack --json prints archive, archive_sha256, archive_size, manifest and objects; twice gives the same bytes")
+    func packCommand() throws {
+        let sandbox = Sandbox()
+        sandbox.write("models/a.bin", pseudoRandomBytes(count: 50_000, seed: 1))
+        sandbox.write("models/b.txt", Array(String(repeating: "text ", count: 1000).utf8))
+        let first = try sandbox.cli.run(["pack", "--archive-path", "one.zip", "--json"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let second = try sandbox.cli.run(["pack", "--archive-path", "two.zip", "--json"])
+        #expect(first.json["archive_sha256"] as? String == second.json["archive_sha256"] as? String)
+        #expect(sandbox.read("one.zip") == sandbox.read("two.zip"))
+        #expect(first.json["archive"] as? String == sandbox.path + "/one.zip")
+        #expect(first.json["archive_size"] as? Int == sandbox.read("one.zip").count)
+        #expect((first.json["manifest"] as? String)?.hasPrefix("sha256:") == true)
+        #expect(first.json["objects"] as? Int == 2)
+        let manifest = try #require(first.json["manifest"] as? String)
+        sandbox.write("have.txt", Array("\(manifest)\n".utf8))
+        let imported = try sandbox.cli.run(["import", "models", "--json"])
+        #expect(imported.json["manifest"] as? String == manifest)
+    }
 }

@@ -76,12 +76,30 @@ public struct RunPodPuller {
         defer { unlink(archivePath) }
         try fetchArchive(output, job: job.id, to: archivePath, store: store, progress: progress)
 
+        let expectedManifest = output["manifest"]?.stringValue.flatMap { try? Digest(parsing: $0, allowBareHex: true) }
+        return try importAndActivate(archivePath, store: store, expectedManifest: expectedManifest,
+                                     source: "RunPod job \(job.id)", progress: progress)
+    }
+
+    /// Imports an archive already on disk (a job's archive fetched by other means) and activates it,
+    /// without contacting RunPod: `runpod-pull --from-archive FILE`.
+    public func pull(fromArchive path: String, progress: ProgressHandler? = nil) throws -> ActivationResult {
+        guard FileSystem.exists(path) else {
+            throw UsageError("archive \(path) does not exist", hint: "check the --from-archive path")
+        }
+        let store = try workspace.openStore()
+        return try importAndActivate(FileSystem.absolute(path), store: store, expectedManifest: nil,
+                                     source: "archive \(path)", progress: progress)
+    }
+
+    private func importAndActivate(_ archivePath: String, store: Store, expectedManifest: Digest?, source: String,
+                                   progress: ProgressHandler?) throws -> ActivationResult {
+        let runpod = workspace.config.runpod
         let imported = try ArchiveImporter(store: store, extractSubdir: runpod.extractSubdir,
                                            maxExtractBytes: UInt64(max(0, runpod.maxExtractBytes)))
             .importArchive(at: archivePath, progress: progress)
-        if imported.format == .delta, let claimed = output["manifest"]?.stringValue,
-           let digest = try? Digest(parsing: claimed, allowBareHex: true), digest != imported.manifest {
-            throw IntegrityError(.digestMismatch, "RunPod job \(job.id) announced manifest \(digest) but its archive carries \(imported.manifest)",
+        if imported.format == .delta, let expectedManifest, expectedManifest != imported.manifest {
+            throw IntegrityError(.digestMismatch, "\(source) announced manifest \(expectedManifest) but its archive carries \(imported.manifest)",
                                  hint: "the worker's output and archive disagree; run runpod-pull again")
         }
         note?("imported a \(imported.format.rawValue) archive: manifest \(imported.manifest), \(imported.newObjects) new objects")
