@@ -315,7 +315,6 @@ struct RunPodEndToEndTests {
         #expect((first.json["manifest"] as? String)?.hasPrefix("sha256:") == true)
         #expect(first.json["objects"] as? Int == 2)
         let manifest = try #require(first.json["manifest"] as? String)
-        sandbox.write("have.txt", Array("\(manifest)\n".utf8))
         let imported = try sandbox.cli.run(["import", "models", "--json"])
         #expect(imported.json["manifest"] as? String == manifest)
     }
