@@ -28,3 +28,10 @@ bench: release
 
 clean:
 	rm -rf .build
+
+# The RunPod worker (deploy/runpod/handler.py) under the runpod SDK's local API server: POST /runsync.
+# Installs the SDK from PyPI into a virtual environment under .build the first time.
+WORKER_VENV ?= .build/worker-venv
+.PHONY: test-worker
+test-worker: build
+	sh deploy/runpod/test_worker.sh $(abspath $(BINARY)) $(abspath $(WORKER_VENV))

@@ -80,20 +80,84 @@ def sha256_hex(data):
     return hashlib.sha256(data).hexdigest()
 
 
+def canonical_manifest(files):
+    """Manifest v1 in its canonical form (docs/manifest-format.md): sorted keys, no whitespace, files by path."""
+    entries = [
+        {"digest": "sha256:" + sha256_hex(blob), "mode": "0644", "path": path, "size": len(blob)}
+        for path, blob in sorted(files, key=lambda item: item[0].encode())
+    ]
+    document = {"files": entries, "schema": "model-sync.manifest.v1"}
+    return json.dumps(document, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+
+
+def object_name(blob):
+    hexdigest = sha256_hex(blob)
+    return "objects/sha256/%s/%s" % (hexdigest[:2], hexdigest)
+
+
+DELTA_FILES = [("btc/model.onnx", b"weights of the btc model\n"), ("eth/model.onnx", b"weights of the eth model\n")]
+
+
 def delta_valid():
-    blobs = [b"weights of the btc model\n", b"weights of the eth model\n"]
-    manifest = {
-        "schema": 1,
-        "files": [
-            {"path": "btc/model.onnx", "digest": "sha256:" + sha256_hex(blobs[0]), "size": len(blobs[0])},
-            {"path": "eth/model.onnx", "digest": "sha256:" + sha256_hex(blobs[1]), "size": len(blobs[1])},
-        ],
-    }
-    entries = [(info("manifest.json"), (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())]
-    for blob in blobs:
-        hexdigest = sha256_hex(blob)
-        entries.append((info("objects/sha256/%s/%s" % (hexdigest[:2], hexdigest)), blob))
+    entries = [(info("manifest.json", zipfile.ZIP_DEFLATED), canonical_manifest(DELTA_FILES))]
+    for blob in sorted((blob for _, blob in DELTA_FILES), key=sha256_hex):
+        entries.append((info(object_name(blob)), blob))
     return build(entries)
+
+
+def delta_missing_object():
+    # The manifest lists both files, the archive carries only the btc blob: a store without the eth blob
+    # must refuse it, naming the missing object.
+    return build([
+        (info("manifest.json"), canonical_manifest(DELTA_FILES)),
+        (info(object_name(DELTA_FILES[0][1])), DELTA_FILES[0][1]),
+    ])
+
+
+def delta_wrong_blob():
+    # An object entry whose bytes (same length) do not hash to its name.
+    blob = DELTA_FILES[0][1]
+    forged = blob.replace(b"btc", b"BTC")
+    return build([
+        (info("manifest.json"), canonical_manifest(DELTA_FILES[:1])),
+        (info(object_name(blob)), forged),
+    ])
+
+
+def delta_hostile_manifest():
+    # A well-formed archive whose manifest names a path outside the models folder.
+    return build([
+        (info("manifest.json"), canonical_manifest([("../escape.onnx", b"x")])),
+        (info(object_name(b"x")), b"x"),
+    ])
+
+
+def delta_stray_entry():
+    # A delta archive may hold only manifest.json and objects/sha256/...: anything else is refused.
+    return build([
+        (info("manifest.json"), canonical_manifest(DELTA_FILES[:1])),
+        (info(object_name(DELTA_FILES[0][1])), DELTA_FILES[0][1]),
+        (info("run.sh"), b"#!/bin/sh\n"),
+    ])
+
+
+def legacy_hostile_outside():
+    # Valid files under models/, and one hostile name outside extract_subdir: the whole archive is refused.
+    return build([
+        (info("models/btc/model.onnx"), b"btc-onnx-bytes\n"),
+        (info("../outside.txt"), b"hostile\n"),
+    ])
+
+
+def legacy_crc_late():
+    # Two files under models/, the second with a CRC error: the first must not stay in the store.
+    data = build([
+        (info("models/a.onnx"), b"first file, intact\n"),
+        (info("models/b.onnx"), b"second file, its CRC will not match\n"),
+    ])
+    local, _ = headers(data, 1)
+    data[data_offset(data, local)] ^= 0x20
+    return data
 
 
 def legacy_valid():
@@ -193,6 +257,12 @@ FIXTURES = {
     "hostile-oversize.zip": oversize,
     "hostile-undersize.zip": undersize,
     "hostile-bomb.zip": bomb,
+    "delta-missing-object.zip": delta_missing_object,
+    "delta-wrong-blob.zip": delta_wrong_blob,
+    "hostile-delta-manifest-path.zip": delta_hostile_manifest,
+    "hostile-delta-stray-entry.zip": delta_stray_entry,
+    "hostile-legacy-outside.zip": legacy_hostile_outside,
+    "hostile-legacy-crc-late.zip": legacy_crc_late,
 }
 
 

@@ -1,0 +1,233 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
+import Foundation
+
+/// `runpod-pull`: trigger the RunPod job with the client's `have` list, poll it, download its archive,
+/// verify, import and activate (DESIGN.md "RunPod").
+///
+/// The store is read without the lock while the job runs (it may train for an hour) and locked only for the
+/// download, import and activation. The API key goes to the trigger, status and cancel URLs only; the
+/// archive URL (often a presigned bucket URL) gets no credentials at all.
+///
+/// ```swift
+/// let result = try RunPodPuller(workspace: workspace).pull()
+/// print(result.result, result.fetchedObjects)
+/// ```
+public struct RunPodPuller {
+    /// The largest `have` list sent, as JSON bytes; past it only the active set's objects are listed
+    /// (RunPod caps payloads at 10 MB).
+    public static let maxHaveListBytes = 8_000_000
+
+    /// Where the command works.
+    public let workspace: Workspace
+    /// The API client's HTTP settings (request timeout, CA bundle, retries).
+    public var apiHTTP: HTTPClient
+    /// The archive download's HTTP settings (retries up to 5 transfers).
+    public var downloadHTTP: HTTPClient
+    /// Waits between polls; tests inject a shorter one.
+    public var sleep: @Sendable (Double) -> Void
+    /// The clock `job_timeout_sec` is measured with.
+    public var now: @Sendable () -> Date
+    /// Receives one line per step ("job abc submitted", "job abc IN_PROGRESS"...); never the key.
+    public var note: (@Sendable (String) -> Void)?
+
+    /// A puller for `workspace`, with HTTP settings from its `runpod:` section.
+    public init(workspace: Workspace) {
+        let runpod = workspace.config.runpod
+        self.workspace = workspace
+        apiHTTP = HTTPClient(connectTimeout: min(10, runpod.requestTimeoutSec), requestTimeout: runpod.requestTimeoutSec,
+                             caBundle: runpod.caBundle)
+        downloadHTTP = HTTPClient(connectTimeout: min(10, runpod.requestTimeoutSec), caBundle: runpod.caBundle,
+                                  maxAttempts: 5)
+        sleep = HTTPClient.threadSleep
+        now = { Date() }
+    }
+
+    /// The API key from `api_key_env` (environment or `.env`); missing or empty → exit 2 naming the variable.
+    public func apiKey() throws -> String {
+        let name = workspace.config.runpod.apiKeyEnv
+        guard let key = workspace.environment[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !key.isEmpty else {
+            throw UsageError("the RunPod API key is missing: \(name) is not set in the environment or .env",
+                             hint: "export \(name)=… or add it to .env (runpod.api_key_env names the variable)")
+        }
+        return key
+    }
+
+    /// Runs the whole pull and returns the activation's result with `fetchedObjects`/`fetchedBytes` set.
+    public func pull(progress: ProgressHandler? = nil) throws -> ActivationResult {
+        let runpod = workspace.config.runpod
+        guard runpod.enabled else {
+            throw UsageError("runpod-pull is disabled: model_sync.runpod.enabled is false",
+                             hint: "set model_sync.runpod.enabled: true and the trigger and status URLs")
+        }
+        let key = try apiKey()
+        var client = try RunPodClient(config: runpod, apiKey: key, http: apiHTTP)
+        client.http.sleep = sleep
+        let have = try haveList()
+        let job = try runJob(client, have: have)
+        guard let output = job.output, case .object = output else {
+            throw RunPodError(.invalidResponse, "RunPod job \(job.id) completed without an output object",
+                              hint: "the worker must return {archive_url | archive_base64, archive_sha256, archive_size, manifest}")
+        }
+
+        let store = try workspace.openStore()
+        let archivePath = store.layout.tmp + "/runpod-\(job.id.filter { $0.isLetter || $0.isNumber || $0 == "-" })-\(getpid()).zip"
+        defer { unlink(archivePath) }
+        try fetchArchive(output, job: job.id, to: archivePath, store: store, progress: progress)
+
+        let expectedManifest = output["manifest"]?.stringValue.flatMap { try? Digest(parsing: $0, allowBareHex: true) }
+        return try importAndActivate(archivePath, store: store, expectedManifest: expectedManifest,
+                                     source: "RunPod job \(job.id)", progress: progress)
+    }
+
+    /// Imports an archive already on disk (a job's archive fetched by other means) and activates it,
+    /// without contacting RunPod: `runpod-pull --from-archive FILE`.
+    public func pull(fromArchive path: String, progress: ProgressHandler? = nil) throws -> ActivationResult {
+        guard FileSystem.exists(path) else {
+            throw UsageError("archive \(path) does not exist", hint: "check the --from-archive path")
+        }
+        let store = try workspace.openStore()
+        return try importAndActivate(FileSystem.absolute(path), store: store, expectedManifest: nil,
+                                     source: "archive \(path)", progress: progress)
+    }
+
+    private func importAndActivate(_ archivePath: String, store: Store, expectedManifest: Digest?, source: String,
+                                   progress: ProgressHandler?) throws -> ActivationResult {
+        let runpod = workspace.config.runpod
+        let imported = try ArchiveImporter(store: store, extractSubdir: runpod.extractSubdir,
+                                           maxExtractBytes: UInt64(max(0, runpod.maxExtractBytes)))
+            .importArchive(at: archivePath, progress: progress)
+        if imported.format == .delta, let expectedManifest, expectedManifest != imported.manifest {
+            throw IntegrityError(.digestMismatch, "\(source) announced manifest \(expectedManifest) but its archive carries \(imported.manifest)",
+                                 hint: "the worker's output and archive disagree; run runpod-pull again")
+        }
+        note?("imported a \(imported.format.rawValue) archive: manifest \(imported.manifest), \(imported.newObjects) new objects")
+        var result = try Generations(store: store, modelsDir: workspace.modelsDir)
+            .activate(imported.manifest, options: workspace.activationOptions())
+        result.fetchedObjects = imported.newObjects
+        result.fetchedBytes = imported.newBytes
+        try store.record(StoreEvent(kind: .pull, generation: result.generation, fromGeneration: result.previousGeneration,
+                                    manifest: imported.manifest, reason: "runpod"))
+        return result
+    }
+
+    /// Digests of the objects the retained (and active) generations reference and the store holds; only the
+    /// active set's when the JSON list would pass ``maxHaveListBytes``.
+    public func haveList() throws -> [Digest] {
+        let layout = StoreLayout(root: workspace.storeDir)
+        guard FileSystem.exists(layout.indexPath) else { return [] }
+        let store = try workspace.openStoreForReading()
+        let records = try store.generations().filter { $0.state == .active || $0.state == .retained }
+        let activeNumber = Generations(store: store, modelsDir: workspace.modelsDir).activeNumber
+        var all = Set<Digest>()
+        var active = Set<Digest>()
+        for record in records {
+            guard let manifest = try? store.manifest(record.manifest) else { continue }
+            let digests = manifest.files.map(\.digest).filter { store.objects.contains($0) }
+            all.formUnion(digests)
+            if record.number == activeNumber { active.formUnion(digests) }
+        }
+        return Self.encodedSize(of: all.count) <= Self.maxHaveListBytes ? all.sorted() : active.sorted()
+    }
+
+    /// The JSON size of a list of `count` digests: `"sha256:<64>"` (73 bytes) and a comma each, brackets.
+    static func encodedSize(of count: Int) -> Int { 2 + count * 74 }
+
+    /// Submits the job and polls it until it finishes; cancels it when `job_timeout_sec` passes.
+    func runJob(_ client: RunPodClient, have: [Digest]) throws -> RunPodJob {
+        let runpod = workspace.config.runpod
+        let id = try client.submit(have: have)
+        let started = now()
+        note?("RunPod job \(id) submitted (have: \(have.count) objects)")
+        var last: RunPodJob.Status?
+        while true {
+            let job = try client.status(of: id)
+            if job.status != last {
+                note?("RunPod job \(id): \(job.status)")
+                last = job.status
+            }
+            switch job.status {
+            case .completed:
+                return job
+            case .failed:
+                throw RunPodError(.jobFailed, "RunPod job \(id) failed: \(job.error ?? "no error text")",
+                                  hint: "see the worker's logs in the RunPod console")
+            case .cancelled:
+                throw RunPodError(.jobCancelled, "RunPod job \(id) was cancelled")
+            case .timedOut:
+                throw RunPodError(.jobTimedOut, "RunPod job \(id) timed out on RunPod (TIMED_OUT)",
+                                  hint: "raise the endpoint's execution timeout in the RunPod console")
+            default:
+                break // IN_QUEUE, IN_PROGRESS, or a status RunPod added later: still running.
+            }
+            if now().timeIntervalSince(started) >= runpod.jobTimeoutSec {
+                var cancelNote = "cancelled"
+                do { try client.cancel(id) } catch { cancelNote = "cancelling it failed too: \(modelSyncError(from: error).message)" }
+                throw RunPodError(.clientTimeout, "RunPod job \(id) did not finish within job_timeout_sec (\(Self.seconds(runpod.jobTimeoutSec))); \(cancelNote)",
+                                  hint: "raise runpod.job_timeout_sec if training takes longer")
+            }
+            sleep(runpod.pollIntervalSec)
+        }
+    }
+
+    /// Downloads (or decodes) the archive into `path` and checks `archive_size` and `archive_sha256`.
+    func fetchArchive(_ output: JSONValue, job: String, to path: String, store: Store, progress: ProgressHandler?) throws {
+        let runpod = workspace.config.runpod
+        let maxBytes = UInt64(max(0, runpod.maxArchiveBytes))
+        let declaredSize = output["archive_size"]?.integerValue.map { UInt64(max(0, $0)) }
+        if let declaredSize {
+            guard declaredSize <= maxBytes else {
+                throw IntegrityError(.invalidArchive, "RunPod job \(job) announces an archive of \(declaredSize) bytes, more than runpod.max_archive_bytes (\(maxBytes))",
+                                     hint: "raise runpod.max_archive_bytes if this size is expected")
+            }
+            let free = try FileSystem.freeBytes(store.layout.tmp)
+            guard declaredSize <= free else {
+                throw UsageError("the archive needs \(declaredSize) bytes, only \(free) are free in \(store.layout.root)",
+                                 hint: "free some space (model-sync gc) and run runpod-pull again")
+            }
+        }
+        if let url = output[runpod.archiveField]?.stringValue, !url.isEmpty {
+            note?("downloading the archive from \(HTTPError.redact(url))")
+            var http = downloadHTTP
+            http.sleep = sleep
+            // No headers: the key (and runpod.headers) never go to the archive's host.
+            _ = try http.download(url: url, headers: [], to: path, stallTimeout: runpod.downloadTimeoutSec,
+                                  maxBytes: maxBytes) { received, total in
+                progress?(Progress(phase: "downloading", completed: received, total: total ?? declaredSize))
+            }
+        } else if let encoded = output["archive_base64"]?.stringValue {
+            guard let data = Data(base64Encoded: encoded, options: .ignoreUnknownCharacters) else {
+                throw IntegrityError(.invalidArchive, "RunPod job \(job): archive_base64 is not valid base64")
+            }
+            guard UInt64(data.count) <= maxBytes else {
+                throw IntegrityError(.invalidArchive, "RunPod job \(job): the archive is larger than runpod.max_archive_bytes (\(maxBytes))")
+            }
+            try FileSystem.writeAtomically(Array(data), to: path, mode: 0o600)
+        } else {
+            throw RunPodError(.invalidResponse, "RunPod job \(job) completed without \(runpod.archiveField) or archive_base64 in its output",
+                              hint: "check runpod.archive_field against the worker's output")
+        }
+        let (digest, size) = try ObjectStore.hashFile(at: path)
+        if let declaredSize, declaredSize != size {
+            throw IntegrityError(.sizeMismatch, "RunPod job \(job): the archive has \(size) bytes, the job announced \(declaredSize)",
+                                 hint: "the download was corrupted or the worker's output is wrong; run runpod-pull again")
+        }
+        if let claimed = output["archive_sha256"]?.stringValue {
+            guard let expected = try? Digest(parsing: claimed, allowBareHex: true) else {
+                throw RunPodError(.invalidResponse, "RunPod job \(job): archive_sha256 is not a SHA-256 digest")
+            }
+            guard expected == digest else {
+                throw IntegrityError(.digestMismatch, "RunPod job \(job): the archive hashes to \(digest), the job announced \(expected)",
+                                     hint: "the download was corrupted or tampered with; nothing was imported")
+            }
+        }
+    }
+
+    private static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? "\(Int(value)) s" : "\(value) s"
+    }
+}
+
+@available(*, unavailable)
+extension RunPodPuller: Sendable {}

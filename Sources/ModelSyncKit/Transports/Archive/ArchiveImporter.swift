@@ -1,0 +1,284 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
+import Foundation
+
+/// What importing an archive stored.
+public struct ArchiveImportResult: Sendable, Equatable {
+    /// Which format the archive was in.
+    public let format: ArchiveFormat
+    /// The manifest now recorded in the store (delta: the archive's; legacy: one made for its files).
+    public let manifest: Digest
+    /// File blobs that were not in the store before (the manifest object is not counted).
+    public let newObjects: Int
+    /// Their total size.
+    public let newBytes: UInt64
+}
+
+/// Imports a RunPod job's archive into the store, refusing the whole archive at the first hostile entry.
+///
+/// Every entry is checked against the central directory before a byte is written: names (`..`, absolute,
+/// backslashes, control characters, invalid UTF-8, duplicates), symbolic links and other special files,
+/// encryption, compression methods, zip bombs (an entry over 1 MiB compressed more than 200:1), the declared
+/// total against `maxExtractBytes` and the free space. Data is then streamed through ``ZipArchive``, which
+/// stops at an entry's declared size and checks its CRC; delta blobs must hash to their names. When a check
+/// fails while streaming, the objects this import created are removed again, so a rejected archive leaves
+/// the store as it was. Nothing is ever written outside the store, and no generation is touched: the caller
+/// activates the returned manifest.
+///
+/// ```swift
+/// let result = try ArchiveImporter(store: store, extractSubdir: "models").importArchive(at: downloaded)
+/// try Generations(store: store, modelsDir: models).activate(result.manifest, options: options)
+/// ```
+public struct ArchiveImporter {
+    /// An entry larger than this may not be compressed more than `maxCompressionRatio`:1.
+    public static let bombThreshold: UInt64 = 1 << 20
+    /// The highest compression ratio accepted for entries over `bombThreshold`.
+    public static let maxCompressionRatio: UInt64 = 200
+
+    let store: Store
+    /// In a legacy archive, the folder whose files are taken (`""` or `"."`: the whole archive).
+    public var extractSubdir: String
+    /// The largest total of declared entry sizes accepted.
+    public var maxExtractBytes: UInt64
+    /// Free bytes on the store's filesystem (`statvfs`); tests inject a smaller figure.
+    public var freeSpace: (String) throws -> UInt64
+
+    /// An importer into `store`.
+    public init(store: Store, extractSubdir: String = "models", maxExtractBytes: UInt64 = 20 << 30,
+                freeSpace: ((String) throws -> UInt64)? = nil) {
+        self.store = store
+        self.extractSubdir = extractSubdir
+        self.maxExtractBytes = maxExtractBytes
+        self.freeSpace = freeSpace ?? { try FileSystem.freeBytes($0) }
+    }
+
+    /// Checks and imports the archive at `path`; the format is detected from its entries.
+    ///
+    /// Throws ``ZipError`` (integrity) for archives libzip cannot read or whose data is corrupt, and
+    /// `IntegrityError(.invalidArchive)` for everything model-sync refuses itself.
+    public func importArchive(at path: String, progress: ProgressHandler? = nil) throws -> ArchiveImportResult {
+        let archive = try ZipArchive(path: path)
+        let files = try checkEntries(archive)
+        if files.contains(where: { $0.rawName == Array(ArchiveLayout.manifestName.utf8) }) {
+            return try importDelta(archive, files: files, progress: progress)
+        }
+        return try importLegacy(archive, files: files, progress: progress)
+    }
+
+    // MARK: checks on the central directory
+
+    private func reject(_ archive: ZipArchive, _ reason: String) -> IntegrityError {
+        IntegrityError(.invalidArchive, "archive \(archive.path) rejected: \(reason)",
+                       hint: "the archive is corrupt or hostile; nothing was imported and the active set is unchanged")
+    }
+
+    /// Validates every entry; returns the file (non-directory) entries.
+    private func checkEntries(_ archive: ZipArchive) throws -> [ZipEntry] {
+        var seen = Set<[UInt8]>()
+        var files: [ZipEntry] = []
+        var total: UInt64 = 0
+        for entry in archive.entries {
+            let shown = entry.name.debugDescription
+            var raw = entry.rawName
+            if entry.isDirectory { raw.removeLast() }
+            guard let name = String(validating: raw, as: UTF8.self) else {
+                throw reject(archive, "entry \(shown) has a name that is not valid UTF-8")
+            }
+            if let problem = Self.nameProblem(name) {
+                throw reject(archive, "entry \(shown): \(problem)")
+            }
+            // "a" and "a/" name the same place: one key per place.
+            guard seen.insert(raw).inserted else {
+                throw reject(archive, "entry \(shown) appears more than once")
+            }
+            if entry.isSymbolicLink {
+                throw reject(archive, "entry \(shown) is a symbolic link")
+            }
+            if let mode = entry.unixMode, mode & 0o170000 != 0 {
+                let type = mode & 0o170000
+                let expected: UInt32 = entry.isDirectory ? 0o040000 : 0o100000
+                if type != expected {
+                    throw reject(archive, "entry \(shown) is not a regular file or directory (mode \(String(mode, radix: 8)))")
+                }
+            }
+            if entry.isEncrypted {
+                throw reject(archive, "entry \(shown) is encrypted")
+            }
+            guard entry.compressionMethod == .store || entry.compressionMethod == .deflate else {
+                throw reject(archive, "entry \(shown) uses compression \(entry.compressionMethod), only store and deflate are accepted")
+            }
+            if entry.size > Self.bombThreshold
+                && (entry.compressedSize == 0 || entry.size / entry.compressedSize > Self.maxCompressionRatio) {
+                throw reject(archive, "entry \(shown) expands \(entry.compressedSize) bytes to \(entry.size), "
+                             + "more than \(Self.maxCompressionRatio):1 (a zip bomb)")
+            }
+            let (sum, overflow) = total.addingReportingOverflow(entry.size)
+            guard !overflow, sum <= maxExtractBytes else {
+                throw reject(archive, "its entries declare more than the \(maxExtractBytes) bytes allowed by runpod.max_extract_bytes")
+            }
+            total = sum
+            if !entry.isDirectory { files.append(entry) }
+        }
+        // Room for everything it may write (objects already stored are skipped, so this is an upper bound).
+        let free = try freeSpace(store.layout.objects)
+        guard total <= free else {
+            throw reject(archive, "its entries declare \(total) bytes, more than the \(free) bytes free in \(store.layout.root)")
+        }
+        return files
+    }
+
+    /// The manifest's path rules, minus NFC (zip tools on macOS write decomposed names; the legacy path
+    /// normalizes them, and a delta archive's object names are ASCII anyway).
+    static func nameProblem(_ name: String) -> String? {
+        guard let problem = ManifestPath.problem(with: name) else { return nil }
+        return ManifestPath.isNFC(name) || ManifestPath.problem(with: ManifestPath.normalizedFromFilesystem(name)) != nil
+            ? problem : nil
+    }
+
+    // MARK: delta
+
+    private func importDelta(_ archive: ZipArchive, files: [ZipEntry], progress: ProgressHandler?) throws -> ArchiveImportResult {
+        var objectEntries: [(entry: ZipEntry, digest: Digest)] = []
+        var manifestEntry: ZipEntry?
+        for entry in archive.entries {
+            if entry.isDirectory {
+                guard ArchiveLayout.isDeltaDirectory(entry.name) else {
+                    throw reject(archive, "unexpected directory \(entry.name.debugDescription) in a delta archive")
+                }
+            } else if entry.name == ArchiveLayout.manifestName {
+                manifestEntry = entry
+            } else if let digest = ArchiveLayout.digest(fromObjectName: entry.name) {
+                objectEntries.append((entry, digest))
+            } else {
+                throw reject(archive, "unexpected entry \(entry.name.debugDescription) in a delta archive "
+                             + "(only manifest.json and objects/sha256/<2 hex>/<64 hex>)")
+            }
+        }
+        let manifestBytes = try archive.contents(of: manifestEntry!, limit: 256 << 20)
+        let manifest: Manifest
+        do {
+            manifest = try Manifest.decode(manifestBytes)
+        } catch {
+            throw reject(archive, "manifest.json: \(error.message)")
+        }
+        var sizes: [Digest: UInt64] = [:]
+        for file in manifest.files { sizes[file.digest] = file.size }
+        var carried = Set<Digest>()
+        for (entry, digest) in objectEntries {
+            guard let size = sizes[digest] else {
+                throw reject(archive, "object \(digest) is not referenced by manifest.json")
+            }
+            guard entry.size == size else {
+                throw reject(archive, "object \(digest) declares \(entry.size) bytes, the manifest says \(size)")
+            }
+            carried.insert(digest)
+        }
+        let missing = Set(manifest.files.map(\.digest)).subtracting(carried).filter { !store.objects.contains($0) }.sorted()
+        if !missing.isEmpty {
+            let names = missing.prefix(5).map { digest in
+                "\(digest) (\(manifest.files.first { $0.digest == digest }!.path))"
+            }.joined(separator: ", ")
+            throw IntegrityError(.missingObject,
+                                 "archive \(archive.path) rejected: the manifest needs \(missing.count) object(s) that are neither in the archive nor in the store: \(names)",
+                                 hint: "the job packed against a `have` list this store no longer satisfies; pull again")
+        }
+        let total = objectEntries.reduce(UInt64(0)) { $0 + $1.entry.size }
+        let insertions = try writeObjects(archive, objectEntries.map { ($0.entry, $0.digest, $0.entry.size) },
+                                          total: total, progress: progress)
+        try store.recordObjects(insertions)
+        try store.recordManifest(manifest)
+        let created = insertions.filter(\.created)
+        return ArchiveImportResult(format: .delta, manifest: manifest.digest, newObjects: created.count,
+                                   newBytes: created.reduce(0) { $0 + $1.size })
+    }
+
+    // MARK: legacy
+
+    private func importLegacy(_ archive: ZipArchive, files: [ZipEntry], progress: ProgressHandler?) throws -> ArchiveImportResult {
+        let subdir = extractSubdir.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
+        let prefix = subdir.isEmpty ? "" : subdir + "/"
+        var taken: [(entry: ZipEntry, path: String)] = []
+        var ignored: [ZipEntry] = []
+        for entry in files {
+            if entry.name.hasPrefix(prefix) {
+                taken.append((entry, ManifestPath.normalizedFromFilesystem(String(entry.name.dropFirst(prefix.count)))))
+            } else {
+                ignored.append(entry)
+            }
+        }
+        guard !taken.isEmpty else {
+            throw reject(archive, "it holds no file under \(prefix.isEmpty ? "its root" : prefix) (runpod.extract_subdir)")
+        }
+        // The paths must make a valid manifest (no file that is also a directory, no duplicate after NFC)
+        // before anything is written: check them with placeholder digests.
+        do {
+            _ = try Manifest(files: taken.map { ManifestEntry(path: $0.path, size: $0.entry.size, digest: .empty) })
+        } catch {
+            throw reject(archive, error.message)
+        }
+        // Entries outside extract_subdir are not kept, but a corrupt one still condemns the archive.
+        for entry in ignored {
+            try archive.read(entry: entry) { _ in }
+        }
+        let total = taken.reduce(UInt64(0)) { $0 + $1.entry.size }
+        let insertions = try writeObjects(archive, taken.map { ($0.entry, nil, $0.entry.size) }, total: total, progress: progress)
+        var manifestFiles: [ManifestEntry] = []
+        for ((entry, path), insertion) in zip(taken, insertions) {
+            let executable = (entry.unixMode ?? 0) & 0o100 != 0
+            manifestFiles.append(ManifestEntry(path: path, size: insertion.size, digest: insertion.digest,
+                                               mode: executable ? .executable : .regular))
+        }
+        let manifest = try Manifest(files: manifestFiles)
+        try store.recordObjects(insertions)
+        try store.recordManifest(manifest)
+        let created = Dictionary(insertions.filter(\.created).map { ($0.digest, $0.size) }, uniquingKeysWith: { a, _ in a })
+        return ArchiveImportResult(format: .legacy, manifest: manifest.digest, newObjects: created.count,
+                                   newBytes: created.values.reduce(0, +))
+    }
+
+    // MARK: streaming
+
+    /// Streams entries into the store through `ObjectWriter`; on any failure removes the objects created so far.
+    private func writeObjects(_ archive: ZipArchive, _ items: [(ZipEntry, Digest?, UInt64)], total: UInt64,
+                              progress: ProgressHandler?) throws -> [ObjectStore.Insertion] {
+        var insertions: [ObjectStore.Insertion] = []
+        var done: UInt64 = 0
+        do {
+            for (entry, digest, size) in items {
+                if let digest, store.objects.contains(digest) {
+                    // Already stored (verified when it was written): still read it, so a corrupt entry is seen.
+                    try archive.read(entry: entry) { _ in }
+                    insertions.append(ObjectStore.Insertion(digest: digest, size: size, created: false))
+                    continue
+                }
+                let writer = try ObjectWriter(store: store.objects)
+                do {
+                    try archive.read(entry: entry) { chunk in
+                        try writer.write(chunk)
+                        done += UInt64(chunk.count)
+                        progress?(Progress(phase: "importing", completed: done, total: total))
+                    }
+                    insertions.append(try writer.commit(expected: digest, expectedSize: size))
+                } catch {
+                    writer.abandon()
+                    throw error
+                }
+            }
+        } catch {
+            for insertion in insertions where insertion.created {
+                try? store.objects.remove(insertion.digest)
+                // A fan-out directory this import created goes too (rmdir fails, harmlessly, when not empty).
+                rmdir(store.layout.objects + "/sha256/" + insertion.digest.fanout)
+            }
+            if let failure = error as? IntegrityError, failure.code == .digestMismatch || failure.code == .sizeMismatch {
+                throw reject(archive, failure.message)
+            }
+            throw error
+        }
+        return insertions
+    }
+}
+
+@available(*, unavailable)
+extension ArchiveImporter: Sendable {}

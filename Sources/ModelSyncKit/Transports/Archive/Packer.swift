@@ -1,0 +1,172 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
+import Foundation
+
+/// What `pack` wrote.
+public struct PackResult: Sendable, Equatable {
+    /// The archive's path.
+    public let archive: String
+    /// The SHA-256 of the whole archive file.
+    public let archiveSHA256: Digest
+    /// The archive's size in bytes.
+    public let archiveSize: UInt64
+    /// The digest of the manifest it carries.
+    public let manifest: Digest
+    /// How many blobs it carries (those not in the `have` list).
+    public let objects: Int
+    /// Their total size.
+    public let objectBytes: UInt64
+}
+
+/// Builds a deterministic delta archive from a models folder: `manifest.json` plus the blobs the client lacks.
+///
+/// The same folder and `have` list always give byte-identical archives: entries sorted (manifest first,
+/// then objects by digest), fixed timestamps and attributes (``ZipWriter``). Blobs that look incompressible
+/// (more than 7.5 bits of entropy per byte in their first MiB) are stored, the rest deflated; libzip writes
+/// zip64 records past 4 GiB. The archive is written to a temp file beside `archivePath` and renamed into place.
+/// No store is needed: the worker hashes the folder, and the entries stream from the folder's files.
+///
+/// ```swift
+/// let result = try Packer().pack(modelsDir: "models", to: "/tmp/delta.zip", have: clientHas)
+/// ```
+public struct Packer: Sendable {
+    /// Entropy (bits per byte) above which a blob is stored rather than deflated.
+    public static let storeEntropyThreshold = 7.5
+
+    /// A packer.
+    public init() {}
+
+    /// Hashes `modelsDir` and writes the delta archive to `archivePath`, leaving out blobs listed in `have`.
+    public func pack(modelsDir: String, to archivePath: String, have: Set<Digest> = [],
+                     progress: ProgressHandler? = nil) throws -> PackResult {
+        let root = FileSystem.absolute(modelsDir)
+        guard let info = try FileSystem.status(root), FileSystem.isDirectory(info) else {
+            throw UsageError("models folder \(root) does not exist or is not a directory",
+                             hint: "pass --models-dir with the folder the training command writes")
+        }
+        var found: [(relative: String, absolute: String, executable: Bool)] = []
+        try Self.walk(root, relative: "", into: &found)
+        let files = found
+        let hashes = try ParallelWork.map(count: files.count) { item in
+            try ObjectStore.hashFile(at: files[item].absolute)
+        }
+        var entries: [ManifestEntry] = []
+        var sources: [Digest: (path: String, size: UInt64)] = [:]
+        for (file, hash) in zip(files, hashes) {
+            entries.append(ManifestEntry(path: file.relative, size: hash.size, digest: hash.digest,
+                                         mode: file.executable ? .executable : .regular))
+            if sources[hash.digest] == nil { sources[hash.digest] = (file.absolute, hash.size) }
+        }
+        let manifest = try Manifest(files: entries)
+
+        let target = FileSystem.absolute(archivePath)
+        let directory = (target as NSString).deletingLastPathComponent
+        let manifestFile = directory + "/.manifest-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).json"
+        try FileSystem.writeAtomically(manifest.canonicalBytes, to: manifestFile)
+        defer { unlink(manifestFile) }
+
+        let writer = try ZipWriter(creatingAt: target)
+        try writer.addFile(at: manifestFile, as: ArchiveLayout.manifestName, compression: .deflate)
+        let carried = sources.keys.filter { !have.contains($0) }.sorted()
+        var objectBytes: UInt64 = 0
+        for digest in carried {
+            let source = sources[digest]!
+            try writer.addFile(at: source.path, as: ArchiveLayout.objectName(digest),
+                               compression: try Self.compression(forFileAt: source.path))
+            objectBytes += source.size
+        }
+        progress?(Progress(phase: "packing", completed: 0, total: objectBytes))
+        try writer.commit()
+        // The entries streamed from the folder: a file rewritten meanwhile would carry bytes that do not
+        // match their name, and the client would reject the archive. Check before handing it out.
+        for digest in carried {
+            let source = sources[digest]!
+            guard let after = try FileSystem.status(source.path), UInt64(after.st_size) == source.size else {
+                unlink(target)
+                throw UsageError("\(source.path) changed while it was being packed",
+                                 hint: "pack again once the training command has finished writing")
+            }
+        }
+        progress?(Progress(phase: "packing", completed: objectBytes, total: objectBytes))
+        let archiveHash = try ObjectStore.hashFile(at: target)
+        return PackResult(archive: target, archiveSHA256: archiveHash.digest, archiveSize: archiveHash.size,
+                          manifest: manifest.digest, objects: carried.count, objectBytes: objectBytes)
+    }
+
+    /// Regular files under `directory`, with NFC relative paths; symbolic links and special files are refused.
+    static func walk(_ directory: String, relative: String,
+                     into files: inout [(relative: String, absolute: String, executable: Bool)]) throws {
+        for name in try FileSystem.list(directory).sorted() {
+            let path = directory + "/" + name
+            let relativePath = relative.isEmpty ? name : relative + "/" + name
+            guard let info = try FileSystem.linkStatus(path) else { continue }
+            if FileSystem.isDirectory(info) {
+                try walk(path, relative: relativePath, into: &files)
+            } else if FileSystem.isRegular(info) {
+                files.append((ManifestPath.normalizedFromFilesystem(relativePath), path, info.st_mode & S_IXUSR != 0))
+            } else {
+                throw UsageError("\(path) is not a regular file (symbolic link, device, socket or pipe)",
+                                 hint: "model-sync packs regular files only; move it out of the models folder")
+            }
+        }
+    }
+
+    /// Store when the first MiB looks random (compressed or quantized weights gain nothing from deflate).
+    static func compression(forFileAt path: String) throws -> ZipCompressionMethod {
+        let descriptor = try FileSystem.open(path, O_RDONLY)
+        defer { close(descriptor) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        var filled = 0
+        while filled < buffer.count {
+            let count = try FileSystem.read(descriptor, into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]), path: path)
+            if count == 0 { break }
+            filled += count
+        }
+        return entropy(UnsafeRawBufferPointer(rebasing: buffer[0..<filled])) > storeEntropyThreshold ? .store : .deflate
+    }
+
+    /// Shannon entropy of the bytes, in bits per byte (0 for an empty buffer).
+    static func entropy(_ bytes: UnsafeRawBufferPointer) -> Double {
+        guard !bytes.isEmpty else { return 0 }
+        var counts = [Int](repeating: 0, count: 256)
+        for byte in bytes { counts[Int(byte)] += 1 }
+        let total = Double(bytes.count)
+        var bits = 0.0
+        for count in counts where count > 0 {
+            let p = Double(count) / total
+            bits -= p * log2(p)
+        }
+        return bits
+    }
+
+    /// Reads a `have` list: a JSON array of digests, or one digest per line (blank lines and `#` comments
+    /// skipped); bare hex is accepted.
+    public static func readHaveList(at path: String) throws -> Set<Digest> {
+        let bytes = try FileSystem.readAll(path)
+        let text = String(decoding: bytes, as: UTF8.self)
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        var items: [String] = []
+        if trimmed.hasPrefix("[") {
+            guard let array = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [Any],
+                  let strings = array as? [String] else {
+                throw UsageError("\(path) is not a JSON array of digests", hint: "write [\"sha256:…\", …] or one digest per line")
+            }
+            items = strings
+        } else {
+            items = trimmed.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        }
+        var digests = Set<Digest>()
+        for (number, item) in items.enumerated() {
+            do {
+                digests.insert(try Digest(parsing: item, allowBareHex: true))
+            } catch {
+                throw UsageError("\(path): item \(number + 1) is not a digest: \(item.debugDescription)",
+                                 hint: "digests are sha256:<64 lowercase hex>")
+            }
+        }
+        return digests
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+@testable import ModelSyncKit
+
+@Suite("Packer writes deterministic delta archives that import back")
+struct PackerTests {
+    private func models(_ directory: TemporaryDirectory, changed: Bool = false) {
+        directory.write("models/btc/model.onnx", pseudoRandomBytes(count: 200_000, seed: changed ? 99 : 1))
+        directory.write("models/eth/model.onnx", pseudoRandomBytes(count: 150_000, seed: 2))
+        directory.write("models/config.json", Array(String(repeating: "{\"layers\": 12}\n", count: 500).utf8))
+        directory.write("models/run.sh", Array("#!/bin/sh\n".utf8), mode: 0o755)
+    }
+
+    @Test("packing the same folder twice gives byte-identical archives, whatever the files' times")
+    func deterministic() throws {
+        let directory = TemporaryDirectory("pack")
+        models(directory)
+        let first = try Packer().pack(modelsDir: directory.path + "/models", to: directory.path + "/a.zip")
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1000)],
+                                              ofItemAtPath: directory.path + "/models/eth/model.onnx")
+        let second = try Packer().pack(modelsDir: directory.path + "/models", to: directory.path + "/b.zip")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: first.archive)) == Data(contentsOf: URL(fileURLWithPath: second.archive)))
+        #expect(first.archiveSHA256 == second.archiveSHA256 && first.archiveSize == second.archiveSize)
+        #expect(first.objects == 4)
+        #expect(first.archiveSHA256 == SHA256.hash(Array(try Data(contentsOf: URL(fileURLWithPath: first.archive)))))
+        // No temp files left beside the archive.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["a.zip", "b.zip", "models"])
+    }
+
+    @Test("entries are sorted, incompressible blobs stored, text deflated, modes fixed")
+    func layout() throws {
+        let directory = TemporaryDirectory("pack")
+        models(directory)
+        let result = try Packer().pack(modelsDir: directory.path + "/models", to: directory.path + "/a.zip")
+        let archive = try ZipArchive(path: result.archive)
+        let names = archive.entries.map(\.name)
+        #expect(names.first == "manifest.json")
+        #expect(Array(names.dropFirst()) == names.dropFirst().sorted())
+        let manifest = try Manifest.decode(try archive.contents(of: archive.entries[0]), expecting: result.manifest)
+        for file in manifest.files {
+            let entry = try #require(archive.entries.first { $0.name == ArchiveLayout.objectName(file.digest) })
+            #expect(entry.compressionMethod == (file.path.hasSuffix(".onnx") ? .store : .deflate), "\(file.path)")
+            #expect(entry.unixMode == 0o100644)
+        }
+        #expect(manifest.files.first { $0.path == "run.sh" }?.mode == .executable)
+    }
+
+    @Test("pack → import round trip; a second pack with a have list carries only the changed blob")
+    func roundTripWithHave() throws {
+        let worker = TemporaryDirectory("pack-worker")
+        let client = TemporaryDirectory("pack-client")
+        models(worker)
+        let store = try Store.open(at: client.path + "/store", lockTimeout: 1)
+        let first = try Packer().pack(modelsDir: worker.path + "/models", to: worker.path + "/1.zip")
+        let imported = try ArchiveImporter(store: store).importArchive(at: first.archive)
+        #expect(imported.format == .delta && imported.manifest == first.manifest && imported.newObjects == 4)
+
+        let have = Set(try store.manifest(imported.manifest).files.map(\.digest))
+        models(worker, changed: true)
+        let second = try Packer().pack(modelsDir: worker.path + "/models", to: worker.path + "/2.zip", have: have)
+        #expect(second.objects == 1)
+        #expect(second.objectBytes == 200_000)
+        // Stored, not deflated: the archive is the blob plus the manifest and a little zip framing.
+        #expect(second.archiveSize < 200_000 + 2_000)
+        let again = try ArchiveImporter(store: store).importArchive(at: second.archive)
+        #expect(again.manifest == second.manifest && again.newObjects == 1 && again.newBytes == 200_000)
+        let files = try store.manifest(again.manifest).files
+        #expect(files.first { $0.path == "btc/model.onnx" }?.digest == SHA256.hash(pseudoRandomBytes(count: 200_000, seed: 99)))
+    }
+
+    @Test("a have list is read as a JSON array or one digest per line, bare hex accepted")
+    func haveList() throws {
+        let directory = TemporaryDirectory("pack-have")
+        let a = SHA256.hash(Array("a".utf8)), b = SHA256.hash(Array("b".utf8))
+        let json = directory.write("have.json", "[\"\(a)\", \"\(b.hex)\"]")
+        let lines = directory.write("have.txt", "# from the client\n\(a)\n\n\(b)\n")
+        #expect(try Packer.readHaveList(at: json) == [a, b])
+        #expect(try Packer.readHaveList(at: lines) == [a, b])
+        let bad = directory.write("bad.txt", "sha256:xyz\n")
+        let error = try #require(throws: UsageError.self) { try Packer.readHaveList(at: bad) }
+        #expect(error.message == "\(bad): item 1 is not a digest: \"sha256:xyz\"")
+    }
+
+    @Test("a symbolic link in the models folder is refused")
+    func symlinkRefused() throws {
+        let directory = TemporaryDirectory("pack")
+        models(directory)
+        try FileManager.default.createSymbolicLink(atPath: directory.path + "/models/link", withDestinationPath: "/etc/passwd")
+        #expect(throws: UsageError.self) {
+            try Packer().pack(modelsDir: directory.path + "/models", to: directory.path + "/a.zip")
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory.path + "/a.zip"))
+    }
+}
