@@ -23,8 +23,11 @@ test:
 	$(SWIFT) test --skip-build --parallel $(BUILD_FLAGS)
 
 # Figures of the issues (GBs of data, minutes): see bench/README.md.
+# SIZE_MB (default 2048) sets the data size of every script.
+SIZE_MB ?= 2048
 bench: release
-	MODEL_SYNC=$(abspath .build/release/model-sync) sh bench/store.sh
+	SIZE_MB=$(SIZE_MB) MODEL_SYNC=$(abspath .build/release/model-sync) sh bench/store.sh
+	MODEL_SYNC=$(abspath .build/release/model-sync) sh bench/runpod.sh $(SIZE_MB)
 
 clean:
 	rm -rf .build
