@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 internal import Glibc
 #endif
+internal import CModelSyncSystem
 import Foundation
 
 /// The content-addressed files of a store: `objects/sha256/ab/<hex>`, read-only, never rewritten.
@@ -49,18 +50,33 @@ public struct ObjectStore: Sendable {
         _ = posix_fadvise(source, 0, 0, POSIX_FADV_SEQUENTIAL)
         let writer = try ObjectWriter(store: self)
         do {
-            var buffer = [UInt8](repeating: 0, count: ObjectStore.chunkSize)
-            while true {
-                let count = try buffer.withUnsafeMutableBytes { raw in
-                    try FileSystem.read(source, into: raw, path: path)
+            // The kernel copies (copy_file_range: no round trip through user space) and the writer hashes
+            // what landed in the temp file, read back from the page cache: the digest is that of the bytes
+            // stored, whatever the source does meanwhile.
+            var copied = true
+            while copied {
+                switch try writer.copy(from: source, path: path) {
+                case .copied: continue
+                case .finished: copied = false
+                case .unsupported:
+                    try copyByReading(source, path: path, into: writer)
+                    copied = false
                 }
-                if count == 0 { break }
-                try buffer.withUnsafeBytes { raw in try writer.write(UnsafeRawBufferPointer(rebasing: raw[0..<count])) }
             }
             return try writer.commit(expected: expected)
         } catch {
             writer.abandon()
             throw error
+        }
+    }
+
+    private func copyByReading(_ source: Int32, path: String, into writer: ObjectWriter) throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ObjectStore.chunkSize, alignment: 4096)
+        defer { buffer.deallocate() }
+        while true {
+            let count = try FileSystem.read(source, into: buffer, path: path)
+            if count == 0 { return }
+            try writer.write(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
         }
     }
 
@@ -158,21 +174,60 @@ public final class ObjectWriter {
     private var descriptor: Int32
     private let hasher = SHA256()
     public private(set) var size: UInt64 = 0
+    private var readBackBuffer: UnsafeMutableRawBufferPointer?
 
     public init(store: ObjectStore) throws(IOError) {
         self.store = store
         let name = "obj-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         temporaryPath = store.layout.tmp + "/" + name
-        descriptor = try FileSystem.open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+        descriptor = try FileSystem.open(temporaryPath, O_RDWR | O_CREAT | O_EXCL, mode: 0o600)
     }
 
-    deinit { abandon() }
+    deinit {
+        abandon()
+        readBackBuffer?.deallocate()
+    }
 
     /// Appends bytes.
     public func write(_ buffer: UnsafeRawBufferPointer) throws(IOError) {
         hasher.update(buffer)
         try FileSystem.writeAll(descriptor, buffer, path: temporaryPath)
         size += UInt64(buffer.count)
+    }
+
+    /// The outcome of one `copy(from:path:)` step.
+    enum CopyStep { case copied, finished, unsupported }
+
+    /// Copies the next chunk of `source` into the object with `copy_file_range(2)`, then hashes the copied
+    /// range read back from the temp file. `.unsupported` (only before any byte was copied) asks the caller
+    /// to fall back to reading and writing.
+    func copy(from source: Int32, path: String) throws(IOError) -> CopyStep {
+        let copied = CModelSyncSystem_copy_file_range(source, descriptor, ObjectStore.chunkSize * 8)
+        if copied < 0 {
+            let failure = IOError.current("copy_file_range", path)
+            if size == 0 && [EXDEV, ENOSYS, EINVAL, EOPNOTSUPP].contains(failure.errno) { return .unsupported }
+            if failure.errno == EINTR { return .copied }
+            throw failure
+        }
+        if copied == 0 { return .finished }
+        if readBackBuffer == nil {
+            readBackBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ObjectStore.chunkSize, alignment: 4096)
+        }
+        let buffer = readBackBuffer!
+        var offset = 0
+        while offset < copied {
+            let want = min(buffer.count, copied - offset)
+            let got = pread(descriptor, buffer.baseAddress, want, off_t(size) + off_t(offset))
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw IOError.current("read back", temporaryPath)
+            }
+            if got == 0 { throw IOError(errno: EIO, operation: "read back (short)", path: temporaryPath) }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
+            offset += got
+        }
+        size += UInt64(copied)
+        return .copied
     }
 
     /// Makes the bytes durable, checks them against `expected` (and `expectedSize`), and links the object in.
