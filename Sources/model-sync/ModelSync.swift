@@ -20,7 +20,7 @@ struct ModelSync: ParsableCommand {
         version: version,
         subcommands: [
             ImportCommand.self, ActivateCommand.self, RollbackCommand.self, StatusCommand.self, LogCommand.self,
-            DiffCommand.self, FsckCommand.self, GCCommand.self,
+            DiffCommand.self, FsckCommand.self, GCCommand.self, PublishCommand.self, PullCommand.self,
         ]
     )
 
