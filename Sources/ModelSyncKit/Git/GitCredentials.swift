@@ -36,20 +36,28 @@ public struct GitCredentials: Sendable {
         case giveUp
     }
 
-    /// Chooses a credential for `allowedTypes` (a `git_credential_t` mask). `attempt` counts calls within one
+    /// The kinds of credential a remote accepts (libgit2's `git_credential_t` bits).
+    struct AllowedTypes: OptionSet {
+        let rawValue: UInt32
+        static let userPassword = AllowedTypes(rawValue: GIT_CREDENTIAL_USERPASS_PLAINTEXT.rawValue)
+        static let sshKey = AllowedTypes(rawValue: GIT_CREDENTIAL_SSH_KEY.rawValue)
+        static let username = AllowedTypes(rawValue: GIT_CREDENTIAL_USERNAME.rawValue)
+    }
+
+    /// Chooses a credential for `allowedTypes`. `attempt` counts calls within one
     /// operation: libgit2 calls again when the remote refuses what it got, so after two tries we give up
     /// instead of looping.
-    func answer(allowedTypes: UInt32, usernameFromURL: String?, attempt: Int) -> Answer {
+    func answer(allowedTypes: AllowedTypes, usernameFromURL: String?, attempt: Int) -> Answer {
         guard attempt <= 2 else { return .giveUp }
         let sshUser = usernameFromURL ?? "git"
-        if allowedTypes & GIT_CREDENTIAL_SSH_KEY.rawValue != 0 {
+        if allowedTypes.contains(.sshKey) {
             if let sshKey { return .sshKey(user: sshUser, path: sshKey) }
             return attempt == 1 ? .sshAgent(user: sshUser) : .giveUp
         }
-        if allowedTypes & GIT_CREDENTIAL_USERPASS_PLAINTEXT.rawValue != 0, token != nil {
+        if allowedTypes.contains(.userPassword), token != nil {
             return .token(user: Self.tokenUser)
         }
-        if allowedTypes & GIT_CREDENTIAL_USERNAME.rawValue != 0 { return .username(sshUser) }
+        if allowedTypes.contains(.username) { return .username(sshUser) }
         return .giveUp
     }
 }
@@ -76,7 +84,7 @@ final class GitRemoteCallbackState {
             let state = Unmanaged<GitRemoteCallbackState>.fromOpaque(payload).takeUnretainedValue()
             state.attempts += 1
             let user = usernameFromURL.map { String(cString: $0) }
-            switch state.credentials.answer(allowedTypes: allowedTypes, usernameFromURL: user, attempt: state.attempts) {
+            switch state.credentials.answer(allowedTypes: GitCredentials.AllowedTypes(rawValue: allowedTypes), usernameFromURL: user, attempt: state.attempts) {
             case .token(let user):
                 return git_credential_userpass_plaintext_new(out, user, state.credentials.token ?? "")
             case .sshKey(let user, let path):
