@@ -220,6 +220,35 @@ struct GitRegistryEndToEndTests {
         #expect(missing.stderr.contains("error: repo_dir \(fixture.sandbox.path)/nowhere does not exist"))
     }
 
+    @Test("gc --registry keeps the blobs of the last keep_manifests manifests, as an ordinary pushed commit")
+    func registryGC() throws {
+        let fixture = RegistryFixture(files: 2, extraPublisherYAML: "  registry: {keep_manifests: 2}\n")
+        let v1 = try #require(try fixture.publish().json["manifest"] as? String)
+        for seed in [50, 51] as [UInt64] {
+            fixture.sandbox.write("publisher/models/set/file0.bin", pseudoRandomBytes(count: 1_000 + Int(seed), seed: seed))
+            #expect(try fixture.publish().status == 0)
+        }
+        let dry = try fixture.sandbox.cli.run(["gc", "--registry", "--dry-run", "--config", "publisher.yaml", "--json"])
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.json["objects_removed"] as? Int == 1)
+        #expect(dry.json["commit"] is NSNull)
+        let gc = try fixture.sandbox.cli.run(["gc", "--registry", "--config", "publisher.yaml", "--json"])
+        #expect(gc.status == 0, "\(gc.stderr)")
+        #expect(gc.json["objects_removed"] as? Int == 1)
+        #expect(gc.json["bytes_freed"] as? Int == 20_000)
+        #expect(gc.json["objects_kept"] as? Int == 3)
+        #expect(gc.json["manifests_removed"] as? [String] == [v1])
+        #expect(fixture.git(["rev-parse", "main"]) == gc.json["commit"] as? String)
+        #expect(fixture.git(["log", "-1", "--format=%s", "main"]) == "gc: keep the last 2 manifests")
+        #expect(gitCLI(["fsck", "--strict", "--no-dangling"], in: fixture.registry).status == 0)
+        #expect(fixture.git(["ls-tree", "-r", "--name-only", "main", "models/objects"]).split(separator: "\n").count == 3)
+        let pulled = try fixture.pull()
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        let again = try fixture.sandbox.cli.run(["gc", "--registry", "--config", "publisher.yaml", "--json"])
+        #expect(again.json["objects_removed"] as? Int == 0)
+        #expect(again.json["commit"] is NSNull)
+    }
+
     @Test("publish and pull through a git daemon on 127.0.0.1, which the test starts and kills")
     func networkRemote() throws {
         let port = try freePort()

@@ -39,9 +39,6 @@ public struct Publisher {
         public let bytes: UInt64
     }
 
-    /// How many paths a dirty-worktree refusal lists.
-    static let dirtyListLimit = 10
-
     public let workspace: Workspace
     public let options: Options
     /// Runs between building the commit and pushing it (tests: a rival publisher pushes first).
@@ -60,15 +57,7 @@ public struct Publisher {
         let config = workspace.config
         let registry = try GitRegistry.open(config: config, environment: workspace.environment)
         registry.beforePush = beforePush
-        if !(options.allowDirty || config.allowDirty) {
-            let dirty = try registry.dirtyPaths()
-            if !dirty.isEmpty {
-                let listed = dirty.prefix(Self.dirtyListLimit).joined(separator: ", ")
-                let more = dirty.count > Self.dirtyListLimit ? " and \(dirty.count - Self.dirtyListLimit) more" : ""
-                throw UsageError("the registry worktree \(registry.repository.path) has local changes: \(listed)\(more)",
-                                 hint: "commit or discard them, or pass --allow-dirty (allow_dirty: true)")
-            }
-        }
+        if !(options.allowDirty || config.allowDirty) { try registry.requireCleanWorktree() }
         if config.publisher.trainBeforePush && !options.noTrain {
             let command = try config.requireTrainCommand()
             let outcome = try ShellCommand(command, environment: workspace.environment,
@@ -84,7 +73,7 @@ public struct Publisher {
 
         var added: (count: Int, bytes: UInt64) = (0, 0)
         let outcome = try registry.commitAndPush(
-            author: author(registry.repository),
+            author: registry.author(config: config),
             message: { _ in
                 let title = options.message ?? "publish \(digest)"
                 return "\(title)\n\nmanifest: \(digest)\nfiles: \(imported.files), bytes: \(imported.bytes)\n"
@@ -120,12 +109,5 @@ public struct Publisher {
                                     reason: "commit \(outcome.commit) to \(registry.remoteName)/\(registry.branch)"))
         return Result(result: .published, manifest: digest, commit: outcome.commit, newObjects: added.count,
                       newBytes: added.bytes, files: imported.files, bytes: imported.bytes)
-    }
-
-    /// `git.author_*`, else the repository's `user.name`/`user.email`, else a fixed identity.
-    func author(_ repository: Repository) -> GitSignature {
-        let configured = repository.configuredSignature()
-        return GitSignature(name: workspace.config.git.authorName ?? configured?.name ?? "model-sync",
-                            email: workspace.config.git.authorEmail ?? configured?.email ?? "model-sync@localhost")
     }
 }
