@@ -291,6 +291,25 @@ extension Repository {
         }
     }
 
+    /// Turns off the delta search of the packs this handle builds for a push, without touching any file of
+    /// the repository: model blobs never delta against each other, and the search reads every object under
+    /// the big-file threshold whole. libgit2 1.5 reads that threshold from `pack.deltaCacheSize` (not git's
+    /// `core.bigFileThreshold`; see `packbuilder_config`), so a 1-byte value at the application level of this
+    /// handle's configuration makes every object "big". The file `model-sync-pack.config` in the git directory
+    /// carries it (libgit2 re-reads config files when they change, so it stays); the git CLI never reads it.
+    func disableDeltaSearch() throws {
+        var config: OpaquePointer?
+        var code = git_repository_config(&config, handle)
+        guard code == 0, let config else { throw GitError.last(code, operation: "read the configuration", repositoryPath: path) }
+        defer { git_config_free(config) }
+        let file = String(cString: git_repository_path(handle)) + "model-sync-pack.config"
+        guard let stream = fopen(file, "w") else { throw IOError.current("create", file) }
+        fputs("[pack]\n\tdeltaCacheSize = 1\n", stream)
+        fclose(stream)
+        code = git_config_add_file_ondisk(config, file, GIT_CONFIG_LEVEL_APP, handle, 1)
+        guard code == 0 else { throw GitError.last(code, operation: "add \(file) to the configuration", repositoryPath: path) }
+    }
+
     /// Reads a remote by name, for fetching and pushing.
     func remote(named name: String) throws -> GitRemote { try GitRemote(named: name, in: self) }
 }

@@ -169,6 +169,7 @@ public final class GitRegistry {
     func commitAndPush(author: GitSignature, message: (GitOID?) throws -> String,
                        changes: (GitOID?) throws -> [GitTreeChange]?) throws -> CommitOutcome? {
         let pending = "refs/model-sync/pending"
+        try repository.disableDeltaSearch()
         var base = try synchronize()
         for attempt in 1...2 {
             guard let list = try changes(base) else { return nil }
