@@ -1,7 +1,7 @@
 #!/bin/sh
-# The main job end to end on an embedded default, in a temp directory that is removed afterwards:
-# a models folder is imported and activated, a retrained v2 replaces it atomically, a rollback
-# returns to v1, and fsck and gc check and tidy the store. Every step prints what it did.
+# The whole story on an embedded default, in a temp directory that is removed afterwards: a bare git
+# registry, a publisher that publishes v1, a client that pulls it, a retrained v2 published as a delta
+# (one blob), pulled and activated atomically, a rollback to v1, then fsck and gc on both sides.
 set -eu
 : "${MODEL_SYNC:?set MODEL_SYNC to the model-sync binary}"
 work=$(mktemp -d "${TMPDIR:-/tmp}/model-sync-demo.XXXXXX")
@@ -9,53 +9,66 @@ trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
 cd "$work"
 step() { printf '\n== %s\n' "$*"; }
 
-cat > bot.yaml <<'YAML'
+step "a bare registry (any git host works: GitHub, Gitea, a path, git://)"
+git init -q --bare -b main registry.git
+ls registry.git
+
+cat > publisher.yaml <<YAML
+model_sync:
+  models_dir: publisher/models
+  repo_dir: publisher/registry      # cloned from repo_url on first use
+  repo_url: "file://$work/registry.git"
+  git: {author_name: "Demo Publisher", author_email: "publisher@example.invalid"}
+  registry: {keep_manifests: 1}
+YAML
+cat > client.yaml <<YAML
 bot:
   name: demo-bot          # other sections of the bot's config are ignored
 model_sync:
-  models_dir: models
+  models_dir: client/models
+  repo_dir: client/registry
+  repo_url: "file://$work/registry.git"
   keep_generations: 3
   activation:
     health_check: "test -s {models_dir}/btc/model.onnx"
 YAML
 
-step "v1: the bot's models folder, as training left it"
-mkdir -p models/btc models/eth
-head -c 3000000 /dev/urandom > models/btc/model.onnx
-head -c 1000000 /dev/urandom > models/eth/model.onnx
-echo '{"features": 42}' > models/btc/meta.json
-ls -l models/*
+step "v1: the publisher's models folder, as training left it"
+mkdir -p publisher/models/btc publisher/models/eth
+head -c 3000000 /dev/urandom > publisher/models/btc/model.onnx
+head -c 1000000 /dev/urandom > publisher/models/eth/model.onnx
+echo '{"features": 42}' > publisher/models/btc/meta.json
+ls -l publisher/models/*
 
-step "import v1 into the store (hashing every file once)"
-v1=$("$MODEL_SYNC" import --config bot.yaml)
-echo "$v1"
+step "publish v1: manifest + 3 blobs + channels/latest in one commit, pushed"
+"$MODEL_SYNC" publish --config publisher.yaml
 
-step "activate v1: models/ becomes a symlink to generation 1, swapped atomically"
-"$MODEL_SYNC" activate "$v1" --config bot.yaml
-ls -l models
+step "pull on the client: clone, verify every blob, activate generation 1"
+"$MODEL_SYNC" pull --config client.yaml
+ls -l client/models
 
-step "v2: a retrain changes one model"
-mkdir -p incoming && cp -r models/. incoming/ && chmod -R u+w incoming
-head -c 3000000 /dev/urandom > incoming/btc/model.onnx
-v2=$("$MODEL_SYNC" import incoming --config bot.yaml -v)
-echo "$v2"
-"$MODEL_SYNC" diff "$v1" "$(echo "$v2" | head -1)" --config bot.yaml
+step "v2: a retrain changes one model; publish sends only that blob"
+head -c 3000000 /dev/urandom > publisher/models/btc/model.onnx
+"$MODEL_SYNC" publish --config publisher.yaml
+git -C registry.git log --stat --format='%h %s' -1 | cat
 
-step "activate v2 (the health check runs against the new set)"
-"$MODEL_SYNC" activate "$(echo "$v2" | head -1)" --config bot.yaml
-"$MODEL_SYNC" status --config bot.yaml
+step "pull v2: one blob fetched, swapped in atomically; pulling again is up to date"
+"$MODEL_SYNC" pull --config client.yaml
+"$MODEL_SYNC" pull --config client.yaml
 
-step "rollback: back to the set that was active before"
-"$MODEL_SYNC" rollback --config bot.yaml
-"$MODEL_SYNC" status --config bot.yaml
+step "rollback on the client: back to the set that was active before"
+"$MODEL_SYNC" rollback --config client.yaml
+"$MODEL_SYNC" status --config client.yaml
 
-step "history"
-"$MODEL_SYNC" log --config bot.yaml
+step "history on the client"
+"$MODEL_SYNC" log --config client.yaml
 
-step "fsck: re-hash every object, check every generation"
-"$MODEL_SYNC" fsck --config bot.yaml
+step "fsck: re-hash every object, check every generation; git fsck on the registry"
+"$MODEL_SYNC" fsck --config client.yaml
+git -C registry.git fsck --strict --no-dangling && echo "git fsck --strict: clean"
 
-step "gc: nothing is unreferenced yet (recent manifests are kept for gc.grace_sec)"
-"$MODEL_SYNC" gc --dry-run --config bot.yaml
+step "gc: the registry keeps the blobs of its last manifest (keep_manifests: 1), the client's store keeps retained sets"
+"$MODEL_SYNC" gc --registry --config publisher.yaml
+"$MODEL_SYNC" gc --dry-run --config client.yaml
 
 printf '\ndemo finished: every step succeeded\n'

@@ -19,8 +19,9 @@ struct ModelSync: ParsableCommand {
             """,
         version: version,
         subcommands: [
+            PublishCommand.self, PullCommand.self, RunPodPullCommand.self, DaemonCommand.self,
             ImportCommand.self, ActivateCommand.self, RollbackCommand.self, StatusCommand.self, LogCommand.self,
-            DiffCommand.self, FsckCommand.self, GCCommand.self, PackCommand.self, RunPodPullCommand.self,
+            DiffCommand.self, FsckCommand.self, GCCommand.self, PackCommand.self,
         ]
     )
 

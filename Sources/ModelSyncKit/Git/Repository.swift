@@ -28,7 +28,7 @@ public final class Repository {
     /// Chunk size for ``readBlob(atPath:inCommit:into:)``.
     static let chunkSize = 1 << 20
 
-    private init(path: String, handle: OpaquePointer) {
+    init(path: String, handle: OpaquePointer) {
         self.path = path
         self.handle = handle
     }

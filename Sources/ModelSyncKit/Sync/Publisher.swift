@@ -1,0 +1,113 @@
+import Foundation
+
+/// `publish`: (train,) snapshot `models_dir` into the store, and push the manifest with only the blobs the
+/// registry lacks, plus the `channels/latest` change, as one commit (DESIGN.md "Git registry").
+public struct Publisher {
+    /// What the command line may change.
+    public struct Options: Sendable {
+        /// Skip `publisher.train_command` even when `train_before_push` is set (`--no-train`).
+        public var noTrain = false
+        /// Publish from a worktree with local changes (`--allow-dirty`, or `allow_dirty`).
+        public var allowDirty = false
+        /// The commit message's first line (`--message`); default `publish <digest>`.
+        public var message: String?
+
+        /// The defaults.
+        public init(noTrain: Bool = false, allowDirty: Bool = false, message: String? = nil) {
+            self.noTrain = noTrain
+            self.allowDirty = allowDirty
+            self.message = message
+        }
+    }
+
+    /// The outcome, as `publish --json` prints it.
+    public struct Result: Sendable, Equatable {
+        /// `published`, or `up-to-date` when the registry's latest manifest is this one already (no commit).
+        public enum Outcome: String, Sendable { case published, upToDate = "up-to-date" }
+        /// What happened.
+        public let result: Outcome
+        /// The manifest published.
+        public let manifest: Digest
+        /// The commit pushed, nil when up to date.
+        public let commit: GitOID?
+        /// Blobs added to the registry (the manifest and channel files are not counted).
+        public let newObjects: Int
+        /// Their bytes.
+        public let newBytes: UInt64
+        /// Files and bytes of the whole set.
+        public let files: Int
+        public let bytes: UInt64
+    }
+
+    public let workspace: Workspace
+    public let options: Options
+    /// Runs between building the commit and pushing it (tests: a rival publisher pushes first).
+    var beforePush: (() throws -> Void)?
+
+    /// A publisher for the workspace's configuration.
+    public init(workspace: Workspace, options: Options = Options()) {
+        self.workspace = workspace
+        self.options = options
+    }
+
+    /// Publishes the models folder. Throws `UsageError` for a dirty worktree (exit 2), `CommandFailedError`
+    /// when training fails (exit 8, nothing published), ``GitError`` of category `.remote` when the remote
+    /// fails or another publisher won twice (exit 4).
+    public func publish(store: Store, progress: ProgressHandler? = nil) throws -> Result {
+        let config = workspace.config
+        let registry = try GitRegistry.open(config: config, environment: workspace.environment)
+        registry.beforePush = beforePush
+        if !(options.allowDirty || config.allowDirty) { try registry.requireCleanWorktree() }
+        if config.publisher.trainBeforePush && !options.noTrain {
+            let command = try config.requireTrainCommand()
+            let outcome = try ShellCommand(command, environment: workspace.environment,
+                                           timeout: config.publisher.trainTimeoutSec).run()
+            guard outcome == .exited(0) else {
+                throw CommandFailedError(what: "publisher.train_command", command: command, outcome: outcome)
+            }
+        }
+        let imported = try store.importDirectory(workspace.modelsDir, progress: progress)
+        let manifest = try store.manifest(imported.manifest)
+        let digest = imported.manifest
+        let layout = registry.layout
+
+        var added: (count: Int, bytes: UInt64) = (0, 0)
+        let outcome = try registry.commitAndPush(
+            author: registry.author(config: config),
+            message: { _ in
+                let title = options.message ?? "publish \(digest)"
+                return "\(title)\n\nmanifest: \(digest)\nfiles: \(imported.files), bytes: \(imported.bytes)\n"
+                    + "new objects: \(added.count), new bytes: \(added.bytes)\n"
+            },
+            changes: { base in
+                let present = try registry.objects(in: base)
+                if let base, try registry.latestManifest(in: base) == digest,
+                   try registry.repository.entry(atPath: layout.manifestPath(digest), inCommit: base) != nil,
+                   manifest.files.allSatisfy({ present[$0.digest] != nil }) {
+                    return nil
+                }
+                var changes: [GitTreeChange] = []
+                added = (0, 0)
+                var seen = Set<Digest>()
+                for entry in manifest.files where present[entry.digest] == nil && seen.insert(entry.digest).inserted {
+                    let blob = try registry.repository.createBlob(fromFileAt: store.objects.path(of: entry.digest))
+                    changes.append(.upsert(path: layout.objectPath(entry.digest), blob: blob))
+                    added.count += 1
+                    added.bytes += entry.size
+                }
+                let manifestBlob = try registry.repository.createBlob(bytes: manifest.canonicalBytes)
+                changes.append(.upsert(path: layout.manifestPath(digest), blob: manifestBlob))
+                let channel = try registry.repository.createBlob(bytes: RegistryLayout.channelText(digest))
+                changes.append(.upsert(path: layout.latestChannel, blob: channel))
+                return changes
+            })
+        guard let outcome else {
+            return Result(result: .upToDate, manifest: digest, commit: nil, newObjects: 0, newBytes: 0,
+                          files: imported.files, bytes: imported.bytes)
+        }
+        try store.record(StoreEvent(kind: .publish, manifest: digest,
+                                    reason: "commit \(outcome.commit) to \(registry.remoteName)/\(registry.branch)"))
+        return Result(result: .published, manifest: digest, commit: outcome.commit, newObjects: added.count,
+                      newBytes: added.bytes, files: imported.files, bytes: imported.bytes)
+    }
+}

@@ -1,0 +1,203 @@
+import Foundation
+
+/// The git registry: a working clone (`repo_dir`) of the repository that carries manifests and blobs between
+/// publishers and clients, under ``RegistryLayout``. Everything goes through libgit2.
+///
+/// A transport: it reads and writes the registry and streams blobs out of it, but never activates anything.
+/// Confined to one task (it owns a ``Repository``).
+public final class GitRegistry {
+    /// The working clone.
+    public let repository: Repository
+    /// Paths inside the repository.
+    public let layout: RegistryLayout
+    /// The remote's name (`remote`).
+    public let remoteName: String
+    /// The branch (`branch`).
+    public let branch: String
+    let credentials: GitCredentials
+    /// Called between building a commit and pushing it (tests use it to make another publisher win the race).
+    var beforePush: (() throws -> Void)?
+
+    /// Wraps an opened repository.
+    public init(repository: Repository, layout: RegistryLayout, remote: String, branch: String,
+                credentials: GitCredentials = GitCredentials()) {
+        self.repository = repository
+        self.layout = layout
+        self.remoteName = remote
+        self.branch = branch
+        self.credentials = credentials
+    }
+
+    /// Opens `repo_dir`, cloning it from `repo_url` when it does not exist yet. A missing `repo_dir` without
+    /// `repo_url`, or a `git.token_env` naming an unset variable, is a usage error (exit 2).
+    public static func open(config: Config, environment: [String: String]) throws -> GitRegistry {
+        guard let repoDir = config.repoDir, !repoDir.isEmpty else {
+            throw UsageError("model_sync.repo_dir is not set", hint: "set repo_dir to a working clone of the model registry")
+        }
+        var credentials = GitCredentials(sshKey: config.git.sshKey)
+        if let tokenEnv = config.git.tokenEnv {
+            guard let token = environment[tokenEnv], !token.isEmpty else {
+                throw UsageError("git.token_env names \(tokenEnv), which is not set",
+                                 hint: "export \(tokenEnv) or put it in the .env file")
+            }
+            credentials.token = token
+        }
+        let path = FileSystem.absolute(repoDir)
+        let repository: Repository
+        if FileManager.default.fileExists(atPath: path) {
+            repository = try Repository(openingAt: path)
+        } else if let url = config.repoURL, !url.isEmpty {
+            repository = try Repository.clone(from: url, to: path, branch: config.branch, credentials: credentials)
+        } else {
+            throw UsageError("repo_dir \(path) does not exist",
+                             hint: "clone the registry there, or set model_sync.repo_url to clone it automatically")
+        }
+        return GitRegistry(repository: repository, layout: RegistryLayout(subdir: config.repoModelsSubdir),
+                           remote: config.remote, branch: config.branch, credentials: credentials)
+    }
+
+    private var branchReference: String { "refs/heads/" + branch }
+    private var trackingReference: String { "refs/remotes/\(remoteName)/\(branch)" }
+
+    // MARK: worktree and remote
+
+    /// Changed or untracked paths of the worktree (empty for a bare repository).
+    public func dirtyPaths() throws -> [String] {
+        repository.isBare ? [] : try repository.status()
+    }
+
+    /// Fetches the branch from the remote and fast-forwards the local branch (and the worktree) to it.
+    /// Returns the commit to build on or read from; nil for an empty registry. A local branch that has
+    /// diverged from the remote's is refused (exit 2); one that is ahead (an earlier push failed) is kept.
+    @discardableResult
+    public func synchronize(forceCheckout: Bool = false) throws -> GitOID? {
+        try repository.remote(named: remoteName).fetch(
+            refspec: "+\(branchReference):\(trackingReference)", credentials: credentials)
+        let remoteTip = try repository.referenceTarget(trackingReference)
+        let local = try repository.referenceTarget(branchReference)
+        let head = try repository.referenceTarget("HEAD")
+        switch (local, remoteTip) {
+        case (nil, nil):
+            try repository.pointHead(atBranch: branch)
+            return nil
+        case (let local?, nil):
+            try moveBranch(to: local, from: head, force: forceCheckout)
+            return local
+        case (nil, let remoteTip?):
+            try moveBranch(to: remoteTip, from: head, force: forceCheckout)
+            return remoteTip
+        case (let local?, let remoteTip?):
+            let localIsAhead = try repository.contains(remoteTip, inHistoryOf: local)
+            if localIsAhead {
+                try moveBranch(to: local, from: head, force: forceCheckout)
+                return local
+            }
+            guard try repository.contains(local, inHistoryOf: remoteTip) else {
+                throw UsageError("branch \(branch) of \(repository.path) has diverged from \(remoteName)/\(branch)",
+                                 hint: "keep the remote's history: git -C \(repository.path) reset --hard \(remoteName)/\(branch)")
+            }
+            try moveBranch(to: remoteTip, from: head, force: forceCheckout)
+            return remoteTip
+        }
+    }
+
+    /// Checks `commit` out (when HEAD is elsewhere) and points the branch and HEAD at it.
+    private func moveBranch(to commit: GitOID, from head: GitOID?, force: Bool) throws {
+        if try repository.referenceTarget(branchReference) != commit {
+            try repository.setReference(branchReference, to: commit, logMessage: "model-sync: fast-forward")
+        }
+        try repository.pointHead(atBranch: branch)
+        if head != commit { try repository.checkout(commit, baseline: head, force: force) }
+    }
+
+    // MARK: reading
+
+    /// The digest in `channels/latest` at `commit`, nil when the registry has none.
+    public func latestManifest(in commit: GitOID) throws -> Digest? {
+        guard try repository.entry(atPath: layout.latestChannel, inCommit: commit) != nil else { return nil }
+        return try RegistryLayout.parseChannel(repository.blob(atPath: layout.latestChannel, inCommit: commit))
+    }
+
+    /// The manifest `digest` at `commit`, checked: its bytes hash to the digest its file is named by, and it
+    /// validates (canonical encoding, safe paths). Anything else is an integrity error (exit 3).
+    public func manifest(_ digest: Digest, in commit: GitOID) throws -> Manifest {
+        let path = layout.manifestPath(digest)
+        guard try repository.entry(atPath: path, inCommit: commit) != nil else {
+            throw IntegrityError(.missingObject, "the registry's commit \(commit) has no \(path)",
+                                 hint: "channels/latest names a manifest that was never published")
+        }
+        return try Manifest.decode(repository.blob(atPath: path, inCommit: commit), expecting: digest)
+    }
+
+    /// Streams the blob `digest` at `commit` to `body` (chunks of at most 1 MiB); the caller verifies the digest.
+    public func readObject(_ digest: Digest, in commit: GitOID, into body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let path = layout.objectPath(digest)
+        guard let entry = try repository.entry(atPath: path, inCommit: commit), entry.isBlob else {
+            throw IntegrityError(.missingObject, "the registry's commit \(commit) has no \(path)",
+                                 hint: "the publisher did not push it, or `gc --registry` removed it")
+        }
+        _ = try repository.readBlob(entry.oid, into: body)
+    }
+
+    /// The digests of the blobs under `objects/` at `commit`, with their git ids.
+    func objects(in commit: GitOID?) throws -> [Digest: GitOID] {
+        guard let commit else { return [:] }
+        var result: [Digest: GitOID] = [:]
+        for (path, oid) in try repository.blobs(under: layout.objectsDirectory, inCommit: commit) {
+            let parts = path.split(separator: "/")
+            guard parts.count == 2, let digest = try? Digest(parsing: Digest.prefix + parts[1]),
+                  parts[0] == digest.fanout else { continue }
+            result[digest] = oid
+        }
+        return result
+    }
+
+    // MARK: writing
+
+    /// What one commit-and-push did.
+    public struct CommitOutcome: Sendable {
+        /// The commit pushed.
+        public let commit: GitOID
+        /// The value the change builder returned for the base it was finally applied to.
+        public let changes: [GitTreeChange]
+    }
+
+    /// Builds a commit on top of the registry's tip with `changes(base)` and pushes it. When the remote
+    /// rejects the push because another publisher pushed first: fetch, rebuild on the new tip, retry once;
+    /// then fail (exit 4). `changes` returning nil means nothing to commit. The local branch moves only once
+    /// the push succeeded.
+    func commitAndPush(author: GitSignature, message: (GitOID?) throws -> String,
+                       changes: (GitOID?) throws -> [GitTreeChange]?) throws -> CommitOutcome? {
+        let pending = "refs/model-sync/pending"
+        try repository.disableDeltaSearch()
+        var base = try synchronize()
+        for attempt in 1...2 {
+            guard let list = try changes(base) else { return nil }
+            let tree = try repository.tree(applying: list, toCommit: base)
+            let commit = try repository.createCommit(tree: tree, parents: base.map { [$0] } ?? [],
+                                                     message: message(base), author: author)
+            try repository.setReference(pending, to: commit, logMessage: "model-sync: publish")
+            try beforePush?()
+            do {
+                try repository.remote(named: remoteName).push(refspec: "\(pending):\(branchReference)",
+                                                              credentials: credentials)
+            } catch let error as GitError where error.code == .nonFastForward && attempt == 1 {
+                base = try synchronize()
+                continue
+            } catch let error as GitError where error.code == .nonFastForward {
+                throw GitError(code: error.code, errorClass: error.errorClass,
+                               detail: error.detail + " (another publisher pushed again while this one retried)",
+                               operation: error.operation, repositoryPath: error.repositoryPath, category: .remote)
+            }
+            try repository.deleteReference(pending)
+            let head = try repository.referenceTarget("HEAD")
+            try moveBranch(to: commit, from: head, force: false)
+            try repository.setReference(trackingReference, to: commit, logMessage: "model-sync: pushed")
+            return CommitOutcome(commit: commit, changes: list)
+        }
+        return nil
+    }
+}
+
+@available(*, unavailable)
+extension GitRegistry: Sendable {}

@@ -1,0 +1,330 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Testing
+
+/// Runs the git CLI with a fixed identity and no user configuration; returns its output (trimmed) and status.
+@discardableResult
+func gitCLI(_ arguments: [String], in directory: String) -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["git", "-c", "user.name=Operator", "-c", "user.email=operator@example.invalid",
+                         "-c", "init.defaultBranch=main"] + arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: directory)
+    var environment = ProcessInfo.processInfo.environment
+    environment["GIT_CONFIG_NOSYSTEM"] = "1"
+    environment["GIT_CONFIG_GLOBAL"] = "/dev/null"
+    process.environment = environment
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try? process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+}
+
+/// A bare registry, a publisher (models folder, store, registry clone) and a client that clones on first pull.
+struct RegistryFixture {
+    let sandbox = Sandbox()
+    var registry: String { sandbox.path + "/registry.git" }
+
+    init(files: Int = 20, extraPublisherYAML: String = "", extraClientYAML: String = "", remoteURL: String? = nil) {
+        #expect(gitCLI(["init", "-q", "--bare", "-b", "main", "registry.git"], in: sandbox.path).status == 0)
+        #expect(gitCLI(["clone", "-q", "registry.git", "publisher/repo"], in: sandbox.path).status == 0)
+        for index in 0..<files {
+            sandbox.write("publisher/models/set/file\(index).bin", pseudoRandomBytes(count: 20_000 + index, seed: UInt64(index + 1)))
+        }
+        let url = remoteURL ?? "file://\(sandbox.path)/registry.git"
+        sandbox.write("publisher.yaml", Array("""
+            model_sync:
+              models_dir: publisher/models
+              store_dir: publisher/store
+              repo_dir: publisher/repo
+              git:
+                author_name: Publisher
+                author_email: publisher@example.invalid
+            \(extraPublisherYAML)
+            """.utf8))
+        sandbox.write("client.yaml", Array("""
+            model_sync:
+              models_dir: client/models
+              store_dir: client/store
+              repo_dir: client/repo
+              repo_url: "\(url)"
+            \(extraClientYAML)
+            """.utf8))
+    }
+
+    func publish(_ extra: [String] = []) throws -> CLI.Result {
+        try sandbox.cli.run(["publish", "--config", "publisher.yaml", "--json"] + extra)
+    }
+
+    func pull(_ extra: [String] = []) throws -> CLI.Result {
+        try sandbox.cli.run(["pull", "--config", "client.yaml", "--json"] + extra)
+    }
+
+    func git(_ arguments: [String], in relative: String = "registry.git") -> String {
+        let result = gitCLI(arguments, in: sandbox.path + "/" + relative)
+        #expect(result.status == 0, "git \(arguments): \(result.output)")
+        return result.output
+    }
+}
+
+@Suite("publish and pull through a git registry, run as a user would", .serialized)
+struct GitRegistryEndToEndTests {
+    @Test("v1 → pull → v2 with 1 of 20 files changed adds one blob, one manifest and the channel change → pull v2")
+    func deltaPublishAndPull() throws {
+        let fixture = RegistryFixture()
+        let first = try fixture.publish()
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.json["result"] as? String == "published")
+        #expect(first.json["new_objects"] as? Int == 20)
+        let v1 = try #require(first.json["manifest"] as? String)
+        #expect(fixture.git(["rev-parse", "main"]) == first.json["commit"] as? String)
+
+        let pulled = try fixture.pull()
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        #expect(pulled.json["result"] as? String == "activated")
+        #expect(pulled.json["manifest"] as? String == v1)
+        #expect(pulled.json["fetched_objects"] as? Int == 20)
+        #expect(fixture.sandbox.read("client/models/set/file3.bin") == pseudoRandomBytes(count: 20_003, seed: 4))
+
+        let again = try fixture.publish()
+        #expect(again.status == 0)
+        #expect(again.json["result"] as? String == "up-to-date")
+        #expect(again.json["commit"] is NSNull)
+
+        fixture.sandbox.write("publisher/models/set/file7.bin", pseudoRandomBytes(count: 30_000, seed: 99))
+        let second = try fixture.publish()
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.json["new_objects"] as? Int == 1)
+        #expect(second.json["new_bytes"] as? Int == 30_000)
+        let v2 = try #require(second.json["manifest"] as? String)
+        let changed = fixture.git(["diff-tree", "-r", "--name-status", "main~1", "main"])
+            .split(separator: "\n").map(String.init).sorted()
+        let newBlob = try #require(fixture.git(["ls-tree", "-r", "--name-only", "main"]).split(separator: "\n")
+            .first { !fixture.git(["ls-tree", "-r", "--name-only", "main~1"]).contains($0) && $0.contains("/objects/") })
+        #expect(changed == ["A\t\(newBlob)", "A\tmodels/manifests/sha256/\(v2.dropFirst(7)).json", "M\tmodels/channels/latest"].sorted())
+        #expect(fixture.git(["show", "main:models/channels/latest"]) == v2)
+        let message = fixture.git(["log", "-1", "--format=%an <%ae>%n%B", "main"])
+        #expect(message.hasPrefix("Publisher <publisher@example.invalid>\npublish \(v2)"))
+        #expect(message.contains("files: 20, bytes: \(20 * 20_000 + 190 - 20_007 + 30_000)"))
+        #expect(message.contains("new objects: 1, new bytes: 30000"))
+        #expect(gitCLI(["fsck", "--strict", "--no-dangling"], in: fixture.registry).status == 0)
+        #expect(fixture.git(["status", "--porcelain"], in: "publisher/repo").isEmpty)
+
+        let secondPull = try fixture.pull()
+        #expect(secondPull.status == 0, "\(secondPull.stderr)")
+        #expect(secondPull.json["manifest"] as? String == v2)
+        #expect(secondPull.json["generation"] as? Int == 2)
+        #expect(secondPull.json["fetched_objects"] as? Int == 1)
+        #expect(secondPull.json["fetched_bytes"] as? Int == 30_000)
+        #expect(fixture.sandbox.read("client/models/set/file7.bin") == pseudoRandomBytes(count: 30_000, seed: 99))
+
+        let nothing = try fixture.pull()
+        #expect(nothing.status == 0)
+        #expect(nothing.json["result"] as? String == "up-to-date")
+        #expect(nothing.json["fetched_objects"] as? Int == 0)
+
+        let log = try fixture.sandbox.cli.run(["log", "--config", "client.yaml", "--json"])
+        let kinds = (log.json["events"] as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String }
+        #expect(kinds.filter { $0 == "pull" }.count == 3)
+        let publisherLog = try fixture.sandbox.cli.run(["log", "--config", "publisher.yaml", "--json"])
+        #expect((publisherLog.json["events"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "publish" }.count == 2)
+    }
+
+    @Test("a blob tampered with in the registry fails the pull with exit 3 and leaves the active set alone")
+    func tamperedBlob() throws {
+        let fixture = RegistryFixture(files: 3)
+        #expect(try fixture.publish().status == 0)
+        let v1 = try fixture.pull()
+        #expect(v1.status == 0)
+
+        fixture.sandbox.write("publisher/models/set/file1.bin", pseudoRandomBytes(count: 5_000, seed: 7))
+        #expect(try fixture.publish().status == 0)
+        // Someone rewrites the new blob's content without changing its name.
+        let path = try #require(fixture.git(["diff-tree", "-r", "--name-only", "main~1", "main"])
+            .split(separator: "\n").map(String.init).first { $0.contains("/objects/") })
+        let work = "publisher/repo"
+        fixture.sandbox.write(work + "/" + path, pseudoRandomBytes(count: 5_000, seed: 8))
+        fixture.git(["commit", "-qam", "tamper"], in: work)
+        fixture.git(["push", "-q", "origin", "main"], in: work)
+
+        let pulled = try fixture.pull()
+        #expect(pulled.status == 3, "\(pulled.stdout)\(pulled.stderr)")
+        #expect(pulled.stderr.contains("registry blob \(path) (set/file1.bin): content expected to be sha256:\(path.split(separator: "/").last!)"))
+        let status = try fixture.sandbox.cli.run(["status", "--config", "client.yaml", "--json"])
+        #expect((status.json["active"] as? [String: Any])?["manifest"] as? String == v1.json["manifest"] as? String)
+        #expect(fixture.sandbox.read("client/models/set/file1.bin") == pseudoRandomBytes(count: 20_001, seed: 2))
+    }
+
+    @Test("a dirty registry worktree is refused with exit 2 listing the paths, unless --allow-dirty")
+    func dirtyWorktree() throws {
+        let fixture = RegistryFixture(files: 2)
+        fixture.sandbox.write("publisher/repo/notes.txt", Array("draft".utf8))
+        let refused = try fixture.publish()
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("error: the registry worktree \(fixture.sandbox.path)/publisher/repo has local changes: notes.txt\n"))
+        #expect(gitCLI(["rev-parse", "--verify", "-q", "main"], in: fixture.registry).status != 0)
+        let allowed = try fixture.publish(["--allow-dirty"])
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+        #expect(allowed.json["result"] as? String == "published")
+    }
+
+    @Test("a commit made with the git CLI pointing channels/latest back is honoured by pull")
+    func channelMovedBack() throws {
+        let fixture = RegistryFixture(files: 2)
+        let v1 = try fixture.publish().json["manifest"] as? String
+        fixture.sandbox.write("publisher/models/set/file0.bin", pseudoRandomBytes(count: 100, seed: 5))
+        let v2 = try fixture.publish().json["manifest"] as? String
+        #expect(try fixture.pull().json["manifest"] as? String == v2)
+
+        fixture.sandbox.write("publisher/repo/models/channels/latest", Array((v1! + "\n").utf8))
+        fixture.git(["commit", "-qam", "back to v1: v2 misbehaves"], in: "publisher/repo")
+        fixture.git(["push", "-q", "origin", "main"], in: "publisher/repo")
+        let back = try fixture.pull()
+        #expect(back.status == 0, "\(back.stderr)")
+        #expect(back.json["manifest"] as? String == v1)
+        #expect(back.json["result"] as? String == "activated")
+        #expect(back.json["fetched_objects"] as? Int == 1) // the client never had v1's file0
+        #expect(fixture.sandbox.read("client/models/set/file0.bin") == pseudoRandomBytes(count: 20_000, seed: 1))
+
+        // And the publisher builds on that commit: publishing v2 again moves the channel forward.
+        let republished = try fixture.publish()
+        #expect(republished.json["result"] as? String == "published")
+        #expect(republished.json["new_objects"] as? Int == 0)
+    }
+
+    @Test("empty registry, missing repo_dir, failed training: exit 2, 2 and 8, nothing published")
+    func preconditions() throws {
+        let fixture = RegistryFixture(files: 1, extraPublisherYAML: """
+              publisher:
+                train_before_push: true
+                train_command: "echo training; exit 3"
+            """)
+        let empty = try fixture.pull()
+        #expect(empty.status == 2)
+        #expect(empty.stderr.contains("error: the registry has no branch main yet: nothing was published"))
+
+        let trained = try fixture.publish()
+        #expect(trained.status == 8)
+        #expect(trained.stderr.contains("publisher.train_command `echo training; exit 3` exited with status 3\n"))
+        #expect(gitCLI(["rev-parse", "--verify", "-q", "main"], in: fixture.registry).status != 0)
+        #expect(try fixture.publish(["--no-train"]).status == 0)
+
+        fixture.sandbox.write("lost.yaml", Array("model_sync:\n  repo_dir: nowhere\n".utf8))
+        let missing = try fixture.sandbox.cli.run(["pull", "--config", "lost.yaml"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("error: repo_dir \(fixture.sandbox.path)/nowhere does not exist"))
+    }
+
+    @Test("gc --registry keeps the blobs of the last keep_manifests manifests, as an ordinary pushed commit")
+    func registryGC() throws {
+        let fixture = RegistryFixture(files: 2, extraPublisherYAML: "  registry: {keep_manifests: 2}\n")
+        let v1 = try #require(try fixture.publish().json["manifest"] as? String)
+        for seed in [50, 51] as [UInt64] {
+            fixture.sandbox.write("publisher/models/set/file0.bin", pseudoRandomBytes(count: 1_000 + Int(seed), seed: seed))
+            #expect(try fixture.publish().status == 0)
+        }
+        let dry = try fixture.sandbox.cli.run(["gc", "--registry", "--dry-run", "--config", "publisher.yaml", "--json"])
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.json["objects_removed"] as? Int == 1)
+        #expect(dry.json["commit"] is NSNull)
+        let gc = try fixture.sandbox.cli.run(["gc", "--registry", "--config", "publisher.yaml", "--json"])
+        #expect(gc.status == 0, "\(gc.stderr)")
+        #expect(gc.json["objects_removed"] as? Int == 1)
+        #expect(gc.json["bytes_freed"] as? Int == 20_000)
+        #expect(gc.json["objects_kept"] as? Int == 3)
+        #expect(gc.json["manifests_removed"] as? [String] == [v1])
+        #expect(fixture.git(["rev-parse", "main"]) == gc.json["commit"] as? String)
+        #expect(fixture.git(["log", "-1", "--format=%s", "main"]) == "gc: keep the last 2 manifests")
+        #expect(gitCLI(["fsck", "--strict", "--no-dangling"], in: fixture.registry).status == 0)
+        #expect(fixture.git(["ls-tree", "-r", "--name-only", "main", "models/objects"]).split(separator: "\n").count == 3)
+        let pulled = try fixture.pull()
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        let again = try fixture.sandbox.cli.run(["gc", "--registry", "--config", "publisher.yaml", "--json"])
+        #expect(again.json["objects_removed"] as? Int == 0)
+        #expect(again.json["commit"] is NSNull)
+    }
+
+    @Test("publish and pull through a git daemon on 127.0.0.1, which the test starts and kills")
+    func networkRemote() throws {
+        let port = try freePort()
+        let url = "git://127.0.0.1:\(port)/registry.git"
+        let fixture = RegistryFixture(files: 4, remoteURL: url)
+        let daemon = Process()
+        // The daemon itself, not the `git` front end, so that SIGKILL reaches the process that listens.
+        daemon.executableURL = URL(fileURLWithPath: gitCLI(["--exec-path"], in: fixture.sandbox.path).output + "/git-daemon")
+        daemon.arguments = ["--enable=receive-pack", "--export-all", "--reuseaddr",
+                            "--listen=127.0.0.1", "--port=\(port)", "--base-path=\(fixture.sandbox.path)",
+                            fixture.sandbox.path]
+        daemon.standardOutput = FileHandle.nullDevice
+        daemon.standardError = FileHandle.nullDevice
+        try daemon.run()
+        defer { stop(daemon) }
+        try waitForPort(port)
+        fixture.git(["remote", "set-url", "origin", url], in: "publisher/repo")
+
+        let published = try fixture.publish()
+        #expect(published.status == 0, "\(published.stderr)")
+        #expect(published.json["new_objects"] as? Int == 4)
+        let pulled = try fixture.pull()
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        #expect(pulled.json["fetched_objects"] as? Int == 4)
+        #expect(pulled.json["manifest"] as? String == published.json["manifest"] as? String)
+
+        stop(daemon)
+        let offline = try fixture.pull()
+        #expect(offline.status == 4)
+        #expect(offline.stderr.contains("fetch from origin (\(url))"))
+    }
+}
+
+/// SIGKILL (a child of a test cannot be stopped with SIGTERM), then a bounded wait.
+func stop(_ process: Process) {
+    guard process.isRunning else { return }
+    kill(process.processIdentifier, SIGKILL)
+    let deadline = Date().addingTimeInterval(5)
+    while process.isRunning && Date() < deadline { usleep(10_000) }
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+func freePort() throws -> UInt16 {
+    let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(socket) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(socket, $0, length) }
+    }
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) }
+    }
+    return UInt16(bigEndian: address.sin_port)
+}
+
+/// Waits (at most 10 s) until something accepts connections on 127.0.0.1:`port`.
+func waitForPort(_ port: UInt16) throws {
+    let deadline = Date().addingTimeInterval(10)
+    while Date() < deadline {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = port.bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        close(socket)
+        if connected == 0 { return }
+        usleep(50_000)
+    }
+    throw CLIError.timedOut(["git daemon on port \(port)"])
+}
