@@ -12,9 +12,11 @@ struct DirectoryImporterTests {
             directory.age("models/m\(index)/w.bin")
         }
         let store = try Store.open(at: directory.path + "/store", lockTimeout: 1)
-        let first = try store.importDirectory(directory.path + "/models")
+        // Hashed "a minute later" than the files were written, so they are not racy.
+        let later = Date().addingTimeInterval(60)
+        let first = try store.importDirectory(directory.path + "/models", now: later)
         #expect(first.files == 20 && first.newObjects == 20 && first.cachedFiles == 0)
-        let second = try store.importDirectory(directory.path + "/models")
+        let second = try store.importDirectory(directory.path + "/models", now: later)
         #expect(second.manifest == first.manifest)
         #expect(second.cachedFiles == 20)
         #expect(second.newObjects == 0)
@@ -22,10 +24,33 @@ struct DirectoryImporterTests {
         // A changed file is noticed (size and mtime differ) and hashed again.
         directory.write("models/m3/w.bin", pseudoRandomBytes(count: 50_003, seed: 999))
         directory.age("models/m3/w.bin", seconds: 30)
-        let third = try store.importDirectory(directory.path + "/models")
+        let third = try store.importDirectory(directory.path + "/models", now: later.addingTimeInterval(60))
         #expect(third.manifest != first.manifest)
         #expect(third.cachedFiles == 19)
         #expect(third.newObjects == 1)
+    }
+
+    @Test("a file rewritten with the same size and an old mtime is hashed again (its ctime is recent)")
+    func rewrittenWithOldMtime() throws {
+        let directory = TemporaryDirectory()
+        directory.write("models/a.bin", pseudoRandomBytes(count: 4096, seed: 1))
+        directory.age("models/a.bin")
+        let store = try Store.open(at: directory.path + "/store", lockTimeout: 1)
+        let first = try store.importDirectory(directory.path + "/models", now: Date().addingTimeInterval(60))
+        // Same size, same (old) mtime: only the ctime tells the content changed.
+        let path = directory.path + "/models/a.bin"
+        let mtime = try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as! Date
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.write(contentsOf: Data(pseudoRandomBytes(count: 4096, seed: 2)))
+        try handle.close()
+        try FileManager.default.setAttributes([.modificationDate: mtime], ofItemAtPath: path)
+        let second = try store.importDirectory(directory.path + "/models")
+        #expect(second.manifest != first.manifest)
+        #expect(second.cachedFiles == 0)
+        // And it is not cached while its ctime is recent, so a third import hashes it again too.
+        #expect(try store.importDirectory(directory.path + "/models").cachedFiles == 0)
+        #expect(try store.importDirectory(directory.path + "/models", now: Date().addingTimeInterval(60)).cachedFiles == 0)
+        #expect(try store.importDirectory(directory.path + "/models", now: Date().addingTimeInterval(60)).cachedFiles == 1)
     }
 
     @Test("a file written in the last two seconds is not cached (it could change within the same timestamp)")

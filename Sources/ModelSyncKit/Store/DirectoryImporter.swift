@@ -37,6 +37,11 @@ extension Store {
     /// Files are hashed in parallel on a bounded number of threads, each with one 1 MiB buffer.
     /// The directory itself is not modified; no generation is created.
     public func importDirectory(_ directory: String, progress: ProgressHandler? = nil) throws -> ImportResult {
+        try importDirectory(directory, progress: progress, now: Date())
+    }
+
+    /// `importDirectory` with the clock the racy-file rule is measured against (tests move it forward).
+    func importDirectory(_ directory: String, progress: ProgressHandler? = nil, now: Date) throws -> ImportResult {
         let root = FileSystem.absolute(directory)
         guard let rootInfo = try FileSystem.status(root) else {
             throw UsageError("models folder \(root) does not exist", hint: "check --models-dir or model_sync.models_dir")
@@ -97,14 +102,15 @@ extension Store {
         let manifestBytes = manifest.canonicalBytes
         _ = try objects.insert(bytes: manifestBytes, expected: manifest.digest)
 
-        let now = Date()
         try index.transaction {
             for (position, insertion) in insertions {
                 try index.recordObject(insertion.digest, size: insertion.size, at: now)
                 let key = files[position].key
-                // Racy-file rule (as git's index): a file modified in the last two seconds might change again
-                // within the same timestamp granularity, so it is not cached.
-                if Double(key.mtimeNanoseconds) / 1e9 < now.timeIntervalSince1970 - 2 {
+                // Racy-file rule (as git's index): a file changed in the last two seconds might change again
+                // within the same timestamp granularity, so it is not cached. ctime counts too: mtime can be
+                // set back (touch -d, rsync -t), ctime cannot.
+                let changed = Double(max(key.mtimeNanoseconds, key.ctimeNanoseconds)) / 1e9
+                if changed < now.timeIntervalSince1970 - 2 {
                     try index.cacheDigest(insertion.digest, for: key)
                 }
             }
