@@ -77,21 +77,25 @@ struct DaemonCommand: ParsableCommand {
             let store = try workspace.openStore()
             let result = try Publisher(workspace: workspace).publish(store: store)
             return DaemonRunOutcome(result: result.result.rawValue, manifest: result.manifest,
-                                    fetchedObjects: result.newObjects, fetchedBytes: result.newBytes)
+                                    fetchedObjects: result.newObjects, fetchedBytes: result.newBytes,
+                                    files: result.files, bytes: result.bytes)
         case .client:
             let store = try workspace.openStore()
-            return outcome(try Puller(workspace: workspace).pull(store: store))
+            return outcome(try Puller(workspace: workspace).pull(store: store), store: store)
         case .runpodClient:
             var puller = RunPodPuller(workspace: workspace)
             puller.sleep = { seconds in _ = interruptibleSleep(seconds) }
-            return outcome(try puller.pull())
+            let result = try puller.pull()
+            return outcome(result, store: try? workspace.openStoreForReading())
         }
     }
 
-    private static func outcome(_ result: ActivationResult) -> DaemonRunOutcome {
-        DaemonRunOutcome(result: result.result.rawValue, generation: result.generation, manifest: result.manifest,
-                         fetchedObjects: result.fetchedObjects, fetchedBytes: result.fetchedBytes,
-                         succeeded: result.result != .rolledBack && result.onActivateFailure == nil)
+    private static func outcome(_ result: ActivationResult, store: Store?) -> DaemonRunOutcome {
+        let manifest = try? store?.manifest(result.manifest)
+        return DaemonRunOutcome(result: result.result.rawValue, generation: result.generation, manifest: result.manifest,
+                                fetchedObjects: result.fetchedObjects, fetchedBytes: result.fetchedBytes,
+                                files: manifest?.files.count, bytes: manifest?.totalBytes,
+                                succeeded: result.result != .rolledBack && result.onActivateFailure == nil)
     }
 
     /// Sleeps up to `seconds` in short steps; false when a stop was requested.

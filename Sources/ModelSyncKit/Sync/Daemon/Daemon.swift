@@ -125,6 +125,8 @@ public struct Daemon: Sendable {
                 var fields: [(String, String)] = [("result", outcome.result)]
                 if let generation = outcome.generation { fields.append(("generation", String(generation))) }
                 if let manifest = outcome.manifest { fields.append(("manifest", manifest.description)) }
+                if let files = outcome.files { fields.append(("files", String(files))) }
+                if let bytes = outcome.bytes { fields.append(("bytes", String(bytes))) }
                 fields += [("fetched_objects", String(outcome.fetchedObjects)), ("fetched_bytes", String(outcome.fetchedBytes)),
                            ("seconds", String(format: "%.3f", seconds)), ("next_run", DaemonEvent.format(next))]
                 events(DaemonEvent(time: clock(), level: outcome.succeeded ? .info : .warning, role: role,
@@ -141,7 +143,7 @@ public struct Daemon: Sendable {
                 state.lastError = failure.message
                 next = nextRun(after: clock(), failures: failures)
                 events(DaemonEvent(time: clock(), level: .error, role: role, event: "run-failed", fields: [
-                    ("error", failure.message), ("exit_code", String(failure.category.exitCode)),
+                    ("error", failure.message), ("hint", failure.hint ?? ""), ("exit_code", String(failure.category.exitCode)),
                     ("attempt", String(failures)), ("seconds", String(format: "%.3f", seconds)),
                     ("next_run", DaemonEvent.format(next)),
                 ]))

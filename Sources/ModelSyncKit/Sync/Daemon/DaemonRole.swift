@@ -25,11 +25,16 @@ public struct DaemonRunOutcome: Sendable, Equatable {
     public var manifest: Digest?
     public var fetchedObjects: Int
     public var fetchedBytes: UInt64
+    /// Files and bytes of the model set the run ended with, when known.
+    public var files: Int?
+    public var bytes: UInt64?
     /// True when the run counts as a success (a rollback after a failed health check does not).
     public var succeeded: Bool
 
     public init(result: String, generation: Int? = nil, manifest: Digest? = nil, fetchedObjects: Int = 0,
-                fetchedBytes: UInt64 = 0, succeeded: Bool = true) {
+                fetchedBytes: UInt64 = 0, files: Int? = nil, bytes: UInt64? = nil, succeeded: Bool = true) {
+        self.files = files
+        self.bytes = bytes
         self.result = result
         self.generation = generation
         self.manifest = manifest
