@@ -85,6 +85,7 @@ struct DaemonCommand: ParsableCommand {
         case .runpodClient:
             var puller = RunPodPuller(workspace: workspace)
             puller.sleep = { seconds in _ = interruptibleSleep(seconds) }
+            puller.shouldStop = { stopRequested.load(ordering: .relaxed) }
             let result = try puller.pull()
             return outcome(result, store: try? workspace.openStoreForReading())
         }

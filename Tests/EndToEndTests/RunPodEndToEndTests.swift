@@ -208,6 +208,35 @@ struct RunPodEndToEndTests {
         #expect(cancels.first?["authorization"] as? String == "Bearer test-key")
     }
 
+    @Test("SIGTERM to a runpod_client daemon waiting on a job cancels the job and exits 0 at once")
+    func daemonStopsWhilePolling() throws {
+        let sandbox = Sandbox()
+        let server = try RunPodStandIn(sandbox: sandbox, scenario: ["statuses": ["IN_QUEUE", "IN_PROGRESS"]])
+        sandbox.write("bot.yaml", Array(config(port: server.port, jobTimeout: 3600).utf8))
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: CLI.binary)
+        daemon.arguments = ["daemon", "--role", "runpod_client", "--config", "bot.yaml", "--run-now"]
+        daemon.currentDirectoryURL = URL(fileURLWithPath: sandbox.path)
+        var environment = ProcessInfo.processInfo.environment
+        environment[keyVariable] = "test-key"
+        daemon.environment = environment
+        daemon.standardError = FileHandle.nullDevice
+        try daemon.run()
+        // Wait until the job is being polled, then stop the daemon.
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, try server.requests().filter({ $0["route"] as? String == "status" }).count < 2 {
+            usleep(50_000)
+        }
+        let stopped = Date()
+        kill(daemon.processIdentifier, SIGTERM)
+        while daemon.isRunning && Date().timeIntervalSince(stopped) < 10 { usleep(20_000) }
+        if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL) }
+        daemon.waitUntilExit()
+        #expect(daemon.terminationReason == .exit && daemon.terminationStatus == 0)
+        #expect(Date().timeIntervalSince(stopped) < 5)
+        #expect(try server.requests().filter { $0["route"] as? String == "cancel" }.count == 1)
+    }
+
     @Test("429s on status are retried; a download dropped halfway is resumed with a Range request")
     func rateLimitAndResume() throws {
         let sandbox = Sandbox()

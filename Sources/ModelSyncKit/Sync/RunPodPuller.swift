@@ -27,6 +27,9 @@ public struct RunPodPuller {
     public var downloadHTTP: HTTPClient
     /// Waits between polls; tests inject a shorter one.
     public var sleep: @Sendable (Double) -> Void
+    /// Checked between polls: when it turns true (the daemon got SIGTERM) the job is cancelled and the pull
+    /// stops with `RunPodError.stopped`, so an hour of polling never delays a shutdown.
+    public var shouldStop: @Sendable () -> Bool = { false }
     /// The clock `job_timeout_sec` is measured with.
     public var now: @Sendable () -> Date
     /// Receives one line per step ("job abc submitted", "job abc IN_PROGRESS"...); never the key.
@@ -160,6 +163,11 @@ public struct RunPodPuller {
                                   hint: "raise the endpoint's execution timeout in the RunPod console")
             default:
                 break // IN_QUEUE, IN_PROGRESS, or a status RunPod added later: still running.
+            }
+            if shouldStop() {
+                var cancelNote = "cancelled"
+                do { try client.cancel(id) } catch { cancelNote = "cancelling it failed: \(modelSyncError(from: error).message)" }
+                throw RunPodError(.stopped, "stopped while waiting for RunPod job \(id); \(cancelNote)")
             }
             if now().timeIntervalSince(started) >= runpod.jobTimeoutSec {
                 var cancelNote = "cancelled"

@@ -23,6 +23,8 @@ public struct RunPodError: ModelSyncError {
         public static let httpStatus = Code("http-status")
         /// The API's answer or the job's output could not be understood.
         public static let invalidResponse = Code("invalid-response")
+        /// The pull was asked to stop (SIGTERM to the daemon) while the job ran; the job was cancelled.
+        public static let stopped = Code("stopped")
     }
 
     /// What went wrong.
