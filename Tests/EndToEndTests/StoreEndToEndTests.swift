@@ -80,6 +80,20 @@ struct StoreEndToEndTests {
         #expect(gc.json["objects_kept"] as? Int == 2)
     }
 
+    @Test("gc keeps a pinned manifest's objects past the grace period, and drops them once unpinned")
+    func pinnedManifests() throws {
+        let sandbox = Sandbox()
+        sandbox.write("models/a.bin", pseudoRandomBytes(count: 1000, seed: 3))
+        let digest = try sandbox.cli.run(["import"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let pinned = try sandbox.cli.run(["pin", String(digest.prefix(13)), "--json"])
+        #expect(pinned.status == 0, "\(pinned.stderr)")
+        #expect(pinned.json["pinned"] as? Bool == true)
+        #expect(try sandbox.cli.run(["gc", "--grace-sec", "0", "--json"]).json["objects_removed"] as? Int == 0)
+        #expect(try sandbox.cli.run(["pin", digest, "--remove"]).status == 0)
+        #expect(try sandbox.cli.run(["gc", "--grace-sec", "0", "--json"]).json["objects_removed"] as? Int == 2)
+        #expect(try sandbox.cli.run(["pin", digest]).status == 2)
+    }
+
     @Test("a second writer waits for the lock, then exits 5 naming the holder's pid")
     func busyStore() throws {
         let sandbox = Sandbox()
@@ -118,7 +132,8 @@ struct StoreEndToEndTests {
         let sandbox = Sandbox()
         #expect(try sandbox.cli.run(["gc", "--grace-sec", "-1"]).status == 2)
         #expect(try sandbox.cli.run(["no-such-command"]).status == 2)
-        for command in ["import", "activate", "rollback", "status", "log", "diff", "fsck", "gc"] {
+        for command in ["publish", "pull", "runpod-pull", "daemon", "import", "activate", "rollback", "status", "log", "diff",
+                        "fsck", "gc", "pin", "pack"] {
             let help = try sandbox.cli.run([command, "--help"])
             #expect(help.status == 0)
             #expect(help.stdout.contains("USAGE: model-sync \(command)"))

@@ -76,6 +76,14 @@ struct GarbageCollector {
 }
 
 extension Store {
+    /// Pins (or unpins) a stored manifest so that gc keeps its objects whatever its age.
+    public func pin(_ digest: Digest, _ pinned: Bool = true) throws {
+        guard try index.hasManifest(digest) else {
+            throw UsageError("no manifest \(digest) in \(layout.root)", hint: "`model-sync log` lists imported manifests")
+        }
+        try index.setPinned(digest, pinned)
+    }
+
     /// Removes unreferenced objects (see `GarbageCollector`). Needs the write lock.
     public func collectGarbage(graceSeconds: Double, dryRun: Bool, now: Date = Date()) throws -> GCReport {
         precondition(isWritable || dryRun, "gc needs the store lock")

@@ -170,6 +170,11 @@ final class Index {
         }.compactMap { try? Digest(parsing: $0) }
     }
 
+    /// Pins or unpins a manifest: gc keeps a pinned manifest's objects whatever its age.
+    func setPinned(_ digest: Digest, _ pinned: Bool) throws(SQLiteError) {
+        try database.run("UPDATE manifests SET pinned = ? WHERE digest = ?", [.int(pinned ? 1 : 0), .text(digest.description)])
+    }
+
     func removeManifest(_ digest: Digest) throws(SQLiteError) {
         try database.run("DELETE FROM manifests WHERE digest = ?", [.text(digest.description)])
     }
