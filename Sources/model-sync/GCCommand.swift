@@ -6,7 +6,8 @@ struct GCCommand: ParsableCommand {
         commandName: "gc",
         abstract: "Delete objects that no retained generation, pinned or recent manifest references.",
         discussion: """
-            Objects stay while a kept generation (active or retained) or a manifest imported within \
+            Objects stay while a kept generation (active or retained), a pinned manifest (model-sync pin) \
+            or a manifest imported within \
             gc.grace_sec (default 86400 s) references them. Holds the store lock while it deletes.
 
             With --registry (publisher side, needs --config): removes from the git registry's tree the blobs \
