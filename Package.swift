@@ -40,13 +40,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Helpers both test targets share (test data generators).
+        .target(name: "ModelSyncTestSupport", path: "Tests/ModelSyncTestSupport"),
         .testTarget(
             name: "ModelSyncKitTests",
-            dependencies: ["ModelSyncKit"]
+            dependencies: ["ModelSyncKit", "ModelSyncTestSupport"]
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["ModelSyncKit"]
+            dependencies: ["ModelSyncKit", "ModelSyncTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

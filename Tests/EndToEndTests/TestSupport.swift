@@ -1,0 +1,2 @@
+// Helpers shared by both test targets.
+@_exported import ModelSyncTestSupport
