@@ -17,6 +17,10 @@ public final class GitRegistry {
     let credentials: GitCredentials
     /// Called between building a commit and pushing it (tests use it to make another publisher win the race).
     var beforePush: (() throws -> Void)?
+    /// The remote opened directly when it is on this machine (``LocalRemote``); looked up once.
+    private var localRemoteLookup: LocalRemote??
+    /// Off: always go through libgit2's transports (tests compare both paths).
+    var usesLocalRemoteShortcut = true
 
     /// Wraps an opened repository.
     public init(repository: Repository, layout: RegistryLayout, remote: String, branch: String,
@@ -46,6 +50,10 @@ public final class GitRegistry {
         let repository: Repository
         if FileManager.default.fileExists(atPath: path) {
             repository = try Repository(openingAt: path)
+        } else if let url = config.repoURL, !url.isEmpty, LocalRemote.open(url: url) != nil {
+            // A local registry: an empty repository sharing the registry's objects; `synchronize` fills it.
+            repository = try Repository.create(at: path, initialBranch: config.branch)
+            try repository.addRemote(named: config.remote, url: url)
         } else if let url = config.repoURL, !url.isEmpty {
             repository = try Repository.clone(from: url, to: path, branch: config.branch, credentials: credentials)
         } else {
@@ -57,6 +65,50 @@ public final class GitRegistry {
     }
 
     private var branchReference: String { "refs/heads/" + branch }
+
+    /// The remote's repository when the remote is a path or `file://` URL that libgit2 opens.
+    func localRemote() throws -> LocalRemote? {
+        guard usesLocalRemoteShortcut else { return nil }
+        if let known = localRemoteLookup { return known }
+        let found = LocalRemote.open(url: try repository.remoteURL(named: remoteName))
+        localRemoteLookup = .some(found)
+        return found
+    }
+
+    /// Fetches the branch: from a local remote by sharing its objects (alternates) and copying its tip into
+    /// the tracking reference, nothing transferred; else through libgit2 (`+branch:tracking`).
+    private func fetch() throws {
+        if let local = try localRemote() {
+            try repository.addAlternate(objects: local.repository.objectsDirectory)
+            if let tip = try local.repository.referenceTarget(branchReference) {
+                try repository.setReference(trackingReference, to: tip, logMessage: "model-sync: fetch from \(remoteName)")
+            }
+            return
+        }
+        try repository.remote(named: remoteName).fetch(
+            refspec: "+\(branchReference):\(trackingReference)", credentials: credentials)
+    }
+
+    /// Moves the remote's branch to `commit`, as a push refusing anything but a fast-forward would. A local
+    /// bare remote without receive hooks gets the missing loose objects hard-linked (or copied) into its object
+    /// directory and its branch moved by compare-and-swap, so a publisher that pushed meanwhile makes this
+    /// throw ``GitError/Code/nonFastForward`` as a refused push does; any other remote gets libgit2's push.
+    private func push(_ commit: GitOID, from pending: String) throws {
+        guard let local = try localRemote(), local.acceptsDirectPush else {
+            try repository.remote(named: remoteName).push(refspec: "\(pending):\(branchReference)",
+                                                          credentials: credentials)
+            return
+        }
+        let current = try local.repository.referenceTarget(branchReference)
+        if let current, !(try repository.hasObject(current) && repository.contains(current, inHistoryOf: commit)) {
+            throw GitError(code: .nonFastForward, errorClass: 0,
+                           detail: "the remote refused \(branchReference): non-fast-forward (it is at \(current))",
+                           operation: "push to \(remoteName)", repositoryPath: repository.path, category: .remote)
+        }
+        _ = try repository.copyMissingObjects(reachableFrom: commit, to: local.repository)
+        try local.repository.updateReference(branchReference, to: commit, expecting: current,
+                                             logMessage: "push from model-sync")
+    }
     private var trackingReference: String { "refs/remotes/\(remoteName)/\(branch)" }
 
     // MARK: worktree and remote
@@ -71,8 +123,7 @@ public final class GitRegistry {
     /// diverged from the remote's is refused (exit 2); one that is ahead (an earlier push failed) is kept.
     @discardableResult
     public func synchronize(forceCheckout: Bool = false) throws -> GitOID? {
-        try repository.remote(named: remoteName).fetch(
-            refspec: "+\(branchReference):\(trackingReference)", credentials: credentials)
+        try fetch()
         let remoteTip = try repository.referenceTarget(trackingReference)
         let local = try repository.referenceTarget(branchReference)
         let head = try repository.referenceTarget("HEAD")
@@ -179,8 +230,7 @@ public final class GitRegistry {
             try repository.setReference(pending, to: commit, logMessage: "model-sync: publish")
             try beforePush?()
             do {
-                try repository.remote(named: remoteName).push(refspec: "\(pending):\(branchReference)",
-                                                              credentials: credentials)
+                try push(commit, from: pending)
             } catch let error as GitError where error.code == .nonFastForward && attempt == 1 {
                 base = try synchronize()
                 continue
