@@ -34,7 +34,11 @@ public final class GitRegistry {
 
     /// Opens `repo_dir`, cloning it from `repo_url` when it does not exist yet. A missing `repo_dir` without
     /// `repo_url`, or a `git.token_env` naming an unset variable, is a usage error (exit 2).
-    public static func open(config: Config, environment: [String: String]) throws -> GitRegistry {
+    ///
+    /// `worktree: false` (clients: the store holds the files) makes a repository created here bare, so no
+    /// blob is checked out; an existing `repo_dir` is used as it is. A local `repo_url` (a path or `file://`)
+    /// is not cloned: the new repository shares the registry's objects (``LocalRemote``).
+    public static func open(config: Config, environment: [String: String], worktree: Bool = true) throws -> GitRegistry {
         guard let repoDir = config.repoDir, !repoDir.isEmpty else {
             throw UsageError("model_sync.repo_dir is not set", hint: "set repo_dir to a working clone of the model registry")
         }
@@ -52,10 +56,11 @@ public final class GitRegistry {
             repository = try Repository(openingAt: path)
         } else if let url = config.repoURL, !url.isEmpty, LocalRemote.open(url: url) != nil {
             // A local registry: an empty repository sharing the registry's objects; `synchronize` fills it.
-            repository = try Repository.create(at: path, initialBranch: config.branch)
+            repository = try Repository.create(at: path, bare: !worktree, initialBranch: config.branch)
             try repository.addRemote(named: config.remote, url: url)
         } else if let url = config.repoURL, !url.isEmpty {
-            repository = try Repository.clone(from: url, to: path, branch: config.branch, credentials: credentials)
+            repository = try Repository.clone(from: url, to: path, branch: config.branch, bare: !worktree,
+                                              credentials: credentials)
         } else {
             throw UsageError("repo_dir \(path) does not exist",
                              hint: "clone the registry there, or set model_sync.repo_url to clone it automatically")
