@@ -12,10 +12,6 @@ struct LocalRemote {
     /// The remote's repository, opened with libgit2.
     let repository: Repository
 
-    /// Hooks a push runs on the remote side; a remote with any of them gets a real push, which runs them.
-    static let receiveHooks = ["pre-receive", "update", "post-receive", "post-update", "reference-transaction",
-                               "proc-receive", "push-to-checkout"]
-
     /// The directory a remote URL names when it is local: `file://` URLs (percent-decoded) and paths of
     /// existing directories, as libgit2 decides; nil for anything else.
     static func path(of url: String) -> String? {
@@ -38,13 +34,10 @@ struct LocalRemote {
         return LocalRemote(repository: repository)
     }
 
-    /// True when a push may write into the remote directly: it is bare (git refuses pushes to a checked-out
-    /// branch, and a direct write would leave its worktree behind) and has no hook that a push would run.
-    var acceptsDirectPush: Bool {
-        guard repository.isBare else { return false }
-        let hooks = repository.path.hasSuffix("/") ? repository.path + "hooks/" : repository.path + "/hooks/"
-        return !Self.receiveHooks.contains { FileManager.default.isExecutableFile(atPath: hooks + $0) }
-    }
+    /// True when a push may write into the remote directly: it is bare (a direct write into a repository with
+    /// a worktree would leave the worktree behind its branch). Receive hooks are not a reason to go through
+    /// libgit2: its local transport pushes in-process and runs none either.
+    var acceptsDirectPush: Bool { repository.isBare }
 }
 
 @available(*, unavailable)
