@@ -188,4 +188,36 @@ struct GitLocalTransferTests {
         try git(["init", "-q", work], in: setup.root)
         #expect(LocalRemote.open(url: work)?.acceptsDirectPush == false)
     }
+
+    @Test("a checkout writes the large files it adds by streaming them, and leaves a clean worktree and index")
+    func streamingCheckout() throws {
+        let directory = TemporaryDirectory("git-checkout")
+        let work = directory.path + "/work"
+        try git(["init", "-q", work], in: directory.path)
+        directory.write("work/small.txt", Array("one\n".utf8))
+        try git(["add", "-A"], in: work)
+        try git(["commit", "-qm", "one"], in: work)
+        let big = pseudoRandomBytes(count: (1 << 20) + 4_321, seed: 5)
+        directory.write("work/models/objects/big.bin", big)
+        directory.write("work/small.txt", Array("two\n".utf8))
+        try git(["add", "-A"], in: work)
+        try git(["commit", "-qm", "two"], in: work)
+        let one = try #require(GitOID(hex: try git(["rev-parse", "HEAD~1"], in: work)))
+        let two = try #require(GitOID(hex: try git(["rev-parse", "HEAD"], in: work)))
+        try git(["reset", "-q", "--hard", one.hex], in: work)
+        #expect(!FileManager.default.fileExists(atPath: work + "/models/objects/big.bin"))
+
+        let repository = try Repository(openingAt: work)
+        try repository.setReference("refs/heads/main", to: two, logMessage: "test")
+        let streamed = try repository.checkout(two, baseline: one, force: false, streamingAdditions: true)
+        #expect(streamed == 1)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: work + "/models/objects/big.bin")) == Data(big))
+        #expect(try String(contentsOfFile: work + "/small.txt", encoding: .utf8) == "two\n")
+        #expect(try git(["status", "--porcelain"], in: work).isEmpty)
+        #expect(try repository.status().isEmpty)
+        #expect(try git(["ls-files", "-s", "models/objects/big.bin"], in: work).hasPrefix("100644 "))
+        #expect(try git(["diff", "--stat", "HEAD"], in: work).isEmpty)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: work + "/models/objects")
+        #expect(leftovers == ["big.bin"])
+    }
 }

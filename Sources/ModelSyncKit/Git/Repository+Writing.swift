@@ -224,6 +224,13 @@ extension Repository {
         return result
     }
 
+    /// Every blob of the commit's tree, recursively: path → id.
+    func allBlobs(inCommit commit: GitOID) throws -> [String: GitOID] {
+        var result: [String: GitOID] = [:]
+        try collectBlobs(tree: GitCommit(commit, in: self).treeOID, prefix: "", into: &result)
+        return result
+    }
+
     private func collectBlobs(tree oid: GitOID, prefix: String, into result: inout [String: GitOID]) throws {
         var raw = oid.gitOID
         var handle: OpaquePointer?

@@ -163,7 +163,7 @@ public final class GitRegistry {
             try repository.setReference(branchReference, to: commit, logMessage: "model-sync: fast-forward")
         }
         try repository.pointHead(atBranch: branch)
-        if head != commit { try repository.checkout(commit, baseline: head, force: force) }
+        if head != commit { try repository.checkout(commit, baseline: head, force: force, streamingAdditions: true) }
     }
 
     // MARK: reading
