@@ -19,8 +19,6 @@ public final class GitRegistry {
     var beforePush: (() throws -> Void)?
     /// The remote opened directly when it is on this machine (``LocalRemote``); looked up once.
     private var localRemoteLookup: LocalRemote??
-    /// Off: always go through libgit2's transports (tests compare both paths).
-    var usesLocalRemoteShortcut = true
 
     /// Wraps an opened repository.
     public init(repository: Repository, layout: RegistryLayout, remote: String, branch: String,
@@ -73,7 +71,6 @@ public final class GitRegistry {
 
     /// The remote's repository when the remote is a path or `file://` URL that libgit2 opens.
     func localRemote() throws -> LocalRemote? {
-        guard usesLocalRemoteShortcut else { return nil }
         if let known = localRemoteLookup { return known }
         let found = LocalRemote.open(url: try repository.remoteURL(named: remoteName))
         localRemoteLookup = .some(found)
