@@ -73,6 +73,7 @@ t0=$(now); pull2_mem=$(peak mem4 "$MODEL_SYNC" pull --config cli.yaml -q); t1=$(
 $G -C registry.git fsck --strict --no-dangling >/dev/null && fsck=clean || fsck=FAILED
 
 sent=$(( after - before ))
+packs=$(find registry.git/objects/pack -name '*.pack' | wc -l)
 echo
 echo "git CLI: add+commit ${git_add}s, push ${git_push}s, clone ${git_clone}s"
 echo "model-sync publish v1 (empty registry): ${ms_publish}s, peak ${pub_mem} MiB"
@@ -82,4 +83,4 @@ echo "model-sync pull v2:                     ${ms_pull2}s, peak ${pull2_mem} Mi
 echo "v2 pushed ${sent} bytes for ${changed} changed bytes: $(echo "scale=3; $sent / $changed" | bc) x"
 echo "publish / (git add+commit+push): $(echo "scale=3; $ms_publish / ($git_add + $git_push)" | bc)"
 echo "pull / git clone:                $(echo "scale=3; $ms_pull / $git_clone" | bc)"
-echo "largest file: ${large} MiB; git fsck --strict of the registry: $fsck"
+echo "largest file: ${large} MiB; git fsck --strict of the registry: $fsck; packs in the registry: $packs"

@@ -23,6 +23,12 @@ public struct GitOID: Hashable, Sendable, CustomStringConvertible {
         self.bytes = bytes
     }
 
+    /// Wraps 20 raw bytes.
+    init(bytes: [UInt8]) {
+        precondition(bytes.count == Self.byteCount, "a git object id has 20 bytes")
+        self.bytes = bytes
+    }
+
     /// Copies libgit2's `git_oid`.
     init(_ oid: git_oid) {
         bytes = withUnsafeBytes(of: oid.id) { Array($0) }

@@ -34,15 +34,16 @@ public enum GitTreeChange: Sendable, Hashable {
 extension Repository {
     // MARK: clone
 
-    /// Clones `url` into `path` (`git_clone`), checking out `branch` when the remote has it. An empty remote
-    /// gives an empty repository whose HEAD names `branch`. Failures are remote errors.
-    public static func clone(from url: String, to path: String, branch: String,
+    /// Clones `url` into `path` (`git_clone`), checking out `branch` when the remote has it (unless `bare`).
+    /// An empty remote gives an empty repository whose HEAD names `branch`. Failures are remote errors.
+    public static func clone(from url: String, to path: String, branch: String, bare: Bool = false,
                              credentials: GitCredentials = GitCredentials()) throws -> Repository {
         _ = gitInitialized
         let state = GitRemoteCallbackState(credentials: credentials)
         var options = git_clone_options()
         git_clone_options_init(&options, UInt32(GIT_CLONE_OPTIONS_VERSION))
         state.install(in: &options.fetch_opts.callbacks)
+        options.bare = bare ? 1 : 0
         var handle: OpaquePointer?
         let code = withExtendedLifetime(state) { git_clone(&handle, url, path, &options) }
         guard code == 0, let handle else {
@@ -220,6 +221,13 @@ extension Repository {
         guard let entry = try root.entry(atPath: directory), !entry.isBlob else { return [:] }
         var result: [String: GitOID] = [:]
         try collectBlobs(tree: entry.oid, prefix: "", into: &result)
+        return result
+    }
+
+    /// Every blob of the commit's tree, recursively: path → id.
+    func allBlobs(inCommit commit: GitOID) throws -> [String: GitOID] {
+        var result: [String: GitOID] = [:]
+        try collectBlobs(tree: GitCommit(commit, in: self).treeOID, prefix: "", into: &result)
         return result
     }
 

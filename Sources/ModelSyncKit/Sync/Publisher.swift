@@ -90,7 +90,7 @@ public struct Publisher {
                 added = (0, 0)
                 var seen = Set<Digest>()
                 for entry in manifest.files where present[entry.digest] == nil && seen.insert(entry.digest).inserted {
-                    let blob = try registry.repository.createBlob(fromFileAt: store.objects.path(of: entry.digest))
+                    let blob = try registry.repository.writeStoredBlob(fromFileAt: store.objects.path(of: entry.digest))
                     changes.append(.upsert(path: layout.objectPath(entry.digest), blob: blob))
                     added.count += 1
                     added.bytes += entry.size

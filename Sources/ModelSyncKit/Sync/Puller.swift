@@ -18,7 +18,7 @@ public struct Puller {
     /// of category `.remote` when the fetch fails. Returns `up-to-date` without hashing anything when the
     /// latest manifest is the active one.
     public func pull(store: Store, progress: ProgressHandler? = nil) throws -> ActivationResult {
-        let registry = try GitRegistry.open(config: workspace.config, environment: workspace.environment)
+        let registry = try GitRegistry.open(config: workspace.config, environment: workspace.environment, worktree: false)
         guard let commit = try registry.synchronize() else {
             throw UsageError("the registry has no branch \(registry.branch) yet: nothing was published",
                              hint: "run `model-sync publish` on the publisher first")

@@ -17,6 +17,8 @@ public final class GitRegistry {
     let credentials: GitCredentials
     /// Called between building a commit and pushing it (tests use it to make another publisher win the race).
     var beforePush: (() throws -> Void)?
+    /// The remote opened directly when it is on this machine (``LocalRemote``); looked up once.
+    private var localRemoteLookup: LocalRemote??
 
     /// Wraps an opened repository.
     public init(repository: Repository, layout: RegistryLayout, remote: String, branch: String,
@@ -30,7 +32,11 @@ public final class GitRegistry {
 
     /// Opens `repo_dir`, cloning it from `repo_url` when it does not exist yet. A missing `repo_dir` without
     /// `repo_url`, or a `git.token_env` naming an unset variable, is a usage error (exit 2).
-    public static func open(config: Config, environment: [String: String]) throws -> GitRegistry {
+    ///
+    /// `worktree: false` (clients: the store holds the files) makes a repository created here bare, so no
+    /// blob is checked out; an existing `repo_dir` is used as it is. A local `repo_url` (a path or `file://`)
+    /// is not cloned: the new repository shares the registry's objects (``LocalRemote``).
+    public static func open(config: Config, environment: [String: String], worktree: Bool = true) throws -> GitRegistry {
         guard let repoDir = config.repoDir, !repoDir.isEmpty else {
             throw UsageError("model_sync.repo_dir is not set", hint: "set repo_dir to a working clone of the model registry")
         }
@@ -46,8 +52,13 @@ public final class GitRegistry {
         let repository: Repository
         if FileManager.default.fileExists(atPath: path) {
             repository = try Repository(openingAt: path)
+        } else if let url = config.repoURL, !url.isEmpty, LocalRemote.open(url: url) != nil {
+            // A local registry: an empty repository sharing the registry's objects; `synchronize` fills it.
+            repository = try Repository.create(at: path, bare: !worktree, initialBranch: config.branch)
+            try repository.addRemote(named: config.remote, url: url)
         } else if let url = config.repoURL, !url.isEmpty {
-            repository = try Repository.clone(from: url, to: path, branch: config.branch, credentials: credentials)
+            repository = try Repository.clone(from: url, to: path, branch: config.branch, bare: !worktree,
+                                              credentials: credentials)
         } else {
             throw UsageError("repo_dir \(path) does not exist",
                              hint: "clone the registry there, or set model_sync.repo_url to clone it automatically")
@@ -57,6 +68,49 @@ public final class GitRegistry {
     }
 
     private var branchReference: String { "refs/heads/" + branch }
+
+    /// The remote's repository when the remote is a path or `file://` URL that libgit2 opens.
+    func localRemote() throws -> LocalRemote? {
+        if let known = localRemoteLookup { return known }
+        let found = LocalRemote.open(url: try repository.remoteURL(named: remoteName))
+        localRemoteLookup = .some(found)
+        return found
+    }
+
+    /// Fetches the branch: from a local remote by sharing its objects (alternates) and copying its tip into
+    /// the tracking reference, nothing transferred; else through libgit2 (`+branch:tracking`).
+    private func fetch() throws {
+        if let local = try localRemote() {
+            try repository.addAlternate(objects: local.repository.objectsDirectory)
+            if let tip = try local.repository.referenceTarget(branchReference) {
+                try repository.setReference(trackingReference, to: tip, logMessage: "model-sync: fetch from \(remoteName)")
+            }
+            return
+        }
+        try repository.remote(named: remoteName).fetch(
+            refspec: "+\(branchReference):\(trackingReference)", credentials: credentials)
+    }
+
+    /// Moves the remote's branch to `commit`, as a push refusing anything but a fast-forward would. A local
+    /// bare remote without receive hooks gets the missing loose objects hard-linked (or copied) into its object
+    /// directory and its branch moved by compare-and-swap, so a publisher that pushed meanwhile makes this
+    /// throw ``GitError/Code/nonFastForward`` as a refused push does; any other remote gets libgit2's push.
+    private func push(_ commit: GitOID, from pending: String) throws {
+        guard let local = try localRemote(), local.acceptsDirectPush else {
+            try repository.remote(named: remoteName).push(refspec: "\(pending):\(branchReference)",
+                                                          credentials: credentials)
+            return
+        }
+        let current = try local.repository.referenceTarget(branchReference)
+        if let current, !(try repository.hasObject(current) && repository.contains(current, inHistoryOf: commit)) {
+            throw GitError(code: .nonFastForward, errorClass: 0,
+                           detail: "the remote refused \(branchReference): non-fast-forward (it is at \(current))",
+                           operation: "push to \(remoteName)", repositoryPath: repository.path, category: .remote)
+        }
+        _ = try repository.copyMissingObjects(reachableFrom: commit, to: local.repository)
+        try local.repository.updateReference(branchReference, to: commit, expecting: current,
+                                             logMessage: "push from model-sync")
+    }
     private var trackingReference: String { "refs/remotes/\(remoteName)/\(branch)" }
 
     // MARK: worktree and remote
@@ -71,8 +125,7 @@ public final class GitRegistry {
     /// diverged from the remote's is refused (exit 2); one that is ahead (an earlier push failed) is kept.
     @discardableResult
     public func synchronize(forceCheckout: Bool = false) throws -> GitOID? {
-        try repository.remote(named: remoteName).fetch(
-            refspec: "+\(branchReference):\(trackingReference)", credentials: credentials)
+        try fetch()
         let remoteTip = try repository.referenceTarget(trackingReference)
         let local = try repository.referenceTarget(branchReference)
         let head = try repository.referenceTarget("HEAD")
@@ -107,7 +160,7 @@ public final class GitRegistry {
             try repository.setReference(branchReference, to: commit, logMessage: "model-sync: fast-forward")
         }
         try repository.pointHead(atBranch: branch)
-        if head != commit { try repository.checkout(commit, baseline: head, force: force) }
+        if head != commit { try repository.checkout(commit, baseline: head, force: force, streamingAdditions: true) }
     }
 
     // MARK: reading
@@ -179,8 +232,7 @@ public final class GitRegistry {
             try repository.setReference(pending, to: commit, logMessage: "model-sync: publish")
             try beforePush?()
             do {
-                try repository.remote(named: remoteName).push(refspec: "\(pending):\(branchReference)",
-                                                              credentials: credentials)
+                try push(commit, from: pending)
             } catch let error as GitError where error.code == .nonFastForward && attempt == 1 {
                 base = try synchronize()
                 continue

@@ -1,0 +1,112 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
+internal import CModelSyncGit2
+import Foundation
+
+extension Repository {
+    /// Blobs at least this large that a checkout adds are written by ``checkout(_:baseline:force:streamingAdditions:)``
+    /// itself; smaller ones are left to libgit2.
+    static let streamedCheckoutThreshold: UInt64 = 1 << 20
+
+    /// Makes the index and worktree match `commit` like ``checkout(_:baseline:force:)``, but writes the large
+    /// files the commit *adds* (paths absent from `baseline` and from the worktree) itself, streaming each blob
+    /// in 1 MiB pieces and recording it in the index with its stat data. libgit2's checkout loads a blob whole
+    /// and, for a loose object, also reads the whole object file first: twice the blob's size in memory. The
+    /// remaining changes (small files, removals) go through `git_checkout_tree` with a baseline that already
+    /// holds the written files, so it sees them as unchanged. Returns how many files were streamed.
+    @discardableResult
+    public func checkout(_ commit: GitOID, baseline: GitOID?, force: Bool, streamingAdditions: Bool) throws -> Int {
+        guard !isBare, streamingAdditions, let workdir = workingDirectory else {
+            try checkout(commit, baseline: baseline, force: force)
+            return 0
+        }
+        let before = try baseline.map { try allBlobs(inCommit: $0) } ?? [:]
+        var additions: [(path: String, oid: GitOID)] = []
+        for (path, oid) in try allBlobs(inCommit: commit).sorted(by: { $0.key < $1.key })
+        where before[path] == nil && access(workdir + path, F_OK) != 0 && errno == ENOENT {
+            guard let entry = try entry(atPath: path, inCommit: commit), entry.fileMode == 0o100644,
+                  try blobSize(oid) >= Self.streamedCheckoutThreshold else { continue }
+            additions.append((path, oid))
+        }
+        guard !additions.isEmpty else {
+            try checkout(commit, baseline: baseline, force: force)
+            return 0
+        }
+
+        var index: OpaquePointer?
+        var code = git_repository_index(&index, handle)
+        guard code == 0, let index else { throw GitError.last(code, operation: "read the index", repositoryPath: path) }
+        defer { git_index_free(index) }
+        for addition in additions {
+            let file = workdir + addition.path
+            try writeWorktreeFile(file, from: addition.oid)
+            var info = stat()
+            guard lstat(file, &info) == 0 else { throw IOError.current("stat", file) }
+            var entry = git_index_entry()
+            entry.ctime = git_index_time(seconds: Int32(truncatingIfNeeded: info.st_ctim.tv_sec),
+                                         nanoseconds: UInt32(truncatingIfNeeded: info.st_ctim.tv_nsec))
+            entry.mtime = git_index_time(seconds: Int32(truncatingIfNeeded: info.st_mtim.tv_sec),
+                                         nanoseconds: UInt32(truncatingIfNeeded: info.st_mtim.tv_nsec))
+            entry.dev = UInt32(truncatingIfNeeded: info.st_dev)
+            entry.ino = UInt32(truncatingIfNeeded: info.st_ino)
+            entry.mode = GIT_FILEMODE_BLOB.rawValue
+            entry.uid = info.st_uid
+            entry.gid = info.st_gid
+            entry.file_size = UInt32(truncatingIfNeeded: info.st_size)
+            entry.id = addition.oid.gitOID
+            code = addition.path.withCString { path in
+                entry.path = path
+                return git_index_add(index, &entry)
+            }
+            guard code == 0 else { throw GitError.last(code, operation: "add \(addition.path) to the index", repositoryPath: path) }
+        }
+        code = git_index_write(index)
+        guard code == 0 else { throw GitError.last(code, operation: "write the index", repositoryPath: path) }
+
+        // The baseline as the worktree now is: the old tree plus the files just written.
+        let written = try tree(applying: additions.map { .upsert(path: $0.path, blob: $0.oid) }, toCommit: baseline)
+        try checkout(commit, baselineTree: written, force: force)
+        return additions.count
+    }
+
+    /// Streams blob `oid` into a new file at `file` (parents created), through a temporary file renamed into place.
+    private func writeWorktreeFile(_ file: String, from oid: GitOID) throws {
+        try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        let temporary = file + ".model-sync-checkout"
+        let output = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard output >= 0 else { throw IOError.current("create", temporary) }
+        var renamed = false
+        defer {
+            close(output)
+            if !renamed { unlink(temporary) }
+        }
+        _ = try readBlob(oid) { chunk in
+            var offset = 0
+            while offset < chunk.count {
+                let count = write(output, chunk.baseAddress! + offset, chunk.count - offset)
+                guard count > 0 else { throw IOError.current("write", temporary) }
+                offset += count
+            }
+        }
+        guard rename(temporary, file) == 0 else { throw IOError.current("rename", file) }
+        renamed = true
+    }
+
+    /// `git_checkout_tree` of `commit` from the baseline tree `baselineTree`.
+    func checkout(_ commit: GitOID, baselineTree: GitOID, force: Bool) throws {
+        let target = try GitCommit(commit, in: self)
+        var raw = baselineTree.gitOID
+        var handle: OpaquePointer?
+        var code = git_tree_lookup(&handle, self.handle, &raw)
+        guard code == 0, let handle else { throw GitError.last(code, operation: "look up tree \(baselineTree)", repositoryPath: path) }
+        let base = GitTree(owning: handle, in: self)
+        var options = git_checkout_options()
+        git_checkout_options_init(&options, UInt32(GIT_CHECKOUT_OPTIONS_VERSION))
+        options.checkout_strategy = force ? GIT_CHECKOUT_FORCE.rawValue : GIT_CHECKOUT_SAFE.rawValue
+        options.baseline = base.handle
+        code = git_checkout_tree(self.handle, target.handle, &options)
+        guard code == 0 else { throw GitError.last(code, operation: "check out \(commit)", repositoryPath: path) }
+    }
+}
