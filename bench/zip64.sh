@@ -8,7 +8,7 @@ MODEL_SYNC=${MODEL_SYNC:-$(pwd)/.build/release/model-sync}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/model-sync-zip64.XXXXXX")
 trap 'chmod -R u+w "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT INT TERM
 mkdir -p "$WORK/worker/models/big" "$WORK/client"
-openssl rand -out "$WORK/worker/models/big/weights.bin" $((SIZE_MIB * 1048576))
+head -c $((SIZE_MIB * 1048576)) /dev/urandom > "$WORK/worker/models/big/weights.bin"
 echo "small" > "$WORK/worker/models/readme.txt"
 t0=$(date +%s.%N)
 "$MODEL_SYNC" pack --models-dir "$WORK/worker/models" --archive-path "$WORK/models.zip" --json > "$WORK/pack.json"

@@ -65,6 +65,7 @@ struct RegistryFixture {
         try sandbox.cli.run(["pull", "--config", "client.yaml", "--json"] + extra)
     }
 
+    @discardableResult
     func git(_ arguments: [String], in relative: String = "registry.git") -> String {
         let result = gitCLI(arguments, in: sandbox.path + "/" + relative)
         #expect(result.status == 0, "git \(arguments): \(result.output)")
