@@ -4,27 +4,6 @@ import Glibc
 import Foundation
 import Testing
 
-/// Runs the git CLI with a fixed identity and no user configuration; returns its output (trimmed) and status.
-@discardableResult
-func gitCLI(_ arguments: [String], in directory: String) -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["git", "-c", "user.name=Operator", "-c", "user.email=operator@example.invalid",
-                         "-c", "init.defaultBranch=main"] + arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: directory)
-    var environment = ProcessInfo.processInfo.environment
-    environment["GIT_CONFIG_NOSYSTEM"] = "1"
-    environment["GIT_CONFIG_GLOBAL"] = "/dev/null"
-    process.environment = environment
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try? process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
-}
-
 /// A bare registry, a publisher (models folder, store, registry clone) and a client that clones on first pull.
 struct RegistryFixture {
     let sandbox = Sandbox()

@@ -5,24 +5,9 @@ import Testing
 /// Runs the git CLI quietly with a fixed identity; returns its trimmed output.
 @discardableResult
 private func git(_ arguments: [String], in directory: String) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.invalid",
-                         "-c", "init.defaultBranch=main"] + arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: directory)
-    var environment = ProcessInfo.processInfo.environment
-    environment["GIT_CONFIG_NOSYSTEM"] = "1"
-    environment["GIT_CONFIG_GLOBAL"] = "/dev/null"
-    process.environment = environment
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    guard process.terminationStatus == 0 else { throw UsageError("git \(arguments) failed: \(text)") }
-    return text
+    let (status, output) = gitCLI(arguments, in: directory)
+    guard status == 0 else { throw UsageError("git \(arguments.joined(separator: " ")) failed: \(output)") }
+    return output
 }
 
 /// One publisher: its own models folder, store and clone of the shared bare registry.

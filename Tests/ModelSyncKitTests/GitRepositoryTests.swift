@@ -5,26 +5,9 @@ import Testing
 /// Runs the git CLI in `directory` with a fixed identity and no user or system configuration.
 @discardableResult
 private func git(_ arguments: [String], in directory: URL) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.invalid",
-                         "-c", "init.defaultBranch=main"] + arguments
-    process.currentDirectoryURL = directory
-    var environment = ProcessInfo.processInfo.environment
-    environment["GIT_CONFIG_NOSYSTEM"] = "1"
-    environment["GIT_CONFIG_GLOBAL"] = "/dev/null"
-    process.environment = environment
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let text = String(decoding: data, as: UTF8.self)
-    guard process.terminationStatus == 0 else {
-        throw UsageError("git \(arguments.joined(separator: " ")) failed: \(text)")
-    }
-    return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    let (status, output) = gitCLI(arguments, in: directory.path)
+    guard status == 0 else { throw UsageError("git \(arguments.joined(separator: " ")) failed: \(output)") }
+    return output
 }
 
 private func makeDirectory() throws -> URL {
