@@ -3,6 +3,8 @@
 # v1 = 3 large files (together ~85% of SIZE_MIB) + 17 small ones; v2 = one large and three small changed.
 #   MODEL_SYNC=.build/release/model-sync SIZE_MIB=2048 sh bench/git.sh      (default SIZE_MIB=256)
 # Prints seconds, the bytes pushed for v2 against the changed bytes, and peak RSS (GNU time).
+# With DVC=path/to/dvc (pip install dvc), also DVC's add+push and pull from a local remote, as the issue compares.
+# A second registry served by `git daemon` on 127.0.0.1 measures the pack a network push of v2 sends.
 set -eu
 : "${MODEL_SYNC:?set MODEL_SYNC to the model-sync binary (a release build)}"
 SIZE_MIB=${SIZE_MIB:-256}
@@ -72,6 +74,46 @@ after=$(du -sb registry.git/objects | cut -f1)
 t0=$(now); pull2_mem=$(peak mem4 "$MODEL_SYNC" pull --config cli.yaml -q); t1=$(now); ms_pull2=$(elapsed "$t0" "$t1")
 $G -C registry.git fsck --strict --no-dangling >/dev/null && fsck=clean || fsck=FAILED
 
+# --- the same v2 publish to a network remote (git daemon on 127.0.0.1): the pack it receives
+$G init -q --bare net/registry.git
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+git daemon --reuseaddr --base-path="$work/net" --export-all --enable=receive-pack --listen=127.0.0.1 --port="$port" "$work/net" &
+daemon_pid=$!
+trap 'kill $daemon_pid 2>/dev/null; chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
+sleep 1
+cat > net.yaml <<YAML
+model_sync:
+  models_dir: $work/net-models
+  store_dir: $work/net-store
+  repo_dir: $work/net-repo
+  repo_url: "git://127.0.0.1:$port/registry.git"
+  git: {author_name: Bench, author_email: bench@example.invalid}
+YAML
+mkdir net-models && cp -r v1/. net-models/
+t0=$(now); "$MODEL_SYNC" publish --config net.yaml -q; t1=$(now); net_publish=$(elapsed "$t0" "$t1")
+packs_before=$(find net/registry.git/objects -type f | xargs cat | wc -c)
+rm -rf net-models && mkdir net-models && cp -r v2/. net-models/
+t0=$(now); "$MODEL_SYNC" publish --config net.yaml -q; t1=$(now); net_publish2=$(elapsed "$t0" "$t1")
+packs_after=$(find net/registry.git/objects -type f | xargs cat | wc -c)
+net_sent=$(( packs_after - packs_before ))
+kill $daemon_pid 2>/dev/null || true
+
+# --- DVC with a local remote, when available
+if [ -n "${DVC:-}" ]; then
+    mkdir dvc-work dvc-remote
+    (cd dvc-work && $G init -q && "$DVC" init -q && "$DVC" remote add -q -d store "$work/dvc-remote" \
+        && $G add -A && $G commit -qm init)
+    cp -r v1 dvc-work/models
+    t0=$(now); (cd dvc-work && "$DVC" add -q models && $G add -A && $G commit -qm v1); t1=$(now)
+    (cd dvc-work && "$DVC" push -q); t2=$(now)
+    dvc_add=$(elapsed "$t0" "$t1"); dvc_push=$(elapsed "$t1" "$t2")
+    $G clone -q dvc-work dvc-client
+    t0=$(now); (cd dvc-client && "$DVC" pull -q); t1=$(now); dvc_pull=$(elapsed "$t0" "$t1")
+    rm -rf dvc-work/models && cp -r v2 dvc-work/models
+    (cd dvc-work && "$DVC" add -q models && $G add -A && $G commit -qm v2 && "$DVC" push -q)
+    t0=$(now); (cd dvc-client && $G pull -q && "$DVC" pull -q); t1=$(now); dvc_pull2=$(elapsed "$t0" "$t1")
+fi
+
 sent=$(( after - before ))
 packs=$(find registry.git/objects/pack -name '*.pack' | wc -l)
 echo
@@ -84,3 +126,10 @@ echo "v2 pushed ${sent} bytes for ${changed} changed bytes: $(echo "scale=3; $se
 echo "publish / (git add+commit+push): $(echo "scale=3; $ms_publish / ($git_add + $git_push)" | bc)"
 echo "pull / git clone:                $(echo "scale=3; $ms_pull / $git_clone" | bc)"
 echo "largest file: ${large} MiB; git fsck --strict of the registry: $fsck; packs in the registry: $packs"
+echo "network remote (git daemon): publish v1 ${net_publish}s, v2 ${net_publish2}s; v2 pack ${net_sent} bytes for ${changed} changed: $(echo "scale=3; $net_sent / $changed" | bc) x"
+if [ -n "${DVC:-}" ]; then
+    echo "DVC: add ${dvc_add}s + push ${dvc_push}s; pull into a fresh clone ${dvc_pull}s; pull v2 ${dvc_pull2}s"
+    echo "pull / dvc pull:                 $(echo "scale=3; $ms_pull / $dvc_pull" | bc)"
+    echo "pull v2 / dvc pull v2:           $(echo "scale=3; $ms_pull2 / $dvc_pull2" | bc)"
+    echo "publish / (dvc add + push):      $(echo "scale=3; $ms_publish / ($dvc_add + $dvc_push)" | bc)"
+fi
