@@ -213,6 +213,20 @@ diff -r "$WORK/client/models/" "$WORK/models/" > "$WORK/diff.txt" 2>&1 \
     || { cat "$WORK/diff.txt" >&2; fail "the activated set differs from the worker's models"; }
 echo "test-worker: runpod-pull --from-archive activates a set equal to the worker's models byte for byte"
 
+# Half a bucket configuration: the SDK's helper would copy the archive to a folder on the worker and return
+# that path as the URL; the handler must fail the job instead, naming the missing variable.
+start_worker "" MODEL_SYNC_INLINE_LIMIT=1000 BUCKET_ENDPOINT_URL="$S3_URL" BUCKET_ACCESS_KEY_ID="$BUCKET_KEY_ID"
+runsync '{"input": {"model_sync": {"protocol": 1, "have": []}}}' > "$WORK/halfbucket.json" || true
+"$VENV/bin/python" - "$WORK/halfbucket.json" <<'PY' || fail "an incomplete bucket configuration did not fail the job"
+import json, sys
+answer = json.load(open(sys.argv[1]))
+output = answer.get("output")
+assert not (isinstance(output, dict) and "archive_url" in output), answer
+assert "BUCKET_SECRET_ACCESS_KEY is not set" in json.dumps(answer), answer
+print("test-worker: an incomplete bucket configuration fails the job, naming the missing variable")
+PY
+stop_worker
+
 kill "$S3_PID" 2>/dev/null || true
 wait "$S3_PID" 2>/dev/null || true
 S3_PID=""
