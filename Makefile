@@ -32,8 +32,9 @@ bench: release
 clean:
 	rm -rf .build
 
-# The RunPod worker (deploy/runpod/handler.py) under the runpod SDK's local API server: POST /runsync.
-# Installs the SDK from PyPI into a virtual environment under .build the first time.
+# The RunPod worker (deploy/runpod/handler.py) under the runpod SDK's local API server: POST /runsync, inline
+# archives and the bucket path against a local S3 server (moto). Installs the SDK and the test-only
+# dependencies (deploy/runpod/test-requirements.txt) from PyPI into a virtual environment under .build.
 WORKER_VENV ?= .build/worker-venv
 .PHONY: test-worker
 test-worker: build

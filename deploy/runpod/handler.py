@@ -15,7 +15,7 @@ Configuration (environment of the worker, never the job input, so a caller canno
   MODEL_SYNC_MODELS_DIR         the folder it writes [/workspace/models]
   MODEL_SYNC_BINARY             the model-sync executable [model-sync]
   MODEL_SYNC_INLINE_LIMIT       largest base64 text returned inline, in bytes [8000000]
-  BUCKET_ENDPOINT_URL, BUCKET_ACCESS_KEY_ID, BUCKET_SECRET_ACCESS_KEY   RunPod's bucket settings
+  BUCKET_ENDPOINT_URL, BUCKET_ACCESS_KEY_ID, BUCKET_SECRET_ACCESS_KEY   RunPod's bucket settings (all three)
 
 Run locally: python handler.py --rp_serve_api, then POST http://localhost:8000/runsync {"input": {}}.
 """
@@ -28,6 +28,7 @@ import tempfile
 import runpod
 
 PROTOCOL = 1
+BUCKET_VARIABLES = ("BUCKET_ENDPOINT_URL", "BUCKET_ACCESS_KEY_ID", "BUCKET_SECRET_ACCESS_KEY")
 
 
 def _setting(name, default=None):
@@ -83,12 +84,17 @@ def deliver(packed, job_id):
         with open(packed["archive"], "rb") as handle:
             output["archive_base64"] = base64.b64encode(handle.read()).decode("ascii")
         return output
-    if not os.environ.get("BUCKET_ENDPOINT_URL"):
-        raise RuntimeError("the archive is %d bytes, too large to return inline, and BUCKET_ENDPOINT_URL is not set"
-                           % packed["archive_size"])
+    # Without all three variables the SDK's helper does not fail: it copies the file to a local folder and
+    # returns that path, which the client could never download.
+    missing = [name for name in BUCKET_VARIABLES if not os.environ.get(name)]
+    if missing:
+        raise RuntimeError("the archive is %d bytes, too large to return inline, and %s not set"
+                           % (packed["archive_size"], " and ".join(missing) + (" is" if len(missing) == 1 else " are")))
     from runpod.serverless.utils import rp_upload
-    output["archive_url"] = rp_upload.upload_file_to_bucket(
-        file_name="model-sync-%s.zip" % job_id, file_location=packed["archive"])
+    url = rp_upload.upload_file_to_bucket(file_name="model-sync-%s.zip" % job_id, file_location=packed["archive"])
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        raise RuntimeError("the bucket upload returned %r, not a URL" % (url,))
+    output["archive_url"] = url
     return output
 
 
