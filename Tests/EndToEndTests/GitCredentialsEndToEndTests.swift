@@ -62,6 +62,77 @@ func files(under directory: String, containing needle: String) -> [String] {
     return found
 }
 
+/// `sshd -D -e` on 127.0.0.1 with its own configuration, host key and authorized keys in the sandbox's `ssh/`;
+/// stopped with SIGKILL. Run as root, sshd insists on its privilege separation directory `/run/sshd`: when
+/// that is missing it runs in a private mount namespace with a tmpfs over `/run`, so nothing outside changes.
+private final class LoopbackSSHServer {
+    private let process = Process()
+    let port: UInt16
+    let user: String
+    /// The `<type> <base64>` of the server's host key, as known_hosts lists it.
+    let hostKey: String
+
+    init(sandbox: Sandbox, authorizedKey: String) throws {
+        let directory = sandbox.path + "/ssh"
+        try keygen(directory + "/host_key")
+        hostKey = try String(contentsOfFile: directory + "/host_key.pub", encoding: .utf8)
+            .split(separator: " ").prefix(2).joined(separator: " ")
+        sandbox.write("ssh/authorized_keys", Array(authorizedKey.utf8))
+        port = try freePort()
+        user = String(cString: getpwuid(getuid()).pointee.pw_name)
+        let config = sandbox.write("ssh/sshd_config", Array("""
+            Port \(port)
+            ListenAddress 127.0.0.1
+            HostKey \(directory)/host_key
+            AuthorizedKeysFile \(directory)/authorized_keys
+            PidFile none
+            StrictModes no
+            UsePAM no
+            PubkeyAuthentication yes
+            PasswordAuthentication no
+            KbdInteractiveAuthentication no
+            PermitRootLogin prohibit-password
+
+            """.utf8))
+        // sshd closes every inherited descriptor, including the one Foundation's Process watches to learn that
+        // a child exited (it would then block in waitpid on a running sshd): a shell stays its parent instead,
+        // and the test kills sshd by the pid the shell writes, then the shell.
+        let sshd = "/usr/sbin/sshd -D -e -f '\(config)'"
+        let launch = getuid() == 0 && !FileManager.default.fileExists(atPath: "/run/sshd")
+            ? "unshare -m --propagation private sh -c \"mount -t tmpfs none /run && mkdir -m 755 /run/sshd && exec \(sshd)\""
+            : "exec " + sshd
+        pidFile = directory + "/sshd.pid"
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "\(launch) 2>'\(directory)/sshd.log' & echo $! >'\(pidFile)'; wait"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        try waitForPort(port)
+    }
+
+    private let pidFile: String
+
+    deinit {
+        if let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            kill(pid, SIGKILL)
+        }
+        stop(process)
+    }
+}
+
+/// `ssh-keygen` of an ed25519 key without passphrase at `path` (and `path.pub`).
+func keygen(_ path: String) throws {
+    try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                            withIntermediateDirectories: true)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "model-sync test", "-f", path]
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw CLIError.timedOut(["ssh-keygen", path]) }
+}
+
 @Suite("git credentials against real authenticated remotes on 127.0.0.1", .serialized)
 struct GitCredentialsEndToEndTests {
     static let token = "ghp-test-7d1f0c2a9b8e4f61"
@@ -174,6 +245,97 @@ struct GitCredentialsEndToEndTests {
         for directory in ["publisher/repo/.git", "publisher/store"] {
             #expect(files(under: fixture.sandbox.path + "/" + directory, containing: wrong) == [], "\(directory)")
         }
+        withExtendedLifetime(server) {}
+    }
+
+    /// A registry behind sshd; `publisher.yaml` and `client.yaml` name `git.ssh_key: <sandbox>/keys/client`,
+    /// and `home/.ssh/known_hosts` (the CLI runs with HOME there) lists the server's host key.
+    private func sshFixture() throws -> (RegistryFixture, LoopbackSSHServer, String) {
+        let fixture = RegistryFixture(files: 3)
+        try keygen(fixture.sandbox.path + "/keys/client")
+        try keygen(fixture.sandbox.path + "/keys/stranger")
+        let server = try LoopbackSSHServer(sandbox: fixture.sandbox,
+                                           authorizedKey: String(decoding: fixture.sandbox.read("keys/client.pub"), as: UTF8.self))
+        let url = "ssh://\(server.user)@127.0.0.1:\(server.port)\(fixture.registry)"
+        fixture.sandbox.write("home/.ssh/known_hosts", Array("[127.0.0.1]:\(server.port) \(server.hostKey)\n".utf8))
+        fixture.git(["remote", "set-url", "origin", url], in: "publisher/repo")
+        writeSSHConfigs(fixture, url: url, key: "keys/client")
+        return (fixture, server, url)
+    }
+
+    private func writeSSHConfigs(_ fixture: RegistryFixture, url: String, key: String) {
+        fixture.sandbox.write("publisher.yaml", Array("""
+            model_sync:
+              models_dir: publisher/models
+              store_dir: publisher/store
+              repo_dir: publisher/repo
+              git:
+                ssh_key: \(fixture.sandbox.path)/\(key)
+                author_name: Publisher
+                author_email: publisher@example.invalid
+
+            """.utf8))
+        fixture.sandbox.write("client.yaml", Array("""
+            model_sync:
+              models_dir: client/models
+              store_dir: client/store
+              repo_dir: client/repo
+              repo_url: "\(url)"
+              git:
+                ssh_key: \(fixture.sandbox.path)/\(key)
+
+            """.utf8))
+    }
+
+    private func runSSH(_ fixture: RegistryFixture, _ command: String, config: String) throws -> CLI.Result {
+        var cli = fixture.sandbox.cli
+        cli.environment["HOME"] = fixture.sandbox.path + "/home"
+        cli.environment["SSH_AUTH_SOCK"] = ""
+        return try cli.run([command, "--config", config, "--json"])
+    }
+
+    @Test("publish and pull over SSH with git.ssh_key, the host key checked against ~/.ssh/known_hosts")
+    func sshKeyPublishAndPull() throws {
+        let (fixture, server, _) = try sshFixture()
+        let published = try runSSH(fixture, "publish", config: "publisher.yaml")
+        #expect(published.status == 0, "\(published.stderr)")
+        #expect(published.json["result"] as? String == "published")
+        #expect(published.json["new_objects"] as? Int == 3)
+        #expect(fixture.git(["rev-parse", "main"]) == published.json["commit"] as? String)
+
+        let pulled = try runSSH(fixture, "pull", config: "client.yaml")
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        #expect(pulled.json["result"] as? String == "activated")
+        #expect(pulled.json["fetched_objects"] as? Int == 3)
+        #expect(fixture.sandbox.read("client/models/set/file1.bin") == pseudoRandomBytes(count: 20_001, seed: 2))
+        #expect(gitCLI(["fsck", "--strict", "--no-dangling"], in: fixture.registry).status == 0)
+        withExtendedLifetime(server) {}
+    }
+
+    @Test("over SSH, an unknown or changed host key and a key the server does not know all fail with exit 4")
+    func sshRefusals() throws {
+        let (fixture, server, url) = try sshFixture()
+        let known = fixture.sandbox.read("home/.ssh/known_hosts")
+
+        try FileManager.default.removeItem(atPath: fixture.sandbox.path + "/home/.ssh/known_hosts")
+        let unknown = try runSSH(fixture, "publish", config: "publisher.yaml")
+        #expect(unknown.status == 4, "\(unknown.stdout)\(unknown.stderr)")
+        #expect(unknown.stderr.contains("fetch from origin (\(url)): invalid or unknown remote ssh hostkey"), "\(unknown.stderr)")
+
+        let stranger = String(decoding: fixture.sandbox.read("keys/stranger.pub"), as: UTF8.self)
+            .split(separator: " ").prefix(2).joined(separator: " ")
+        fixture.sandbox.write("home/.ssh/known_hosts", Array("[127.0.0.1]:\(server.port) \(stranger)\n".utf8))
+        let changed = try runSSH(fixture, "pull", config: "client.yaml")
+        #expect(changed.status == 4, "\(changed.stdout)\(changed.stderr)")
+        #expect(changed.stderr.contains("clone \(url)"), "\(changed.stderr)")
+        #expect(changed.stderr.contains("invalid or unknown remote ssh hostkey"), "\(changed.stderr)")
+
+        fixture.sandbox.write("home/.ssh/known_hosts", known)
+        writeSSHConfigs(fixture, url: url, key: "keys/stranger")
+        let refused = try runSSH(fixture, "publish", config: "publisher.yaml")
+        #expect(refused.status == 4, "\(refused.stdout)\(refused.stderr)")
+        #expect(refused.stderr.contains("fetch from origin (\(url)): the remote refused the credentials"), "\(refused.stderr)")
+        #expect(gitCLI(["rev-parse", "--verify", "-q", "main"], in: fixture.registry).status != 0)
         withExtendedLifetime(server) {}
     }
 }
