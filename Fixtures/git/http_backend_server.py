@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Loopback git smart-HTTP server with Basic authentication, for the credentials tests.
+
+    http_backend_server.py --root DIR
+
+Serves the repositories under DIR through `git http-backend` (run as CGI, GIT_HTTP_EXPORT_ALL set; a bare
+repository accepts pushes when its config has http.receivepack = true). Every request must carry
+`Authorization: Basic base64(x-access-token:TOKEN)`, TOKEN read from the environment variable
+REGISTRY_SERVER_TOKEN; anything else gets 401 with `WWW-Authenticate: Basic realm="registry"`.
+Listens on 127.0.0.1 with an ephemeral port and prints the port on stdout once listening.
+Appends one line per request to DIR/requests.log: the status and the path (never a header).
+Python 3 standard library only.
+"""
+import base64
+import os
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlparse
+
+ROOT = ""
+EXPECTED = ""
+LOG_LOCK = threading.Lock()
+
+
+def log(status, path):
+    with LOG_LOCK:
+        with open(os.path.join(ROOT, "requests.log"), "a") as handle:
+            handle.write("%d %s\n" % (status, path))
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args):
+        pass
+
+    def read_body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def reply(self, status, headers, body):
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        log(status, self.path)
+
+    def handle_any(self):
+        body = self.read_body()
+        if self.headers.get("Authorization", "") != EXPECTED:
+            self.reply(401, [("WWW-Authenticate", 'Basic realm="registry"'),
+                             ("Content-Type", "text/plain")], b"authentication required\n")
+            return
+        url = urlparse(self.path)
+        environment = dict(os.environ)
+        environment.pop("REGISTRY_SERVER_TOKEN", None)
+        environment.update({
+            "GIT_PROJECT_ROOT": ROOT,
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "GATEWAY_INTERFACE": "CGI/1.1",
+            "REQUEST_METHOD": self.command,
+            "PATH_INFO": url.path,
+            "QUERY_STRING": url.query,
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": str(len(body)),
+            "REMOTE_USER": "x-access-token",
+            "REMOTE_ADDR": "127.0.0.1",
+        })
+        if self.headers.get("Content-Encoding"):
+            environment["HTTP_CONTENT_ENCODING"] = self.headers["Content-Encoding"]
+        if self.headers.get("Git-Protocol"):
+            environment["GIT_PROTOCOL"] = self.headers["Git-Protocol"]
+        result = subprocess.run(["git", "http-backend"], input=body, capture_output=True, env=environment)
+        head, _, payload = result.stdout.partition(b"\r\n\r\n")
+        if not _:
+            head, _, payload = result.stdout.partition(b"\n\n")
+        status = 200
+        headers = []
+        for line in head.decode("latin-1").splitlines():
+            name, _, value = line.partition(":")
+            if name.lower() == "status":
+                status = int(value.strip().split()[0])
+            elif name:
+                headers.append((name, value.strip()))
+        if result.returncode != 0 and not result.stdout:
+            status, headers, payload = 500, [("Content-Type", "text/plain")], result.stderr
+        self.reply(status, headers, payload)
+
+    do_GET = handle_any
+    do_POST = handle_any
+
+
+def main():
+    global ROOT, EXPECTED
+    arguments = sys.argv[1:]
+    ROOT = os.path.abspath(arguments[arguments.index("--root") + 1])
+    token = os.environ["REGISTRY_SERVER_TOKEN"]
+    EXPECTED = "Basic " + base64.b64encode(("x-access-token:" + token).encode()).decode()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
