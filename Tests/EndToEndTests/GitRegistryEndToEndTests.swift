@@ -54,6 +54,40 @@ struct RegistryFixture {
 
 @Suite("publish and pull through a git registry, run as a user would", .serialized)
 struct GitRegistryEndToEndTests {
+    @Test("a pulled set that fails its health check is rolled back (exit 6) and refused by later pulls until --force")
+    func badSetIsRemembered() throws {
+        let fixture = RegistryFixture(files: 3, extraClientYAML: """
+              activation:
+                health_check: "test ! -e $MODEL_SYNC_MODELS_DIR/set/broken"
+            """)
+        #expect(try fixture.publish().status == 0)
+        let first = try fixture.pull()
+        #expect(first.status == 0, "\(first.stderr)")
+        let good = try #require(first.json["manifest"] as? String)
+
+        fixture.sandbox.write("publisher/models/set/broken", Array("bad weights".utf8))
+        let published = try fixture.publish()
+        #expect(published.status == 0, "\(published.stderr)")
+        let bad = try fixture.pull()
+        #expect(bad.status == 6, "\(bad.stderr)")
+        #expect(bad.json["result"] as? String == "rolled-back")
+        #expect(bad.json["generation"] as? Int == 1)
+        #expect(!FileManager.default.fileExists(atPath: fixture.sandbox.path + "/client/models/set/broken"))
+
+        // The next pull (a daemon's retry, say) does not activate the known-bad set again.
+        let refused = try fixture.pull()
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("failed its health check before"))
+        #expect(refused.stderr.contains("--force"))
+        let status = try fixture.sandbox.cli.run(["status", "--config", "client.yaml", "--json"])
+        #expect((status.json["active"] as? [String: Any])?["manifest"] as? String == good)
+
+        // --force tries it again (and the health check fails again).
+        let forced = try fixture.pull(["--force"])
+        #expect(forced.status == 6)
+        #expect(forced.json["result"] as? String == "rolled-back")
+    }
+
     @Test("v1 → pull → v2 with 1 of 20 files changed adds one blob, one manifest and the channel change → pull v2")
     func deltaPublishAndPull() throws {
         let fixture = RegistryFixture()
