@@ -11,7 +11,8 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         let output = global.output()
         let workspace = try global.workspace()
-        let status = try workspace.openStoreForReading().status(modelsDir: workspace.modelsDir)
+        let store = try workspace.openStoreForReading()
+        let status = try store.status(modelsDir: workspace.modelsDir)
         let active: [String: Any?]? = status.active.map {
             ["generation": $0.generation, "manifest": $0.manifest, "files": $0.files, "bytes": $0.bytes,
              "activated_at": $0.activatedAt]
@@ -34,9 +35,20 @@ struct StatusCommand: ParsableCommand {
             }
         }
         lines.append("store:      \(status.objects) objects, \(Output.bytes(status.objectBytes)), \(status.manifests) manifests")
+        // What the daemons last did, for the roles that have run here.
+        var daemons: [String: Any?] = [:]
+        for role in DaemonRole.allCases {
+            guard let state = try? store.daemonState(role: role.rawValue), state.lastRun != nil else { continue }
+            daemons[role.rawValue] = ["last_run": state.lastRun, "last_success": state.lastSuccess,
+                                      "last_result": state.lastResult, "last_error": state.lastError] as [String: Any?]
+            lines.append("daemon:     \(role.rawValue) last ran \(state.lastRun.map(Output.rfc3339) ?? "never"), "
+                         + "last success \(state.lastSuccess.map(Output.rfc3339) ?? "never")"
+                         + (state.lastError.map { ", last error: \($0)" } ?? ""))
+        }
         output.result([
             "models_dir": status.modelsDir, "store_dir": status.storeDir, "active": active,
             "generations": generations, "objects": status.objects, "object_bytes": status.objectBytes,
+            "daemons": daemons,
         ], text: lines.joined(separator: "\n"))
     }
 }

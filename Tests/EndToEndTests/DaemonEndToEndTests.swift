@@ -70,6 +70,13 @@ struct DaemonEndToEndTests {
         #expect(finished.contains("seconds="))
         #expect(lines.last?.contains(" info client stopped") == true)
 
+        // status shows what the daemon last did.
+        let status = try fixture.sandbox.cli.run(["status", "--config", "client.yaml", "--json"])
+        let client = try #require((status.json["daemons"] as? [String: Any])?["client"] as? [String: Any])
+        #expect(client["last_result"] as? String == "activated")
+        #expect(client["last_success"] is String)
+        #expect(client["last_error"] is NSNull)
+
         let metrics = try String(contentsOfFile: fixture.sandbox.path + "/metrics/model_sync.prom", encoding: .utf8)
         #expect(metrics.contains("model_sync_runs_total{role=\"client\",result=\"activated\"} 1"))
         #expect(metrics.contains("model_sync_active_generation{role=\"client\"} 1"))
