@@ -234,6 +234,39 @@ struct GitRegistryEndToEndTests {
         #expect(missing.stderr.contains("error: repo_dir \(fixture.sandbox.path)/nowhere does not exist"))
     }
 
+    @Test("a training command past train_timeout_sec is stopped: exit 8, nothing published")
+    func trainingTimeout() throws {
+        let fixture = RegistryFixture(files: 1, extraPublisherYAML: """
+              publisher:
+                train_before_push: true
+                train_command: "sleep 30"
+                train_timeout_sec: 0.5
+            """)
+        let started = Date()
+        let result = try fixture.publish()
+        #expect(result.status == 8)
+        #expect(result.stderr.contains("publisher.train_command `sleep 30` timed out"), "\(result.stderr)")
+        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(gitCLI(["rev-parse", "--verify", "-q", "main"], in: fixture.registry).status != 0)
+    }
+
+    @Test("a publisher whose branch has diverged from the registry's is refused with exit 2")
+    func divergedBranch() throws {
+        let fixture = RegistryFixture(files: 2)
+        #expect(try fixture.publish().status == 0)
+        // Someone commits in the publisher's clone without pushing, while the registry moves on elsewhere.
+        fixture.git(["commit", "-q", "--allow-empty", "-m", "local only"], in: "publisher/repo")
+        #expect(gitCLI(["clone", "-q", "registry.git", "other"], in: fixture.sandbox.path).status == 0)
+        fixture.git(["commit", "-q", "--allow-empty", "-m", "elsewhere"], in: "other")
+        fixture.git(["push", "-q", "origin", "main"], in: "other")
+        let before = fixture.git(["rev-parse", "main"])
+        fixture.sandbox.write("publisher/models/set/new.bin", [1, 2, 3])
+        let result = try fixture.publish()
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.contains("has diverged from origin/main"))
+        #expect(fixture.git(["rev-parse", "main"]) == before)
+    }
+
     @Test("gc --registry keeps the blobs of the last keep_manifests manifests, as an ordinary pushed commit")
     func registryGC() throws {
         let fixture = RegistryFixture(files: 2, extraPublisherYAML: "  registry: {keep_manifests: 2}\n")
