@@ -208,6 +208,21 @@ struct RunPodEndToEndTests {
         #expect(cancels.first?["authorization"] as? String == "Bearer test-key")
     }
 
+    @Test("an archive larger than runpod.max_archive_bytes is refused before download (exit 3), the active set untouched")
+    func archiveTooLarge() throws {
+        let sandbox = Sandbox()
+        sandbox.write("worker/models/a.bin", pseudoRandomBytes(count: 50_000, seed: 21))
+        let server = try RunPodStandIn(sandbox: sandbox, scenario: [
+            "archive": ["mode": "pack", "binary": CLI.binary, "models_dir": sandbox.path + "/worker/models"],
+        ])
+        sandbox.write("bot.yaml", Array(config(port: server.port, extra: "    max_archive_bytes: 10000").utf8))
+        let result = try pull(sandbox)
+        #expect(result.status == 3, "\(result.stderr)")
+        #expect(result.stderr.contains("more than runpod.max_archive_bytes (10000)"))
+        #expect(try server.requests().filter { $0["route"] as? String == "files" }.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: sandbox.path + "/models"))
+    }
+
     @Test("SIGTERM to a runpod_client daemon waiting on a job cancels the job and exits 0 at once")
     func daemonStopsWhilePolling() throws {
         let sandbox = Sandbox()
