@@ -98,16 +98,25 @@ struct StoreEndToEndTests {
     func busyStore() throws {
         let sandbox = Sandbox()
         sandbox.write("models/a.bin", [1, 2, 3])
-        #expect(try sandbox.cli.run(["import"]).status == 0)
-        // Hold the lock from a shell with flock(1), as another model-sync would.
+        sandbox.write("next/a.bin", [4, 5, 6])
+        let digest = try sandbox.cli.run(["import", "next"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        // Another model-sync holds the lock: an activation whose health check takes a few seconds.
+        sandbox.write("slow.yaml", Array("model_sync:\n  activation:\n    health_check: \"sleep 4\"\n".utf8))
         let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
-        holder.arguments = [sandbox.path + "/.model-sync/lock", "-c", "sleep 3"]
+        holder.executableURL = URL(fileURLWithPath: CLI.binary)
+        holder.arguments = ["activate", digest, "--config", "slow.yaml", "-q"]
+        holder.currentDirectoryURL = URL(fileURLWithPath: sandbox.path)
         try holder.run()
         defer { kill(holder.processIdentifier, SIGKILL); holder.waitUntilExit() }
-        Thread.sleep(forTimeInterval: 0.3)
+        // Wait until the lock file names the holder (it writes its pid once it has the lock).
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline,
+              String(decoding: sandbox.read(".model-sync/lock"), as: UTF8.self) != "\(holder.processIdentifier)\n" {
+            usleep(20_000)
+        }
         sandbox.write("cfg.yaml", Array("model_sync:\n  lock_timeout_sec: 0.5\n".utf8))
         let busy = try sandbox.cli.run(["import", "--config", "cfg.yaml"])
+        #expect(busy.stderr.contains("held by pid \(holder.processIdentifier)"), "\(busy.stderr)")
         #expect(busy.status == 5)
         #expect(busy.stderr.contains("the store is busy"))
         #expect(busy.stderr.contains(sandbox.path + "/.model-sync/lock"))
