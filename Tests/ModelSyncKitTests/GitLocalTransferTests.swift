@@ -2,27 +2,12 @@ import Foundation
 import Testing
 @testable import ModelSyncKit
 
-/// Runs the git CLI in `directory` with a fixed identity and no user configuration; returns its trimmed output.
+/// Runs the git CLI (see `gitCLI`) and throws when it fails; returns its trimmed output.
 @discardableResult
 private func git(_ arguments: [String], in directory: String) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.invalid",
-                         "-c", "init.defaultBranch=main"] + arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: directory)
-    var environment = ProcessInfo.processInfo.environment
-    environment["GIT_CONFIG_NOSYSTEM"] = "1"
-    environment["GIT_CONFIG_GLOBAL"] = "/dev/null"
-    process.environment = environment
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    guard process.terminationStatus == 0 else { throw UsageError("git \(arguments) failed: \(text)") }
-    return text
+    let (status, output) = gitCLI(arguments, in: directory)
+    guard status == 0 else { throw UsageError("git \(arguments) failed: \(output)") }
+    return output
 }
 
 /// A bare registry at `root/registry.git`, a publisher and a client whose repo_dir does not exist yet.
