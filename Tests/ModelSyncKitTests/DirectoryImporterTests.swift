@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import ModelSyncKit
 
@@ -51,6 +52,20 @@ struct DirectoryImporterTests {
         #expect(try store.importDirectory(directory.path + "/models").cachedFiles == 0)
         #expect(try store.importDirectory(directory.path + "/models", now: Date().addingTimeInterval(60)).cachedFiles == 0)
         #expect(try store.importDirectory(directory.path + "/models", now: Date().addingTimeInterval(60)).cachedFiles == 1)
+    }
+
+    @Test("progress is reported while a large file is copied, and reaches the total")
+    func progressWithinAFile() throws {
+        let directory = TemporaryDirectory()
+        directory.write("models/big.bin", pseudoRandomBytes(count: 20_000_000, seed: 5))
+        let store = try Store.open(at: directory.path + "/store", lockTimeout: 1)
+        let reports = Mutex<[ModelSyncKit.Progress]>([])
+        _ = try store.importDirectory(directory.path + "/models") { progress in reports.withLock { $0.append(progress) } }
+        let seen = reports.withLock { $0 }
+        #expect(seen.count >= 3)
+        #expect(seen.allSatisfy { $0.phase == "hashing" && $0.total == 20_000_000 })
+        #expect(seen.last?.completed == 20_000_000)
+        #expect(zip(seen, seen.dropFirst()).allSatisfy { $0.completed <= $1.completed })
     }
 
     @Test("a file written in the last two seconds is not cached (it could change within the same timestamp)")

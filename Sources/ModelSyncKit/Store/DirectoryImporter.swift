@@ -70,15 +70,16 @@ extension Store {
         let snapshot = files
         let inserted = try ParallelWork.map(count: pending.count) { item -> ObjectStore.Insertion in
             let file = snapshot[pending[item]]
-            let insertion = try objects.insert(fileAt: file.absolutePath)
+            let insertion = try objects.insert(fileAt: file.absolutePath) { chunk in
+                let completed = done.add(chunk, ordering: .relaxed).newValue
+                progress?(Progress(phase: "hashing", completed: completed, total: totalBytes))
+            }
             // A file that changed while it was copied would give a manifest that matches no real state.
             guard let after = try FileSystem.status(file.absolutePath),
                   StatKey(path: file.key.path, stat: after) == file.key, insertion.size == file.key.size else {
                 throw UsageError("\(file.absolutePath) changed while it was being imported",
                                  hint: "run the import again once the training job has finished writing")
             }
-            let completed = done.add(insertion.size, ordering: .relaxed).newValue
-            progress?(Progress(phase: "hashing", completed: completed, total: totalBytes))
             return insertion
         }
 

@@ -44,7 +44,10 @@ public struct ObjectStore: Sendable {
     /// Copies the file at `path` into the store, hashing while copying.
     ///
     /// With `expected`, the bytes must hash to it (else `IntegrityError`, nothing stored).
-    public func insert(fileAt path: String, expected: Digest? = nil) throws -> Insertion {
+    ///
+    /// `copied` receives the size of each chunk as it is stored (for progress on large files).
+    public func insert(fileAt path: String, expected: Digest? = nil,
+                       copied report: ((UInt64) -> Void)? = nil) throws -> Insertion {
         let source = try FileSystem.open(path, O_RDONLY)
         defer { close(source) }
         _ = posix_fadvise(source, 0, 0, POSIX_FADV_SEQUENTIAL)
@@ -53,14 +56,16 @@ public struct ObjectStore: Sendable {
             // The kernel copies (copy_file_range: no round trip through user space) and the writer hashes
             // what landed in the temp file, read back from the page cache: the digest is that of the bytes
             // stored, whatever the source does meanwhile.
-            var copied = true
-            while copied {
+            var copying = true
+            while copying {
+                let before = writer.size
                 switch try writer.copy(from: source, path: path) {
-                case .copied: continue
-                case .finished: copied = false
+                case .copied: report?(writer.size - before)
+                case .finished: copying = false
                 case .unsupported:
                     try copyByReading(source, path: path, into: writer)
-                    copied = false
+                    report?(writer.size)
+                    copying = false
                 }
             }
             return try writer.commit(expected: expected)
