@@ -19,7 +19,7 @@ struct LogCommand: ParsableCommand {
              "from_generation": $0.fromGeneration, "manifest": $0.manifest, "reason": $0.reason]
         }
         let lines = events.map { event -> String in
-            var line = "\(Output.rfc3339(event.time))  \(event.kind.rawValue)"
+            var line = "\(event.time.rfc3339)  \(event.kind.rawValue)"
             if let from = event.fromGeneration, let to = event.generation {
                 line += "  \(from) -> \(to)"
             } else if let to = event.generation {

@@ -66,17 +66,10 @@ struct Output: Sendable {
         case let dictionary as [String: Any]: return dictionary.mapValues { normalize($0) }
         case let array as [Any?]: return array.map { normalize($0) }
         case let digest as Digest: return digest.description
-        case let date as Date: return rfc3339(date)
+        case let date as Date: return date.rfc3339
         case let number as UInt64: return NSNumber(value: number)
         case let some?: return some
         }
-    }
-
-    static func rfc3339(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date)
     }
 
     static func bytes(_ count: UInt64) -> String {

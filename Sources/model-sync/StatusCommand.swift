@@ -24,7 +24,7 @@ struct StatusCommand: ParsableCommand {
         if let active = status.active {
             lines.append("active:     generation \(active.generation), \(active.manifest)")
             lines.append("            \(active.files) files, \(Output.bytes(active.bytes))"
-                         + (active.activatedAt.map { ", activated \(Output.rfc3339($0))" } ?? ""))
+                         + (active.activatedAt.map { ", activated \($0.rfc3339)" } ?? ""))
         } else {
             lines.append("active:     none")
         }
@@ -41,8 +41,8 @@ struct StatusCommand: ParsableCommand {
             guard let state = try? store.daemonState(role: role.rawValue), state.lastRun != nil else { continue }
             daemons[role.rawValue] = ["last_run": state.lastRun, "last_success": state.lastSuccess,
                                       "last_result": state.lastResult, "last_error": state.lastError] as [String: Any?]
-            lines.append("daemon:     \(role.rawValue) last ran \(state.lastRun.map(Output.rfc3339) ?? "never"), "
-                         + "last success \(state.lastSuccess.map(Output.rfc3339) ?? "never")"
+            lines.append("daemon:     \(role.rawValue) last ran \(state.lastRun.map(\.rfc3339) ?? "never"), "
+                         + "last success \(state.lastSuccess.map(\.rfc3339) ?? "never")"
                          + (state.lastError.map { ", last error: \($0)" } ?? ""))
         }
         output.result([

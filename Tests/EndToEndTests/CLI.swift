@@ -78,33 +78,11 @@ enum CLIError: Error {
     case timedOut([String])
 }
 
-/// A fresh directory for one test, removed afterwards.
-final class Sandbox: @unchecked Sendable {
-    // @unchecked: immutable after init; removed once in deinit.
-    let path: String
+/// A fresh directory for one test, removed afterwards (the shared `TemporaryDirectory`), that runs the CLI in it.
+typealias Sandbox = TemporaryDirectory
 
-    init() {
-        path = FileManager.default.temporaryDirectory.path + "/model-sync-e2e-\(UUID().uuidString.prefix(8))"
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit {
-        _ = shell("chmod -R u+w '\(path)' 2>/dev/null; rm -rf '\(path)'")
-    }
-
-    @discardableResult
-    func write(_ relative: String, _ bytes: [UInt8], mode: Int = 0o644) -> String {
-        let full = path + "/" + relative
-        try! FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent,
-                                                 withIntermediateDirectories: true)
-        _ = FileManager.default.createFile(atPath: full, contents: Data(bytes), attributes: [.posixPermissions: mode])
-        return full
-    }
-
-    func read(_ relative: String) -> [UInt8] {
-        Array((try? Data(contentsOf: URL(fileURLWithPath: path + "/" + relative))) ?? Data())
-    }
-
+extension TemporaryDirectory {
+    /// The built binary, run in this directory.
     var cli: CLI { CLI(in: path) }
 }
 

@@ -30,17 +30,7 @@ private final class AuthenticatedHTTPRegistry {
 
 /// Reads the first line a child prints (at most 10 s) as a port; SIGKILLs the child when none comes.
 func readPort(from pipe: Pipe, process: Process, name: String) throws -> Int {
-    var line: [UInt8] = []
-    let fd = pipe.fileHandleForReading.fileDescriptor
-    let deadline = Date().addingTimeInterval(10)
-    while Date() < deadline {
-        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&poller, 1, 100) > 0 else { continue }
-        var byte: UInt8 = 0
-        guard read(fd, &byte, 1) == 1, byte != UInt8(ascii: "\n") else { break }
-        line.append(byte)
-    }
-    guard let port = Int(String(decoding: line, as: UTF8.self)) else {
+    guard let port = readPortLine(pipe.fileHandleForReading.fileDescriptor) else {
         stop(process)
         throw CLIError.timedOut([name])
     }

@@ -20,17 +20,7 @@ private final class RunPodStandIn {
         process.standardError = FileHandle.nullDevice
         try JSONSerialization.data(withJSONObject: scenario).write(to: URL(fileURLWithPath: scenarioPath))
         try process.run()
-        var line: [UInt8] = []
-        let fd = output.fileHandleForReading.fileDescriptor
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
-            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&poller, 1, 100) > 0 else { continue }
-            var byte: UInt8 = 0
-            guard read(fd, &byte, 1) == 1, byte != UInt8(ascii: "\n") else { break }
-            line.append(byte)
-        }
-        guard let port = Int(String(decoding: line, as: UTF8.self)) else {
+        guard let port = readPortLine(output.fileHandleForReading.fileDescriptor) else {
             kill(process.processIdentifier, SIGKILL)
             throw CLIError.timedOut(["server.py"])
         }

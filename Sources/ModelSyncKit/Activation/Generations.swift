@@ -43,13 +43,8 @@ public struct Generations {
     /// (history order), if it is still retained.
     public func rollbackTarget() throws -> Int? {
         guard let active = activeNumber else { return nil }
-        let retained = Set(try store.index.generations().filter { $0.state == .retained }.map(\.number))
-        for event in try store.index.events(limit: 100_000).reversed()
-        where (event.kind == .activate || event.kind == .rollback) && event.generation == active {
-            guard let previous = event.fromGeneration else { return nil }
-            return retained.contains(previous) ? previous : nil
-        }
-        return nil
+        guard let previous = try store.index.generationActive(before: active) else { return nil }
+        return try store.index.generations().contains { $0.number == previous && $0.state == .retained } ? previous : nil
     }
 
     // MARK: activation

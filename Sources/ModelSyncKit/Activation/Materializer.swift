@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 internal import Glibc
 #endif
-internal import CModelSyncSystem
 import Foundation
 
 /// Writes one manifest entry's file into a generation directory from the store.
@@ -34,35 +33,11 @@ struct Materializer: Sendable {
         // FICLONE = _IOW(0x94, 9, int): share extents on btrfs/xfs; any failure falls back to a copy.
         let ficlone: UInt = 0x4004_9409
         if !(tryClone && ioctl(output, ficlone, input) == 0) {
-            var remaining = Int.max
-            // copy_file_range lets the kernel copy without a round trip through user space.
-            while remaining > 0 {
-                let copied = CModelSyncSystem_copy_file_range(input, output, 1 << 30)
-                if copied == 0 { break }
-                if copied < 0 {
-                    if errno == EINTR { continue }
-                    if errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP {
-                        try copyByReading(input, output, target: target)
-                        break
-                    }
-                    throw IOError.current("copy_file_range", target)
-                }
-                remaining = copied
-            }
+            try FileSystem.copyContents(from: input, to: output, path: target)
         }
         if fchmod(output, executable ? 0o555 : 0o444) != 0 { throw IOError.current("chmod", target) }
         if fsync(output) != 0 { throw IOError.current("fsync", target) }
         closed = true
         if close(output) != 0 { throw IOError.current("close", target) }
-    }
-
-    private func copyByReading(_ input: Int32, _ output: Int32, target: String) throws {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ObjectStore.chunkSize, alignment: 4096)
-        defer { buffer.deallocate() }
-        while true {
-            let count = try FileSystem.read(input, into: buffer, path: target)
-            if count == 0 { return }
-            try FileSystem.writeAll(output, UnsafeRawBufferPointer(rebasing: buffer[0..<count]), path: target)
-        }
     }
 }

@@ -11,6 +11,17 @@ final class GitTree {
         self.handle = handle
     }
 
+    /// Wraps `git_tree_lookup`.
+    convenience init(_ oid: GitOID, in repository: Repository) throws {
+        var raw = oid.gitOID
+        var handle: OpaquePointer?
+        let code = git_tree_lookup(&handle, repository.handle, &raw)
+        guard code == 0, let handle else {
+            throw GitError.last(code, operation: "look up tree \(oid)", repositoryPath: repository.path)
+        }
+        self.init(owning: handle, in: repository)
+    }
+
     deinit {
         git_tree_free(handle)
     }

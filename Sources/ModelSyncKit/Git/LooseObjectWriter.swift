@@ -30,16 +30,13 @@ struct LooseObjectWriter {
 
     /// Writes the file at `path` as a blob; returns its id.
     func writeBlob(fromFileAt path: String) throws -> GitOID {
-        let source = open(path, O_RDONLY | O_CLOEXEC)
-        guard source >= 0 else { throw IOError.current("open", path) }
+        let source = try FileSystem.open(path, O_RDONLY)
         defer { close(source) }
         var info = stat()
         guard fstat(source, &info) == 0 else { throw IOError.current("stat", path) }
         let size = UInt64(info.st_size)
         return try write(size: size, sourcePath: path) { buffer in
-            let count = read(source, buffer.baseAddress, buffer.count)
-            guard count >= 0 else { throw IOError.current("read", path) }
-            return count
+            try FileSystem.read(source, into: buffer, path: path)
         }
     }
 
@@ -59,11 +56,7 @@ struct LooseObjectWriter {
     /// Streams exactly `size` bytes from `fill` (which returns 0 at the end) into a new loose object.
     private func write(size: UInt64, sourcePath: String,
                        fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> GitOID {
-        let temporaryPath = objectsDirectory + "/tmp_obj_model_sync_XXXXXX"
-        var template = Array(temporaryPath.utf8CString)
-        let output = mkstemp(&template)
-        guard output >= 0 else { throw IOError.current("create", temporaryPath) }
-        let temporary = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let (output, temporary) = try FileSystem.createTemporaryFile(in: objectsDirectory, prefix: "tmp_obj_model_sync_")
         var linked = false
         defer {
             close(output)
@@ -81,12 +74,7 @@ struct LooseObjectWriter {
         var framedCount = 0
 
         func flush() throws {
-            var offset = 0
-            while offset < framedCount {
-                let count = Glibc.write(output, framed.baseAddress! + offset, framedCount - offset)
-                guard count > 0 else { throw IOError.current("write", temporary) }
-                offset += count
-            }
+            try FileSystem.writeAll(output, UnsafeRawBufferPointer(rebasing: framed[0..<framedCount]), path: temporary)
             framedCount = 0
         }
         func append(_ bytes: UnsafeRawBufferPointer) {

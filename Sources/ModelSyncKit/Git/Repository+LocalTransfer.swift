@@ -127,11 +127,7 @@ extension Repository {
                 for parent in object.parentOIDs { stack.append((parent, GIT_OBJECT_COMMIT, false)) }
                 stack.append((GitOID(git_commit_tree_id(object.handle).pointee), GIT_OBJECT_TREE, false))
             case GIT_OBJECT_TREE:
-                var raw = oid.gitOID
-                var handle: OpaquePointer?
-                let code = git_tree_lookup(&handle, self.handle, &raw)
-                guard code == 0, let handle else { throw GitError.last(code, operation: "look up tree \(oid)", repositoryPath: path) }
-                let tree = GitTree(owning: handle, in: self)
+                let tree = try GitTree(oid, in: self)
                 for index in 0..<git_tree_entrycount(tree.handle) {
                     guard let entry = git_tree_entry_byindex(tree.handle, index) else { continue }
                     let type = git_tree_entry_type(entry)
@@ -180,27 +176,11 @@ extension Repository {
     /// Copies `source` to `target` through a temporary file next to it, flushed and read-only; an existing
     /// target is kept.
     private static func copyFile(_ source: String, to target: String, temporaryDirectory: String) throws {
-        let input = open(source, O_RDONLY | O_CLOEXEC)
-        guard input >= 0 else { throw IOError.current("open", source) }
+        let input = try FileSystem.open(source, O_RDONLY)
         defer { close(input) }
-        var template = Array((temporaryDirectory + "/tmp_obj_model_sync_XXXXXX").utf8CString)
-        let output = mkstemp(&template)
-        guard output >= 0 else { throw IOError.current("create", temporaryDirectory + "/tmp_obj_model_sync_XXXXXX") }
-        let temporary = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let (output, temporary) = try FileSystem.createTemporaryFile(in: temporaryDirectory, prefix: "tmp_obj_model_sync_")
         defer { close(output); unlink(temporary) }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let count = read(input, buffer.baseAddress, buffer.count)
-            guard count >= 0 else { throw IOError.current("read", source) }
-            if count == 0 { break }
-            var offset = 0
-            while offset < count {
-                let written = write(output, buffer.baseAddress! + offset, count - offset)
-                guard written > 0 else { throw IOError.current("write", temporary) }
-                offset += written
-            }
-        }
+        try FileSystem.copyContents(from: input, to: output, path: temporary)
         guard fchmod(output, 0o444) == 0, fsync(output) == 0 else { throw IOError.current("flush", temporary) }
         if link(temporary, target) != 0 && errno != EEXIST { throw IOError.current("link", target) }
     }

@@ -97,16 +97,12 @@ extension Repository {
     /// `git_checkout_tree` of `commit` from the baseline tree `baselineTree`.
     func checkout(_ commit: GitOID, baselineTree: GitOID, force: Bool) throws {
         let target = try GitCommit(commit, in: self)
-        var raw = baselineTree.gitOID
-        var handle: OpaquePointer?
-        var code = git_tree_lookup(&handle, self.handle, &raw)
-        guard code == 0, let handle else { throw GitError.last(code, operation: "look up tree \(baselineTree)", repositoryPath: path) }
-        let base = GitTree(owning: handle, in: self)
+        let base = try GitTree(baselineTree, in: self)
         var options = git_checkout_options()
         git_checkout_options_init(&options, UInt32(GIT_CHECKOUT_OPTIONS_VERSION))
         options.checkout_strategy = force ? GIT_CHECKOUT_FORCE.rawValue : GIT_CHECKOUT_SAFE.rawValue
         options.baseline = base.handle
-        code = git_checkout_tree(self.handle, target.handle, &options)
+        let code = git_checkout_tree(self.handle, target.handle, &options)
         guard code == 0 else { throw GitError.last(code, operation: "check out \(commit)", repositoryPath: path) }
     }
 }

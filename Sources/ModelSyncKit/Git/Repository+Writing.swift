@@ -165,10 +165,7 @@ extension Repository {
         var oid = git_oid()
         code = git_treebuilder_write(&oid, builder)
         guard code == 0 else { throw GitError.last(code, operation: "write the empty tree", repositoryPath: path) }
-        var tree: OpaquePointer?
-        code = git_tree_lookup(&tree, handle, &oid)
-        guard code == 0, let tree else { throw GitError.last(code, operation: "read the empty tree", repositoryPath: path) }
-        return GitTree(owning: tree, in: self)
+        return try GitTree(GitOID(oid), in: self)
     }
 
     /// The signature from `user.name`/`user.email` in the repository's configuration (`git_signature_default`),
@@ -189,14 +186,7 @@ extension Repository {
         var code = git_signature_now(&signature, author.name, author.email)
         guard code == 0, let signature else { throw GitError.last(code, operation: "make a signature", repositoryPath: path) }
         defer { git_signature_free(signature) }
-        let treeObject: GitTree
-        do {
-            var raw = tree.gitOID
-            var handle: OpaquePointer?
-            code = git_tree_lookup(&handle, self.handle, &raw)
-            guard code == 0, let handle else { throw GitError.last(code, operation: "look up tree \(tree)", repositoryPath: path) }
-            treeObject = GitTree(owning: handle, in: self)
-        }
+        let treeObject = try GitTree(tree, in: self)
         let parentCommits = try parents.map { try GitCommit($0, in: self) }
         var parentHandles: [OpaquePointer?] = parentCommits.map { $0.handle }
         var oid = git_oid()
@@ -232,11 +222,7 @@ extension Repository {
     }
 
     private func collectBlobs(tree oid: GitOID, prefix: String, into result: inout [String: GitOID]) throws {
-        var raw = oid.gitOID
-        var handle: OpaquePointer?
-        let code = git_tree_lookup(&handle, self.handle, &raw)
-        guard code == 0, let handle else { throw GitError.last(code, operation: "look up tree \(oid)", repositoryPath: path) }
-        let tree = GitTree(owning: handle, in: self)
+        let tree = try GitTree(oid, in: self)
         for index in 0..<git_tree_entrycount(tree.handle) {
             guard let entry = git_tree_entry_byindex(tree.handle, index) else { continue }
             let name = prefix + String(cString: git_tree_entry_name(entry))

@@ -44,8 +44,12 @@ struct Fsck {
 
         // 1. Re-hash every object, in parallel, in constant memory per thread.
         var sizes: [Digest: UInt64] = [:]
+        var modes: [Digest: mode_t] = [:]
         for digest in onDisk {
-            if let info = try FileSystem.linkStatus(layout.objectPath(digest)) { sizes[digest] = UInt64(info.st_size) }
+            if let info = try FileSystem.linkStatus(layout.objectPath(digest)) {
+                sizes[digest] = UInt64(info.st_size)
+                modes[digest] = info.st_mode & 0o7777
+            }
         }
         let total = sizes.values.reduce(0, +)
         let done = Atomic<UInt64>(0)
@@ -87,9 +91,9 @@ struct Fsck {
                     report.repaired.append(.init(digest: digest, path: nil, action: "indexed"))
                 }
             }
-            if let info = try FileSystem.linkStatus(layout.objectPath(digest)), (info.st_mode & 0o7777) != 0o444 {
+            if let mode = modes[digest], mode != 0o444 {
                 // A hard-linked generation file shares the object's inode: a chmod on one changes both.
-                report.problems.append("object \(digest) has mode \(String(info.st_mode & 0o7777, radix: 8)), expected 444")
+                report.problems.append("object \(digest) has mode \(String(mode, radix: 8)), expected 444")
                 if repair {
                     if chmod(layout.objectPath(digest), 0o444) != 0 { throw IOError.current("chmod", layout.objectPath(digest)) }
                     report.repaired.append(.init(digest: digest, path: nil, action: "mode-fixed"))

@@ -247,6 +247,15 @@ final class Index {
                   .optionalInt(event.fromGeneration), .optionalText(event.manifest?.description), .optionalText(event.reason)])
     }
 
+    /// The generation that was active before `generation` became active the last time (the `from` of the
+    /// latest activate or rollback event into it), or nil.
+    func generationActive(before generation: Int) throws(SQLiteError) -> Int? {
+        try database.query("""
+            SELECT from_generation FROM events WHERE kind IN ('activate', 'rollback') AND generation = ?
+            ORDER BY id DESC LIMIT 1
+            """, [.int(generation)]) { $0.optionalInt(0) }.first ?? nil
+    }
+
     /// Events, oldest first (at most `limit`, the most recent ones).
     func events(limit: Int = 1000) throws(SQLiteError) -> [StoreEvent] {
         let rows = try database.query("""

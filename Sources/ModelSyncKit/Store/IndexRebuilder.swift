@@ -10,6 +10,16 @@ struct IndexRebuilder {
     let store: Store
     let modelsDir: String?
 
+    /// True when the file begins with the bytes every canonical manifest begins with.
+    static func startsLikeManifest(_ path: String) -> Bool {
+        let prefix = Array(#"{"files":"#.utf8)
+        guard let descriptor = try? FileSystem.open(path, O_RDONLY) else { return false }
+        defer { close(descriptor) }
+        var head = [UInt8](repeating: 0, count: prefix.count)
+        let count = head.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 0) }
+        return count == prefix.count && head == prefix
+    }
+
     func run() throws -> [FsckReport.Repair] {
         var repairs: [FsckReport.Repair] = []
         let (objects, _) = try store.objects.enumerate()
@@ -20,8 +30,9 @@ struct IndexRebuilder {
                 let path = store.layout.objectPath(digest)
                 guard let info = try FileSystem.linkStatus(path) else { continue }
                 try store.index.recordObject(digest, size: UInt64(info.st_size), at: now)
-                // Manifests are small JSON objects that start with `{"files":`.
-                if info.st_size < 64 << 20, let manifest = try? store.manifest(digest) {
+                // Manifests are small JSON objects that start with `{"files":`: only those are read whole.
+                if info.st_size < 64 << 20, IndexRebuilder.startsLikeManifest(path),
+                   let manifest = try? store.manifest(digest) {
                     try store.index.recordManifest(manifest, at: now)
                 }
             }

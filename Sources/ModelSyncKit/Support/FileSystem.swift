@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 internal import Glibc
 #endif
+internal import CModelSyncSystem
 import Foundation
 
 /// Thin POSIX helpers that throw `IOError` with the path and `errno` captured at once.
@@ -50,6 +51,16 @@ enum FileSystem {
         return descriptor
     }
 
+    /// Creates a new, uniquely named file in `directory` (`mkstemp`, mode 0600); the caller closes the
+    /// descriptor and removes the file.
+    static func createTemporaryFile(in directory: String, prefix: String) throws(IOError) -> (descriptor: Int32, path: String) {
+        // mkstemp replaces the trailing X's of its template with a unique suffix.
+        var template = Array((directory + "/" + prefix + "XXXXXX").utf8CString)
+        let descriptor = mkstemp(&template)
+        guard descriptor >= 0 else { throw IOError.current("create a temporary file in", directory) }
+        return (descriptor, String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+
     /// fsyncs a file or directory by path.
     static func sync(_ path: String, directory: Bool = false) throws(IOError) {
         let descriptor = try open(path, directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY)
@@ -77,6 +88,27 @@ enum FileSystem {
             if count >= 0 { return count }
             if errno == EINTR { continue }
             throw IOError.current("read", path)
+        }
+    }
+
+    /// Copies the rest of `input` to `output` (both at their current offsets). `copy_file_range(2)` lets the
+    /// kernel copy without a round trip through user space; where it cannot (across filesystems on old
+    /// kernels, special files), a read/write loop with one 1 MiB buffer takes over from where it stopped.
+    static func copyContents(from input: Int32, to output: Int32, path: String) throws(IOError) {
+        while true {
+            let copied = CModelSyncSystem_copy_file_range(input, output, 1 << 30)
+            if copied > 0 { continue }
+            if copied == 0 { return }
+            if errno == EINTR { continue }
+            guard [EXDEV, ENOSYS, EINVAL, EOPNOTSUPP].contains(errno) else { throw IOError.current("copy_file_range", path) }
+            break
+        }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 4096)
+        defer { buffer.deallocate() }
+        while true {
+            let count = try read(input, into: buffer, path: path)
+            if count == 0 { return }
+            try writeAll(output, UnsafeRawBufferPointer(rebasing: buffer[0..<count]), path: path)
         }
     }
 

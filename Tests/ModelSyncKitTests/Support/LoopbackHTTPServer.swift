@@ -25,7 +25,7 @@ final class LoopbackHTTPServer {
         process.arguments = ["python3", script]
         process.standardOutput = output
         try process.run()
-        guard let port = LoopbackHTTPServer.readPort(output.fileHandleForReading.fileDescriptor, timeout: 10) else {
+        guard let port = readPortLine(output.fileHandleForReading.fileDescriptor) else {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             throw ServerError(message: "the loopback server did not print its port within 10 s")
@@ -39,21 +39,6 @@ final class LoopbackHTTPServer {
     }
 
     /// Reads the first line of the server's stdout, waiting at most `timeout` seconds.
-    private static func readPort(_ fd: Int32, timeout: Double) -> Int? {
-        let deadline = Date().addingTimeInterval(timeout)
-        var line: [UInt8] = []
-        while Date() < deadline {
-            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let remaining = Int32(max(1, deadline.timeIntervalSinceNow * 1000))
-            guard poll(&poller, 1, remaining) > 0 else { continue }
-            var byte: UInt8 = 0
-            guard read(fd, &byte, 1) == 1 else { return nil }
-            if byte == UInt8(ascii: "\n") { return Int(String(decoding: line, as: UTF8.self)) }
-            line.append(byte)
-        }
-        return nil
-    }
-
     struct ServerError: Error {
         let message: String
     }

@@ -164,10 +164,5 @@ public struct Daemon: Sendable {
 
 extension DaemonEvent {
     /// RFC 3339 UTC.
-    public static func format(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date)
-    }
+    public static func format(_ date: Date) -> String { date.rfc3339 }
 }

@@ -1,11 +1,11 @@
 import Foundation
 
 /// A fresh directory under the system temp dir, removed when the value is deallocated.
-final class TemporaryDirectory: @unchecked Sendable {
+public final class TemporaryDirectory: @unchecked Sendable {
     // @unchecked: the path is immutable after init; removal happens once, in deinit.
-    let path: String
+    public let path: String
 
-    init(_ label: String = "model-sync-test") {
+    public init(_ label: String = "model-sync-test") {
         let base = FileManager.default.temporaryDirectory.path
         path = base + "/\(label)-\(UUID().uuidString.prefix(8))"
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -22,7 +22,7 @@ final class TemporaryDirectory: @unchecked Sendable {
 
     /// Writes `contents` at `relative`, creating parent directories.
     @discardableResult
-    func write(_ relative: String, _ contents: [UInt8], mode: Int = 0o644) -> String {
+    public func write(_ relative: String, _ contents: [UInt8], mode: Int = 0o644) -> String {
         let full = path + "/" + relative
         try! FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent,
                                                  withIntermediateDirectories: true)
@@ -30,10 +30,16 @@ final class TemporaryDirectory: @unchecked Sendable {
         return full
     }
 
-    func write(_ relative: String, _ text: String) -> String { write(relative, Array(text.utf8)) }
+    @discardableResult
+    public func write(_ relative: String, _ text: String) -> String { write(relative, Array(text.utf8)) }
+
+    /// The bytes of the file at `relative` (empty when it cannot be read).
+    public func read(_ relative: String) -> [UInt8] {
+        Array((try? Data(contentsOf: URL(fileURLWithPath: path + "/" + relative))) ?? Data())
+    }
 
     /// Makes a file look older than the stat cache's racy window.
-    func age(_ relative: String, seconds: TimeInterval = 60) {
+    public func age(_ relative: String, seconds: TimeInterval = 60) {
         try! FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-seconds)],
                                                ofItemAtPath: path + "/" + relative)
     }

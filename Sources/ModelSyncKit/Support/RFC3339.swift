@@ -1,0 +1,9 @@
+import Foundation
+
+extension Date {
+    /// The time as RFC 3339 in UTC, to the second (`2026-11-30T01:09:01Z`): how every time is written in
+    /// JSON output and logs.
+    public var rfc3339: String {
+        formatted(Date.ISO8601FormatStyle(timeZone: TimeZone(identifier: "UTC")!))
+    }
+}
