@@ -148,6 +148,20 @@ struct ActivationEndToEndTests {
         #expect(rollback.json["generation"] as? Int == 4)
     }
 
+    @Test("with keep_generations 1 the rollback target still stays, so a rollback always works")
+    func retentionKeepsRollbackTarget() throws {
+        let sets = try TwoSets(config: "  keep_generations: 1\n")
+        #expect(try sets.run(["activate", sets.v2]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: sets.sandbox.path + "/.model-sync/generations/1"))
+        #expect(try sets.run(["activate", sets.v1, "--force"]).status == 0)
+        // Generation 1 is neither active nor the rollback target (2 is): it goes.
+        #expect(!FileManager.default.fileExists(atPath: sets.sandbox.path + "/.model-sync/generations/1"))
+        let rollback = try sets.run(["rollback", "--json"])
+        #expect(rollback.status == 0)
+        #expect(rollback.json["generation"] as? Int == 2)
+        #expect(sets.active == sets.v2Files)
+    }
+
     @Test("a failing health check restores the previous set, exits 6, and the manifest is refused until --force")
     func healthCheckFails() throws {
         let sets = try TwoSets(config: "  activation:\n    health_check: \"test ! -e {models_dir}/extra/new.json\"\n")

@@ -1,4 +1,5 @@
 import Foundation
+import ModelSyncKit
 import Testing
 
 @Suite("model-sync store commands, run as a user would", .serialized)
@@ -67,6 +68,45 @@ struct StoreEndToEndTests {
         let finalCheck = try cli.run(["fsck", "--json"])
         #expect(finalCheck.status == 0)
         #expect(finalCheck.json["objects_checked"] as? Int == 0)
+    }
+
+    @Test("fsck checks the index against the disk both ways and finds temp files; --repair and gc clear them")
+    func indexAndDiskBothWays() throws {
+        let sandbox = Sandbox()
+        sandbox.write("models/a.bin", pseudoRandomBytes(count: 5000, seed: 1))
+        sandbox.write("models/b.bin", pseudoRandomBytes(count: 6000, seed: 2))
+        sandbox.write("other/c.bin", pseudoRandomBytes(count: 7000, seed: 3))
+        let digest = try sandbox.cli.run(["import"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try sandbox.cli.run(["import", "other", "--store", sandbox.path + "/elsewhere"]).status == 0)
+        let store = sandbox.path + "/.model-sync"
+        // An object on disk the index does not know (copied in from another store)…
+        let stray = pseudoRandomBytes(count: 7000, seed: 3)
+        let strayHex = SHA256.hash(stray).hex
+        shell("mkdir -p '\(store)/objects/sha256/\(strayHex.prefix(2))' && cp '\(sandbox.path)/elsewhere/objects/sha256/\(strayHex.prefix(2))/\(strayHex)' '\(store)/objects/sha256/\(strayHex.prefix(2))/'")
+        // …an indexed object whose file is gone…
+        let goneHex = SHA256.hash(pseudoRandomBytes(count: 6000, seed: 2)).hex
+        shell("rm -f '\(store)/objects/sha256/\(goneHex.prefix(2))/\(goneHex)'")
+        // …and a half-written temp file.
+        sandbox.write(".model-sync/tmp/obj-12345-678", [1, 2, 3])
+
+        let found = try sandbox.cli.run(["fsck", "--json"])
+        #expect(found.status == 7)
+        let problems = (found.json["problems"] as? [String]) ?? []
+        #expect(problems.contains("object sha256:\(strayHex) is not in the index"))
+        #expect(problems.contains("object sha256:\(goneHex) is in the index but not on disk"))
+        #expect(problems.contains("leftover temporary file \(store)/tmp/obj-12345-678"))
+
+        let repaired = try sandbox.cli.run(["fsck", "--repair", "--json"])
+        #expect(repaired.status == 0, "\(repaired.stdout)")
+        let actions = Set(((repaired.json["repaired"] as? [[String: Any]]) ?? []).compactMap { $0["action"] as? String })
+        #expect(actions.isSuperset(of: ["indexed", "index-row-removed", "removed"]))
+        #expect(try sandbox.cli.run(["fsck"]).status == 0)
+
+        // gc removes stale temp files too, and the manifest is still known.
+        sandbox.write(".model-sync/tmp/obj-99-1", [9])
+        #expect(try sandbox.cli.run(["gc"]).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: store + "/tmp/obj-99-1"))
+        #expect(try sandbox.cli.run(["diff", digest, digest]).status == 0)
     }
 
     @Test("gc keeps recent manifests' objects within the grace period")

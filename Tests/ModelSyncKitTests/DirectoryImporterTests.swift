@@ -95,6 +95,22 @@ struct DirectoryImporterTests {
         }
     }
 
+    @Test("a file name that is not UTF-8 is refused naming its folder, not silently left out")
+    func nonUTF8Name() throws {
+        let directory = TemporaryDirectory()
+        directory.write("models/ok.bin", [1])
+        let bad = directory.path + "/models/" + "x"
+        // A name holding the byte 0xFF (not UTF-8), made through the C API.
+        var raw = Array(bad.utf8CString.dropLast()) + [CChar(bitPattern: 0xFF), 0]
+        let descriptor = open(&raw, O_WRONLY | O_CREAT, 0o644)
+        #expect(descriptor >= 0)
+        close(descriptor)
+        let store = try Store.open(at: directory.path + "/store", lockTimeout: 1)
+        #expect { try store.importDirectory(directory.path + "/models") } throws: { error in
+            (error as? UsageError)?.message.hasPrefix("a file name in \(directory.path)/models is not valid UTF-8") == true
+        }
+    }
+
     @Test("a missing folder is a usage error naming it")
     func missingFolder() throws {
         let directory = TemporaryDirectory()

@@ -146,7 +146,14 @@ extension Store {
         for name in try FileSystem.list(directory) {
             let path = directory + "/" + name
             let relativePath = relative.isEmpty ? name : relative + "/" + name
-            guard let info = try FileSystem.linkStatus(path) else { continue }
+            guard let info = try FileSystem.linkStatus(path) else {
+                // Names are decoded as UTF-8: an undecodable one comes back with U+FFFD and names no file.
+                if name.unicodeScalars.contains("\u{FFFD}") {
+                    throw UsageError("a file name in \(directory) is not valid UTF-8 (shown as \"\(name)\")",
+                                     hint: "rename it: manifests carry UTF-8 paths")
+                }
+                continue // removed while we scanned
+            }
             if path == layout.root { continue } // a store kept inside the models folder is not part of the set
             if FileSystem.isDirectory(info) {
                 try scan(directory: path, relative: relativePath, into: &files)
