@@ -9,7 +9,9 @@ import Foundation
 ///            shouldStop: { stopping }, events: log, job: job.run)
 /// ```
 public struct DaemonJob: Sendable {
+    /// Which job: publish, pull or runpod-pull.
     public let role: DaemonRole
+    /// The configuration, folders and environment the job runs with.
     public let workspace: Workspace
     /// Waits between RunPod polls; false when a stop was requested (the daemon's own sleep).
     public var sleep: @Sendable (Double) -> Bool

@@ -3,9 +3,12 @@ import Foundation
 extension Daemon {
     /// Where the daemon keeps its state between runs.
     public struct StateAccess: Sendable {
+        /// Reads the state once, when the loop starts.
         public var load: @Sendable () -> DaemonState
+        /// Writes it after every run.
         public var save: @Sendable (DaemonState) -> Void
 
+        /// State kept wherever `load` and `save` say (tests keep it in memory).
         public init(load: @escaping @Sendable () -> DaemonState, save: @escaping @Sendable (DaemonState) -> Void) {
             self.load = load
             self.save = save
