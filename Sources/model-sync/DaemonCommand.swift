@@ -106,42 +106,8 @@ struct DaemonCommand: GlobalOptionsCommand {
             }
             line = text
         case .json:
-            line = Output.encode(DaemonLogLine(event))
+            line = Output.encode(event)
         }
         FileHandle.standardError.write(Data((line + "\n").utf8))
-    }
-}
-
-/// One `--log-format json` line: `time`, `level`, `role`, `event`, then the event's own fields, those that read
-/// as integers written as numbers (so `fetched_bytes` sums without parsing).
-struct DaemonLogLine: Encodable {
-    let event: DaemonEvent
-
-    init(_ event: DaemonEvent) {
-        self.event = event
-    }
-
-    /// The event's field names are open-ended, so the keys are made at run time.
-    struct Key: CodingKey {
-        let stringValue: String
-        var intValue: Int? { nil }
-        init(_ name: String) { stringValue = name }
-        init?(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: Key.self)
-        try container.encode(DaemonEvent.format(event.time), forKey: Key("time"))
-        try container.encode(event.level.rawValue, forKey: Key("level"))
-        try container.encode(event.role.rawValue, forKey: Key("role"))
-        try container.encode(event.event, forKey: Key("event"))
-        for (name, value) in event.fields {
-            if let number = Int(value) {
-                try container.encode(number, forKey: Key(name))
-            } else {
-                try container.encode(value, forKey: Key(name))
-            }
-        }
     }
 }

@@ -56,3 +56,18 @@ struct DaemonJobTests {
                                                                    bytes: 4096, succeeded: true))
     }
 }
+
+@Suite("a daemon event as a JSON log line")
+struct DaemonEventJSONTests {
+    @Test("time, level, role and event come first-class; integer fields are numbers, the rest strings")
+    func encodesFlat() throws {
+        let event = DaemonEvent(time: Date(timeIntervalSince1970: 1_778_403_600), level: .info, role: .client,
+                                event: "run-finished", fields: [("result", "activated"), ("generation", "4"),
+                                                                ("fetched_bytes", "2048"), ("seconds", "0.250")])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let line = String(decoding: try encoder.encode(event), as: UTF8.self)
+        #expect(line == #"{"event":"run-finished","fetched_bytes":2048,"generation":4,"level":"info","#
+                + #""result":"activated","role":"client","seconds":"0.250","time":"2026-05-10T09:00:00Z"}"#)
+    }
+}
