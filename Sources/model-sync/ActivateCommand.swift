@@ -1,7 +1,7 @@
 import ArgumentParser
 import ModelSyncKit
 
-struct ActivateCommand: ParsableCommand {
+struct ActivateCommand: GlobalOptionsCommand {
     static let configuration = CommandConfiguration(
         commandName: "activate",
         abstract: "Materialize a stored manifest as a new generation and make it the active set.",
@@ -39,17 +39,42 @@ struct ActivateCommand: ParsableCommand {
             text = "rolled back: \(result.manifest) \(result.reason ?? "failed its health check"); "
                 + (result.generation.map { "generation \($0) is active again" } ?? "no set is active")
         }
-        output.result([
-            "result": result.result.rawValue, "generation": result.generation, "manifest": result.manifest,
-            "previous_generation": result.previousGeneration, "fetched_objects": result.fetchedObjects,
-            "fetched_bytes": result.fetchedBytes, "removed_generations": result.removedGenerations,
-        ], text: text)
+        output.result(ActivationOutput(result), text: text)
         if result.result == .rolledBack {
-            throw CommandExit(code: ErrorCategory.healthCheck.exitCode)
+            throw ExitCode(ErrorCategory.healthCheck.exitCode)
         }
         if let failure = result.onActivateFailure {
             ModelSync.report(failure)
-            throw CommandExit(code: failure.category.exitCode)
+            throw ExitCode(failure.category.exitCode)
         }
+    }
+}
+
+/// `activate --json`, `pull --json` and `runpod-pull --json`.
+struct ActivationOutput: Encodable {
+    let result: String
+    @Nullable var generation: Int?
+    let manifest: Digest
+    @Nullable var previousGeneration: Int?
+    let fetchedObjects: Int
+    let fetchedBytes: UInt64
+    let removedGenerations: [Int]
+
+    enum CodingKeys: String, CodingKey {
+        case result, generation, manifest
+        case previousGeneration = "previous_generation"
+        case fetchedObjects = "fetched_objects"
+        case fetchedBytes = "fetched_bytes"
+        case removedGenerations = "removed_generations"
+    }
+
+    init(_ activation: ActivationResult) {
+        result = activation.result.rawValue
+        generation = activation.generation
+        manifest = activation.manifest
+        previousGeneration = activation.previousGeneration
+        fetchedObjects = activation.fetchedObjects
+        fetchedBytes = activation.fetchedBytes
+        removedGenerations = activation.removedGenerations
     }
 }

@@ -9,7 +9,7 @@ import Synchronization
 /// Set by SIGTERM and SIGINT; the daemon checks it between steps.
 let stopRequested = Atomic<Bool>(false)
 
-struct DaemonCommand: ParsableCommand {
+struct DaemonCommand: GlobalOptionsCommand {
     static let configuration = CommandConfiguration(
         commandName: "daemon",
         abstract: "Run a role's job (publish, pull or runpod-pull) every day at its schedule until SIGTERM.",
@@ -27,6 +27,14 @@ struct DaemonCommand: ParsableCommand {
     enum Role: String, ExpressibleByArgument, CaseIterable {
         case publisher, client
         case runpodClient = "runpod_client"
+
+        var daemonRole: DaemonRole {
+            switch self {
+            case .publisher: return .publisher
+            case .client: return .client
+            case .runpodClient: return .runpodClient
+            }
+        }
     }
 
     enum LogFormat: String, ExpressibleByArgument, CaseIterable {
@@ -50,53 +58,18 @@ struct DaemonCommand: ParsableCommand {
 
     func run() throws {
         let workspace = try global.workspace()
-        let daemonRole = DaemonRole(rawValue: role.rawValue)!
-        let daemon = try Daemon(role: daemonRole, config: workspace.config)
+        let daemon = try Daemon(role: role.daemonRole, config: workspace.config)
         DaemonCommand.installSignalHandlers()
         let format = logFormat
         let quiet = global.quiet
-        let storeDir = workspace.storeDir
-        let state = Daemon.StateAccess(
-            load: { (try? Store.openForReading(at: storeDir).daemonState(role: daemonRole.rawValue)) ?? DaemonState() },
-            save: { state in
-                // The store lock is shared with one-shot commands: take it only to write.
-                if let store = try? Store.open(at: storeDir, lockTimeout: workspace.config.lockTimeoutSec) {
-                    try? store.saveDaemonState(state, role: daemonRole.rawValue)
-                }
-            })
-        daemon.run(runNow: runNow, state: state, clock: { Date() },
-                   sleep: DaemonCommand.interruptibleSleep, shouldStop: { stopRequested.load(ordering: .relaxed) },
+        let shouldStop: @Sendable () -> Bool = { stopRequested.load(ordering: .relaxed) }
+        let job = DaemonJob(role: role.daemonRole, workspace: workspace, sleep: DaemonCommand.interruptibleSleep,
+                            shouldStop: shouldStop)
+        daemon.run(runNow: runNow,
+                   state: .store(at: workspace.storeDir, lockTimeout: workspace.config.lockTimeoutSec, role: role.daemonRole),
+                   clock: { Date() }, sleep: DaemonCommand.interruptibleSleep, shouldStop: shouldStop,
                    events: { event in if !(quiet && event.level == .info) { DaemonCommand.log(event, format: format) } },
-                   job: { try DaemonCommand.runJob(daemonRole, workspace: workspace) })
-    }
-
-    /// One run of the role's job, as the one-shot command would do it.
-    static func runJob(_ role: DaemonRole, workspace: Workspace) throws -> DaemonRunOutcome {
-        switch role {
-        case .publisher:
-            let store = try workspace.openStore()
-            let result = try Publisher(workspace: workspace).publish(store: store)
-            return DaemonRunOutcome(result: result.result.rawValue, manifest: result.manifest,
-                                    fetchedObjects: result.newObjects, fetchedBytes: result.newBytes,
-                                    files: result.files, bytes: result.bytes)
-        case .client:
-            let store = try workspace.openStore()
-            return outcome(try Puller(workspace: workspace).pull(store: store), store: store)
-        case .runpodClient:
-            var puller = RunPodPuller(workspace: workspace)
-            puller.sleep = { seconds in _ = interruptibleSleep(seconds) }
-            puller.shouldStop = { stopRequested.load(ordering: .relaxed) }
-            let result = try puller.pull()
-            return outcome(result, store: try? workspace.openStoreForReading())
-        }
-    }
-
-    private static func outcome(_ result: ActivationResult, store: Store?) -> DaemonRunOutcome {
-        let manifest = try? store?.manifest(result.manifest)
-        return DaemonRunOutcome(result: result.result.rawValue, generation: result.generation, manifest: result.manifest,
-                                fetchedObjects: result.fetchedObjects, fetchedBytes: result.fetchedBytes,
-                                files: manifest?.files.count, bytes: manifest?.totalBytes,
-                                succeeded: result.result != .rolledBack && result.onActivateFailure == nil)
+                   job: job.run)
     }
 
     /// Sleeps up to `seconds` in short steps; false when a stop was requested.
@@ -122,6 +95,7 @@ struct DaemonCommand: ParsableCommand {
         signal(SIGINT, handler)
     }
 
+    /// Writes one log line for `event` on stderr.
     static func log(_ event: DaemonEvent, format: LogFormat) {
         let line: String
         switch format {
@@ -132,10 +106,7 @@ struct DaemonCommand: ParsableCommand {
             }
             line = text
         case .json:
-            var fields: [String: Any?] = ["time": DaemonEvent.format(event.time), "level": event.level.rawValue,
-                                          "role": event.role.rawValue, "event": event.event]
-            for (key, value) in event.fields { fields[key] = Int(value).map { $0 as Any } ?? value }
-            line = Output.encode(fields)
+            line = Output.encode(event)
         }
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import ModelSyncKit
 
-struct DiffCommand: ParsableCommand {
+struct DiffCommand: GlobalOptionsCommand {
     static let configuration = CommandConfiguration(
         commandName: "diff",
         abstract: "List the files added, removed and changed between two manifests or generations.",
@@ -18,7 +18,18 @@ struct DiffCommand: ParsableCommand {
         let new = try store.manifest(try store.resolveManifest(to))
         let diff = ManifestDiff(from: old, to: new)
         let lines = diff.added.map { "A \($0)" } + diff.removed.map { "D \($0)" } + diff.changed.map { "M \($0)" }
-        output.result(["added": diff.added, "removed": diff.removed, "changed": diff.changed],
+        output.result(DiffOutput(added: diff.added, removed: diff.removed, changed: diff.changed),
                       text: lines.joined(separator: "\n"))
+    }
+}
+
+/// `diff --json`: paths, each list sorted as the diff gives it.
+struct DiffOutput: Encodable {
+    let added: [String]
+    let removed: [String]
+    let changed: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case added, removed, changed
     }
 }

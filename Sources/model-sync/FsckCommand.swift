@@ -1,7 +1,7 @@
 import ArgumentParser
 import ModelSyncKit
 
-struct FsckCommand: ParsableCommand {
+struct FsckCommand: GlobalOptionsCommand {
     static let configuration = CommandConfiguration(
         commandName: "fsck",
         abstract: "Re-hash every object and check the index and the generations against their manifests.",
@@ -27,21 +27,50 @@ struct FsckCommand: ParsableCommand {
         } else {
             report = try workspace.openStoreForReading().check(modelsDir: workspace.modelsDir, progress: output.progressHandler())
         }
-        let repaired: [[String: Any?]] = report.repaired.map { repair in
-            var entry: [String: Any?] = ["action": repair.action]
-            if let digest = repair.digest { entry["digest"] = digest }
-            if let path = repair.path { entry["path"] = path }
-            return entry
-        }
         var lines = report.problems.map { "problem: \($0)" }
         lines += report.repaired.map { "repaired: \($0.action) \($0.digest?.description ?? $0.path ?? "")" }
         lines.append("\(report.objectsChecked) objects (\(Output.bytes(report.bytesChecked))) checked: "
                      + (report.ok ? "ok" : "\(report.remainingProblems.count) problem(s) left"))
-        output.result([
-            "ok": report.ok, "objects_checked": report.objectsChecked, "bytes_checked": report.bytesChecked,
-            "corrupt": report.corrupt.map(\.description), "missing": report.missing.map(\.description),
-            "repaired": repaired, "problems": report.remainingProblems,
-        ], text: lines.joined(separator: "\n"))
-        if !report.ok { throw CommandExit(code: ErrorCategory.fsckProblems.exitCode) }
+        output.result(FsckOutput(report), text: lines.joined(separator: "\n"))
+        if !report.ok { throw ExitCode(ErrorCategory.fsckProblems.exitCode) }
+    }
+}
+
+/// `fsck --json`.
+struct FsckOutput: Encodable {
+    /// One repair: `digest` or `path` (whichever names what was repaired, the other key left out) and `action`.
+    struct Repair: Encodable {
+        let digest: Digest?
+        let path: String?
+        let action: String
+
+        enum CodingKeys: String, CodingKey {
+            case digest, path, action
+        }
+    }
+
+    let ok: Bool
+    let objectsChecked: Int
+    let bytesChecked: UInt64
+    let corrupt: [Digest]
+    let missing: [Digest]
+    let repaired: [Repair]
+    /// The problems still there at the end.
+    let problems: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case ok, corrupt, missing, repaired, problems
+        case objectsChecked = "objects_checked"
+        case bytesChecked = "bytes_checked"
+    }
+
+    init(_ report: FsckReport) {
+        ok = report.ok
+        objectsChecked = report.objectsChecked
+        bytesChecked = report.bytesChecked
+        corrupt = report.corrupt
+        missing = report.missing
+        repaired = report.repaired.map { Repair(digest: $0.digest, path: $0.path, action: $0.action) }
+        problems = report.remainingProblems
     }
 }

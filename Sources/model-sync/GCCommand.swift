@@ -1,7 +1,7 @@
 import ArgumentParser
 import ModelSyncKit
 
-struct GCCommand: ParsableCommand {
+struct GCCommand: GlobalOptionsCommand {
     static let configuration = CommandConfiguration(
         commandName: "gc",
         abstract: "Delete objects that no retained generation, pinned or recent manifest references.",
@@ -19,7 +19,12 @@ struct GCCommand: ParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "List what would be deleted, delete nothing.")
     var dryRun = false
 
-    @Option(name: .customLong("grace-sec"), help: "Keep manifests imported less than this many seconds ago (default: gc.grace_sec).")
+    /// Ten years: a longer grace period would keep every manifest, which `pin` says more plainly.
+    static let maxGraceSec: Double = 315_360_000
+
+    @Option(name: .customLong("grace-sec"), help: ArgumentHelp(
+        "Keep manifests imported less than this many seconds ago, 0 to \(Int(maxGraceSec)) (default: gc.grace_sec).",
+        valueName: "seconds"))
     var graceSec: Double?
 
     @Flag(name: .customLong("registry"), help: "Collect the git registry's tree instead of the local store.")
@@ -31,7 +36,11 @@ struct GCCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
-        if let graceSec, graceSec < 0 { throw ValidationError("--grace-sec must be zero or more") }
+        // NaN fails the range test too: it compares false with both bounds.
+        if let graceSec, !(0...GCCommand.maxGraceSec).contains(graceSec) {
+            throw ValidationError("--grace-sec must be a number of seconds from 0 to \(Int(GCCommand.maxGraceSec)) "
+                                  + "(ten years), not \(graceSec)")
+        }
     }
 
     func run() throws {
@@ -42,10 +51,7 @@ struct GCCommand: ParsableCommand {
         let report = try store.collectGarbage(graceSeconds: graceSec ?? workspace.config.gc.graceSec, dryRun: dryRun)
         var lines = dryRun ? report.removed.map { "would remove \($0)" } : []
         lines.append((dryRun ? "would remove" : "removed") + " \(report.objectsRemoved) objects (\(Output.bytes(report.bytesFreed))), kept \(report.objectsKept)")
-        output.result([
-            "dry_run": dryRun, "objects_removed": report.objectsRemoved, "bytes_freed": report.bytesFreed,
-            "objects_kept": report.objectsKept, "removed": report.removed.map(\.description),
-        ], text: lines.joined(separator: "\n"))
+        output.result(GCOutput(report, dryRun: dryRun), text: lines.joined(separator: "\n"))
     }
 
     private func collectRegistry(_ workspace: Workspace, output: Output) throws {
@@ -59,12 +65,67 @@ struct GCCommand: ParsableCommand {
             + "(\(Output.bytes(report.bytesFreed))) and \(report.manifestsRemoved.count) manifests from the registry, "
             + "kept \(report.objectsKept) objects of \(report.keptManifests.count) manifests"
             + (report.commit.map { " (commit \($0.hex))" } ?? ""))
-        output.result([
-            "dry_run": dryRun, "registry": true, "objects_removed": report.objectsRemoved.count,
-            "bytes_freed": report.bytesFreed, "objects_kept": report.objectsKept,
-            "manifests_removed": report.manifestsRemoved.map(\.description),
-            "manifests_kept": report.keptManifests.map(\.description), "commit": report.commit?.hex,
-            "removed": report.objectsRemoved.map(\.description),
-        ], text: lines.joined(separator: "\n"))
+        output.result(RegistryGCOutput(report, dryRun: dryRun), text: lines.joined(separator: "\n"))
+    }
+}
+
+/// `gc --json` on the local store.
+struct GCOutput: Encodable {
+    let dryRun: Bool
+    let objectsRemoved: Int
+    let bytesFreed: UInt64
+    let objectsKept: Int
+    let removed: [Digest]
+
+    enum CodingKeys: String, CodingKey {
+        case removed
+        case dryRun = "dry_run"
+        case objectsRemoved = "objects_removed"
+        case bytesFreed = "bytes_freed"
+        case objectsKept = "objects_kept"
+    }
+
+    init(_ report: GCReport, dryRun: Bool) {
+        self.dryRun = dryRun
+        objectsRemoved = report.objectsRemoved
+        bytesFreed = report.bytesFreed
+        objectsKept = report.objectsKept
+        removed = report.removed
+    }
+}
+
+/// `gc --registry --json`: the local store's fields (counting registry blobs) and what the commit kept.
+struct RegistryGCOutput: Encodable {
+    let dryRun: Bool
+    /// Always true: tells a script which of the two collections ran.
+    let registry = true
+    let objectsRemoved: Int
+    let bytesFreed: UInt64
+    let objectsKept: Int
+    let manifestsRemoved: [Digest]
+    let manifestsKept: [Digest]
+    /// The commit's hex id, null for a dry run or when nothing was removed.
+    @Nullable var commit: String?
+    let removed: [Digest]
+
+    enum CodingKeys: String, CodingKey {
+        case registry, commit, removed
+        case dryRun = "dry_run"
+        case objectsRemoved = "objects_removed"
+        case bytesFreed = "bytes_freed"
+        case objectsKept = "objects_kept"
+        case manifestsRemoved = "manifests_removed"
+        case manifestsKept = "manifests_kept"
+    }
+
+    init(_ report: RegistryGCReport, dryRun: Bool) {
+        self.dryRun = dryRun
+        objectsRemoved = report.objectsRemoved.count
+        bytesFreed = report.bytesFreed
+        objectsKept = report.objectsKept
+        manifestsRemoved = report.manifestsRemoved
+        manifestsKept = report.keptManifests
+        commit = report.commit?.hex
+        removed = report.objectsRemoved
     }
 }

@@ -30,3 +30,10 @@ struct GlobalOptions: ParsableArguments {
 
     func output() -> Output { Output(json: json, quiet: quiet, verbose: verbose) }
 }
+
+/// A subcommand that takes the options every command takes. Once the arguments are parsed, `main` reads
+/// `--json` from the parsed command through this, so a failure prints its error object only when `--json`
+/// really was given as the flag (never when `--json` was another option's value).
+protocol GlobalOptionsCommand: ParsableCommand {
+    var global: GlobalOptions { get }
+}

@@ -1,7 +1,7 @@
 import ArgumentParser
 import ModelSyncKit
 
-struct ImportCommand: ParsableCommand {
+struct ImportCommand: GlobalOptionsCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Hash a folder into the store and record its manifest, without activating it.",
@@ -22,11 +22,24 @@ struct ImportCommand: ParsableCommand {
         let workspace = try global.workspace()
         let store = try workspace.openStore()
         let result = try store.importDirectory(directory ?? workspace.modelsDir, progress: output.progressHandler())
-        output.result([
-            "manifest": result.manifest, "files": result.files, "bytes": result.bytes,
-            "new_objects": result.newObjects, "new_bytes": result.newBytes,
-        ], text: global.verbose
+        output.result(ImportOutput(manifest: result.manifest, files: result.files, bytes: result.bytes,
+                                   newObjects: result.newObjects, newBytes: result.newBytes), text: global.verbose
             ? "\(result.manifest)\n\(result.files) files, \(Output.bytes(result.bytes)); \(result.newObjects) new objects (\(Output.bytes(result.newBytes))), \(result.cachedFiles) unchanged files not re-read"
             : result.manifest.description)
+    }
+}
+
+/// `import --json`: the counts are of file blobs only; the manifest object is not counted.
+struct ImportOutput: Encodable {
+    let manifest: Digest
+    let files: Int
+    let bytes: UInt64
+    let newObjects: Int
+    let newBytes: UInt64
+
+    enum CodingKeys: String, CodingKey {
+        case manifest, files, bytes
+        case newObjects = "new_objects"
+        case newBytes = "new_bytes"
     }
 }

@@ -15,7 +15,8 @@ struct ModelSync: ParsableCommand {
             models folder atomically, keeping earlier sets for rollback.
 
             Exit codes: 0 success, 1 bug, 2 usage or configuration, 3 integrity, 4 remote, 5 store busy, \
-            6 health check failed (previous set restored), 7 fsck problems left, 8 configured command failed.
+            6 health check failed (previous set restored), 7 fsck problems left, 8 configured command failed, \
+            9 out of space (the previous set stays active).
             """,
         version: version,
         subcommands: [
@@ -27,45 +28,52 @@ struct ModelSync: ParsableCommand {
 
     /// Parses and runs, mapping every error to the exit codes of docs/cli.md.
     static func main() {
-        let code: Int32
+        let command: any ParsableCommand
         do {
-            var command = try parseAsRoot()
-            try command.run()
-            code = 0
-        } catch let exit as CommandExit {
-            code = exit.code
-        } catch let error as any ModelSyncError {
-            report(error)
-            code = error.category.exitCode
-            // With --json, scripts get the failure as the one JSON object on stdout too.
-            if CommandLine.arguments.contains("--json") {
-                print(Output.encode(["error": ["message": error.message, "hint": error.hint,
-                                               "category": error.category.name, "exit_code": Int(code)] as [String: Any?]]))
-            }
+            command = try parseAsRoot()
         } catch {
-            let exitCode = ModelSync.exitCode(for: error).rawValue
-            if exitCode == ExitCode.success.rawValue {
-                print(ModelSync.fullMessage(for: error))
-                code = 0
-            } else if exitCode == ExitCode.validationFailure.rawValue {
-                FileHandle.standardError.write(Data((ModelSync.fullMessage(for: error) + "\n").utf8))
-                code = ErrorCategory.usage.exitCode
-            } else {
-                FileHandle.standardError.write(Data((ModelSync.fullMessage(for: error) + "\n").utf8))
-                code = exitCode == 0 ? 0 : ErrorCategory.unexpected.exitCode
-            }
+            exitWithArgumentParserError(error)
         }
-        Foundation.exit(code)
+        let json = (command as? any GlobalOptionsCommand)?.global.json ?? false
+        var runnable = command
+        do {
+            try runnable.run()
+            Foundation.exit(0)
+        } catch let exit as ExitCode {
+            // The command printed its result and chose its code (fsck's 7, a rollback's 6, on_activate's 8).
+            Foundation.exit(exit.rawValue)
+        } catch let failure as any ModelSyncError {
+            report(failure)
+            // With --json, scripts get the failure as the one JSON object on stdout too.
+            if json { print(Output.encode(ErrorOutput(failure))) }
+            Foundation.exit(failure.category.exitCode)
+        } catch {
+            // `--help` and `--version` parse into argument-parser's own commands, whose run() throws its answer.
+            exitWithArgumentParserError(error)
+        }
     }
 
+    /// Ends with argument-parser's answer: a refusal of the arguments (an unknown option, a bad value, a failed
+    /// `validate()`), or the text of `--help` or `--version`.
+    ///
+    /// A refusal means no command was parsed, so nothing says whether `--json` was meant as the flag: the
+    /// message goes to stderr only and stdout stays empty, which a script reading `--json` output sees as
+    /// "no object".
+    static func exitWithArgumentParserError(_ error: any Error) -> Never {
+        let code = exitCode(for: error)
+        if code == .success {
+            print(fullMessage(for: error))
+            Foundation.exit(0)
+        }
+        FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+        // argument-parser's EX_USAGE (64) is the contract's usage error (2); anything else it reports is a bug.
+        Foundation.exit(code == .validationFailure ? ErrorCategory.usage.exitCode : ErrorCategory.unexpected.exitCode)
+    }
+
+    /// Prints `error:` and, when there is one, `hint:` on stderr.
     static func report(_ error: any ModelSyncError) {
         var text = "error: \(error.message)\n"
         if let hint = error.hint { text += "hint: \(hint)\n" }
         FileHandle.standardError.write(Data(text.utf8))
     }
-}
-
-/// Ends a command with a given exit code after it has printed its result (fsck's 7, a rollback's 6).
-struct CommandExit: Error {
-    let code: Int32
 }

@@ -12,10 +12,10 @@ struct Output: Sendable {
     let quiet: Bool
     let verbose: Bool
 
-    /// Prints the command's result: `fields` as JSON with `--json`, else `text` (unless quiet).
-    func result(_ fields: [String: Any?], text: @autoclosure () -> String) {
+    /// Prints the command's result: `value` as JSON with `--json`, else `text` (unless quiet).
+    func result(_ value: some Encodable, text: @autoclosure () -> String) {
         if json {
-            print(Output.encode(fields))
+            print(Output.encode(value))
         } else if !quiet {
             let body = text()
             if !body.isEmpty { print(body) }
@@ -51,24 +51,20 @@ struct Output: Sendable {
         }
     }
 
-    static func encode(_ fields: [String: Any?]) -> String {
-        let object = normalize(fields)
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
-            return "{}"
+    /// The one JSON encoding of everything the CLI prints as JSON: keys sorted, slashes unescaped, dates
+    /// RFC 3339 UTC (digests encode themselves as `sha256:<hex>`).
+    static func encode(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(date.rfc3339)
         }
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    private static func normalize(_ value: Any?) -> Any {
-        switch value {
-        case nil: return NSNull()
-        case let dictionary as [String: Any?]: return dictionary.mapValues { normalize($0) }
-        case let dictionary as [String: Any]: return dictionary.mapValues { normalize($0) }
-        case let array as [Any?]: return array.map { normalize($0) }
-        case let digest as Digest: return digest.description
-        case let date as Date: return date.rfc3339
-        case let number as UInt64: return NSNumber(value: number)
-        case let some?: return some
+        do {
+            return String(decoding: try encoder.encode(value), as: UTF8.self)
+        } catch {
+            // Only a non-finite Double can fail to encode, and no output type holds one.
+            preconditionFailure("JSON output failed to encode: \(error)")
         }
     }
 

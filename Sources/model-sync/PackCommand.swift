@@ -1,7 +1,7 @@
 import ArgumentParser
 import ModelSyncKit
 
-struct PackCommand: ParsableCommand {
+struct PackCommand: GlobalOptionsCommand {
     static let configuration = CommandConfiguration(
         commandName: "pack",
         abstract: "Write a delta archive of a models folder: its manifest and the blobs a client lacks.",
@@ -27,10 +27,33 @@ struct PackCommand: ParsableCommand {
         let haveList = try have.map { try Packer.readHaveList(at: $0) } ?? []
         let result = try Packer().pack(modelsDir: workspace.modelsDir, to: archivePath, have: haveList,
                                        progress: output.progressHandler())
-        output.result([
-            "archive": result.archive, "archive_sha256": result.archiveSHA256, "archive_size": result.archiveSize,
-            "manifest": result.manifest, "objects": result.objects, "object_bytes": result.objectBytes,
-        ], text: "\(result.archive): \(Output.bytes(result.archiveSize)), \(result.objects) objects, "
+        output.result(PackOutput(result), text: "\(result.archive): \(Output.bytes(result.archiveSize)), \(result.objects) objects, "
             + "sha256 \(result.archiveSHA256.hex)\nmanifest \(result.manifest)")
+    }
+}
+
+/// `pack --json`.
+struct PackOutput: Encodable {
+    let archive: String
+    let archiveSHA256: Digest
+    let archiveSize: UInt64
+    let manifest: Digest
+    let objects: Int
+    let objectBytes: UInt64
+
+    enum CodingKeys: String, CodingKey {
+        case archive, manifest, objects
+        case archiveSHA256 = "archive_sha256"
+        case archiveSize = "archive_size"
+        case objectBytes = "object_bytes"
+    }
+
+    init(_ result: PackResult) {
+        archive = result.archive
+        archiveSHA256 = result.archiveSHA256
+        archiveSize = result.archiveSize
+        manifest = result.manifest
+        objects = result.objects
+        objectBytes = result.objectBytes
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import ModelSyncKit
 
-struct PinCommand: ParsableCommand {
+struct PinCommand: GlobalOptionsCommand {
     static let configuration = CommandConfiguration(
         commandName: "pin",
         abstract: "Keep a manifest's objects through gc whatever its age (--remove to unpin).",
@@ -20,6 +20,16 @@ struct PinCommand: ParsableCommand {
         let store = try global.workspace().openStore()
         let digest = try store.resolveManifest(manifest)
         try store.pin(digest, !remove)
-        output.result(["manifest": digest, "pinned": !remove], text: (remove ? "unpinned " : "pinned ") + digest.description)
+        output.result(PinOutput(manifest: digest, pinned: !remove), text: (remove ? "unpinned " : "pinned ") + digest.description)
+    }
+}
+
+/// `pin --json`.
+struct PinOutput: Encodable {
+    let manifest: Digest
+    let pinned: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case manifest, pinned
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import ModelSyncKit
 
-struct PublishCommand: ParsableCommand {
+struct PublishCommand: GlobalOptionsCommand {
     static let configuration = CommandConfiguration(
         commandName: "publish",
         abstract: "Snapshot the models folder and push its manifest and missing blobs to the git registry.",
@@ -21,7 +21,9 @@ struct PublishCommand: ParsableCommand {
     @Flag(name: .customLong("allow-dirty"), help: "Publish even when repo_dir has local changes.")
     var allowDirty = false
 
-    @Option(name: .customLong("message"), help: ArgumentHelp("The commit message's first line.", valueName: "text"))
+    // Free text, taken whatever it looks like (as `git commit -m` does): `--message --json` is a message.
+    @Option(name: .customLong("message"), parsing: .unconditional,
+            help: ArgumentHelp("The commit message's first line.", valueName: "text"))
     var message: String?
 
     @OptionGroup var global: GlobalOptions
@@ -41,9 +43,34 @@ struct PublishCommand: ParsableCommand {
         case .upToDate:
             text = "up to date: the registry's latest manifest is \(result.manifest)"
         }
-        output.result([
-            "result": result.result.rawValue, "manifest": result.manifest, "commit": result.commit?.hex,
-            "new_objects": result.newObjects, "new_bytes": result.newBytes, "files": result.files, "bytes": result.bytes,
-        ], text: text)
+        output.result(PublishOutput(result), text: text)
+    }
+}
+
+/// `publish --json`.
+struct PublishOutput: Encodable {
+    let result: String
+    let manifest: Digest
+    /// The pushed commit's hex id, null when up to date.
+    @Nullable var commit: String?
+    let newObjects: Int
+    let newBytes: UInt64
+    let files: Int
+    let bytes: UInt64
+
+    enum CodingKeys: String, CodingKey {
+        case result, manifest, commit, files, bytes
+        case newObjects = "new_objects"
+        case newBytes = "new_bytes"
+    }
+
+    init(_ publish: Publisher.Result) {
+        result = publish.result.rawValue
+        manifest = publish.manifest
+        commit = publish.commit?.hex
+        newObjects = publish.newObjects
+        newBytes = publish.newBytes
+        files = publish.files
+        bytes = publish.bytes
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import ModelSyncKit
 
-struct PullCommand: ParsableCommand {
+struct PullCommand: GlobalOptionsCommand {
     static let configuration = CommandConfiguration(
         commandName: "pull",
         abstract: "Fetch the registry's latest manifest and missing blobs, verify them, and activate the set.",

@@ -1,7 +1,7 @@
 import ArgumentParser
 import ModelSyncKit
 
-struct RunPodPullCommand: ParsableCommand {
+struct RunPodPullCommand: GlobalOptionsCommand {
     static let configuration = CommandConfiguration(
         commandName: "runpod-pull",
         abstract: "Trigger the RunPod job, poll it, download its archive, verify it and activate the models.",

@@ -1,7 +1,8 @@
 import ArgumentParser
+import Foundation
 import ModelSyncKit
 
-struct StatusCommand: ParsableCommand {
+struct StatusCommand: GlobalOptionsCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Show the active generation, its manifest, and the retained generations.")
@@ -13,13 +14,6 @@ struct StatusCommand: ParsableCommand {
         let workspace = try global.workspace()
         let store = try workspace.openStoreForReading()
         let status = try store.status(modelsDir: workspace.modelsDir)
-        let active: [String: Any?]? = status.active.map {
-            ["generation": $0.generation, "manifest": $0.manifest, "files": $0.files, "bytes": $0.bytes,
-             "activated_at": $0.activatedAt]
-        }
-        let generations: [[String: Any?]] = status.generations.map {
-            ["generation": $0.number, "manifest": $0.manifest, "state": $0.state.rawValue, "activated_at": $0.activatedAt]
-        }
         var lines = ["models_dir: \(status.modelsDir)", "store_dir:  \(status.storeDir)"]
         if let active = status.active {
             lines.append("active:     generation \(active.generation), \(active.manifest)")
@@ -36,19 +30,97 @@ struct StatusCommand: ParsableCommand {
         }
         lines.append("store:      \(status.objects) objects, \(Output.bytes(status.objectBytes)), \(status.manifests) manifests")
         // What the daemons last did, for the roles that have run here.
-        var daemons: [String: Any?] = [:]
+        var daemons: [String: StatusOutput.DaemonSummary] = [:]
         for role in DaemonRole.allCases {
             guard let state = try? store.daemonState(role: role.rawValue), state.lastRun != nil else { continue }
-            daemons[role.rawValue] = ["last_run": state.lastRun, "last_success": state.lastSuccess,
-                                      "last_result": state.lastResult, "last_error": state.lastError] as [String: Any?]
+            daemons[role.rawValue] = StatusOutput.DaemonSummary(state)
             lines.append("daemon:     \(role.rawValue) last ran \(state.lastRun.map(\.rfc3339) ?? "never"), "
                          + "last success \(state.lastSuccess.map(\.rfc3339) ?? "never")"
                          + (state.lastError.map { ", last error: \($0)" } ?? ""))
         }
-        output.result([
-            "models_dir": status.modelsDir, "store_dir": status.storeDir, "active": active,
-            "generations": generations, "objects": status.objects, "object_bytes": status.objectBytes,
-            "daemons": daemons,
-        ], text: lines.joined(separator: "\n"))
+        output.result(StatusOutput(status, daemons: daemons), text: lines.joined(separator: "\n"))
+    }
+}
+
+/// `status --json`.
+struct StatusOutput: Encodable {
+    /// The active set, or null when none is.
+    struct Active: Encodable {
+        let generation: Int
+        let manifest: Digest
+        let files: Int
+        let bytes: UInt64
+        @Nullable var activatedAt: Date?
+
+        enum CodingKeys: String, CodingKey {
+            case generation, manifest, files, bytes
+            case activatedAt = "activated_at"
+        }
+    }
+
+    /// A kept generation: `state` is `active`, `retained` or `failed`.
+    struct Generation: Encodable {
+        let generation: Int
+        let manifest: Digest
+        let state: String
+        @Nullable var activatedAt: Date?
+
+        enum CodingKeys: String, CodingKey {
+            case generation, manifest, state
+            case activatedAt = "activated_at"
+        }
+    }
+
+    /// What a role's daemon last did here.
+    struct DaemonSummary: Encodable {
+        @Nullable var lastRun: Date?
+        @Nullable var lastSuccess: Date?
+        @Nullable var lastResult: String?
+        @Nullable var lastError: String?
+
+        enum CodingKeys: String, CodingKey {
+            case lastRun = "last_run"
+            case lastSuccess = "last_success"
+            case lastResult = "last_result"
+            case lastError = "last_error"
+        }
+
+        init(_ state: DaemonState) {
+            lastRun = state.lastRun
+            lastSuccess = state.lastSuccess
+            lastResult = state.lastResult
+            lastError = state.lastError
+        }
+    }
+
+    let modelsDir: String
+    let storeDir: String
+    @Nullable var active: Active?
+    let generations: [Generation]
+    let objects: Int
+    let objectBytes: UInt64
+    /// By role name, only the roles that have run against this store.
+    let daemons: [String: DaemonSummary]
+
+    enum CodingKeys: String, CodingKey {
+        case active, generations, objects, daemons
+        case modelsDir = "models_dir"
+        case storeDir = "store_dir"
+        case objectBytes = "object_bytes"
+    }
+
+    init(_ status: StoreStatus, daemons: [String: DaemonSummary]) {
+        modelsDir = status.modelsDir
+        storeDir = status.storeDir
+        active = status.active.map {
+            Active(generation: $0.generation, manifest: $0.manifest, files: $0.files, bytes: $0.bytes,
+                   activatedAt: $0.activatedAt)
+        }
+        generations = status.generations.map {
+            Generation(generation: $0.number, manifest: $0.manifest, state: $0.state.rawValue, activatedAt: $0.activatedAt)
+        }
+        objects = status.objects
+        objectBytes = status.objectBytes
+        self.daemons = daemons
     }
 }

@@ -17,6 +17,28 @@ public struct DaemonMetrics: Sendable, Equatable {
 
     public init() {}
 
+    /// Counts a run that returned `outcome` after `seconds`.
+    public mutating func record(_ outcome: DaemonRunOutcome, seconds: Double) {
+        runs[outcome.result, default: 0] += 1
+        fetchedBytes += outcome.fetchedBytes
+        fetchedObjects += outcome.fetchedObjects
+        if outcome.result == ActivationResult.Outcome.rolledBack.rawValue { rollbacks += 1 }
+        if let generation = outcome.generation { activeGeneration = generation }
+        recordDuration(seconds)
+    }
+
+    /// Counts a run that threw after `seconds` (result `failed`).
+    public mutating func recordFailure(seconds: Double) {
+        runs["failed", default: 0] += 1
+        recordDuration(seconds)
+    }
+
+    private mutating func recordDuration(_ seconds: Double) {
+        lastDuration = seconds
+        durationSum += seconds
+        durationCount += 1
+    }
+
     /// The exposition text for `role`.
     public func render(role: DaemonRole) -> String {
         let label = "role=\"\(role.rawValue)\""

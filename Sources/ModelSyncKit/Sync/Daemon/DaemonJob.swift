@@ -1,0 +1,66 @@
+import Foundation
+
+/// One run of a role's job, done as the one-shot command does it (`publish`, `pull` or `runpod-pull`), and the
+/// rule that says whether the run counts as a success.
+///
+/// ```swift
+/// let job = DaemonJob(role: .client, workspace: workspace, sleep: interruptibleSleep, shouldStop: { stopping })
+/// daemon.run(runNow: false, state: access, clock: { Date() }, sleep: interruptibleSleep,
+///            shouldStop: { stopping }, events: log, job: job.run)
+/// ```
+public struct DaemonJob: Sendable {
+    /// Which job: publish, pull or runpod-pull.
+    public let role: DaemonRole
+    /// The configuration, folders and environment the job runs with.
+    public let workspace: Workspace
+    /// Waits between RunPod polls; false when a stop was requested (the daemon's own sleep).
+    public var sleep: @Sendable (Double) -> Bool
+    /// Checked between RunPod polls, so a stop request cancels the remote job instead of waiting an hour for it.
+    public var shouldStop: @Sendable () -> Bool
+
+    /// A job for `role` in `workspace`.
+    public init(role: DaemonRole, workspace: Workspace, sleep: @escaping @Sendable (Double) -> Bool,
+                shouldStop: @escaping @Sendable () -> Bool) {
+        self.role = role
+        self.workspace = workspace
+        self.sleep = sleep
+        self.shouldStop = shouldStop
+    }
+
+    /// Runs the job once; throws what the one-shot command would (the daemon logs it and retries).
+    public func run() throws -> DaemonRunOutcome {
+        switch role {
+        case .publisher:
+            let store = try workspace.openStore()
+            return DaemonJob.outcome(of: try Publisher(workspace: workspace).publish(store: store))
+        case .client:
+            let store = try workspace.openStore()
+            let result = try Puller(workspace: workspace).pull(store: store)
+            return DaemonJob.outcome(of: result, manifest: try? store.manifest(result.manifest))
+        case .runpodClient:
+            var puller = RunPodPuller(workspace: workspace)
+            let sleep = self.sleep
+            puller.sleep = { seconds in _ = sleep(seconds) }
+            puller.shouldStop = shouldStop
+            let result = try puller.pull()
+            let store = try? workspace.openStoreForReading()
+            return DaemonJob.outcome(of: result, manifest: try? store?.manifest(result.manifest))
+        }
+    }
+
+    /// A publish that returns is a success, whether it pushed a commit or found the registry up to date.
+    public static func outcome(of publish: Publisher.Result) -> DaemonRunOutcome {
+        DaemonRunOutcome(result: publish.result.rawValue, manifest: publish.manifest, fetchedObjects: publish.newObjects,
+                         fetchedBytes: publish.newBytes, files: publish.files, bytes: publish.bytes)
+    }
+
+    /// A pull that returns is a success unless the new set was rolled back after its health check failed or
+    /// `activation.on_activate` failed: either way the command would have exited non-zero (6 or 8), so the
+    /// daemon retries. `manifest` (the set asked for, when the store has it) gives the files and bytes.
+    public static func outcome(of activation: ActivationResult, manifest: Manifest?) -> DaemonRunOutcome {
+        DaemonRunOutcome(result: activation.result.rawValue, generation: activation.generation,
+                         manifest: activation.manifest, fetchedObjects: activation.fetchedObjects,
+                         fetchedBytes: activation.fetchedBytes, files: manifest?.files.count, bytes: manifest?.totalBytes,
+                         succeeded: activation.result != .rolledBack && activation.onActivateFailure == nil)
+    }
+}

@@ -1,0 +1,23 @@
+import ModelSyncKit
+
+/// `{"error": {"message", "hint", "category", "exit_code"}}`: what a failed command prints on stdout with `--json`.
+struct ErrorOutput: Encodable {
+    struct Details: Encodable {
+        let message: String
+        @Nullable var hint: String?
+        let category: String
+        let exitCode: Int32
+
+        enum CodingKeys: String, CodingKey {
+            case message, hint, category
+            case exitCode = "exit_code"
+        }
+    }
+
+    let error: Details
+
+    init(_ error: any ModelSyncError) {
+        self.error = Details(message: error.message, hint: error.hint, category: error.category.name,
+                             exitCode: error.category.exitCode)
+    }
+}
