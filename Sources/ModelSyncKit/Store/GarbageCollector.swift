@@ -27,7 +27,7 @@ struct GarbageCollector {
         var report = GCReport(dryRun: dryRun)
         let index = store.index
         var keptManifests = Set<Digest>()
-        for generation in try index.generations() where generation.state != .failed {
+        for generation in try store.ledger.all() where generation.state != .failed {
             keptManifests.insert(generation.manifest)
         }
         var droppedManifests: [Digest] = []
