@@ -205,7 +205,7 @@ struct Fsck {
         }
     }
 
-    /// Generations still recorded as being built: an activation was interrupted before their rename.
+    /// Generation records still marked as being built: an activation was interrupted before their rename.
     private func checkInterruptedBuilds(_ records: [GenerationRecord], active: Int?, findings: inout FsckFindings) throws {
         for record in records where record.state == .building && record.number != active {
             try findings.note("generation \(record.number) is recorded as \(record.state.rawValue)") {

@@ -75,7 +75,7 @@ final class Index {
         """,
         // Small values that layers above the store keep here, under names of their choosing. The daemon's
         // per-role table becomes values named `daemon.<role>` holding a JSON object of the same columns
-        // (the encoding `DaemonState` reads), so the store no longer has a table per caller.
+        // (the encoding the daemon reads back), so the store no longer has a table per caller.
         """
         CREATE TABLE named_values(
             name TEXT PRIMARY KEY,
