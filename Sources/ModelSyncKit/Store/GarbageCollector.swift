@@ -79,7 +79,12 @@ struct GarbageCollector {
     private func remove(_ report: GCReport) throws {
         let index = store.index
         try index.transaction {
-            for digest in report.manifestsRemoved { try index.removeManifest(digest) }
+            for digest in report.manifestsRemoved {
+                // A failed generation keeps nothing, but its record (shown by `status` until the next
+                // activation) names its manifest: it goes first, or the manifest row cannot.
+                try store.ledger.forgetFailed(of: digest)
+                try index.removeManifest(digest)
+            }
             for digest in report.removed {
                 try index.removeObject(digest)
                 try index.forgetCachedDigests(digest)

@@ -125,9 +125,14 @@ struct GenerationLedger {
         try database.run("DELETE FROM generations WHERE number = ?", [.int(number)])
     }
 
-    /// Forgets every failed generation (their directories went when they failed).
-    func forgetFailed() throws(SQLiteError) {
-        try database.run("DELETE FROM generations WHERE state = ?", [.text(GenerationState.failed.rawValue)])
+    /// Forgets every failed generation, or only those of `manifest` (their directories went when they failed).
+    func forgetFailed(of manifest: Digest? = nil) throws(SQLiteError) {
+        guard let manifest else {
+            try database.run("DELETE FROM generations WHERE state = ?", [.text(GenerationState.failed.rawValue)])
+            return
+        }
+        try database.run("DELETE FROM generations WHERE state = ? AND manifest = ?",
+                         [.text(GenerationState.failed.rawValue), .text(manifest.description)])
     }
 
     /// Records a generation found on disk while the index is rebuilt.
