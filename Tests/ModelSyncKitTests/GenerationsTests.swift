@@ -153,7 +153,7 @@ struct GenerationsTests {
         #expect(forced.result == .activated)
         #expect(try fixture.store.ledger.badReason(fixture.v2) == nil)
         #expect(try fixture.activate(fixture.v2, ActivationOptions(healthCheck: "exit 0")).result == .upToDate)
-        try fixture.generations.rollback()
+        _ = try fixture.generations.rollback()
         #expect(try fixture.activate(fixture.v2, ActivationOptions(healthCheck: "exit 0")).result == .activated)
     }
 
