@@ -18,16 +18,67 @@ struct IndexTests {
         #expect(try again.database.userVersion == Index.migrations.count)
     }
 
-    @Test("an index from a newer model-sync is refused with a clear message")
+    @Test("an index from a newer model-sync is refused naming both versions, before anything is written")
     func newerSchema() throws {
         let directory = TemporaryDirectory()
         let path = directory.path + "/index.sqlite"
-        _ = try Index(path: path)
-        let database = try Database(path: path)
-        try database.execute("PRAGMA user_version = 99")
-        #expect { try Index(path: path) } throws: { error in
-            (error as? SQLiteError)?.message.contains("schema version 99 is newer") == true
+        do {
+            let database = try Database(path: path)
+            try database.execute("CREATE TABLE future(x)")
+            try database.execute("PRAGMA user_version = 99")
         }
+        let before = directory.read("index.sqlite")
+        for readOnly in [false, true] {
+            #expect { try Index(path: path, readOnly: readOnly) } throws: { error in
+                guard let error = error as? NewerIndexError else { return false }
+                return error.message == "\(path) has schema version 99; this model-sync knows up to \(Index.schemaVersion)"
+                    && error.category == .usage
+            }
+        }
+        #expect(directory.read("index.sqlite") == before)
+        let database = try Database(path: path, readOnly: true)
+        #expect(try database.query("PRAGMA journal_mode") { $0.text(0) } == ["delete"])
+    }
+
+    @Test("migrating an index from schema version 2 carries each daemon role's state into a named value")
+    func daemonStateMigration() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path + "/index.sqlite"
+        do {
+            let database = try Database(path: path)
+            for migration in Index.migrations.prefix(2) { try database.execute(migration) }
+            try database.execute("PRAGMA user_version = 2")
+            try database.execute("""
+                INSERT INTO daemon_state(role, last_run, last_success, last_result, last_error)
+                VALUES('client', 1700000000, 1690000000, 'failed', 'registry unreachable'),
+                      ('publisher', 1700000100, NULL, NULL, NULL)
+                """)
+        }
+        let index = try Index(path: path)
+        #expect(try index.database.userVersion == Index.schemaVersion)
+        let tables = try index.database.query("SELECT name FROM sqlite_master WHERE name = 'daemon_state'") { $0.text(0) }
+        #expect(tables.isEmpty)
+        let client = DaemonState(decoding: try #require(try index.value(named: "daemon.client")))
+        #expect(client == DaemonState(lastRun: Date(timeIntervalSince1970: 1_700_000_000),
+                                      lastSuccess: Date(timeIntervalSince1970: 1_690_000_000),
+                                      lastResult: "failed", lastError: "registry unreachable"))
+        let publisher = DaemonState(decoding: try #require(try index.value(named: "daemon.publisher")))
+        #expect(publisher == DaemonState(lastRun: Date(timeIntervalSince1970: 1_700_000_100)))
+    }
+
+    @Test("the daemon's state round-trips through the store's named values, per role, in whole seconds")
+    func daemonStateThroughStore() throws {
+        let directory = TemporaryDirectory()
+        let store = try Store.open(at: directory.path + "/store", lockTimeout: 1)
+        #expect(try store.daemonState(role: "client") == DaemonState())
+        let state = DaemonState(lastRun: Date(timeIntervalSince1970: 1_700_000_000.75), lastResult: "activated")
+        try store.saveDaemonState(state, role: "client")
+        #expect(try store.daemonState(role: "client") == DaemonState(lastRun: Date(timeIntervalSince1970: 1_700_000_000),
+                                                                      lastResult: "activated"))
+        #expect(try store.daemonState(role: "publisher") == DaemonState())
+        #expect(try store.value(named: "daemon.client")?.contains("\"last_run\":1700000000") == true)
+        try store.setValue(nil, named: "daemon.client")
+        #expect(try store.daemonState(role: "client") == DaemonState())
     }
 
     @Test("a file that is not a database is reported as corruption with a repair hint")

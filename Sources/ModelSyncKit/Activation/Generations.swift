@@ -4,12 +4,14 @@ internal import Glibc
 internal import CModelSyncSystem
 import Foundation
 
-/// Materialized model sets and the symlink that makes one of them active.
+/// Materialized model sets and the symlink that makes one of them active: build, swap, rollback,
+/// retention and the health check.
 ///
 /// `models_dir` is a relative symlink to `<store>/generations/<n>`; it is only ever replaced with `rename(2)`,
 /// so a reader sees the old set or the new one, never a mix. Generations are built under
 /// `generations/.building-<n>` and renamed into place once complete and fsynced, so a numbered directory is
-/// always whole. See docs/activation.md.
+/// always whole. What is recorded about each generation, and which one is active, belongs to the store's
+/// `GenerationLedger`: this type decides and acts, the ledger records. See docs/activation.md.
 public struct Generations {
     let store: Store
     /// The absolute path of `models_dir`.
@@ -27,25 +29,15 @@ public struct Generations {
 
     /// The generation number `modelsDir` points at, or nil (no link, a real directory, or a link elsewhere).
     public static func activeNumber(modelsDir: String, layout: StoreLayout) -> Int? {
-        let absolute = FileSystem.absolute(modelsDir)
-        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: absolute) else { return nil }
-        let resolved = target.hasPrefix("/") ? FileSystem.absolute(target)
-            : FileSystem.absolute((absolute as NSString).deletingLastPathComponent + "/" + target)
-        let prefix = FileSystem.absolute(layout.generations) + "/"
-        guard resolved.hasPrefix(prefix) else { return nil }
-        return Int(resolved.dropFirst(prefix.count))
+        GenerationLedger.activeNumber(modelsDir: modelsDir, layout: layout)
     }
 
     /// The active generation according to the symlink.
-    public var activeNumber: Int? { Generations.activeNumber(modelsDir: modelsDir, layout: store.layout) }
+    public var activeNumber: Int? { store.ledger.activeNumber(modelsDir: modelsDir) }
 
     /// The generation a rollback would return to: the one that was active before the current one
     /// (history order), if it is still retained.
-    public func rollbackTarget() throws -> Int? {
-        guard let active = activeNumber else { return nil }
-        guard let previous = try store.index.generationActive(before: active) else { return nil }
-        return try store.index.generations().contains { $0.number == previous && $0.state == .retained } ? previous : nil
-    }
+    public func rollbackTarget() throws -> Int? { try store.ledger.rollbackTarget(modelsDir: modelsDir) }
 
     // MARK: activation
 
@@ -55,7 +47,8 @@ public struct Generations {
     /// when the health check fails (the previous set is active again).
     public func activate(_ digest: Digest, options: ActivationOptions) throws -> ActivationResult {
         precondition(store.isWritable, "activation needs the store lock")
-        if !options.force, let reason = try store.index.badReason(digest) {
+        let ledger = store.ledger
+        if !options.force, let reason = try ledger.badReason(digest) {
             throw UsageError("manifest \(digest) failed its health check before (\(reason)); not activating it again",
                              hint: "pass --force to activate it anyway")
         }
@@ -64,8 +57,7 @@ public struct Generations {
         try adoptRealDirectoryIfNeeded(options: options)
 
         let previous = activeNumber
-        let records = try store.index.generations()
-        if !options.force, let previous, records.first(where: { $0.number == previous })?.manifest == digest {
+        if !options.force, let previous, try ledger.record(previous)?.manifest == digest {
             return ActivationResult(result: .upToDate, generation: previous, manifest: digest, previousGeneration: previous)
         }
         for entry in manifest.files where !store.objects.contains(entry.digest) {
@@ -75,13 +67,7 @@ public struct Generations {
         let number = try build(manifest, options: options)
         try swap(to: number)
         FaultInjection.point("after-swap")
-        let now = Date()
-        try store.index.transaction {
-            if let previous { try store.index.setGenerationState(previous, .retained) }
-            try store.index.setGenerationActivated(number, at: now)
-            try store.index.recordEvent(StoreEvent(time: now, kind: .activate, generation: number,
-                                                   fromGeneration: previous, manifest: digest))
-        }
+        try ledger.recordActivation(of: number, replacing: previous, manifest: digest)
         FaultInjection.point("after-index")
 
         if let check = options.healthCheck {
@@ -93,6 +79,9 @@ public struct Generations {
                                         previousGeneration: previous, reason: reason)
             }
         }
+        // The set runs and passed its check (or had none): a bad mark from an earlier failure, which only
+        // `--force` could get past, no longer holds.
+        try ledger.recordHealthy(digest)
         var result = ActivationResult(result: .activated, generation: number, manifest: digest, previousGeneration: previous)
         result.removedGenerations = try applyRetention(keep: options.keepGenerations)
         if let hook = options.onActivate {
@@ -107,8 +96,9 @@ public struct Generations {
     /// Makes the previous (or the given) retained generation active again.
     public func rollback(to requested: Int? = nil) throws -> (generation: Int, manifest: Digest, from: Int?) {
         precondition(store.isWritable, "rollback needs the store lock")
+        let ledger = store.ledger
         let current = activeNumber
-        let records = try store.index.generations()
+        let records = try ledger.all()
         let target: Int
         if let requested {
             guard let record = records.first(where: { $0.number == requested }),
@@ -136,13 +126,8 @@ public struct Generations {
             return (target, record.manifest, current)
         }
         try swap(to: target)
-        let now = Date()
-        try store.index.transaction {
-            if let current { try store.index.setGenerationState(current, .retained) }
-            try store.index.setGenerationActivated(target, at: now)
-            try store.index.recordEvent(StoreEvent(time: now, kind: .rollback, generation: target, fromGeneration: current,
-                                                   manifest: record.manifest, reason: requested == nil ? "previous" : "requested"))
-        }
+        try ledger.recordActivation(of: target, replacing: current, manifest: record.manifest, kind: .rollback,
+                                    reason: requested == nil ? "previous" : "requested")
         return (target, record.manifest, current)
     }
 
@@ -150,12 +135,12 @@ public struct Generations {
 
     /// Builds `generations/.building-<n>`, fsyncs it, then renames it to `generations/<n>`.
     private func build(_ manifest: Manifest, options: ActivationOptions) throws -> Int {
-        let number = try store.index.highestGenerationNumber() + 1
+        let number = try store.ledger.nextNumber()
         let layout = store.layout
         let building = layout.generations + "/.building-\(number)"
         try FileSystem.removeTree(building)
         try FileSystem.removeTree(layout.generationPath(number))
-        try store.index.recordGeneration(GenerationRecord(number: number, manifest: manifest.digest, state: .building))
+        try store.ledger.beginBuilding(number, manifest: manifest.digest)
         try FileSystem.makeDirectories(building)
         let materializer = Materializer(objects: store.objects, mode: options.linkMode)
         var directories: Set<String> = [building]
@@ -181,7 +166,7 @@ public struct Generations {
         FaultInjection.point("before-rename-generation")
         if rename(building, layout.generationPath(number)) != 0 { throw IOError.current("rename", building) }
         try FileSystem.sync(layout.generations, directory: true)
-        try store.index.setGenerationState(number, .retained)
+        try store.ledger.finishBuilding(number)
         FaultInjection.point("before-swap")
         return number
     }
@@ -233,12 +218,8 @@ public struct Generations {
                              hint: "this filesystem lacks renameat2 RENAME_EXCHANGE; move \(modelsDir) away, then `model-sync import` and `activate` it")
         }
         try FileSystem.sync(parent, directory: true)
-        let now = Date()
-        try store.index.transaction {
-            try store.index.setGenerationActivated(number, at: now)
-            try store.index.recordEvent(StoreEvent(time: now, kind: .activate, generation: number, manifest: imported.manifest,
-                                                   reason: "adopted the existing directory \(modelsDir)"))
-        }
+        try store.ledger.recordActivation(of: number, replacing: nil, manifest: imported.manifest,
+                                          reason: "adopted the existing directory \(modelsDir)")
         // The old directory now sits at `temporary`; its content is generation `number`.
         try FileSystem.removeTree(temporary)
     }
@@ -246,9 +227,9 @@ public struct Generations {
     /// Removes what an activation killed mid-build left behind (we hold the lock, so none is in progress).
     private func removeInterruptedBuilds() throws {
         let active = activeNumber
-        for record in try store.index.generations() where record.state == .building && record.number != active {
+        for record in try store.ledger.all() where record.state == .building && record.number != active {
             try removeDirectory(of: record.number)
-            try store.index.removeGeneration(record.number)
+            try store.ledger.forget(record.number)
         }
         for name in try FileSystem.list(store.layout.generations) where name.hasPrefix(".building-") {
             try FileSystem.removeTree(store.layout.generations + "/" + name)
@@ -263,14 +244,7 @@ public struct Generations {
     /// Swaps back to `previous` after a failed health check and forgets the failed generation.
     private func restore(_ previous: Int?, after failed: Int, manifest: Digest, reason: String) throws {
         try swap(to: previous)
-        let now = Date()
-        try store.index.transaction {
-            try store.index.setGenerationState(failed, .failed)
-            if let previous { try store.index.setGenerationActivated(previous, at: now) }
-            try store.index.markBad(manifest, reason: reason, at: now)
-            try store.index.recordEvent(StoreEvent(time: now, kind: .healthFailed, generation: previous,
-                                                   fromGeneration: failed, manifest: manifest, reason: reason))
-        }
+        try store.ledger.recordHealthFailure(of: failed, restoring: previous, manifest: manifest, reason: reason)
         try removeDirectory(of: failed)
     }
 
@@ -279,7 +253,8 @@ public struct Generations {
     private func applyRetention(keep: Int) throws -> [Int] {
         let active = activeNumber
         let rollback = try rollbackTarget()
-        let records = try store.index.generations()
+        let ledger = store.ledger
+        let records = try ledger.all()
         let kept = records.filter { $0.state == .active || $0.state == .retained }
             .sorted { ($0.activatedAt ?? $0.createdAt, $0.number) > ($1.activatedAt ?? $1.createdAt, $1.number) }
         var removed: [Int] = []
@@ -287,13 +262,11 @@ public struct Generations {
         for record in kept {
             count += 1
             if count <= keep || record.number == active || record.number == rollback { continue }
-            try store.index.removeGeneration(record.number)
+            try ledger.forget(record.number)
             try removeDirectory(of: record.number)
             removed.append(record.number)
         }
-        for record in records where record.state == .failed {
-            try store.index.removeGeneration(record.number)
-        }
+        try ledger.forgetFailed()
         return removed
     }
 

@@ -9,7 +9,8 @@ final class Database {
     private let handle: OpaquePointer
     private var statementCache: [String: Statement] = [:]
 
-    /// Opens (creating if needed) the database at `path`, in WAL mode with foreign keys on.
+    /// Opens (creating if needed) the database at `path` with foreign keys on. A writer then calls
+    /// `useWriteAheadLog()`, once it knows it may change the file.
     init(path: String, readOnly: Bool = false) throws(SQLiteError) {
         self.path = path
         var raw: OpaquePointer?
@@ -18,21 +19,24 @@ final class Database {
             : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let code = sqlite3_open_v2(path, &raw, flags, nil)
         guard let raw else {
-            throw SQLiteError(resultCode: code, sqliteMessage: "cannot allocate a connection", context: "opening", path: path)
+            throw SQLiteError(resultCode: ResultCode(rawValue: code), sqliteMessage: "cannot allocate a connection", context: "opening", path: path)
         }
         guard code == SQLITE_OK else {
             let message = String(cString: sqlite3_errmsg(raw))
             sqlite3_close_v2(raw)
-            throw SQLiteError(resultCode: code, sqliteMessage: message, context: "opening", path: path)
+            throw SQLiteError(resultCode: ResultCode(rawValue: code), sqliteMessage: message, context: "opening", path: path)
         }
         handle = raw
         sqlite3_extended_result_codes(raw, 1)
         sqlite3_busy_timeout(raw, 10_000)
         try execute("PRAGMA foreign_keys = ON")
-        if !readOnly {
-            try execute("PRAGMA journal_mode = WAL")
-            try execute("PRAGMA synchronous = FULL")
-        }
+    }
+
+    /// Switches to WAL mode with full fsync on commit. Separate from `init` because changing the journal
+    /// mode rewrites the file header: a caller first checks that the file is one it may change.
+    func useWriteAheadLog() throws(SQLiteError) {
+        try execute("PRAGMA journal_mode = WAL")
+        try execute("PRAGMA synchronous = FULL")
     }
 
     deinit {
@@ -47,7 +51,7 @@ final class Database {
         if code != SQLITE_OK {
             let message = errorMessage.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
             sqlite3_free(errorMessage)
-            throw SQLiteError(resultCode: code, sqliteMessage: message, context: "executing \(sql.prefix(120))", path: path)
+            throw SQLiteError(resultCode: ResultCode(rawValue: code), sqliteMessage: message, context: "executing \(sql.prefix(120))", path: path)
         }
     }
 
@@ -109,7 +113,7 @@ final class Database {
     }
 
     func failure(_ code: Int32, _ context: String) -> SQLiteError {
-        SQLiteError(resultCode: code, sqliteMessage: String(cString: sqlite3_errmsg(handle)), context: context, path: path)
+        SQLiteError(resultCode: ResultCode(rawValue: code), sqliteMessage: String(cString: sqlite3_errmsg(handle)), context: context, path: path)
     }
 }
 

@@ -1,13 +1,21 @@
 /// A failed SQLite call: the result code, SQLite's own message captured at once, and the SQL involved.
 public struct SQLiteError: ModelSyncError {
-    /// The SQLite result code (`SQLITE_BUSY`, `SQLITE_CORRUPT`...).
-    public let resultCode: Int32
+    /// The SQLite result code (`SQLITE_BUSY`, `SQLITE_CORRUPT`...), extended when SQLite gave one.
+    public let resultCode: ResultCode
     /// `sqlite3_errmsg` at the time of the failure.
     public let sqliteMessage: String
     /// The statement or operation that failed.
     public let context: String
     /// The database file.
     public let path: String
+
+    /// Records a failure; `resultCode` is the code the failing call returned.
+    public init(resultCode: ResultCode, sqliteMessage: String, context: String, path: String) {
+        self.resultCode = resultCode
+        self.sqliteMessage = sqliteMessage
+        self.context = context
+        self.path = path
+    }
 
     public var category: ErrorCategory {
         isCorruption ? .integrity : .unexpected
@@ -21,9 +29,9 @@ public struct SQLiteError: ModelSyncError {
         isCorruption ? "the index can be rebuilt from the objects: run `model-sync fsck --repair`" : nil
     }
 
-    /// True for SQLITE_CORRUPT (11) and SQLITE_NOTADB (26).
+    /// True for `SQLITE_CORRUPT` and `SQLITE_NOTADB`, and their extended codes.
     public var isCorruption: Bool {
-        let primary = resultCode & 0xff
-        return primary == 11 || primary == 26
+        let primary = resultCode.primaryResultCode
+        return primary == .SQLITE_CORRUPT || primary == .SQLITE_NOTADB
     }
 }

@@ -357,41 +357,7 @@ enum CanonicalJSON {
                     return text
                 case UInt8(ascii: "\\"):
                     index += 1
-                    guard index < bytes.count else { throw failure("unterminated escape") }
-                    let escape = bytes[index]
-                    index += 1
-                    switch escape {
-                    case UInt8(ascii: "\""): buffer.append(0x22)
-                    case UInt8(ascii: "\\"): buffer.append(0x5C)
-                    case UInt8(ascii: "/"): buffer.append(0x2F)
-                    case UInt8(ascii: "b"): buffer.append(0x08)
-                    case UInt8(ascii: "f"): buffer.append(0x0C)
-                    case UInt8(ascii: "n"): buffer.append(0x0A)
-                    case UInt8(ascii: "r"): buffer.append(0x0D)
-                    case UInt8(ascii: "t"): buffer.append(0x09)
-                    case UInt8(ascii: "u"):
-                        let escapeStart = index - 2
-                        var code = try readHex4()
-                        if (0xD800..<0xDC00).contains(code) {
-                            guard bytes.count - index >= 6, bytes[index] == UInt8(ascii: "\\"),
-                                  bytes[index + 1] == UInt8(ascii: "u") else {
-                                throw SyntaxError(reason: "lone surrogate in a \\u escape", offset: escapeStart)
-                            }
-                            index += 2
-                            let low = try readHex4()
-                            guard (0xDC00..<0xE000).contains(low) else {
-                                throw SyntaxError(reason: "lone surrogate in a \\u escape", offset: escapeStart)
-                            }
-                            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                        } else if (0xDC00..<0xE000).contains(code) {
-                            throw SyntaxError(reason: "lone surrogate in a \\u escape", offset: escapeStart)
-                        }
-                        // Not a surrogate here, so the scalar always exists.
-                        buffer.append(contentsOf: Array(String(Unicode.Scalar(code)!).utf8))
-                    default:
-                        index -= 1
-                        throw failure("invalid escape sequence: backslash followed by \(describeCurrent())")
-                    }
+                    try parseEscape(into: &buffer)
                 case 0x00..<0x20:
                     throw failure("unescaped control character in a string")
                 default:
@@ -399,6 +365,48 @@ enum CanonicalJSON {
                     index += 1
                 }
             }
+        }
+
+        /// Reads the escape after a backslash (at `index`) and appends the bytes it stands for.
+        mutating func parseEscape(into buffer: inout [UInt8]) throws(SyntaxError) {
+            guard index < bytes.count else { throw failure("unterminated escape") }
+            let escape = bytes[index]
+            index += 1
+            switch escape {
+            case UInt8(ascii: "\""): buffer.append(0x22)
+            case UInt8(ascii: "\\"): buffer.append(0x5C)
+            case UInt8(ascii: "/"): buffer.append(0x2F)
+            case UInt8(ascii: "b"): buffer.append(0x08)
+            case UInt8(ascii: "f"): buffer.append(0x0C)
+            case UInt8(ascii: "n"): buffer.append(0x0A)
+            case UInt8(ascii: "r"): buffer.append(0x0D)
+            case UInt8(ascii: "t"): buffer.append(0x09)
+            case UInt8(ascii: "u"):
+                // Not a surrogate once decoded, so the scalar always exists.
+                let code = try parseUnicodeEscape(escapeStart: index - 2)
+                buffer.append(contentsOf: Array(String(Unicode.Scalar(code)!).utf8))
+            default:
+                index -= 1
+                throw failure("invalid escape sequence: backslash followed by \(describeCurrent())")
+            }
+        }
+
+        /// Reads the four hex digits of a `\u` escape (and the low half of a surrogate pair) as one scalar value.
+        mutating func parseUnicodeEscape(escapeStart: Int) throws(SyntaxError) -> UInt32 {
+            let code = try readHex4()
+            if (0xDC00..<0xE000).contains(code) {
+                throw SyntaxError(reason: "lone surrogate in a \\u escape", offset: escapeStart)
+            }
+            guard (0xD800..<0xDC00).contains(code) else { return code }
+            guard bytes.count - index >= 6, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+                throw SyntaxError(reason: "lone surrogate in a \\u escape", offset: escapeStart)
+            }
+            index += 2
+            let low = try readHex4()
+            guard (0xDC00..<0xE000).contains(low) else {
+                throw SyntaxError(reason: "lone surrogate in a \\u escape", offset: escapeStart)
+            }
+            return 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
         }
     }
 }

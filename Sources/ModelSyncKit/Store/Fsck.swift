@@ -28,6 +28,29 @@ public struct FsckReport: Sendable {
     public var remainingProblems: [String] = []
 }
 
+/// The problems fsck's steps find and the repairs they make, in the order found.
+struct FsckFindings {
+    /// True for `fsck --repair`.
+    let repairing: Bool
+    var problems: [String] = []
+    var repaired: [FsckReport.Repair] = []
+    /// Problems left after this run: all of them without `--repair`, the ones with no fix with it.
+    var remaining: [String] = []
+
+    /// Notes `problem`, which nothing in the store can fix.
+    mutating func note(_ problem: String) {
+        problems.append(problem)
+        remaining.append(problem)
+    }
+
+    /// Notes `problem`; when repairing and a `fix` exists, runs it and records the repair it reports.
+    mutating func note(_ problem: String, fix: (() throws -> FsckReport.Repair)?) throws {
+        guard repairing, let fix else { return note(problem) }
+        problems.append(problem)
+        repaired.append(try fix())
+    }
+}
+
 /// Checks a store: re-hashes every object, compares the index with the disk both ways, and checks every
 /// retained generation against its manifest. With `repair`, fixes what can be fixed from the store alone.
 struct Fsck {
@@ -36,24 +59,54 @@ struct Fsck {
     let modelsDir: String?
     let progress: ProgressHandler?
 
+    private var layout: StoreLayout { store.layout }
+    private var index: Index { store.index }
+
     func run() throws -> FsckReport {
         var report = FsckReport()
-        let layout = store.layout
+        var findings = FsckFindings(repairing: repair)
         let (onDisk, strays) = try store.objects.enumerate()
-        let indexed = try store.index.allObjects()
+        let indexed = try index.allObjects()
+        let hashed = try hashObjects(onDisk)
+        let good = try checkObjects(hashed, indexed: indexed, report: &report, findings: &findings)
+        try checkStrayObjectFiles(strays, findings: &findings)
+        try checkIndexRowsWithoutFiles(indexed, onDisk: Set(onDisk), findings: &findings)
+        try checkTemporaryFiles(findings: &findings)
+        let records = try store.ledger.all()
+        let active = modelsDir.flatMap { store.ledger.activeNumber(modelsDir: $0) }
+        try checkGenerationEntries(records, active: active, findings: &findings)
+        try checkInterruptedBuilds(records, active: active, findings: &findings)
+        try checkActiveRecord(records, active: active, findings: &findings)
+        report.missing = try checkKeptGenerations(records, active: active, good: good, findings: &findings)
+        report.problems = findings.problems
+        report.repaired = findings.repaired
+        report.remainingProblems = findings.remaining
+        return report
+    }
 
-        // 1. Re-hash every object, in parallel, in constant memory per thread.
-        var sizes: [Digest: UInt64] = [:]
+    // MARK: objects
+
+    /// One re-hashed object: its name, what its content hashes to, its size and permission bits.
+    private struct HashedObject {
+        var digest: Digest
+        var actual: Digest
+        var size: UInt64
+        var mode: mode_t?
+    }
+
+    /// Re-hashes every object, in parallel, in constant memory per thread.
+    private func hashObjects(_ onDisk: [Digest]) throws -> [HashedObject] {
         var modes: [Digest: mode_t] = [:]
+        var sizes: UInt64 = 0
         for digest in onDisk {
             if let info = try FileSystem.linkStatus(layout.objectPath(digest)) {
-                sizes[digest] = UInt64(info.st_size)
+                sizes += UInt64(info.st_size)
                 modes[digest] = info.st_mode & 0o7777
             }
         }
-        let total = sizes.values.reduce(0, +)
+        let total = sizes
         let done = Atomic<UInt64>(0)
-        let progress = self.progress
+        let (layout, progress) = (self.layout, self.progress)
         let hashed = try ParallelWork.map(count: onDisk.count) { item -> (Digest, Digest, UInt64) in
             let digest = onDisk[item]
             let (actual, size) = try ObjectStore.hashFile(at: layout.objectPath(digest))
@@ -61,157 +114,150 @@ struct Fsck {
             progress?(Progress(phase: "verifying", completed: completed, total: total))
             return (digest, actual, size)
         }
+        return hashed.map { HashedObject(digest: $0.0, actual: $0.1, size: $0.2, mode: modes[$0.0]) }
+    }
+
+    /// Compares each object with its name, its index row and its read-only mode. Returns the objects whose
+    /// content is good.
+    private func checkObjects(_ hashed: [HashedObject], indexed: [Digest: UInt64], report: inout FsckReport,
+                              findings: inout FsckFindings) throws -> Set<Digest> {
         var good = Set<Digest>()
-        for (digest, actual, size) in hashed {
+        for object in hashed {
+            let digest = object.digest
             report.objectsChecked += 1
-            report.bytesChecked += size
-            if actual != digest {
+            report.bytesChecked += object.size
+            guard object.actual == digest else {
                 report.corrupt.append(digest)
-                report.problems.append("corrupt object \(digest): content hashes to \(actual)")
-                if repair {
+                try findings.note("corrupt object \(digest): content hashes to \(object.actual)") {
                     try store.objects.quarantine(digest)
-                    try store.index.removeObject(digest)
-                    try store.index.forgetCachedDigests(digest)
-                    report.repaired.append(.init(digest: digest, path: nil, action: "quarantined"))
+                    try index.removeObject(digest)
+                    try index.forgetCachedDigests(digest)
+                    return .init(digest: digest, path: nil, action: "quarantined")
                 }
                 continue
             }
-            if let expected = indexed[digest], expected != size {
-                report.problems.append("object \(digest) is \(size) bytes but the index says \(expected)")
-                if repair {
-                    try store.index.removeObject(digest)
-                    try store.index.recordObject(digest, size: size)
-                    report.repaired.append(.init(digest: digest, path: nil, action: "index-size-fixed"))
+            if let expected = indexed[digest], expected != object.size {
+                try findings.note("object \(digest) is \(object.size) bytes but the index says \(expected)") {
+                    try index.removeObject(digest)
+                    try index.recordObject(digest, size: object.size)
+                    return .init(digest: digest, path: nil, action: "index-size-fixed")
                 }
             }
             if indexed[digest] == nil {
-                report.problems.append("object \(digest) is not in the index")
-                if repair {
-                    try store.index.recordObject(digest, size: size)
-                    report.repaired.append(.init(digest: digest, path: nil, action: "indexed"))
+                try findings.note("object \(digest) is not in the index") {
+                    try index.recordObject(digest, size: object.size)
+                    return .init(digest: digest, path: nil, action: "indexed")
                 }
             }
-            if let mode = modes[digest], mode != 0o444 {
+            if let mode = object.mode, mode != 0o444 {
                 // A hard-linked generation file shares the object's inode: a chmod on one changes both.
-                report.problems.append("object \(digest) has mode \(String(mode, radix: 8)), expected 444")
-                if repair {
-                    if chmod(layout.objectPath(digest), 0o444) != 0 { throw IOError.current("chmod", layout.objectPath(digest)) }
-                    report.repaired.append(.init(digest: digest, path: nil, action: "mode-fixed"))
+                try findings.note("object \(digest) has mode \(String(mode, radix: 8)), expected 444") {
+                    let path = layout.objectPath(digest)
+                    if chmod(path, 0o444) != 0 { throw IOError.current("chmod", path) }
+                    return .init(digest: digest, path: nil, action: "mode-fixed")
                 }
             }
             good.insert(digest)
         }
+        return good
+    }
+
+    /// Files under `objects/` that are not named like an object.
+    private func checkStrayObjectFiles(_ strays: [String], findings: inout FsckFindings) throws {
         for path in strays {
-            report.problems.append("unexpected file in objects/: \(path)")
-            if repair {
-                try FileSystem.removeTree(path)
-                report.repaired.append(.init(digest: nil, path: path, action: "removed"))
+            try findings.note("unexpected file in objects/: \(path)") { try removal(of: path) }
+        }
+    }
+
+    /// Index rows whose object file is gone.
+    private func checkIndexRowsWithoutFiles(_ indexed: [Digest: UInt64], onDisk: Set<Digest>,
+                                            findings: inout FsckFindings) throws {
+        for digest in indexed.keys.sorted() where !onDisk.contains(digest) {
+            try findings.note("object \(digest) is in the index but not on disk") {
+                try index.removeObject(digest)
+                try index.forgetCachedDigests(digest)
+                return .init(digest: digest, path: nil, action: "index-row-removed")
             }
         }
+    }
 
-        // 2. Index rows whose object file is gone.
-        let onDiskSet = Set(onDisk)
-        for digest in indexed.keys.sorted() where !onDiskSet.contains(digest) {
-            report.problems.append("object \(digest) is in the index but not on disk")
-            if repair {
-                try store.index.removeObject(digest)
-                try store.index.forgetCachedDigests(digest)
-                report.repaired.append(.init(digest: digest, path: nil, action: "index-row-removed"))
-            }
-        }
-
-        // 3. Half-written temp files.
+    /// Half-written temp files.
+    private func checkTemporaryFiles(findings: inout FsckFindings) throws {
         for name in try FileSystem.list(layout.tmp).sorted() {
             let path = layout.tmp + "/" + name
-            report.problems.append("leftover temporary file \(path)")
-            if repair {
-                try FileSystem.removeTree(path)
-                report.repaired.append(.init(digest: nil, path: path, action: "removed"))
-            }
+            try findings.note("leftover temporary file \(path)") { try removal(of: path) }
         }
+    }
 
-        // 4. Generation directories nothing points at: half-built ones (a crash before their rename) and
-        //    ones the index does not know.
-        let records = try store.index.generations()
+    // MARK: generations
+
+    /// Entries of `generations/` nothing points at: half-built directories (a crash before their rename)
+    /// and generations the index does not know.
+    private func checkGenerationEntries(_ records: [GenerationRecord], active: Int?, findings: inout FsckFindings) throws {
         let known = Set(records.filter { $0.state != .building }.map(\.number))
-        let activeNumber = modelsDir.flatMap { Generations.activeNumber(modelsDir: $0, layout: layout) }
         for name in try FileSystem.list(layout.generations).sorted() {
             let path = layout.generations + "/" + name
-            let number = Int(name.hasSuffix(".manifest") ? String(name.dropLast(9)) : name)
-            if let number, known.contains(number) || number == activeNumber { continue }
-            let line = name.hasPrefix(".building-") ? "half-built generation directory \(path)"
+            let number = Int(name.hasSuffix(".manifest") ? String(name.dropLast(".manifest".count)) : name)
+            if let number, known.contains(number) || number == active { continue }
+            let problem = name.hasPrefix(".building-") ? "half-built generation directory \(path)"
                 : "generation entry \(path) is not a known generation"
-            report.problems.append(line)
-            if repair {
-                try FileSystem.removeTree(path)
-                report.repaired.append(.init(digest: nil, path: path, action: "removed"))
-            }
+            try findings.note(problem) { try removal(of: path) }
         }
-        for record in records where record.state == .building && record.number != activeNumber {
-            report.problems.append("generation \(record.number) is recorded as \(record.state.rawValue)")
-            if repair {
-                try store.index.removeGeneration(record.number)
-                report.repaired.append(.init(digest: record.manifest, path: layout.generationPath(record.number),
-                                             action: "generation-forgotten"))
-            }
-        }
+    }
 
-        // The symlink is the truth about the active set; after a crash between the swap and the index
-        // update the index still names the previous one.
-        if let activeNumber, let record = records.first(where: { $0.number == activeNumber }), record.state != .active {
-            let previous = records.first { $0.state == .active }?.number
-            report.problems.append("generation \(activeNumber) is active but the index records it as \(record.state.rawValue)")
-            if repair {
-                let now = Date()
-                try store.index.setGenerationActivated(activeNumber, at: now)
-                try store.index.recordEvent(StoreEvent(time: now, kind: .activate, generation: activeNumber,
-                                                       fromGeneration: previous, manifest: record.manifest,
-                                                       reason: "recorded by fsck after an interrupted activation"))
-                report.repaired.append(.init(digest: record.manifest, path: layout.generationPath(activeNumber),
-                                             action: "activation-recorded"))
+    /// Generation records still marked as being built: an activation was interrupted before their rename.
+    private func checkInterruptedBuilds(_ records: [GenerationRecord], active: Int?, findings: inout FsckFindings) throws {
+        for record in records where record.state == .building && record.number != active {
+            try findings.note("generation \(record.number) is recorded as \(record.state.rawValue)") {
+                try store.ledger.forget(record.number)
+                return .init(digest: record.manifest, path: layout.generationPath(record.number), action: "generation-forgotten")
             }
         }
+    }
 
-        // 5. Every generation we keep must have its manifest and all its objects, and its files must match.
+    /// The symlink is the truth about the active set; after a crash between the swap and the index update
+    /// the index still names the previous one.
+    private func checkActiveRecord(_ records: [GenerationRecord], active: Int?, findings: inout FsckFindings) throws {
+        guard let active, let record = records.first(where: { $0.number == active }), record.state != .active else { return }
+        let previous = records.first { $0.state == .active }?.number
+        try findings.note("generation \(active) is active but the index records it as \(record.state.rawValue)") {
+            try store.ledger.recordActivation(of: active, replacing: previous, manifest: record.manifest,
+                                              reason: "recorded by fsck after an interrupted activation")
+            return .init(digest: record.manifest, path: layout.generationPath(active), action: "activation-recorded")
+        }
+    }
+
+    /// Every generation kept (active or retained) must have its manifest and all its objects, and its files
+    /// must match. Returns the digests the store lacks.
+    private func checkKeptGenerations(_ records: [GenerationRecord], active: Int?, good: Set<Digest>,
+                                      findings: inout FsckFindings) throws -> [Digest] {
         var missing = Set<Digest>()
-        var remaining: [String] = []
-        for generation in records where generation.state == .active || generation.state == .retained || generation.number == activeNumber {
+        let checker = GenerationChecker(store: store, good: good)
+        for generation in records where generation.state == .active || generation.state == .retained || generation.number == active {
             guard good.contains(generation.manifest) else {
                 missing.insert(generation.manifest)
-                let line = "generation \(generation.number): its manifest \(generation.manifest) is missing"
-                report.problems.append(line)
-                remaining.append(line)
+                findings.note("generation \(generation.number): its manifest \(generation.manifest) is missing")
                 continue
             }
             let manifest: Manifest
             do {
                 manifest = try store.manifest(generation.manifest)
             } catch {
-                let line = "generation \(generation.number): manifest \(generation.manifest) is invalid: \(modelSyncError(from: error).message)"
-                report.problems.append(line)
-                remaining.append(line)
+                findings.note("generation \(generation.number): manifest \(generation.manifest) is invalid: "
+                              + modelSyncError(from: error).message)
                 continue
             }
-            for entry in manifest.files where !good.contains(entry.digest) {
-                if missing.insert(entry.digest).inserted {
-                    let line = "generation \(generation.number) needs \(entry.digest) (\(entry.path)), which the store lacks"
-                    report.problems.append(line)
-                    remaining.append(line)
-                }
+            for entry in manifest.files where !good.contains(entry.digest) && missing.insert(entry.digest).inserted {
+                findings.note("generation \(generation.number) needs \(entry.digest) (\(entry.path)), which the store lacks")
             }
-            let checker = GenerationChecker(store: store, repair: repair, good: good)
-            let (found, fixed, left) = try checker.check(generation: generation.number, manifest: manifest)
-            report.problems += found
-            report.repaired += fixed
-            remaining += left
+            try checker.check(generation: generation.number, manifest: manifest, findings: &findings)
         }
-        report.missing = missing.sorted()
+        return missing.sorted()
+    }
 
-        if !repair {
-            report.remainingProblems = report.problems
-        } else {
-            report.remainingProblems = remaining
-        }
-        return report
+    /// Removes `path` (file or tree) and reports it.
+    private func removal(of path: String) throws -> FsckReport.Repair {
+        try FileSystem.removeTree(path)
+        return .init(digest: nil, path: path, action: "removed")
     }
 }

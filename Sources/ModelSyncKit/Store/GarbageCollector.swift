@@ -25,43 +25,66 @@ struct GarbageCollector {
 
     func run() throws -> GCReport {
         var report = GCReport(dryRun: dryRun)
-        let index = store.index
-        var keptManifests = Set<Digest>()
-        for generation in try index.generations() where generation.state != .failed {
-            keptManifests.insert(generation.manifest)
+        let (kept, dropped) = try sortManifests()
+        try countRemovableObjects(keeping: try objects(referencedBy: kept), into: &report)
+        report.manifestsRemoved = dropped.sorted()
+        report.tempFilesRemoved = try FileSystem.list(store.layout.tmp).sorted().map { store.layout.tmp + "/" + $0 }
+        guard !dryRun else { return report }
+        try remove(report)
+        return report
+    }
+
+    /// The manifests to keep (of a kept generation, pinned, or within the grace period) and the indexed
+    /// ones to drop.
+    private func sortManifests() throws -> (kept: Set<Digest>, dropped: [Digest]) {
+        var kept = Set<Digest>()
+        for generation in try store.ledger.all() where generation.state != .failed {
+            kept.insert(generation.manifest)
         }
-        var droppedManifests: [Digest] = []
-        for manifest in try index.allManifests() {
+        var dropped: [Digest] = []
+        for manifest in try store.index.allManifests() {
             if manifest.pinned || now.timeIntervalSince(manifest.importedAt) < graceSeconds {
-                keptManifests.insert(manifest.digest)
-            } else if !keptManifests.contains(manifest.digest) {
-                droppedManifests.append(manifest.digest)
+                kept.insert(manifest.digest)
+            } else if !kept.contains(manifest.digest) {
+                dropped.append(manifest.digest)
             }
         }
-        droppedManifests.removeAll { keptManifests.contains($0) }
-        var keep = keptManifests
-        for manifest in keptManifests {
-            keep.formUnion(try index.referencedObjects(of: manifest))
+        return (kept, dropped.filter { !kept.contains($0) })
+    }
+
+    /// The kept manifests themselves and every blob they reference.
+    private func objects(referencedBy manifests: Set<Digest>) throws -> Set<Digest> {
+        var keep = manifests
+        for manifest in manifests {
+            keep.formUnion(try store.index.referencedObjects(of: manifest))
         }
+        return keep
+    }
+
+    /// Lists every object on disk that is not in `keep`, with its size (the index's, else the file's).
+    private func countRemovableObjects(keeping keep: Set<Digest>, into report: inout GCReport) throws {
         let (onDisk, _) = try store.objects.enumerate()
-        let indexed = try index.allObjects()
+        let indexed = try store.index.allObjects()
         for digest in onDisk where !keep.contains(digest) {
             let onDiskSize = try FileSystem.linkStatus(store.layout.objectPath(digest)).map { UInt64($0.st_size) } ?? 0
-            let size = indexed[digest] ?? onDiskSize
             report.removed.append(digest)
             report.objectsRemoved += 1
-            report.bytesFreed += size
+            report.bytesFreed += indexed[digest] ?? onDiskSize
         }
         report.objectsKept = onDisk.count - report.objectsRemoved
-        report.manifestsRemoved = droppedManifests.sorted()
-        let temporaries = try FileSystem.list(store.layout.tmp).sorted().map { store.layout.tmp + "/" + $0 }
-        report.tempFilesRemoved = temporaries
-        guard !dryRun else { return report }
+    }
 
-        // Index first, then files: a crash in between leaves unindexed objects, which the next gc or fsck
-        // handles, never index rows that point at nothing a kept generation needs.
+    /// Removes what `report` lists. Index first, then files: a crash in between leaves unindexed objects,
+    /// which the next gc or fsck handles, never index rows that point at nothing a kept generation needs.
+    private func remove(_ report: GCReport) throws {
+        let index = store.index
         try index.transaction {
-            for digest in droppedManifests { try index.removeManifest(digest) }
+            for digest in report.manifestsRemoved {
+                // A failed generation keeps nothing, but its record (shown by `status` until the next
+                // activation) names its manifest: it goes first, or the manifest row cannot.
+                try store.ledger.forgetFailed(of: digest)
+                try index.removeManifest(digest)
+            }
             for digest in report.removed {
                 try index.removeObject(digest)
                 try index.forgetCachedDigests(digest)
@@ -70,8 +93,7 @@ struct GarbageCollector {
                                              reason: "removed \(report.objectsRemoved) objects, \(report.bytesFreed) bytes"))
         }
         for digest in report.removed { try store.objects.remove(digest) }
-        for path in temporaries { try FileSystem.removeTree(path) }
-        return report
+        for path in report.tempFilesRemoved { try FileSystem.removeTree(path) }
     }
 }
 

@@ -1,9 +1,10 @@
 import Foundation
 
-/// The SQLite index of a store: objects, manifests and their entries, generations, events, the stat cache.
+/// The SQLite index of a store: its schema and migrations, objects, manifests and their entries, events,
+/// named values and the stat cache. Generation rows and bad manifests are written by `GenerationLedger`.
 ///
 /// Everything in it can be rebuilt from `objects/` and `generations/` (`fsck --repair`), except the event
-/// log. Confined: one task uses an index at a time.
+/// log and the named values. Confined: one task uses an index at a time.
 final class Index {
     let database: Database
 
@@ -72,27 +73,43 @@ final class Index {
             last_error TEXT
         ) WITHOUT ROWID;
         """,
+        // Small values that layers above the store keep here, under names of their choosing. The daemon's
+        // per-role table becomes values named `daemon.<role>` holding a JSON object of the same columns
+        // (the encoding the daemon reads back), so the store no longer has a table per caller.
+        """
+        CREATE TABLE named_values(
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID;
+        INSERT INTO named_values(name, value)
+            SELECT 'daemon.' || role,
+                   json_object('last_run', last_run, 'last_success', last_success,
+                               'last_result', last_result, 'last_error', last_error)
+            FROM daemon_state;
+        DROP TABLE daemon_state;
+        """,
     ]
 
+    /// The schema version this model-sync writes: the number of migrations.
+    static var schemaVersion: Int { migrations.count }
+
     /// Opens the index at `path`, applying pending migrations. A read-only open applies none.
-    init(path: String, readOnly: Bool = false) throws(SQLiteError) {
+    ///
+    /// Throws `NewerIndexError` before changing anything when a newer model-sync wrote the file, and
+    /// `SQLiteError` (corruption) when the file is not a readable database.
+    init(path: String, readOnly: Bool = false) throws {
         database = try Database(path: path, readOnly: readOnly)
-        // Force SQLite to read the header now, so a corrupt file fails here with SQLITE_NOTADB.
+        // Reading the version makes SQLite read the header now, so a corrupt file fails here with SQLITE_NOTADB.
         let version = try database.userVersion
-        if version > Index.migrations.count {
-            throw SQLiteError(resultCode: 1, sqliteMessage: "schema version \(version) is newer than this model-sync understands (\(Index.migrations.count))",
-                              context: "opening", path: path)
+        guard version <= Index.schemaVersion else {
+            throw NewerIndexError(path: path, version: version, supportedVersion: Index.schemaVersion)
         }
-        guard !readOnly, version < Index.migrations.count else { return }
-        for number in version..<Index.migrations.count {
-            try database.execute("BEGIN IMMEDIATE")
-            do {
+        guard !readOnly else { return }
+        try database.useWriteAheadLog()
+        for number in version..<Index.schemaVersion {
+            try database.transaction {
                 try database.execute(Index.migrations[number])
                 try database.execute("PRAGMA user_version = \(number + 1)")
-                try database.execute("COMMIT")
-            } catch {
-                try? database.execute("ROLLBACK")
-                throw error
             }
         }
     }
@@ -179,65 +196,6 @@ final class Index {
         try database.run("DELETE FROM manifests WHERE digest = ?", [.text(digest.description)])
     }
 
-    /// Remembers a manifest as bad (it failed its health check) so the daemon does not re-activate it.
-    func markBad(_ digest: Digest, reason: String, at time: Date = Date()) throws(SQLiteError) {
-        try database.run("INSERT OR REPLACE INTO bad_manifests(digest, reason, marked_at) VALUES(?, ?, ?)",
-                         [.text(digest.description), .text(reason), .int(Int64(time.timeIntervalSince1970))])
-    }
-
-    /// Why a manifest was marked bad, or nil.
-    func badReason(_ digest: Digest) throws(SQLiteError) -> String? {
-        try database.query("SELECT reason FROM bad_manifests WHERE digest = ?", [.text(digest.description)]) { $0.text(0) }.first
-    }
-
-    func clearBad(_ digest: Digest) throws(SQLiteError) {
-        try database.run("DELETE FROM bad_manifests WHERE digest = ?", [.text(digest.description)])
-    }
-
-    // MARK: generations
-
-    func recordGeneration(_ generation: GenerationRecord) throws(SQLiteError) {
-        try database.run("""
-            INSERT OR REPLACE INTO generations(number, manifest, state, created_at, activated_at) VALUES(?, ?, ?, ?, ?)
-            """, [.int(generation.number), .text(generation.manifest.description), .text(generation.state.rawValue),
-                  .int(Int64(generation.createdAt.timeIntervalSince1970)),
-                  generation.activatedAt.map { .int(Int64($0.timeIntervalSince1970)) } ?? .null])
-    }
-
-    func setGenerationState(_ number: Int, _ state: GenerationState) throws(SQLiteError) {
-        try database.run("UPDATE generations SET state = ? WHERE number = ?", [.text(state.rawValue), .int(number)])
-    }
-
-    /// Marks `number` active and any other active generation retained (there is one active set).
-    func setGenerationActivated(_ number: Int, at time: Date) throws(SQLiteError) {
-        try database.run("UPDATE generations SET state = 'retained' WHERE state = 'active' AND number != ?", [.int(number)])
-        try database.run("UPDATE generations SET state = 'active', activated_at = ? WHERE number = ?",
-                         [.int(Int64(time.timeIntervalSince1970)), .int(number)])
-    }
-
-    func removeGeneration(_ number: Int) throws(SQLiteError) {
-        try database.run("DELETE FROM generations WHERE number = ?", [.int(number)])
-    }
-
-    /// All generations, newest first.
-    func generations() throws(SQLiteError) -> [GenerationRecord] {
-        try database.query("SELECT number, manifest, state, created_at, activated_at FROM generations ORDER BY number DESC") { row in
-            GenerationRecord(
-                number: row.int(0),
-                manifest: (try? Digest(parsing: row.text(1))) ?? Digest.empty,
-                state: GenerationState(rawValue: row.text(2)) ?? .failed,
-                createdAt: Date(timeIntervalSince1970: TimeInterval(row.int64(3))),
-                activatedAt: row.optionalInt(4).map { Date(timeIntervalSince1970: TimeInterval($0)) })
-        }
-    }
-
-    /// The highest generation number ever used (so numbers are never reused), from the index and the event log.
-    func highestGenerationNumber() throws(SQLiteError) -> Int {
-        let fromGenerations = try database.query("SELECT MAX(number) FROM generations") { $0.optionalInt(0) }.first ?? nil
-        let fromEvents = try database.query("SELECT MAX(generation) FROM events") { $0.optionalInt(0) }.first ?? nil
-        return max(fromGenerations ?? 0, fromEvents ?? 0)
-    }
-
     // MARK: events
 
     func recordEvent(_ event: StoreEvent) throws(SQLiteError) {
@@ -245,15 +203,6 @@ final class Index {
             INSERT INTO events(time, kind, generation, from_generation, manifest, reason) VALUES(?, ?, ?, ?, ?, ?)
             """, [.int(Int64(event.time.timeIntervalSince1970)), .text(event.kind.rawValue), .optionalInt(event.generation),
                   .optionalInt(event.fromGeneration), .optionalText(event.manifest?.description), .optionalText(event.reason)])
-    }
-
-    /// The generation that was active before `generation` became active the last time (the `from` of the
-    /// latest activate or rollback event into it), or nil.
-    func generationActive(before generation: Int) throws(SQLiteError) -> Int? {
-        try database.query("""
-            SELECT from_generation FROM events WHERE kind IN ('activate', 'rollback') AND generation = ?
-            ORDER BY id DESC LIMIT 1
-            """, [.int(generation)]) { $0.optionalInt(0) }.first ?? nil
     }
 
     /// Events, oldest first (at most `limit`, the most recent ones).
@@ -271,24 +220,20 @@ final class Index {
         return rows
     }
 
-    // MARK: daemon state
+    // MARK: named values
 
-    func daemonState(role: String) throws(SQLiteError) -> DaemonState {
-        let rows = try database.query("SELECT last_run, last_success, last_result, last_error FROM daemon_state WHERE role = ?",
-                                      [.text(role)]) { row in
-            DaemonState(lastRun: row.optionalInt(0).map { Date(timeIntervalSince1970: TimeInterval($0)) },
-                        lastSuccess: row.optionalInt(1).map { Date(timeIntervalSince1970: TimeInterval($0)) },
-                        lastResult: row.optionalText(2), lastError: row.optionalText(3))
-        }
-        return rows.first ?? DaemonState()
+    /// The value saved under `name`, or nil.
+    func value(named name: String) throws(SQLiteError) -> String? {
+        try database.query("SELECT value FROM named_values WHERE name = ?", [.text(name)]) { $0.text(0) }.first
     }
 
-    func saveDaemonState(_ state: DaemonState, role: String) throws(SQLiteError) {
-        try database.run("""
-            INSERT OR REPLACE INTO daemon_state(role, last_run, last_success, last_result, last_error) VALUES(?, ?, ?, ?, ?)
-            """, [.text(role), .optionalInt(state.lastRun.map { Int($0.timeIntervalSince1970) }),
-                  .optionalInt(state.lastSuccess.map { Int($0.timeIntervalSince1970) }),
-                  .optionalText(state.lastResult), .optionalText(state.lastError)])
+    /// Saves `value` under `name`, replacing what was there; nil removes it.
+    func setValue(_ value: String?, named name: String) throws(SQLiteError) {
+        guard let value else {
+            try database.run("DELETE FROM named_values WHERE name = ?", [.text(name)])
+            return
+        }
+        try database.run("INSERT OR REPLACE INTO named_values(name, value) VALUES(?, ?)", [.text(name), .text(value)])
     }
 
     // MARK: stat cache

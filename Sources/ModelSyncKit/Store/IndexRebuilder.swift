@@ -24,7 +24,8 @@ struct IndexRebuilder {
         var repairs: [FsckReport.Repair] = []
         let (objects, _) = try store.objects.enumerate()
         let now = Date()
-        let activeNumber = modelsDir.flatMap { Generations.activeNumber(modelsDir: $0, layout: store.layout) }
+        let ledger = store.ledger
+        let activeNumber = modelsDir.flatMap { ledger.activeNumber(modelsDir: $0) }
         try store.index.transaction {
             for digest in objects {
                 let path = store.layout.objectPath(digest)
@@ -44,7 +45,7 @@ struct IndexRebuilder {
                           .trimmingCharacters(in: .whitespacesAndNewlines)),
                       try store.index.hasManifest(digest) else { continue }
                 let state: GenerationState = number == activeNumber ? .active : .retained
-                try store.index.recordGeneration(GenerationRecord(number: number, manifest: digest, state: state,
+                try ledger.reindex(GenerationRecord(number: number, manifest: digest, state: state,
                                                                   createdAt: now, activatedAt: state == .active ? now : nil))
                 repairs.append(.init(digest: digest, path: store.layout.generationPath(number), action: "generation-reindexed"))
             }

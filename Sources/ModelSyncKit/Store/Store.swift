@@ -51,10 +51,13 @@ public final class Store {
         try ObjectStore(layout: layout).prepare()
         let existed = FileSystem.exists(layout.indexPath)
         do {
-            let index = try openCheckedIndex(layout.indexPath)
+            let index = try openCheckedIndex(layout)
             return (Store(layout: layout, index: index, lock: lock), !existed)
         } catch {
-            guard let failure = error as? SQLiteError, failure.isCorruption || failure.resultCode == 1 else { throw error }
+            // Corrupt pages, or a database whose tables are not the ones its version promises ("no such
+            // table" is SQLITE_ERROR). A newer schema is neither: `NewerIndexError` passes through untouched.
+            guard let failure = error as? SQLiteError,
+                  failure.isCorruption || failure.resultCode.primaryResultCode == .SQLITE_ERROR else { throw error }
         }
         // Unreadable: keep it aside for inspection and start an empty index, which the caller rebuilds.
         let aside = layout.root + "/index.sqlite.corrupt-\(Int(Date().timeIntervalSince1970))"
@@ -66,10 +69,10 @@ public final class Store {
     }
 
     /// Opens the index and reads every table once, so that a corrupt page fails here.
-    private static func openCheckedIndex(_ path: String) throws -> Index {
-        let index = try Index(path: path)
+    private static func openCheckedIndex(_ layout: StoreLayout) throws -> Index {
+        let index = try Index(path: layout.indexPath)
         _ = try index.allManifests()
-        _ = try index.generations()
+        _ = try GenerationLedger(layout: layout, index: index).all()
         _ = try index.allObjects()
         return index
     }
@@ -87,7 +90,7 @@ public final class Store {
     }
 
     /// All generations recorded in the index, newest first.
-    public func generations() throws -> [GenerationRecord] { try index.generations() }
+    public func generations() throws -> [GenerationRecord] { try ledger.all() }
 
     /// The event log, oldest first.
     public func events(limit: Int = 1000) throws -> [StoreEvent] { try index.events(limit: limit) }
@@ -95,11 +98,22 @@ public final class Store {
     /// Records an event in the log.
     public func record(_ event: StoreEvent) throws { try index.recordEvent(event) }
 
+    // MARK: named values
+
+    /// The small value a layer above the store saved under `name` (for example the daemon's state), or nil.
+    ///
+    /// The store does not interpret values; the name is the caller's namespace (`daemon.client`). Values live
+    /// in the index, so they survive restarts but not an index rebuilt by `fsck --repair`.
+    public func value(named name: String) throws -> String? { try index.value(named: name) }
+
+    /// Saves `value` under `name` (a few kilobytes at most), replacing what was there; nil removes it.
+    public func setValue(_ value: String?, named name: String) throws { try index.setValue(value, named: name) }
+
     /// Resolves a user-supplied manifest reference: a full digest, a unique hex prefix (at least 6 characters),
     /// or a generation number.
     public func resolveManifest(_ reference: String) throws -> Digest {
         if let number = Int(reference) {
-            if let generation = try index.generations().first(where: { $0.number == number }) {
+            if let generation = try ledger.record(number) {
                 return generation.manifest
             }
             throw UsageError("no generation \(number) in \(layout.root)", hint: "`model-sync status` lists the generations")

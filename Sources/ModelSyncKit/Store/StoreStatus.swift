@@ -23,9 +23,9 @@ public struct StoreStatus: Sendable {
 extension Store {
     /// The active generation, the retained ones, and the store's size.
     public func status(modelsDir: String) throws -> StoreStatus {
-        let activeNumber = Generations.activeNumber(modelsDir: modelsDir, layout: layout)
+        let activeNumber = ledger.activeNumber(modelsDir: modelsDir)
         // The symlink is the truth about which set is active; the index may lag it after a crash.
-        let generations = try index.generations().map { record -> GenerationRecord in
+        let generations = try ledger.all().map { record -> GenerationRecord in
             var record = record
             if record.number == activeNumber { record.state = .active } else if record.state == .active { record.state = .retained }
             return record

@@ -1,6 +1,6 @@
 import Foundation
 
-/// What the daemon remembers of a role between runs and restarts (kept in the store's index).
+/// What the daemon remembers of a role between runs and restarts (kept in the store as a named value).
 public struct DaemonState: Sendable, Equatable {
     public var lastRun: Date?
     public var lastSuccess: Date?
@@ -15,12 +15,55 @@ public struct DaemonState: Sendable, Equatable {
         self.lastResult = lastResult
         self.lastError = lastError
     }
+
+    /// The store value name for `role`'s state; the index migration that moved the old per-role table
+    /// into named values wrote the same names.
+    static func valueName(role: String) -> String { "daemon." + role }
+
+    /// The stored form: whole seconds since 1970, as the daemon has always kept them.
+    private struct Stored: Codable {
+        var lastRun: Int64?
+        var lastSuccess: Int64?
+        var lastResult: String?
+        var lastError: String?
+
+        enum CodingKeys: String, CodingKey {
+            case lastRun = "last_run", lastSuccess = "last_success", lastResult = "last_result", lastError = "last_error"
+        }
+    }
+
+    /// The JSON object saved in the store.
+    func encoded() throws -> String {
+        let stored = Stored(lastRun: lastRun.map(DaemonState.seconds), lastSuccess: lastSuccess.map(DaemonState.seconds),
+                            lastResult: lastResult, lastError: lastError)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(stored), as: UTF8.self)
+    }
+
+    /// Reads a state saved by `encoded()`; a value that does not decode reads as no state (the daemon
+    /// then simply runs as on its first start).
+    init(decoding text: String) {
+        guard let stored = try? JSONDecoder().decode(Stored.self, from: Data(text.utf8)) else {
+            self.init()
+            return
+        }
+        self.init(lastRun: stored.lastRun.map(DaemonState.date), lastSuccess: stored.lastSuccess.map(DaemonState.date),
+                  lastResult: stored.lastResult, lastError: stored.lastError)
+    }
+
+    private static func seconds(_ date: Date) -> Int64 { Int64(date.timeIntervalSince1970) }
+    private static func date(_ seconds: Int64) -> Date { Date(timeIntervalSince1970: TimeInterval(seconds)) }
 }
 
 extension Store {
-    /// The daemon's saved state for `role`.
-    public func daemonState(role: String) throws -> DaemonState { try index.daemonState(role: role) }
+    /// The daemon's saved state for `role` (empty when it never ran).
+    public func daemonState(role: String) throws -> DaemonState {
+        try value(named: DaemonState.valueName(role: role)).map(DaemonState.init(decoding:)) ?? DaemonState()
+    }
 
     /// Saves the daemon's state for `role`.
-    public func saveDaemonState(_ state: DaemonState, role: String) throws { try index.saveDaemonState(state, role: role) }
+    public func saveDaemonState(_ state: DaemonState, role: String) throws {
+        try setValue(try state.encoded(), named: DaemonState.valueName(role: role))
+    }
 }

@@ -5,53 +5,41 @@ import Foundation
 
 /// Checks a generation directory against its manifest: every file present, same size, same execute bit,
 /// same content (a hard link to a verified object counts as verified; anything else is re-hashed), and no
-/// extra files. With `repair`, re-materializes wrong files from the store and removes extra ones.
+/// extra files. When fsck repairs, wrong files are re-made from the store and extra ones removed.
 struct GenerationChecker {
     let store: Store
-    let repair: Bool
-    /// Objects already verified by this fsck run.
+    /// Objects already verified by this fsck run: only those are trusted to re-make a file from.
     let good: Set<Digest>
 
-    func check(generation number: Int, manifest: Manifest) throws
-        -> (problems: [String], repaired: [FsckReport.Repair], remaining: [String]) {
+    /// Checks generation `number` against `manifest`, noting each problem (and, when repairing, its fix)
+    /// in `findings`.
+    func check(generation number: Int, manifest: Manifest, findings: inout FsckFindings) throws {
         let root = store.layout.generationPath(number)
-        var problems: [String] = []
-        var repaired: [FsckReport.Repair] = []
-        var remaining: [String] = []
         guard let rootInfo = try FileSystem.linkStatus(root), FileSystem.isDirectory(rootInfo) else {
-            let line = "generation \(number): directory \(root) is missing"
-            return ([line], [], [line])
+            findings.note("generation \(number): directory \(root) is missing")
+            return
         }
         let materializer = Materializer(objects: store.objects, mode: .auto)
         var expected = Set<String>()
         for entry in manifest.files {
             expected.insert(entry.path)
             let path = root + "/" + entry.path
-            let issue = try problem(with: entry, at: path)
-            guard let issue else { continue }
-            let line = "generation \(number): \(entry.path) \(issue)"
-            problems.append(line)
-            if repair && good.contains(entry.digest) {
+            guard let issue = try problem(with: entry, at: path) else { continue }
+            let fix = { () throws -> FsckReport.Repair in
                 try FileSystem.makeDirectories((path as NSString).deletingLastPathComponent)
                 try FileSystem.removeTree(path)
                 try materializer.materialize(entry, at: path)
-                repaired.append(.init(digest: entry.digest, path: path, action: "rematerialized"))
-            } else {
-                remaining.append(line)
+                return .init(digest: entry.digest, path: path, action: "rematerialized")
             }
+            try findings.note("generation \(number): \(entry.path) \(issue)", fix: good.contains(entry.digest) ? fix : nil)
         }
         for extra in try listFiles(root, relative: "") where !expected.contains(extra) {
             let path = root + "/" + extra
-            let line = "generation \(number): unexpected file \(extra)"
-            problems.append(line)
-            if repair {
+            try findings.note("generation \(number): unexpected file \(extra)") {
                 try FileSystem.removeTree(path)
-                repaired.append(.init(digest: nil, path: path, action: "removed"))
-            } else {
-                remaining.append(line)
+                return .init(digest: nil, path: path, action: "removed")
             }
         }
-        return (problems, repaired, remaining)
     }
 
     /// nil when the file matches its entry, else what is wrong with it.
