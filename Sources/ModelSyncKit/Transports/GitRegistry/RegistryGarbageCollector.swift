@@ -64,7 +64,7 @@ extension GitRegistry {
         if dryRun {
             return try plan(synchronize()).report
         }
-        let outcome = try commitAndPush(
+        let commit = try commitAndPush(
             author: author,
             message: { _ in
                 "gc: keep the last \(keepManifests) manifests\n\n"
@@ -79,7 +79,7 @@ extension GitRegistry {
         let final = report!
         return RegistryGCReport(dryRun: false, keptManifests: final.keptManifests, manifestsRemoved: final.manifestsRemoved,
                                 objectsRemoved: final.objectsRemoved, bytesFreed: final.bytesFreed,
-                                objectsKept: final.objectsKept, commit: outcome?.commit)
+                                objectsKept: final.objectsKept, commit: commit)
     }
 
     /// `git.author_*`, else the repository's `user.name`/`user.email`, else a fixed identity.
