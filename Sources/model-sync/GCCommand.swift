@@ -55,11 +55,7 @@ struct GCCommand: GlobalOptionsCommand {
     }
 
     private func collectRegistry(_ workspace: Workspace, output: Output) throws {
-        let config = workspace.config
-        let registry = try GitRegistry.open(config: config, environment: workspace.environment)
-        if !(allowDirty || config.allowDirty) { try registry.requireCleanWorktree() }
-        let report = try registry.collectGarbage(keepManifests: config.registry.keepManifests,
-                                                 author: registry.author(config: config), dryRun: dryRun)
+        let report = try RegistryCollector(workspace: workspace, allowDirty: allowDirty).collect(dryRun: dryRun)
         var lines = report.objectsRemoved.map { (dryRun ? "would remove " : "removed ") + $0.description }
         lines.append((dryRun ? "would remove" : "removed") + " \(report.objectsRemoved.count) objects "
             + "(\(Output.bytes(report.bytesFreed))) and \(report.manifestsRemoved.count) manifests from the registry, "

@@ -58,56 +58,33 @@ public struct Publisher {
         let registry = try GitRegistry.open(config: config, environment: workspace.environment)
         registry.beforePush = beforePush
         if !(options.allowDirty || config.allowDirty) { try registry.requireCleanWorktree() }
-        if config.publisher.trainBeforePush && !options.noTrain {
-            let command = try config.requireTrainCommand()
-            let outcome = try ShellCommand(command, environment: workspace.environment,
-                                           timeout: config.publisher.trainTimeoutSec).run()
-            guard outcome == .exited(0) else {
-                throw CommandFailedError(what: "publisher.train_command", command: command, outcome: outcome)
-            }
-        }
+        try train()
         let imported = try store.importDirectory(workspace.modelsDir, progress: progress)
         let manifest = try store.manifest(imported.manifest)
-        let digest = imported.manifest
-        let layout = registry.layout
-
-        var added: (count: Int, bytes: UInt64) = (0, 0)
-        let outcome = try registry.commitAndPush(
-            author: registry.author(config: config),
-            message: { _ in
-                let title = options.message ?? "publish \(digest)"
-                return "\(title)\n\nmanifest: \(digest)\nfiles: \(imported.files), bytes: \(imported.bytes)\n"
-                    + "new objects: \(added.count), new bytes: \(added.bytes)\n"
-            },
-            changes: { base in
-                let present = try registry.objects(in: base)
-                if let base, try registry.latestManifest(in: base) == digest,
-                   try registry.repository.entry(atPath: layout.manifestPath(digest), inCommit: base) != nil,
-                   manifest.files.allSatisfy({ present[$0.digest] != nil }) {
-                    return nil
-                }
-                var changes: [GitTreeChange] = []
-                added = (0, 0)
-                var seen = Set<Digest>()
-                for entry in manifest.files where present[entry.digest] == nil && seen.insert(entry.digest).inserted {
-                    let blob = try registry.repository.writeStoredBlob(fromFileAt: store.objects.path(of: entry.digest))
-                    changes.append(.upsert(path: layout.objectPath(entry.digest), blob: blob))
-                    added.count += 1
-                    added.bytes += entry.size
-                }
-                let manifestBlob = try registry.repository.createBlob(bytes: manifest.canonicalBytes)
-                changes.append(.upsert(path: layout.manifestPath(digest), blob: manifestBlob))
-                let channel = try registry.repository.createBlob(bytes: RegistryLayout.channelText(digest))
-                changes.append(.upsert(path: layout.latestChannel, blob: channel))
-                return changes
-            })
-        guard let outcome else {
-            return Result(result: .upToDate, manifest: digest, commit: nil, newObjects: 0, newBytes: 0,
+        let destination = GitRegistryDestination(registry: registry, author: registry.author(config: config),
+                                                 title: options.message)
+        let published = try TransferEngine(store: store, progress: progress)
+            .publish(manifest, to: destination, channel: RegistryLayout.latest)
+        guard let receipt = published.receipt, let commit = GitOID(hex: receipt) else {
+            return Result(result: .upToDate, manifest: manifest.digest, commit: nil, newObjects: 0, newBytes: 0,
                           files: imported.files, bytes: imported.bytes)
         }
-        try store.record(StoreEvent(kind: .publish, manifest: digest,
-                                    reason: "commit \(outcome.commit) to \(registry.remoteName)/\(registry.branch)"))
-        return Result(result: .published, manifest: digest, commit: outcome.commit, newObjects: added.count,
-                      newBytes: added.bytes, files: imported.files, bytes: imported.bytes)
+        try store.record(StoreEvent(kind: .publish, manifest: manifest.digest,
+                                    reason: "commit \(commit) to \(registry.remoteName)/\(registry.branch)"))
+        return Result(result: .published, manifest: manifest.digest, commit: commit, newObjects: published.newObjects,
+                      newBytes: published.newBytes, files: imported.files, bytes: imported.bytes)
+    }
+
+    /// Runs `publisher.train_command` when `train_before_push` is set and `--no-train` is not given; a failure
+    /// stops the publish before anything is imported (exit 8).
+    private func train() throws {
+        let config = workspace.config
+        guard config.publisher.trainBeforePush && !options.noTrain else { return }
+        let command = try config.requireTrainCommand()
+        let outcome = try ShellCommand(command, environment: workspace.environment,
+                                       timeout: config.publisher.trainTimeoutSec).run()
+        guard outcome == .exited(0) else {
+            throw CommandFailedError(what: "publisher.train_command", command: command, outcome: outcome)
+        }
     }
 }

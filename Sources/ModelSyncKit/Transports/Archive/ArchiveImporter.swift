@@ -61,7 +61,7 @@ public struct ArchiveImporter {
         let archive = try ZipArchive(path: path)
         let files = try checkEntries(archive)
         if files.contains(where: { $0.rawName == Array(ArchiveLayout.manifestName.utf8) }) {
-            return try importDelta(archive, files: files, progress: progress)
+            return try importDelta(archive, progress: progress)
         }
         return try importLegacy(archive, files: files, progress: progress)
     }
@@ -69,8 +69,7 @@ public struct ArchiveImporter {
     // MARK: checks on the central directory
 
     private func reject(_ archive: ZipArchive, _ reason: String) -> IntegrityError {
-        IntegrityError(.invalidArchive, "archive \(archive.path) rejected: \(reason)",
-                       hint: "the archive is corrupt or hostile; nothing was imported and the active set is unchanged")
+        DeltaArchiveSource.reject(archive, reason)
     }
 
     /// Validates every entry; returns the file (non-directory) entries.
@@ -138,59 +137,13 @@ public struct ArchiveImporter {
 
     // MARK: delta
 
-    private func importDelta(_ archive: ZipArchive, files: [ZipEntry], progress: ProgressHandler?) throws -> ArchiveImportResult {
-        var objectEntries: [(entry: ZipEntry, digest: Digest)] = []
-        var manifestEntry: ZipEntry?
-        for entry in archive.entries {
-            if entry.isDirectory {
-                guard ArchiveLayout.isDeltaDirectory(entry.name) else {
-                    throw reject(archive, "unexpected directory \(entry.name.debugDescription) in a delta archive")
-                }
-            } else if entry.name == ArchiveLayout.manifestName {
-                manifestEntry = entry
-            } else if let digest = ArchiveLayout.digest(fromObjectName: entry.name) {
-                objectEntries.append((entry, digest))
-            } else {
-                throw reject(archive, "unexpected entry \(entry.name.debugDescription) in a delta archive "
-                             + "(only manifest.json and objects/sha256/<2 hex>/<64 hex>)")
-            }
-        }
-        let manifestBytes = try archive.contents(of: manifestEntry!, limit: 256 << 20)
-        let manifest: Manifest
-        do {
-            manifest = try Manifest.decode(manifestBytes)
-        } catch {
-            throw reject(archive, "manifest.json: \(error.message)")
-        }
-        var sizes: [Digest: UInt64] = [:]
-        for file in manifest.files { sizes[file.digest] = file.size }
-        var carried = Set<Digest>()
-        for (entry, digest) in objectEntries {
-            guard let size = sizes[digest] else {
-                throw reject(archive, "object \(digest) is not referenced by manifest.json")
-            }
-            guard entry.size == size else {
-                throw reject(archive, "object \(digest) declares \(entry.size) bytes, the manifest says \(size)")
-            }
-            carried.insert(digest)
-        }
-        let missing = Set(manifest.files.map(\.digest)).subtracting(carried).filter { !store.objects.contains($0) }.sorted()
-        if !missing.isEmpty {
-            let names = missing.prefix(5).map { digest in
-                "\(digest) (\(manifest.files.first { $0.digest == digest }!.path))"
-            }.joined(separator: ", ")
-            throw IntegrityError(.missingObject,
-                                 "archive \(archive.path) rejected: the manifest needs \(missing.count) object(s) that are neither in the archive nor in the store: \(names)",
-                                 hint: "the job packed against a `have` list this store no longer satisfies; pull again")
-        }
-        let total = objectEntries.reduce(UInt64(0)) { $0 + $1.entry.size }
-        let insertions = try writeObjects(archive, objectEntries.map { ($0.entry, $0.digest, $0.entry.size) },
-                                          total: total, progress: progress)
-        try store.recordObjects(insertions)
-        try store.recordManifest(manifest)
-        let created = insertions.filter(\.created)
-        return ArchiveImportResult(format: .delta, manifest: manifest.digest, newObjects: created.count,
-                                   newBytes: created.reduce(0) { $0 + $1.size })
+    /// Pulls the archive's manifest and the blobs the store lacks through the transfer engine.
+    private func importDelta(_ archive: ZipArchive, progress: ProgressHandler?) throws -> ArchiveImportResult {
+        let source = try DeltaArchiveSource(archive: archive)
+        let pulled = try TransferEngine(store: store, progress: progress)
+            .pull(from: source, channel: DeltaArchiveSource.channelName)
+        return ArchiveImportResult(format: .delta, manifest: pulled.manifest.digest, newObjects: pulled.fetchedObjects,
+                                   newBytes: pulled.fetchedBytes)
     }
 
     // MARK: legacy

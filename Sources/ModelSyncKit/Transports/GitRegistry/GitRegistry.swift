@@ -167,19 +167,31 @@ public final class GitRegistry {
 
     /// The digest in `channels/latest` at `commit`, nil when the registry has none.
     public func latestManifest(in commit: GitOID) throws -> Digest? {
-        guard try repository.entry(atPath: layout.latestChannel, inCommit: commit) != nil else { return nil }
-        return try RegistryLayout.parseChannel(repository.blob(atPath: layout.latestChannel, inCommit: commit))
+        try channel(RegistryLayout.latest, in: commit)
     }
 
-    /// The manifest `digest` at `commit`, checked: its bytes hash to the digest its file is named by, and it
-    /// validates (canonical encoding, safe paths). Anything else is an integrity error (exit 3).
-    public func manifest(_ digest: Digest, in commit: GitOID) throws -> Manifest {
+    /// The digest in `channels/<name>` at `commit`, nil when the registry has no such channel.
+    public func channel(_ name: String, in commit: GitOID) throws -> Digest? {
+        let path = layout.channelPath(name)
+        guard try repository.entry(atPath: path, inCommit: commit) != nil else { return nil }
+        return try RegistryLayout.parseChannel(repository.blob(atPath: path, inCommit: commit))
+    }
+
+    /// The bytes of manifest `digest` at `commit`, unchecked (the transfer engine checks them). A manifest the
+    /// commit lacks is an integrity error (exit 3): a channel names it.
+    public func manifestBytes(_ digest: Digest, in commit: GitOID) throws -> [UInt8] {
         let path = layout.manifestPath(digest)
         guard try repository.entry(atPath: path, inCommit: commit) != nil else {
             throw IntegrityError(.missingObject, "the registry's commit \(commit) has no \(path)",
                                  hint: "channels/latest names a manifest that was never published")
         }
-        return try Manifest.decode(repository.blob(atPath: path, inCommit: commit), expecting: digest)
+        return try repository.blob(atPath: path, inCommit: commit)
+    }
+
+    /// The manifest `digest` at `commit`, checked: its bytes hash to the digest its file is named by, and it
+    /// validates (canonical encoding, safe paths). Anything else is an integrity error (exit 3).
+    public func manifest(_ digest: Digest, in commit: GitOID) throws -> Manifest {
+        try Manifest.decode(manifestBytes(digest, in: commit), expecting: digest)
     }
 
     /// Streams the blob `digest` at `commit` to `body` (chunks of at most 1 MiB); the caller verifies the digest.
@@ -207,47 +219,61 @@ public final class GitRegistry {
 
     // MARK: writing
 
-    /// What one commit-and-push did.
-    public struct CommitOutcome: Sendable {
-        /// The commit pushed.
-        public let commit: GitOID
-        /// The value the change builder returned for the base it was finally applied to.
-        public let changes: [GitTreeChange]
+    /// The outcome of one push attempt.
+    enum PushAttempt {
+        /// The remote's branch is at `commit`; the local branch, worktree and tracking reference followed.
+        case pushed(GitOID)
+        /// Another publisher pushed first (a non-fast-forward refusal); nothing moved.
+        case rejected(GitError)
     }
 
-    /// Builds a commit on top of the registry's tip with `changes(base)` and pushes it. When the remote
-    /// rejects the push because another publisher pushed first: fetch, rebuild on the new tip, retry once;
-    /// then fail (exit 4). `changes` returning nil means nothing to commit. The local branch moves only once
-    /// the push succeeded.
-    func commitAndPush(author: GitSignature, message: (GitOID?) throws -> String,
-                       changes: (GitOID?) throws -> [GitTreeChange]?) throws -> CommitOutcome? {
+    /// Builds one commit on `base` with `changes` and pushes it. The commit waits under a private reference
+    /// until the push succeeds, so the local branch moves only once the remote's did; a rejection as
+    /// non-fast-forward is returned, not thrown, for the caller to start over on the new tip.
+    func pushCommit(_ changes: [GitTreeChange], onto base: GitOID?, message: String, author: GitSignature) throws -> PushAttempt {
         let pending = "refs/model-sync/pending"
         try repository.disableDeltaSearch()
-        var base = try synchronize()
-        for attempt in 1...2 {
-            guard let list = try changes(base) else { return nil }
-            let tree = try repository.tree(applying: list, toCommit: base)
-            let commit = try repository.createCommit(tree: tree, parents: base.map { [$0] } ?? [],
-                                                     message: message(base), author: author)
-            try repository.setReference(pending, to: commit, logMessage: "model-sync: publish")
-            try beforePush?()
-            do {
-                try push(commit, from: pending)
-            } catch let error as GitError where error.code == .nonFastForward && attempt == 1 {
-                base = try synchronize()
-                continue
-            } catch let error as GitError where error.code == .nonFastForward {
-                throw GitError(code: error.code, errorClass: error.errorClass,
-                               detail: error.detail + " (another publisher pushed again while this one retried)",
-                               operation: error.operation, repositoryPath: error.repositoryPath, category: .remote)
-            }
-            try repository.deleteReference(pending)
-            let head = try repository.referenceTarget("HEAD")
-            try moveBranch(to: commit, from: head, force: false)
-            try repository.setReference(trackingReference, to: commit, logMessage: "model-sync: pushed")
-            return CommitOutcome(commit: commit, changes: list)
+        let tree = try repository.tree(applying: changes, toCommit: base)
+        let commit = try repository.createCommit(tree: tree, parents: base.map { [$0] } ?? [],
+                                                 message: message, author: author)
+        try repository.setReference(pending, to: commit, logMessage: "model-sync: publish")
+        try beforePush?()
+        do {
+            try push(commit, from: pending)
+        } catch let error as GitError where error.code == .nonFastForward {
+            return .rejected(error)
         }
-        return nil
+        try repository.deleteReference(pending)
+        let head = try repository.referenceTarget("HEAD")
+        try moveBranch(to: commit, from: head, force: false)
+        try repository.setReference(trackingReference, to: commit, logMessage: "model-sync: pushed")
+        return .pushed(commit)
+    }
+
+    /// The error for a publisher that lost the race on every attempt (exit 4).
+    func lostRace(_ error: any Error) -> any Error {
+        guard let error = error as? GitError else { return error }
+        return GitError(code: error.code, errorClass: error.errorClass,
+                        detail: error.detail + " (another publisher pushed again while this one retried)",
+                        operation: error.operation, repositoryPath: error.repositoryPath, category: .remote)
+    }
+
+    /// Builds a commit on top of the registry's tip with `changes(base)` and pushes it; when another publisher
+    /// pushed first, fetches, rebuilds on the new tip and retries once, then fails (exit 4). `changes`
+    /// returning nil means nothing to commit. Used by `gc --registry`; publishing goes through the
+    /// ``TransferEngine`` and ``GitRegistryDestination``.
+    func commitAndPush(author: GitSignature, message: (GitOID?) throws -> String,
+                       changes: (GitOID?) throws -> [GitTreeChange]?) throws -> GitOID? {
+        var lastRejection: GitError?
+        for _ in 1...TransferEngine.publishAttempts {
+            let base = try synchronize()
+            guard let list = try changes(base) else { return nil }
+            switch try pushCommit(list, onto: base, message: message(base), author: author) {
+            case .pushed(let commit): return commit
+            case .rejected(let error): lastRejection = error
+            }
+        }
+        throw lostRace(lastRejection!)
     }
 }
 

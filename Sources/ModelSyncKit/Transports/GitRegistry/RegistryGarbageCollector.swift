@@ -24,47 +24,11 @@ extension GitRegistry {
     /// history, newest first) references, and the manifest files of older manifests. History still holds
     /// them: see docs/registry-layout.md for squashing it.
     public func collectGarbage(keepManifests: Int, author: GitSignature, dryRun: Bool) throws -> RegistryGCReport {
-        var report: RegistryGCReport?
-        func plan(_ base: GitOID?) throws -> (changes: [GitTreeChange], report: RegistryGCReport) {
-            guard let base else {
-                return ([], RegistryGCReport(dryRun: dryRun, keptManifests: [], manifestsRemoved: [], objectsRemoved: [],
-                                             bytesFreed: 0, objectsKept: 0, commit: nil))
-            }
-            var kept: [Digest] = []
-            var cursor: GitOID? = base
-            while let commit = cursor, kept.count < keepManifests {
-                if let digest = try? latestManifest(in: commit), !kept.contains(digest),
-                   try repository.entry(atPath: layout.manifestPath(digest), inCommit: base) != nil {
-                    kept.append(digest)
-                }
-                cursor = try repository.commitSummary(commit).firstParent
-            }
-            var referenced = Set<Digest>()
-            for digest in kept { referenced.formUnion(try manifest(digest, in: base).files.map(\.digest)) }
-            var changes: [GitTreeChange] = []
-            var removedObjects: [Digest] = []
-            var bytes: UInt64 = 0
-            let present = try objects(in: base)
-            for (digest, oid) in present.sorted(by: { $0.key < $1.key }) where !referenced.contains(digest) {
-                removedObjects.append(digest)
-                bytes += try repository.blobSize(oid)
-                changes.append(.remove(path: layout.objectPath(digest)))
-            }
-            var removedManifests: [Digest] = []
-            for name in try repository.blobs(under: layout.manifestsDirectory, inCommit: base).keys.sorted() {
-                guard name.hasSuffix(".json"), let digest = try? Digest(parsing: Digest.prefix + name.dropLast(5)),
-                      !kept.contains(digest) else { continue }
-                removedManifests.append(digest)
-                changes.append(.remove(path: layout.manifestPath(digest)))
-            }
-            return (changes, RegistryGCReport(dryRun: dryRun, keptManifests: kept, manifestsRemoved: removedManifests,
-                                              objectsRemoved: removedObjects, bytesFreed: bytes,
-                                              objectsKept: present.count - removedObjects.count, commit: nil))
-        }
         if dryRun {
-            return try plan(synchronize()).report
+            return try planCollection(on: synchronize(), keepManifests: keepManifests).report
         }
-        let outcome = try commitAndPush(
+        var report: RegistryGCReport?
+        let commit = try commitAndPush(
             author: author,
             message: { _ in
                 "gc: keep the last \(keepManifests) manifests\n\n"
@@ -72,14 +36,62 @@ extension GitRegistry {
                     + "and \(report?.manifestsRemoved.count ?? 0) manifests; kept \(report?.objectsKept ?? 0) objects\n"
             },
             changes: { base in
-                let planned = try plan(base)
+                let planned = try planCollection(on: base, keepManifests: keepManifests)
                 report = planned.report
                 return planned.changes.isEmpty ? nil : planned.changes
             })
         let final = report!
         return RegistryGCReport(dryRun: false, keptManifests: final.keptManifests, manifestsRemoved: final.manifestsRemoved,
                                 objectsRemoved: final.objectsRemoved, bytesFreed: final.bytesFreed,
-                                objectsKept: final.objectsKept, commit: outcome?.commit)
+                                objectsKept: final.objectsKept, commit: commit)
+    }
+
+    /// The removals that keep the last `keepManifests` manifests of `base`, and the dry-run report of them.
+    private func planCollection(on base: GitOID?, keepManifests: Int) throws -> (changes: [GitTreeChange], report: RegistryGCReport) {
+        guard let base else {
+            return ([], RegistryGCReport(dryRun: true, keptManifests: [], manifestsRemoved: [], objectsRemoved: [],
+                                         bytesFreed: 0, objectsKept: 0, commit: nil))
+        }
+        let kept = try recentManifests(from: base, count: keepManifests)
+        var referenced = Set<Digest>()
+        for digest in kept { referenced.formUnion(try manifest(digest, in: base).files.map(\.digest)) }
+        var changes: [GitTreeChange] = []
+        var removedObjects: [Digest] = []
+        var bytes: UInt64 = 0
+        let present = try objects(in: base)
+        for (digest, oid) in present.sorted(by: { $0.key < $1.key }) where !referenced.contains(digest) {
+            removedObjects.append(digest)
+            bytes += try repository.blobSize(oid)
+            changes.append(.remove(path: layout.objectPath(digest)))
+        }
+        let removedManifests = try manifestFiles(in: base).filter { !kept.contains($0) }
+        changes += removedManifests.map { .remove(path: layout.manifestPath($0)) }
+        return (changes, RegistryGCReport(dryRun: true, keptManifests: kept, manifestsRemoved: removedManifests,
+                                          objectsRemoved: removedObjects, bytesFreed: bytes,
+                                          objectsKept: present.count - removedObjects.count, commit: nil))
+    }
+
+    /// The last `count` distinct values `channels/latest` took along the first-parent history of `base`, newest
+    /// first, that still have their manifest file at `base`.
+    private func recentManifests(from base: GitOID, count: Int) throws -> [Digest] {
+        var kept: [Digest] = []
+        var cursor: GitOID? = base
+        while let commit = cursor, kept.count < count {
+            if let digest = try? latestManifest(in: commit), !kept.contains(digest),
+               try repository.entry(atPath: layout.manifestPath(digest), inCommit: base) != nil {
+                kept.append(digest)
+            }
+            cursor = try repository.commitSummary(commit).firstParent
+        }
+        return kept
+    }
+
+    /// The manifests whose files sit under `manifests/sha256/` at `commit`, in name order.
+    private func manifestFiles(in commit: GitOID) throws -> [Digest] {
+        try repository.blobs(under: layout.manifestsDirectory, inCommit: commit).keys.sorted().compactMap { name in
+            guard name.hasSuffix(".json") else { return nil }
+            return try? Digest(parsing: Digest.prefix + name.dropLast(5))
+        }
     }
 
     /// `git.author_*`, else the repository's `user.name`/`user.email`, else a fixed identity.

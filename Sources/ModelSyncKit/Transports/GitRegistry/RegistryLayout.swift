@@ -18,8 +18,13 @@ public struct RegistryLayout: Sendable, Hashable {
 
     private func under(_ path: String) -> String { subdir.isEmpty ? path : subdir + "/" + path }
 
+    /// The channel publishers move and clients follow.
+    public static let latest = "latest"
+
     /// `<subdir>/channels/latest`.
-    public var latestChannel: String { under("channels/latest") }
+    public var latestChannel: String { channelPath(Self.latest) }
+    /// `<subdir>/channels/<name>`.
+    public func channelPath(_ name: String) -> String { under("channels/" + name) }
     /// `<subdir>/manifests/sha256`.
     public var manifestsDirectory: String { under("manifests/sha256") }
     /// `<subdir>/objects/sha256`.

@@ -1,0 +1,210 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
+import Foundation
+
+/// Moves model sets between the store and a transport, the same way for every transport (DESIGN.md
+/// "Transports"): read a channel, fetch and validate the manifest, ask the other side which blobs it has,
+/// move only the missing ones — streamed, each digest verified before it enters the store or leaves it —
+/// then, when publishing, move the channel last with compare-and-swap.
+///
+/// Transports implement ``TransferSource`` (pull) and ``TransferDestination`` (publish) and nothing else;
+/// `Puller`, `Publisher` and the archive import talk to the engine only.
+///
+/// ```swift
+/// let pulled = try TransferEngine(store: store).pull(from: source, channel: "latest")
+/// try Generations(store: store, modelsDir: models).activate(pulled.manifest.digest, options: options)
+/// ```
+public struct TransferEngine {
+    /// What a pull stored.
+    public struct Pulled: Sendable, Equatable {
+        /// The manifest, checked against the digest the channel named and recorded in the store.
+        public let manifest: Manifest
+        /// File blobs that were not in the store before (the manifest object is not counted).
+        public let fetchedObjects: Int
+        /// Their bytes.
+        public let fetchedBytes: UInt64
+    }
+
+    /// What a publish did.
+    public struct Published: Sendable, Equatable {
+        /// The change that moved the channel (a git commit id); nil when the destination was up to date.
+        public let receipt: String?
+        /// Blobs uploaded and their bytes (zero when up to date).
+        public let newObjects: Int
+        public let newBytes: UInt64
+    }
+
+    /// How many times a publish starts over when another publisher moved the channel first.
+    public static let publishAttempts = 2
+
+    let store: Store
+    /// Receives byte progress (`fetching`, `verifying`).
+    public var progress: ProgressHandler?
+
+    /// An engine moving blobs into and out of `store`.
+    public init(store: Store, progress: ProgressHandler? = nil) {
+        self.store = store
+        self.progress = progress
+    }
+
+    // MARK: pull
+
+    /// Reads `channel` from `source`, fetches the blobs of the manifest it names that the store lacks, verifies
+    /// each, and records the manifest. Throws ``IntegrityError`` (in the source's words) on any mismatch; a
+    /// source that keeps nothing on failure leaves the store as it was.
+    public func pull(from source: any TransferSource, channel: String) throws -> Pulled {
+        let digest = try source.channel(channel)
+        let manifest = try fetchManifest(digest, from: source)
+        return try pull(manifest, from: source)
+    }
+
+    /// Fetches the blobs of an already validated `manifest` that the store lacks, and records it.
+    public func pull(_ manifest: Manifest, from source: any TransferSource) throws -> Pulled {
+        let missing = missingEntries(of: manifest)
+        try source.checkAvailable(missing, of: manifest)
+        let insertions = try fetch(missing, from: source)
+        try store.recordObjects(insertions)
+        try store.recordManifest(manifest)
+        let created = insertions.filter(\.created)
+        return Pulled(manifest: manifest, fetchedObjects: created.count, fetchedBytes: created.reduce(0) { $0 + $1.size })
+    }
+
+    /// The manifest `digest` from `source`, checked: its bytes hash to the digest and it validates.
+    public func fetchManifest(_ digest: Digest, from source: any TransferSource) throws -> Manifest {
+        let bytes = try source.manifestBytes(digest)
+        do {
+            return try Manifest.decode(bytes, expecting: digest)
+        } catch let failure as IntegrityError {
+            throw source.describe(failure, entry: nil)
+        }
+    }
+
+    /// One entry per distinct blob of `manifest` that the store does not hold, in manifest order.
+    func missingEntries(of manifest: Manifest) -> [ManifestEntry] {
+        var seen = Set<Digest>()
+        return manifest.files.filter { !store.objects.contains($0.digest) && seen.insert($0.digest).inserted }
+    }
+
+    /// Streams each entry into the store through ``ObjectWriter``, which hashes on the way in and links the
+    /// object only when digest and size match. On failure, the blobs stored so far are recorded (a registry)
+    /// or removed again (an archive), as the source asks.
+    private func fetch(_ entries: [ManifestEntry], from source: any TransferSource) throws -> [ObjectStore.Insertion] {
+        let total = entries.reduce(UInt64(0)) { $0 + $1.size }
+        var completed: UInt64 = 0
+        var insertions: [ObjectStore.Insertion] = []
+        for entry in entries {
+            do {
+                insertions.append(try fetchOne(entry, from: source) { count in
+                    completed += count
+                    progress?(Progress(phase: "fetching", completed: completed, total: total))
+                })
+            } catch {
+                try undo(insertions, keep: source.keepsVerifiedBlobsOnFailure)
+                if let failure = error as? IntegrityError { throw source.describe(failure, entry: entry) }
+                throw error
+            }
+        }
+        return insertions
+    }
+
+    private func fetchOne(_ entry: ManifestEntry, from source: any TransferSource,
+                          advanced: (UInt64) -> Void) throws -> ObjectStore.Insertion {
+        let writer = try ObjectWriter(store: store.objects)
+        do {
+            try source.readBlob(entry) { chunk in
+                try writer.write(chunk)
+                advanced(UInt64(chunk.count))
+            }
+            return try writer.commit(expected: entry.digest, expectedSize: entry.size)
+        } catch {
+            writer.abandon()
+            throw error
+        }
+    }
+
+    /// After a failed fetch: keeps what was verified (recorded, so a later pull need not fetch it again), or
+    /// removes the objects this pull created, with the fan-out directories it created.
+    private func undo(_ insertions: [ObjectStore.Insertion], keep: Bool) throws {
+        if keep {
+            try? store.recordObjects(insertions)
+            return
+        }
+        for insertion in insertions where insertion.created {
+            try? store.objects.remove(insertion.digest)
+            // rmdir fails, harmlessly, when another object shares the directory.
+            rmdir(store.layout.objects + "/sha256/" + insertion.digest.fanout)
+        }
+    }
+
+    // MARK: publish
+
+    /// Makes `channel` on `destination` name `manifest` (already in the store): uploads the manifest and only
+    /// the blobs the destination lacks, each re-hashed from the store just before it leaves, then moves the
+    /// channel by compare-and-swap. When another publisher moved the channel first, starts over on the new
+    /// state, up to ``publishAttempts`` times. Up to date (channel, manifest and every blob already there):
+    /// nothing is uploaded and `receipt` is nil.
+    public func publish(_ manifest: Manifest, to destination: any TransferDestination, channel: String) throws -> Published {
+        var lastConflict: (any Error)?
+        for _ in 1...Self.publishAttempts {
+            let session = try destination.beginPublish()
+            let expected = try session.channel(channel)
+            let missing = try blobsToSend(manifest, session: session)
+            if expected == manifest.digest, missing.isEmpty, try session.hasManifest(manifest.digest) {
+                return Published(receipt: nil, newObjects: 0, newBytes: 0)
+            }
+            try upload(missing, to: session)
+            try session.putManifest(manifest)
+            let summary = PublishSummary(manifest: manifest.digest, files: manifest.files.count,
+                                         bytes: manifest.totalBytes, newObjects: missing.count,
+                                         newBytes: missing.reduce(0) { $0 + $1.size })
+            switch try session.moveChannel(channel, to: manifest.digest, expecting: expected, summary: summary) {
+            case .moved(let receipt):
+                return Published(receipt: receipt, newObjects: summary.newObjects, newBytes: summary.newBytes)
+            case .conflict(let reason):
+                lastConflict = reason
+            }
+        }
+        throw destination.lostRace(lastConflict!)
+    }
+
+    /// The distinct blobs of `manifest` the session lacks, in manifest order.
+    private func blobsToSend(_ manifest: Manifest, session: any PublishSession) throws -> [ManifestEntry] {
+        var seen = Set<Digest>()
+        let distinct = manifest.files.filter { seen.insert($0.digest).inserted }
+        let lacking = try session.missingBlobs(distinct.map(\.digest))
+        return distinct.filter { lacking.contains($0.digest) }
+    }
+
+    /// Verifies each blob against its digest in the store, then hands it to the session.
+    private func upload(_ entries: [ManifestEntry], to session: any PublishSession) throws {
+        let total = entries.reduce(UInt64(0)) { $0 + $1.size }
+        var completed: UInt64 = 0
+        for entry in entries {
+            let blob = try verifiedBlob(entry)
+            try session.putBlob(blob)
+            completed += entry.size
+            progress?(Progress(phase: "uploading", completed: completed, total: total))
+        }
+    }
+
+    /// The store's object for `entry`, after checking that its bytes still hash to its name: a blob that rotted
+    /// on disk never leaves the store (`fsck --repair` quarantines it, a new import restores it).
+    private func verifiedBlob(_ entry: ManifestEntry) throws -> OutgoingBlob {
+        let path = store.objects.path(of: entry.digest)
+        guard store.objects.contains(entry.digest) else {
+            throw IntegrityError(.missingObject, "object \(entry.digest) (\(entry.path)) is not in the store \(store.layout.root)",
+                                 hint: "import the models folder again, then publish")
+        }
+        let (digest, size) = try ObjectStore.hashFile(at: path)
+        guard digest == entry.digest, size == entry.size else {
+            throw IntegrityError(.digestMismatch, "object \(path) (\(entry.path)) hashes to \(digest) (\(size) bytes), "
+                                 + "not to its name; it was not published",
+                                 hint: "run `model-sync fsck --repair`, then publish again")
+        }
+        return OutgoingBlob(digest: entry.digest, size: entry.size, path: path)
+    }
+}
+
+@available(*, unavailable)
+extension TransferEngine: Sendable {}

@@ -1,0 +1,90 @@
+/// The git registry as a ``TransferDestination``: each publish attempt is one commit on the registry's tip
+/// holding the missing blobs (as stored-block loose objects), the manifest and the channel file, pushed so
+/// that the remote's branch moves only if nobody else pushed first.
+///
+/// Confined to one task, like the ``GitRegistry`` it writes.
+public final class GitRegistryDestination: TransferDestination {
+    /// The registry written.
+    public let registry: GitRegistry
+    /// The commits' author.
+    public let author: GitSignature
+    /// The commit message's first line; nil: `publish <digest>`.
+    public let title: String?
+
+    /// A destination committing as `author`, with `title` as the message's first line when given.
+    public init(registry: GitRegistry, author: GitSignature, title: String? = nil) {
+        self.registry = registry
+        self.author = author
+        self.title = title
+    }
+
+    public func beginPublish() throws -> any PublishSession {
+        let base = try registry.synchronize()
+        return Session(registry: registry, base: base, author: author, title: title)
+    }
+
+    public func lostRace(_ last: any Error) -> any Error { registry.lostRace(last) }
+
+    /// One attempt: the tree changes gathered on top of `base`.
+    final class Session: PublishSession {
+        let registry: GitRegistry
+        let base: GitOID?
+        let author: GitSignature
+        let title: String?
+        private var changes: [GitTreeChange] = []
+        private lazy var present: Result<[Digest: GitOID], any Error> = Result { try registry.objects(in: base) }
+
+        init(registry: GitRegistry, base: GitOID?, author: GitSignature, title: String?) {
+            self.registry = registry
+            self.base = base
+            self.author = author
+            self.title = title
+        }
+
+        func channel(_ name: String) throws -> Digest? {
+            guard let base else { return nil }
+            return try registry.channel(name, in: base)
+        }
+
+        func hasManifest(_ digest: Digest) throws -> Bool {
+            guard let base else { return false }
+            return try registry.repository.entry(atPath: registry.layout.manifestPath(digest), inCommit: base) != nil
+        }
+
+        func missingBlobs(_ digests: [Digest]) throws -> Set<Digest> {
+            let present = try present.get()
+            return Set(digests.filter { present[$0] == nil })
+        }
+
+        func putBlob(_ blob: OutgoingBlob) throws {
+            let oid = try registry.repository.writeStoredBlob(fromFileAt: blob.path)
+            changes.append(.upsert(path: registry.layout.objectPath(blob.digest), blob: oid))
+        }
+
+        func putManifest(_ manifest: Manifest) throws {
+            let oid = try registry.repository.createBlob(bytes: manifest.canonicalBytes)
+            changes.append(.upsert(path: registry.layout.manifestPath(manifest.digest), blob: oid))
+        }
+
+        func moveChannel(_ name: String, to digest: Digest, expecting expected: Digest?,
+                         summary: PublishSummary) throws -> ChannelUpdate {
+            // The base commit is what `expected` was read from: a push refused as non-fast-forward is exactly a
+            // channel (or anything else) moved since.
+            let oid = try registry.repository.createBlob(bytes: RegistryLayout.channelText(digest))
+            changes.append(.upsert(path: registry.layout.channelPath(name), blob: oid))
+            switch try registry.pushCommit(changes, onto: base, message: message(summary), author: author) {
+            case .pushed(let commit): return .moved(receipt: commit.hex)
+            case .rejected(let error): return .conflict(error)
+            }
+        }
+
+        private func message(_ summary: PublishSummary) -> String {
+            "\(title ?? "publish \(summary.manifest)")\n\nmanifest: \(summary.manifest)\n"
+                + "files: \(summary.files), bytes: \(summary.bytes)\n"
+                + "new objects: \(summary.newObjects), new bytes: \(summary.newBytes)\n"
+        }
+    }
+}
+
+@available(*, unavailable)
+extension GitRegistryDestination: Sendable {}
