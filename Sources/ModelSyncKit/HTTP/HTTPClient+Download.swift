@@ -12,14 +12,15 @@ public struct DownloadResult: Sendable, Equatable {
 extension HTTPClient {
     /// Downloads `url` into the file at `path`, resuming after stalls and dropped connections.
     ///
-    /// The file is created or truncated first. A transfer that receives no byte for `stallTimeout` seconds
+    /// The bytes go to a temp file beside `path` that replaces it, flushed to disk, only once the download is
+    /// complete (``DurableFile``); on any failure nothing changes at `path`. A transfer that receives no byte for `stallTimeout` seconds
     /// ([CURLOPT_LOW_SPEED_TIME](https://curl.se/libcurl/c/CURLOPT_LOW_SPEED_TIME.html); curl averages the
     /// speed over a few seconds, so a stall after fast traffic is seen up to about 5 s late) or whose
     /// connection breaks is resumed with a Range request from the bytes already written
     /// ([CURLOPT_RESUME_FROM_LARGE](https://curl.se/libcurl/c/CURLOPT_RESUME_FROM_LARGE.html)), up to
     /// `maxAttempts` transfers in all; 429 and 5xx are retried the same way after a backoff. A server that
     /// ignores Range gets the download restarted from zero. When the declared size or the bytes received
-    /// pass `maxBytes`, the download stops with `.tooLarge`. On any failure the file is removed.
+    /// pass `maxBytes`, the download stops with `.tooLarge`.
     ///
     /// ```swift
     /// let result = try client.download(url: archiveURL, to: "/tmp/archive.zip", stallTimeout: 300,
@@ -36,37 +37,36 @@ extension HTTPClient {
         maxBytes: UInt64? = nil,
         progress: ((_ received: UInt64, _ total: UInt64?) -> Void)? = nil
     ) throws(HTTPError) -> DownloadResult {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw HTTPError(.file, method: "GET", url: url, detail: "cannot open \(path): \(String(cString: strerror(errno)))")
+        let file: DurableFile
+        do {
+            file = try DurableFile(in: (path as NSString).deletingLastPathComponent,
+                                   prefix: "." + (path as NSString).lastPathComponent + ".part-")
+        } catch {
+            throw HTTPError(.file, method: "GET", url: url, detail: "cannot open \(path): \(String(cString: strerror(error.errno)))")
         }
-        let state = DownloadState(fd: fd, path: path, maxBytes: maxBytes, progress: progress)
-        var succeeded = false
-        defer {
-            close(fd)
-            if !succeeded { unlink(path) }
-        }
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
+        let state = DownloadState(fd: file.descriptor, path: path, maxBytes: maxBytes, progress: progress)
+        let attempts = try retry.run { (attempt) throws(HTTPError) -> AttemptOutcome<Int, HTTPError> in
+            if state.restartRequested {
+                // The server ignored Range: start again from zero.
+                state.restartRequested = false
+                try state.truncate(url: url)
+            }
+            do throws(HTTPError) {
                 try downloadOnce(url: url, headers: headers, state: state, stallTimeout: stallTimeout)
-                succeeded = true
-                return DownloadResult(bytesWritten: state.written, attempts: attempt)
+                return .success(attempt)
             } catch {
                 let statusRetriable = error.code.status.map(HTTPClient.isRetriable(status:)) ?? false
-                guard error.isRetriable || statusRetriable || state.restartRequested, attempt < maxAttempts else {
-                    throw error.after(attempts: attempt)
-                }
-                if state.restartRequested {
-                    // The server ignored Range: start again from zero, at once.
-                    state.restartRequested = false
-                    try state.truncate(url: url)
-                } else {
-                    sleep(retryDelay(afterAttempt: attempt, retryAfter: state.retryAfter))
-                }
+                let decision: RetryDecision = state.restartRequested ? .retryAtOnce
+                    : error.isRetriable || statusRetriable ? .retry(retryAfter: state.retryAfter) : .fail
+                return .failure(error.after(attempts: attempt), decision)
             }
         }
+        do {
+            try file.commit(to: path, mode: 0o644, placement: .replace)
+        } catch {
+            throw HTTPError(.file, method: "GET", url: url, detail: "cannot write \(path): \(String(cString: strerror(error.errno)))")
+        }
+        return DownloadResult(bytesWritten: state.written, attempts: attempts)
     }
 
     private func downloadOnce(url: String, headers: [(String, String)], state: DownloadState,
