@@ -69,6 +69,7 @@ extension HTTPClient {
         return DownloadResult(bytesWritten: state.written, attempts: attempts)
     }
 
+    /// One transfer: from byte `state.written` (a Range request when resuming) to the end or a failure.
     private func downloadOnce(url: String, headers: [(String, String)], state: DownloadState,
                               stallTimeout: Double) throws(HTTPError) {
         let offset = state.written
@@ -82,31 +83,48 @@ extension HTTPClient {
         transfer.onBody = { [unowned transfer] chunk in
             if !started {
                 started = true
-                let status = transfer.status
-                if status != 0 && !(200...299).contains(status) {
-                    discard = true  // an error page: not the file
-                } else {
-                    if status == 200 && offset > 0 {
-                        // Curl refuses this case itself (CURLE_RANGE_ERROR); kept for servers it lets through.
-                        state.restartRequested = true
-                        return false
-                    }
-                    if status == 206, let range = ContentRange(transfer.responseHeaders["content-range"]),
-                       range.start != offset {
-                        state.restartRequested = true
-                        return false
-                    }
-                    state.total = transfer.contentLength.map { $0 + offset }
-                    if let total = state.total, let maxBytes = state.maxBytes, total > maxBytes {
-                        state.tooLarge = true
-                        return false
-                    }
+                switch Self.firstChunk(of: transfer, offset: offset, state: state) {
+                case .file: break
+                case .errorPage: discard = true
+                case .stop: return false
                 }
             }
             return discard ? true : state.append(chunk)
         }
         let (code, message) = transfer.perform()
         transfer.onBody = { _ in true }
+        try checkAttempt(code, message, transfer, url: url, offset: offset, state: state)
+        if !started && offset == 0 { state.progress?(0, transfer.contentLength) }
+    }
+
+    /// What the first chunk of a response is.
+    private enum FirstChunk { case file, errorPage, stop }
+
+    /// Decides, from the status and headers, whether the body is the file from `offset`, an error page to
+    /// discard, or a reason to stop now (a restart from zero, or a declared size past `maxBytes`).
+    private static func firstChunk(of transfer: Transfer, offset: UInt64, state: DownloadState) -> FirstChunk {
+        let status = transfer.status
+        if status != 0 && !(200...299).contains(status) { return .errorPage }
+        if status == 200 && offset > 0 {
+            // Curl refuses this case itself (CURLE_RANGE_ERROR); kept for servers it lets through.
+            state.restartRequested = true
+            return .stop
+        }
+        if status == 206, let range = ContentRange(transfer.responseHeaders["content-range"]), range.start != offset {
+            state.restartRequested = true
+            return .stop
+        }
+        state.total = transfer.contentLength.map { $0 + offset }
+        if let total = state.total, let maxBytes = state.maxBytes, total > maxBytes {
+            state.tooLarge = true
+            return .stop
+        }
+        return .file
+    }
+
+    /// Turns how a transfer ended into success or the error that says whether to resume, restart or stop.
+    private func checkAttempt(_ code: CURLcode, _ message: String, _ transfer: Transfer, url: String, offset: UInt64,
+                              state: DownloadState) throws(HTTPError) {
         if state.tooLarge {
             throw HTTPError(.tooLarge, method: "GET", url: url,
                             detail: "the response is larger than the \(state.maxBytes ?? 0) bytes allowed")
@@ -135,7 +153,6 @@ extension HTTPClient {
             state.retryAfter = retryAfter(transfer.responseHeaders)
             throw HTTPError(.status(status), method: "GET", url: url, detail: "HTTP \(status)")
         }
-        if !started && offset == 0 { state.progress?(0, transfer.contentLength) }
     }
 }
 
