@@ -121,6 +121,7 @@ public struct ShellCommand: Sendable {
 }
 
 extension ShellCommand.Outcome: CustomStringConvertible {
+    /// How the command ended, as the end of a sentence (`exited with status 3`).
     public var description: String {
         switch self {
         case .exited(let code): return "exited with status \(code)"
@@ -132,13 +133,20 @@ extension ShellCommand.Outcome: CustomStringConvertible {
 
 /// A configured command failed (exit 8): the training command, or `activation.on_activate`.
 public struct CommandFailedError: ModelSyncError {
+    /// Which configured command it was (`train_command`, `activation.on_activate`).
     public let what: String
+    /// The command line as configured.
     public let command: String
+    /// How it ended.
     public let outcome: ShellCommand.Outcome
+    /// Exit code 8.
     public var category: ErrorCategory { .commandFailed }
+    /// `<what> \`<command>\` <outcome>`.
     public var message: String { "\(what) `\(command)` \(outcome)" }
+    /// Where to look next.
     public var hint: String? { "its output is above; run it by hand to see why" }
 
+    /// Makes the error.
     public init(what: String, command: String, outcome: ShellCommand.Outcome) {
         self.what = what
         self.command = command
