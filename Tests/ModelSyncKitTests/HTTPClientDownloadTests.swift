@@ -144,4 +144,30 @@ struct HTTPClientDownloadTests {
         #expect(result == DownloadResult(bytesWritten: 70_000, attempts: 1))
         #expect(try sha256(ofFile: directory.path + "/copy.bin") == SHA256.hash(bytes))
     }
+
+    @Test("a failed download leaves a file already at the path untouched, and no temp file beside it")
+    func failureKeepsExistingFile() throws {
+        let server = try LoopbackHTTPServer()
+        let directory = try HTTPTestDirectory()
+        defer { directory.cleanup() }
+        let path = directory.path + "/archive.zip"
+        try Data("previous archive".utf8).write(to: URL(fileURLWithPath: path))
+        #expect(throws: HTTPError.self) {
+            try client(HTTPSleepRecorder()).download(url: server.baseURL + "/missing", to: path)
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data("previous archive".utf8))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["archive.zip"])
+    }
+
+    @Test("a completed download replaces the file at the path and leaves no temp file")
+    func successReplacesFile() throws {
+        let server = try LoopbackHTTPServer()
+        let directory = try HTTPTestDirectory()
+        defer { directory.cleanup() }
+        let path = directory.path + "/archive.zip"
+        try Data("previous archive".utf8).write(to: URL(fileURLWithPath: path))
+        _ = try client(HTTPSleepRecorder()).download(url: server.baseURL + "/download?size=\(size)&key=r", to: path)
+        #expect(try sha256(ofFile: path) == SHA256.hash(LoopbackHTTPServer.pattern(size: size)))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["archive.zip"])
+    }
 }

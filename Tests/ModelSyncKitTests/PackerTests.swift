@@ -91,4 +91,45 @@ struct PackerTests {
         }
         #expect(!FileManager.default.fileExists(atPath: directory.path + "/a.zip"))
     }
+
+    @Test("a file name that is not UTF-8 is refused as import refuses it, and no archive is written")
+    func nonUTF8NameRefused() throws {
+        let directory = TemporaryDirectory("pack")
+        models(directory)
+        createNonUTF8File(in: directory.path + "/models/eth")
+        let packed = try #require(throws: UsageError.self) {
+            try Packer().pack(modelsDir: directory.path + "/models", to: directory.path + "/a.zip")
+        }
+        #expect(packed.message == "a file name in \(directory.path)/models/eth is not valid UTF-8 (shown as \"x\u{FFFD}\")")
+        #expect(!FileManager.default.fileExists(atPath: directory.path + "/a.zip"))
+
+        let store = try Store.open(at: directory.path + "/store", lockTimeout: 1)
+        let imported = try #require(throws: UsageError.self) { try store.importDirectory(directory.path + "/models") }
+        #expect(imported.message == packed.message)
+    }
+
+    @Test("a symbolic link or a pipe is refused with the same message import gives")
+    func sameMessagesAsImport() throws {
+        let directory = TemporaryDirectory("pack")
+        models(directory)
+        #expect(mkfifo(directory.path + "/models/pipe", 0o644) == 0)
+        let store = try Store.open(at: directory.path + "/store", lockTimeout: 1)
+        let packed = try #require(throws: UsageError.self) {
+            try Packer().pack(modelsDir: directory.path + "/models", to: directory.path + "/a.zip")
+        }
+        let imported = try #require(throws: UsageError.self) { try store.importDirectory(directory.path + "/models") }
+        #expect(packed.message == "\(directory.path)/models/pipe is not a regular file (device, socket or pipe)")
+        #expect(imported.message == packed.message)
+        #expect(packed.hint == imported.hint)
+    }
+
+    @Test("a have list that is a JSON array of anything but strings is refused")
+    func haveListNotStrings() throws {
+        let directory = TemporaryDirectory("pack")
+        let path = directory.write("have.json", "[\"sha256:\(String(repeating: "a", count: 64))\", 5]")
+        let error = try #require(throws: UsageError.self) { try Packer.readHaveList(at: path) }
+        #expect(error.message == "\(path) is not a JSON array of digests")
+        let object = directory.write("object.json", "[{}]")
+        #expect(throws: UsageError.self) { try Packer.readHaveList(at: object) }
+    }
 }

@@ -53,10 +53,9 @@ struct YAMLNodeTests {
 
     @Test("a syntax error carries file:line:column and libyaml's problem")
     func syntaxError() throws {
-        let error = try #require(throws: ConfigError.self) {
+        let error = try #require(throws: YAMLError.self) {
             try YAMLNode.parse("a: 1\nb: [1, 2\nc: 3\n", file: "configs/bad.yaml")
         }
-        #expect(error.code == .invalidYAML)
         #expect(error.file == "configs/bad.yaml")
         #expect(error.line == 3)
         #expect(error.column == 2)
@@ -66,7 +65,7 @@ struct YAMLNodeTests {
 
     @Test("bad indentation is reported at its line")
     func indentationError() throws {
-        let error = try #require(throws: ConfigError.self) {
+        let error = try #require(throws: YAMLError.self) {
             try YAMLNode.parse("model_sync:\n  remote: origin\n   branch: main\n", file: "x.yaml")
         }
         #expect(error.line == 3)
@@ -76,18 +75,18 @@ struct YAMLNodeTests {
 
     @Test("an unknown alias, a complex key and a second document are refused")
     func refusedStructures() throws {
-        let alias = try #require(throws: ConfigError.self) { try YAMLNode.parse("a: *nowhere\n", file: "t.yaml") }
-        #expect(alias.code == .invalidYAML)
-        let complexKey = try #require(throws: ConfigError.self) { try YAMLNode.parse("? [a]\n: 1\n", file: "t.yaml") }
+        let alias = try #require(throws: YAMLError.self) { try YAMLNode.parse("a: *nowhere\n", file: "t.yaml") }
+        #expect(alias.message == "t.yaml:1: unknown alias *nowhere")
+        let complexKey = try #require(throws: YAMLError.self) { try YAMLNode.parse("? [a]\n: 1\n", file: "t.yaml") }
         #expect(complexKey.message == "t.yaml:1: a mapping key must be a scalar, not a mapping or a sequence")
-        let twoDocuments = try #require(throws: ConfigError.self) { try YAMLNode.parse("a: 1\n---\nb: 2\n", file: "t.yaml") }
+        let twoDocuments = try #require(throws: YAMLError.self) { try YAMLNode.parse("a: 1\n---\nb: 2\n", file: "t.yaml") }
         #expect(twoDocuments.message == "t.yaml:2: more than one YAML document in the file")
     }
 
     @Test("deep nesting is refused instead of exhausting the stack")
     func deepNesting() throws {
         let text = String(repeating: "[", count: 1000) + String(repeating: "]", count: 1000)
-        let error = try #require(throws: ConfigError.self) { try YAMLNode.parse(text, file: "t.yaml") }
+        let error = try #require(throws: YAMLError.self) { try YAMLNode.parse(text, file: "t.yaml") }
         #expect(error.reason.contains("nesting deeper than"))
     }
 }

@@ -84,3 +84,12 @@ public struct ConfigError: ModelSyncError {
         self.hint = hint
     }
 }
+
+extension ConfigError {
+    /// A YAML error as a configuration error (code `invalid-yaml`), with the same file, line, column, reason
+    /// and hint, so its message reads `file:line:column: reason` as before.
+    public init(_ yaml: YAMLError) {
+        self.init(.invalidYAML, file: yaml.file, line: yaml.line, column: yaml.column, reason: yaml.reason,
+                  hint: yaml.hint)
+    }
+}

@@ -55,7 +55,12 @@ extension Config {
     }
 
     static func parse(bytes: [UInt8], file: String, environment: [String: String]) throws(ConfigError) -> Config {
-        let root = try YAMLNode.parse(bytes: bytes, file: file)
+        let root: YAMLNode?
+        do {
+            root = try YAMLNode.parse(bytes: bytes, file: file)
+        } catch {
+            throw ConfigError(error)
+        }
         let missing = ConfigError(
             .missingSection, file: file, reason: "no model_sync: section",
             hint: "add a top-level model_sync: mapping (docs/configuration.md lists its keys)"

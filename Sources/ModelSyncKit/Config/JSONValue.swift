@@ -1,3 +1,5 @@
+import Foundation
+
 /// A JSON value, as written in the configuration (`runpod.trigger_payload`) and sent in HTTP bodies.
 ///
 /// Objects are unordered; `jsonBytes()` writes their keys sorted, so the same value always gives the same bytes.
@@ -91,5 +93,67 @@ public enum JSONValue: Sendable, Hashable {
             }
         }
         out.append(UInt8(ascii: "\""))
+    }
+}
+
+/// The library's one way of reading JSON: every JSON document it reads (RunPod answers, the error text a
+/// RunPod worker returns, `pack --have` lists) is decoded into a `JSONValue` here.
+extension JSONValue {
+    /// Parses JSON text (RFC 8259) into a value; integers that fit stay `.int`.
+    ///
+    /// ```swift
+    /// let job = try JSONValue.decode(Array(#"{"id":"j1","status":"IN_QUEUE"}"#.utf8))
+    /// job["status"]?.stringValue  // "IN_QUEUE"
+    /// ```
+    static func decode(_ bytes: [UInt8]) throws -> JSONValue {
+        try JSONDecoder().decode(DecodedJSON.self, from: Data(bytes)).value
+    }
+
+    /// The string value, when this is a string.
+    var stringValue: String? {
+        if case .string(let text) = self { return text }
+        return nil
+    }
+
+    /// The integer value, when this is an integer (or a float with no fractional part).
+    var integerValue: Int64? {
+        switch self {
+        case .int(let value): return value
+        case .number(let value) where value.rounded() == value && abs(value) < 9e15: return Int64(value)
+        default: return nil
+        }
+    }
+}
+
+/// `Decodable` adapter for `JSONValue`: tries each JSON type in turn.
+private struct DecodedJSON: Decodable {
+    let value: JSONValue
+
+    init(from decoder: any Decoder) throws {
+        if var array = try? decoder.unkeyedContainer() {
+            var items: [JSONValue] = []
+            while !array.isAtEnd { items.append(try array.decode(DecodedJSON.self).value) }
+            value = .array(items)
+            return
+        }
+        if let object = try? decoder.container(keyedBy: AnyKey.self) {
+            var members: [String: JSONValue] = [:]
+            for key in object.allKeys { members[key.stringValue] = try object.decode(DecodedJSON.self, forKey: key).value }
+            value = .object(members)
+            return
+        }
+        let single = try decoder.singleValueContainer()
+        if single.decodeNil() { value = .null }
+        else if let bool = try? single.decode(Bool.self) { value = .bool(bool) }
+        else if let int = try? single.decode(Int64.self) { value = .int(int) }
+        else if let double = try? single.decode(Double.self) { value = .number(double) }
+        else { value = .string(try single.decode(String.self)) }
+    }
+
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
     }
 }

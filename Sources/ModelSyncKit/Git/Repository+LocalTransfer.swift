@@ -108,39 +108,12 @@ extension Repository {
         let sourceObjects = try objectsDirectory
         let destinationObjects = try destination.objectsDirectory
 
-        func exists(_ oid: GitOID) -> Bool {
+        let missing = try objectsMissing(reachableFrom: commit) { oid in
             var raw = oid.gitOID
             return git_odb_exists(destinationODB, &raw) == 1
         }
-
-        // Depth-first, post-order: children before the objects that name them.
-        var order: [(GitOID, git_object_t)] = []
-        var visited = Set<GitOID>()
-        var stack: [(GitOID, git_object_t, expanded: Bool)] = [(commit, GIT_OBJECT_COMMIT, false)]
-        while let (oid, type, expanded) = stack.popLast() {
-            if expanded { order.append((oid, type)); continue }
-            guard visited.insert(oid).inserted, !exists(oid) else { continue }
-            stack.append((oid, type, true))
-            switch type {
-            case GIT_OBJECT_COMMIT:
-                let object = try GitCommit(oid, in: self)
-                for parent in object.parentOIDs { stack.append((parent, GIT_OBJECT_COMMIT, false)) }
-                stack.append((GitOID(git_commit_tree_id(object.handle).pointee), GIT_OBJECT_TREE, false))
-            case GIT_OBJECT_TREE:
-                let tree = try GitTree(oid, in: self)
-                for index in 0..<git_tree_entrycount(tree.handle) {
-                    guard let entry = git_tree_entry_byindex(tree.handle, index) else { continue }
-                    let type = git_tree_entry_type(entry)
-                    guard type == GIT_OBJECT_TREE || type == GIT_OBJECT_BLOB else { continue }  // submodules
-                    stack.append((GitOID(git_tree_entry_id(entry).pointee), type, false))
-                }
-            default:
-                break
-            }
-        }
-
         var transfer = ObjectTransfer()
-        for (oid, type) in order {
+        for (oid, type) in missing {
             if type == GIT_OBJECT_BLOB {
                 transfer.blobs += 1
                 transfer.blobBytes += try blobSize(oid)
@@ -148,41 +121,86 @@ extension Repository {
             let hex = oid.hex
             let loose = sourceObjects + "/" + hex.prefix(2) + "/" + hex.dropFirst(2)
             if access(loose, R_OK) == 0 {
-                let target = try LooseObjectWriter.prepareDestination(of: oid, in: destinationObjects)
-                if link(loose, target) == 0 || errno == EEXIST {
-                    transfer.linked += 1
-                } else {
-                    try Self.copyFile(loose, to: target, temporaryDirectory: destinationObjects)
-                }
+                if try Self.copyLooseObject(loose, oid: oid, to: destinationObjects) { transfer.linked += 1 }
             } else {
-                // Packed here: through libgit2 (loads the object whole; it deflates it at Z_BEST_SPEED).
-                var raw = oid.gitOID
-                var object: OpaquePointer?
-                var code = git_odb_read(&object, sourceODB, &raw)
-                guard code == 0, let object else { throw GitError.last(code, operation: "read object \(oid)", repositoryPath: path) }
-                defer { git_odb_object_free(object) }
-                var written = git_oid()
-                code = git_odb_write(&written, destinationODB, git_odb_object_data(object), git_odb_object_size(object),
-                                     git_odb_object_type(object))
-                guard code == 0 else {
-                    throw GitError.last(code, operation: "write object \(oid)", repositoryPath: destination.path)
-                }
+                try copyPackedObject(oid, from: sourceODB, to: destinationODB, destinationPath: destination.path)
             }
             transfer.objects += 1
         }
         return transfer
     }
 
-    /// Copies `source` to `target` through a temporary file next to it, flushed and read-only; an existing
-    /// target is kept.
-    private static func copyFile(_ source: String, to target: String, temporaryDirectory: String) throws {
-        let input = try FileSystem.open(source, O_RDONLY)
-        defer { close(input) }
-        let (output, temporary) = try FileSystem.createTemporaryFile(in: temporaryDirectory, prefix: "tmp_obj_model_sync_")
-        defer { close(output); unlink(temporary) }
-        try FileSystem.copyContents(from: input, to: output, path: temporary)
-        guard fchmod(output, 0o444) == 0, fsync(output) == 0 else { throw IOError.current("flush", temporary) }
-        if link(temporary, target) != 0 && errno != EEXIST { throw IOError.current("link", target) }
+    /// The objects reachable from `commit` that `exists` says the other side lacks, children before the
+    /// objects that name them (depth-first, post-order). The walk stops at an object the other side has:
+    /// it has everything that object points to.
+    private func objectsMissing(reachableFrom commit: GitOID,
+                                exists: (GitOID) -> Bool) throws -> [(GitOID, git_object_t)] {
+        var order: [(GitOID, git_object_t)] = []
+        var visited = Set<GitOID>()
+        var stack: [(GitOID, git_object_t, expanded: Bool)] = [(commit, GIT_OBJECT_COMMIT, false)]
+        while let (oid, type, expanded) = stack.popLast() {
+            if expanded { order.append((oid, type)); continue }
+            guard visited.insert(oid).inserted, !exists(oid) else { continue }
+            stack.append((oid, type, true))
+            for child in try children(of: oid, type: type) { stack.append((child.0, child.1, false)) }
+        }
+        return order
+    }
+
+    /// The objects a commit (its parents and tree) or a tree (its subtrees and blobs) names.
+    private func children(of oid: GitOID, type: git_object_t) throws -> [(GitOID, git_object_t)] {
+        switch type {
+        case GIT_OBJECT_COMMIT:
+            let object = try GitCommit(oid, in: self)
+            return object.parentOIDs.map { ($0, GIT_OBJECT_COMMIT) }
+                + [(GitOID(git_commit_tree_id(object.handle).pointee), GIT_OBJECT_TREE)]
+        case GIT_OBJECT_TREE:
+            let tree = try GitTree(oid, in: self)
+            var result: [(GitOID, git_object_t)] = []
+            for index in 0..<git_tree_entrycount(tree.handle) {
+                guard let entry = git_tree_entry_byindex(tree.handle, index) else { continue }
+                let type = git_tree_entry_type(entry)
+                guard type == GIT_OBJECT_TREE || type == GIT_OBJECT_BLOB else { continue }  // submodules
+                result.append((GitOID(git_tree_entry_id(entry).pointee), type))
+            }
+            return result
+        default:
+            return []
+        }
+    }
+
+    /// Hard-links the loose object file `loose` into `destinationObjects` (true), or copies it when the
+    /// link is refused (another filesystem, a link limit), through the durable-write protocol (false).
+    private static func copyLooseObject(_ loose: String, oid: GitOID, to destinationObjects: String) throws -> Bool {
+        let target = try LooseObjectWriter.destination(of: oid, in: destinationObjects)
+        do {
+            // EEXIST (the object arrived meanwhile) counts as linked: the name is there, with the same bytes.
+            try DurableFile.link(existing: loose, at: target.path)
+            return true
+        } catch is IOError {
+            let input = try FileSystem.open(loose, O_RDONLY)
+            defer { close(input) }
+            let file = try DurableFile(in: destinationObjects, prefix: "tmp_obj_model_sync_")
+            try file.copyContents(from: input)
+            try file.commit(to: target.path, mode: 0o444, placement: .keepExisting, createdParent: target.createdDirectory)
+            return false
+        }
+    }
+
+    /// Copies a packed object through libgit2 (which loads it whole and deflates it at Z_BEST_SPEED).
+    private func copyPackedObject(_ oid: GitOID, from sourceODB: OpaquePointer, to destinationODB: OpaquePointer,
+                                  destinationPath: String) throws {
+        var raw = oid.gitOID
+        var object: OpaquePointer?
+        var code = git_odb_read(&object, sourceODB, &raw)
+        guard code == 0, let object else { throw GitError.last(code, operation: "read object \(oid)", repositoryPath: path) }
+        defer { git_odb_object_free(object) }
+        var written = git_oid()
+        code = git_odb_write(&written, destinationODB, git_odb_object_data(object), git_odb_object_size(object),
+                             git_odb_object_type(object))
+        guard code == 0 else {
+            throw GitError.last(code, operation: "write object \(oid)", repositoryPath: destinationPath)
+        }
     }
 
     /// This repository's object database (`git_repository_odb`); the caller frees it.

@@ -70,28 +70,14 @@ extension Repository {
         return additions.count
     }
 
-    /// Streams blob `oid` into a new file at `file` (parents created), through a temporary file renamed into place.
+    /// Streams blob `oid` into a new file at `file` (parents created), through a durable temp file renamed
+    /// into place (``DurableFile``): a crash never leaves a half-written model file under its real name.
     private func writeWorktreeFile(_ file: String, from oid: GitOID) throws {
-        try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
-        let temporary = file + ".model-sync-checkout"
-        let output = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard output >= 0 else { throw IOError.current("create", temporary) }
-        var renamed = false
-        defer {
-            close(output)
-            if !renamed { unlink(temporary) }
-        }
-        _ = try readBlob(oid) { chunk in
-            var offset = 0
-            while offset < chunk.count {
-                let count = write(output, chunk.baseAddress! + offset, chunk.count - offset)
-                guard count > 0 else { throw IOError.current("write", temporary) }
-                offset += count
-            }
-        }
-        guard rename(temporary, file) == 0 else { throw IOError.current("rename", file) }
-        renamed = true
+        let directory = (file as NSString).deletingLastPathComponent
+        try FileSystem.makeDirectories(directory)
+        let output = try DurableFile(in: directory, prefix: "." + (file as NSString).lastPathComponent + ".model-sync-checkout-")
+        _ = try readBlob(oid) { chunk in try output.write(chunk) }
+        try output.commit(to: file, mode: 0o644, placement: .replace)
     }
 
     /// `git_checkout_tree` of `commit` from the baseline tree `baselineTree`.

@@ -12,14 +12,15 @@ public struct DownloadResult: Sendable, Equatable {
 extension HTTPClient {
     /// Downloads `url` into the file at `path`, resuming after stalls and dropped connections.
     ///
-    /// The file is created or truncated first. A transfer that receives no byte for `stallTimeout` seconds
+    /// The bytes go to a temp file beside `path` that replaces it, flushed to disk, only once the download is
+    /// complete (``DurableFile``); on any failure nothing changes at `path`. A transfer that receives no byte for `stallTimeout` seconds
     /// ([CURLOPT_LOW_SPEED_TIME](https://curl.se/libcurl/c/CURLOPT_LOW_SPEED_TIME.html); curl averages the
     /// speed over a few seconds, so a stall after fast traffic is seen up to about 5 s late) or whose
     /// connection breaks is resumed with a Range request from the bytes already written
     /// ([CURLOPT_RESUME_FROM_LARGE](https://curl.se/libcurl/c/CURLOPT_RESUME_FROM_LARGE.html)), up to
     /// `maxAttempts` transfers in all; 429 and 5xx are retried the same way after a backoff. A server that
     /// ignores Range gets the download restarted from zero. When the declared size or the bytes received
-    /// pass `maxBytes`, the download stops with `.tooLarge`. On any failure the file is removed.
+    /// pass `maxBytes`, the download stops with `.tooLarge`.
     ///
     /// ```swift
     /// let result = try client.download(url: archiveURL, to: "/tmp/archive.zip", stallTimeout: 300,
@@ -36,39 +37,39 @@ extension HTTPClient {
         maxBytes: UInt64? = nil,
         progress: ((_ received: UInt64, _ total: UInt64?) -> Void)? = nil
     ) throws(HTTPError) -> DownloadResult {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw HTTPError(.file, method: "GET", url: url, detail: "cannot open \(path): \(String(cString: strerror(errno)))")
+        let file: DurableFile
+        do {
+            file = try DurableFile(in: (path as NSString).deletingLastPathComponent,
+                                   prefix: "." + (path as NSString).lastPathComponent + ".part-")
+        } catch {
+            throw HTTPError(.file, method: "GET", url: url, detail: "cannot open \(path): \(String(cString: strerror(error.errno)))")
         }
-        let state = DownloadState(fd: fd, path: path, maxBytes: maxBytes, progress: progress)
-        var succeeded = false
-        defer {
-            close(fd)
-            if !succeeded { unlink(path) }
-        }
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
+        let state = DownloadState(fd: file.descriptor, path: path, maxBytes: maxBytes, progress: progress)
+        let attempts = try retry.run { (attempt) throws(HTTPError) -> AttemptOutcome<Int, HTTPError> in
+            if state.restartRequested {
+                // The server ignored Range: start again from zero.
+                state.restartRequested = false
+                try state.truncate(url: url)
+            }
+            do throws(HTTPError) {
                 try downloadOnce(url: url, headers: headers, state: state, stallTimeout: stallTimeout)
-                succeeded = true
-                return DownloadResult(bytesWritten: state.written, attempts: attempt)
+                return .success(attempt)
             } catch {
                 let statusRetriable = error.code.status.map(HTTPClient.isRetriable(status:)) ?? false
-                guard error.isRetriable || statusRetriable || state.restartRequested, attempt < maxAttempts else {
-                    throw error.after(attempts: attempt)
-                }
-                if state.restartRequested {
-                    // The server ignored Range: start again from zero, at once.
-                    state.restartRequested = false
-                    try state.truncate(url: url)
-                } else {
-                    sleep(retryDelay(afterAttempt: attempt, retryAfter: state.retryAfter))
-                }
+                let decision: RetryDecision = state.restartRequested ? .retryAtOnce
+                    : error.isRetriable || statusRetriable ? .retry(retryAfter: state.retryAfter) : .fail
+                return .failure(error.after(attempts: attempt), decision)
             }
         }
+        do {
+            try file.commit(to: path, mode: 0o644, placement: .replace)
+        } catch {
+            throw HTTPError(.file, method: "GET", url: url, detail: "cannot write \(path): \(String(cString: strerror(error.errno)))")
+        }
+        return DownloadResult(bytesWritten: state.written, attempts: attempts)
     }
 
+    /// One transfer: from byte `state.written` (a Range request when resuming) to the end or a failure.
     private func downloadOnce(url: String, headers: [(String, String)], state: DownloadState,
                               stallTimeout: Double) throws(HTTPError) {
         let offset = state.written
@@ -82,31 +83,48 @@ extension HTTPClient {
         transfer.onBody = { [unowned transfer] chunk in
             if !started {
                 started = true
-                let status = transfer.status
-                if status != 0 && !(200...299).contains(status) {
-                    discard = true  // an error page: not the file
-                } else {
-                    if status == 200 && offset > 0 {
-                        // Curl refuses this case itself (CURLE_RANGE_ERROR); kept for servers it lets through.
-                        state.restartRequested = true
-                        return false
-                    }
-                    if status == 206, let range = ContentRange(transfer.responseHeaders["content-range"]),
-                       range.start != offset {
-                        state.restartRequested = true
-                        return false
-                    }
-                    state.total = transfer.contentLength.map { $0 + offset }
-                    if let total = state.total, let maxBytes = state.maxBytes, total > maxBytes {
-                        state.tooLarge = true
-                        return false
-                    }
+                switch Self.firstChunk(of: transfer, offset: offset, state: state) {
+                case .file: break
+                case .errorPage: discard = true
+                case .stop: return false
                 }
             }
             return discard ? true : state.append(chunk)
         }
         let (code, message) = transfer.perform()
         transfer.onBody = { _ in true }
+        try checkAttempt(code, message, transfer, url: url, offset: offset, state: state)
+        if !started && offset == 0 { state.progress?(0, transfer.contentLength) }
+    }
+
+    /// What the first chunk of a response is.
+    private enum FirstChunk { case file, errorPage, stop }
+
+    /// Decides, from the status and headers, whether the body is the file from `offset`, an error page to
+    /// discard, or a reason to stop now (a restart from zero, or a declared size past `maxBytes`).
+    private static func firstChunk(of transfer: Transfer, offset: UInt64, state: DownloadState) -> FirstChunk {
+        let status = transfer.status
+        if status != 0 && !(200...299).contains(status) { return .errorPage }
+        if status == 200 && offset > 0 {
+            // Curl refuses this case itself (CURLE_RANGE_ERROR); kept for servers it lets through.
+            state.restartRequested = true
+            return .stop
+        }
+        if status == 206, let range = ContentRange(transfer.responseHeaders["content-range"]), range.start != offset {
+            state.restartRequested = true
+            return .stop
+        }
+        state.total = transfer.contentLength.map { $0 + offset }
+        if let total = state.total, let maxBytes = state.maxBytes, total > maxBytes {
+            state.tooLarge = true
+            return .stop
+        }
+        return .file
+    }
+
+    /// Turns how a transfer ended into success or the error that says whether to resume, restart or stop.
+    private func checkAttempt(_ code: CURLcode, _ message: String, _ transfer: Transfer, url: String, offset: UInt64,
+                              state: DownloadState) throws(HTTPError) {
         if state.tooLarge {
             throw HTTPError(.tooLarge, method: "GET", url: url,
                             detail: "the response is larger than the \(state.maxBytes ?? 0) bytes allowed")
@@ -135,7 +153,6 @@ extension HTTPClient {
             state.retryAfter = retryAfter(transfer.responseHeaders)
             throw HTTPError(.status(status), method: "GET", url: url, detail: "HTTP \(status)")
         }
-        if !started && offset == 0 { state.progress?(0, transfer.contentLength) }
     }
 }
 

@@ -90,24 +90,26 @@ public struct HTTPClient: Sendable {
     /// `HTTPError` with code `.status(n)`. Every method is retried, POST included: callers whose requests
     /// must not be repeated set `maxAttempts` to 1.
     public func send(_ request: HTTPRequest) throws(HTTPError) -> HTTPResponse {
-        var attempt = 0
-        while true {
-            attempt += 1
+        try retry.run { (attempt) throws(HTTPError) -> AttemptOutcome<HTTPResponse, HTTPError> in
             let response: HTTPResponse
-            do {
+            do throws(HTTPError) {
                 response = try sendOnce(request)
             } catch {
-                guard error.isRetriable, attempt < maxAttempts else { throw error.after(attempts: attempt) }
-                sleep(retryDelay(afterAttempt: attempt, retryAfter: nil))
-                continue
+                return .failure(error.after(attempts: attempt), error.isRetriable ? .retry(retryAfter: nil) : .fail)
             }
-            guard HTTPClient.isRetriable(status: response.status) else { return response }
-            guard attempt < maxAttempts else {
-                throw HTTPError(.status(response.status), method: request.method, url: request.url,
-                                detail: "HTTP \(response.status)", attempts: attempt)
-            }
-            sleep(retryDelay(afterAttempt: attempt, retryAfter: retryAfter(response.headers)))
+            guard HTTPClient.isRetriable(status: response.status) else { return .success(response) }
+            let failure = HTTPError(.status(response.status), method: request.method, url: request.url,
+                                    detail: "HTTP \(response.status)", attempts: attempt)
+            return .failure(failure, .retry(retryAfter: retryAfter(response.headers)))
         }
+    }
+
+    /// The retry loop of this client's settings (``Retry``): `maxAttempts`, a jittered backoff from
+    /// `initialBackoff` to `maxBackoff`, `maxRetryAfter` and `sleep`.
+    var retry: Retry {
+        Retry(maxAttempts: maxAttempts,
+              backoff: Backoff(initial: initialBackoff, maximum: maxBackoff, jitter: .upperHalf),
+              maxRetryAfter: maxRetryAfter, sleep: sleep)
     }
 
     private func sendOnce(_ request: HTTPRequest) throws(HTTPError) -> HTTPResponse {
@@ -181,13 +183,9 @@ public struct HTTPClient: Sendable {
         return transfer
     }
 
-    /// The delay before the attempt after `attempt`: the server's Retry-After when it gave one (capped),
-    /// otherwise `initialBackoff` doubled per attempt up to `maxBackoff`, with the upper half jittered.
+    /// The delay before the attempt after `attempt` (``Retry/delay(afterAttempt:retryAfter:)``).
     func retryDelay(afterAttempt attempt: Int, retryAfter: Double?) -> Double {
-        if let retryAfter { return min(retryAfter, maxRetryAfter) }
-        let base = min(maxBackoff, initialBackoff * pow(2, Double(max(0, attempt - 1))))
-        guard base > 0 else { return 0 }
-        return base / 2 + Double.random(in: 0...(base / 2))
+        retry.delay(afterAttempt: attempt, retryAfter: retryAfter)
     }
 
     /// The `Retry-After` header in its seconds form; the HTTP-date form falls back to the backoff.

@@ -172,31 +172,31 @@ public struct ObjectStore: Sendable {
 
 /// Streams bytes into a new object: temp file, hash while writing, then `commit` verifies and links it in.
 ///
+/// The temp file and the final link are a ``DurableFile`` (the project's one write protocol): mode 0444,
+/// fsync, `link(2)` so an object already in the store is never rewritten, fsync of the fan-out directory.
 /// Confined to one task; `abandon` (or a failed `commit`) removes the temp file.
 public final class ObjectWriter {
     private let store: ObjectStore
-    private let temporaryPath: String
-    private var descriptor: Int32
+    private let file: DurableFile
     private let hasher = SHA256()
+    /// The bytes written so far.
     public private(set) var size: UInt64 = 0
     private var readBackBuffer: UnsafeMutableRawBufferPointer?
 
+    /// A new, empty object in the store's `tmp/`.
     public init(store: ObjectStore) throws(IOError) {
         self.store = store
-        let name = "obj-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-        temporaryPath = store.layout.tmp + "/" + name
-        descriptor = try FileSystem.open(temporaryPath, O_RDWR | O_CREAT | O_EXCL, mode: 0o600)
+        file = try DurableFile(in: store.layout.tmp, prefix: "obj-\(getpid())-")
     }
 
     deinit {
-        abandon()
         readBackBuffer?.deallocate()
     }
 
     /// Appends bytes.
     public func write(_ buffer: UnsafeRawBufferPointer) throws(IOError) {
         hasher.update(buffer)
-        try FileSystem.writeAll(descriptor, buffer, path: temporaryPath)
+        try file.write(buffer)
         size += UInt64(buffer.count)
     }
 
@@ -207,7 +207,7 @@ public final class ObjectWriter {
     /// range read back from the temp file. `.unsupported` (only before any byte was copied) asks the caller
     /// to fall back to reading and writing.
     func copy(from source: Int32, path: String) throws(IOError) -> CopyStep {
-        let copied = CModelSyncSystem_copy_file_range(source, descriptor, ObjectStore.chunkSize * 8)
+        let copied = CModelSyncSystem_copy_file_range(source, file.descriptor, ObjectStore.chunkSize * 8)
         if copied < 0 {
             let failure = IOError.current("copy_file_range", path)
             if size == 0 && [EXDEV, ENOSYS, EINVAL, EOPNOTSUPP].contains(failure.errno) { return .unsupported }
@@ -215,6 +215,13 @@ public final class ObjectWriter {
             throw failure
         }
         if copied == 0 { return .finished }
+        try hashBack(count: copied)
+        size += UInt64(copied)
+        return .copied
+    }
+
+    /// Hashes the `count` bytes just copied past `size`, read back from the temp file (page cache).
+    private func hashBack(count copied: Int) throws(IOError) {
         if readBackBuffer == nil {
             readBackBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ObjectStore.chunkSize, alignment: 4096)
         }
@@ -222,17 +229,15 @@ public final class ObjectWriter {
         var offset = 0
         while offset < copied {
             let want = min(buffer.count, copied - offset)
-            let got = pread(descriptor, buffer.baseAddress, want, off_t(size) + off_t(offset))
+            let got = pread(file.descriptor, buffer.baseAddress, want, off_t(size) + off_t(offset))
             if got < 0 {
                 if errno == EINTR { continue }
-                throw IOError.current("read back", temporaryPath)
+                throw IOError.current("read back", file.temporaryPath)
             }
-            if got == 0 { throw IOError(errno: EIO, operation: "read back (short)", path: temporaryPath) }
+            if got == 0 { throw IOError(errno: EIO, operation: "read back (short)", path: file.temporaryPath) }
             hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
             offset += got
         }
-        size += UInt64(copied)
-        return .copied
     }
 
     /// Makes the bytes durable, checks them against `expected` (and `expectedSize`), and links the object in.
@@ -252,38 +257,22 @@ public final class ObjectWriter {
             abandon()
             return .init(digest: digest, size: size, created: false)
         }
-        if fchmod(descriptor, 0o444) != 0 { let error = IOError.current("chmod", temporaryPath); abandon(); throw error }
-        if fsync(descriptor) != 0 { let error = IOError.current("fsync", temporaryPath); abandon(); throw error }
-        close(descriptor)
-        descriptor = -1
-        let directory = store.layout.objects + "/sha256/" + digest.fanout
-        var createdDirectory = false
-        if !FileSystem.exists(directory) {
-            if mkdir(directory, 0o755) == 0 { createdDirectory = true } else if errno != EEXIST {
-                let error = IOError.current("mkdir", directory); abandon(); throw error
-            }
+        do {
+            let createdDirectory = try DurableFile.makeDirectory(store.layout.objects + "/sha256/" + digest.fanout)
+            // link(2) never replaces an existing name: two writers racing for the same object both succeed
+            // and exactly one file (identical bytes) stays.
+            let created = try file.commit(to: finalPath, mode: 0o444, placement: .keepExisting,
+                                          createdParent: createdDirectory)
+            return .init(digest: digest, size: size, created: created)
+        } catch {
+            abandon()
+            throw error
         }
-        // link(2) never replaces an existing name: two writers racing for the same object both succeed and
-        // exactly one file (identical bytes) stays.
-        var created = true
-        if link(temporaryPath, finalPath) != 0 {
-            if errno == EEXIST { created = false } else { let error = IOError.current("link", finalPath); abandon(); throw error }
-        }
-        abandon()
-        if created {
-            try FileSystem.sync(directory, directory: true)
-            if createdDirectory { try FileSystem.sync(store.layout.objects + "/sha256", directory: true) }
-        }
-        return .init(digest: digest, size: size, created: created)
     }
 
     /// Discards the temp file.
     public func abandon() {
-        if descriptor >= 0 {
-            close(descriptor)
-            descriptor = -1
-        }
-        unlink(temporaryPath)
+        file.abandon()
     }
 }
 

@@ -81,6 +81,15 @@ enum FileSystem {
         }
     }
 
+    /// Writes all of `bytes` to `descriptor`.
+    static func writeAll(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws(IOError) {
+        var failure: IOError?
+        bytes.withUnsafeBytes { buffer in
+            do throws(IOError) { try writeAll(descriptor, buffer, path: path) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
     /// Reads up to `buffer.count` bytes, retrying EINTR; 0 at end of file.
     static func read(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws(IOError) -> Int {
         while true {
@@ -112,26 +121,10 @@ enum FileSystem {
         }
     }
 
-    /// Writes `bytes` to `path` atomically: temp file beside it, fsync, rename, fsync the directory.
+    /// Writes `bytes` to `path` atomically and durably (``DurableFile``): a reader sees the old file or the
+    /// new one, and after a crash the new one is there only if it is whole.
     static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let descriptor = try open(temporary, O_WRONLY | O_CREAT | O_EXCL, mode: mode)
-        do {
-            try bytes.withUnsafeBytes { buffer in try writeAll(descriptor, buffer, path: temporary) }
-            if fsync(descriptor) != 0 { throw IOError.current("fsync", temporary) }
-            close(descriptor)
-        } catch {
-            close(descriptor)
-            unlink(temporary)
-            throw error
-        }
-        if rename(temporary, path) != 0 {
-            let failure = IOError.current("rename", path)
-            unlink(temporary)
-            throw failure
-        }
-        try sync(directory.isEmpty ? "." : directory, directory: true)
+        try DurableFile.write(bytes, to: path, mode: mode)
     }
 
     /// Reads a whole (small) file.
@@ -149,18 +142,24 @@ enum FileSystem {
     }
 
     /// Directory entries (names), excluding `.` and `..`; empty when the directory does not exist.
+    /// A name that is not UTF-8 comes back with U+FFFD in place of its bad bytes (``listRawNames(_:)``
+    /// keeps them).
     static func list(_ path: String) throws(IOError) -> [String] {
+        try listRawNames(path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Directory entries as the bytes the filesystem holds, excluding `.` and `..`; empty when the
+    /// directory does not exist.
+    static func listRawNames(_ path: String) throws(IOError) -> [[UInt8]] {
         guard let directory = opendir(path) else {
             if errno == ENOENT { return [] }
             throw IOError.current("opendir", path)
         }
         defer { closedir(directory) }
-        var names: [String] = []
+        var names: [[UInt8]] = []
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            if name != [0x2E] && name != [0x2E, 0x2E] { names.append(name) }
         }
         return names
     }

@@ -8,11 +8,23 @@ import Foundation
 /// The child runs in its own process group with an empty signal mask (a parent's blocked signals would
 /// otherwise be inherited and SIGTERM could not stop it); its stdout and stderr go to our stderr, so a
 /// `--json` stdout stays clean. At `timeout` the group gets SIGTERM, then SIGKILL 5 s later.
+///
+/// ```swift
+/// let outcome = try ShellCommand("python train.py", environment: ["EPOCHS": "3"], timeout: 3600).run()
+/// ```
 public struct ShellCommand: Sendable {
+    /// The command line, given to `/bin/sh -c` as one argument (quotes and spaces are the shell's to read).
     public let command: String
+    /// Variables added to (or replacing) the inherited environment.
     public let environment: [String: String]
+    /// Seconds before the process group gets SIGTERM; nil waits for ever.
     public let timeout: Double?
+    /// Seconds between SIGTERM and SIGKILL after a timeout.
+    var terminationGrace: Double = 5
+    /// Where the command's stdout and stderr go: our stderr, so that a `--json` stdout stays clean.
+    var outputDescriptor: Int32 = 2
 
+    /// A command to run; nothing starts before ``run()``.
     public init(_ command: String, environment: [String: String] = [:], timeout: Double? = nil) {
         self.command = command
         self.environment = environment
@@ -21,13 +33,22 @@ public struct ShellCommand: Sendable {
 
     /// How the command ended.
     public enum Outcome: Sendable, Equatable {
+        /// It exited with this status.
         case exited(Int32)
+        /// A signal (not ours) ended it.
         case signaled(Int32)
+        /// It outlived its timeout and was stopped.
         case timedOut
     }
 
     /// Runs the command to its end (or its timeout).
     public func run() throws -> Outcome {
+        try waitForExit(of: spawn())
+    }
+
+    /// Starts `/bin/sh -c command` in its own process group, with an empty signal mask, default SIGTERM,
+    /// SIGINT and SIGPIPE handlers, stdout and stderr on `outputDescriptor`, and the merged environment.
+    private func spawn() throws -> pid_t {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -46,7 +67,8 @@ public struct ShellCommand: Sendable {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, 2, 1)
+        posix_spawn_file_actions_adddup2(&actions, outputDescriptor, 1)
+        if outputDescriptor != 2 { posix_spawn_file_actions_adddup2(&actions, outputDescriptor, 2) }
 
         var merged = ProcessInfo.processInfo.environment
         for (key, value) in environment { merged[key] = value }
@@ -59,7 +81,12 @@ public struct ShellCommand: Sendable {
             }
         }
         guard status == 0 else { throw IOError(errno: status, operation: "spawn /bin/sh for", path: command) }
+        return pid
+    }
 
+    /// Polls the child until it ends; past the timeout its whole group gets SIGTERM, then SIGKILL
+    /// `terminationGrace` seconds later (a training script's own children included).
+    private func waitForExit(of pid: pid_t) throws -> Outcome {
         let deadline = timeout.map { Date().addingTimeInterval($0) }
         var killDeadline: Date?
         var timedOut = false
@@ -76,7 +103,7 @@ public struct ShellCommand: Sendable {
             if let deadline, !timedOut, now >= deadline {
                 timedOut = true
                 kill(-pid, SIGTERM)
-                killDeadline = now.addingTimeInterval(5)
+                killDeadline = now.addingTimeInterval(terminationGrace)
             }
             if let killDeadline, now >= killDeadline {
                 kill(-pid, SIGKILL)
@@ -94,6 +121,7 @@ public struct ShellCommand: Sendable {
 }
 
 extension ShellCommand.Outcome: CustomStringConvertible {
+    /// How the command ended, as the end of a sentence (`exited with status 3`).
     public var description: String {
         switch self {
         case .exited(let code): return "exited with status \(code)"
@@ -105,13 +133,20 @@ extension ShellCommand.Outcome: CustomStringConvertible {
 
 /// A configured command failed (exit 8): the training command, or `activation.on_activate`.
 public struct CommandFailedError: ModelSyncError {
+    /// Which configured command it was (`train_command`, `activation.on_activate`).
     public let what: String
+    /// The command line as configured.
     public let command: String
+    /// How it ended.
     public let outcome: ShellCommand.Outcome
+    /// Exit code 8.
     public var category: ErrorCategory { .commandFailed }
+    /// `<what> \`<command>\` <outcome>`.
     public var message: String { "\(what) `\(command)` \(outcome)" }
+    /// Where to look next.
     public var hint: String? { "its output is above; run it by hand to see why" }
 
+    /// Makes the error.
     public init(what: String, command: String, outcome: ShellCommand.Outcome) {
         self.what = what
         self.command = command

@@ -25,7 +25,7 @@ final class YAMLEventParser {
     private let file: String
 
     /// Prepares to parse `bytes`; `file` names the source in error messages.
-    init(bytes: [UInt8], file: String) throws(ConfigError) {
+    init(bytes: [UInt8], file: String) throws(YAMLError) {
         self.file = file
         parser = .allocate(capacity: 1)
         input = .allocate(capacity: max(bytes.count, 1))
@@ -34,7 +34,7 @@ final class YAMLEventParser {
         guard yaml_parser_initialize(parser) != 0 else {
             input.deallocate()
             parser.deallocate()
-            throw ConfigError(.invalidYAML, file: file, reason: "cannot initialize the YAML parser: out of memory")
+            throw YAMLError(file: file, reason: "cannot initialize the YAML parser: out of memory")
         }
         yaml_parser_set_input_string(parser, input.baseAddress, bytes.count)
     }
@@ -47,7 +47,7 @@ final class YAMLEventParser {
 
     /// The next event ([yaml_parser_parse](https://pyyaml.org/wiki/LibYAML)); every C event is deleted
     /// before this returns.
-    func next() throws(ConfigError) -> YAMLEvent {
+    func next() throws(YAMLError) -> YAMLEvent {
         var event = yaml_event_t()
         guard yaml_parser_parse(parser, &event) != 0 else {
             throw parseError()
@@ -84,19 +84,19 @@ final class YAMLEventParser {
         case YAML_MAPPING_END_EVENT:
             return .mappingEnd
         default:
-            throw ConfigError(.invalidYAML, file: file, line: line, reason: "unexpected YAML event \(event.type.rawValue)")
+            throw YAMLError(file: file, line: line, reason: "unexpected YAML event \(event.type.rawValue)")
         }
     }
 
     /// The parser's own description of its failure, read right after the failing call.
-    private func parseError() -> ConfigError {
+    private func parseError() -> YAMLError {
         let state = parser.pointee
         let problem = state.problem.map { String(cString: $0) } ?? "unknown YAML error"
         let context = state.context.map { String(cString: $0) }
         var reason = problem
         if let context { reason += " (\(context) at line \(state.context_mark.line + 1))" }
-        return ConfigError(
-            .invalidYAML, file: file,
+        return YAMLError(
+            file: file,
             line: Int(state.problem_mark.line) + 1, column: Int(state.problem_mark.column) + 1,
             reason: reason, hint: "fix the YAML syntax at that position"
         )

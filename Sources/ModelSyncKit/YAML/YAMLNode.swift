@@ -46,12 +46,12 @@ public enum YAMLNode: Sendable {
     ///
     /// Returns nil for an empty stream. Aliases are replaced by a copy of the anchored node. Mapping keys must
     /// be scalars. More than one document is an error. Errors carry `file:line:column` and libyaml's problem.
-    public static func parse(_ text: String, file: String) throws(ConfigError) -> YAMLNode? {
+    public static func parse(_ text: String, file: String) throws(YAMLError) -> YAMLNode? {
         try parse(bytes: Array(text.utf8), file: file)
     }
 
     /// Parses one YAML document from raw bytes (UTF-8, or UTF-16 with a byte-order mark).
-    public static func parse(bytes: [UInt8], file: String) throws(ConfigError) -> YAMLNode? {
+    public static func parse(bytes: [UInt8], file: String) throws(YAMLError) -> YAMLNode? {
         var builder = try TreeBuilder(parser: YAMLEventParser(bytes: bytes, file: file), file: file)
         return try builder.document()
     }
@@ -85,7 +85,7 @@ private struct TreeBuilder {
         self.file = file
     }
 
-    mutating func document() throws(ConfigError) -> YAMLNode? {
+    mutating func document() throws(YAMLError) -> YAMLNode? {
         guard case .streamStart = try parser.next() else { throw unexpected(line: 1) }
         var root: YAMLNode?
         var documents = 0
@@ -96,8 +96,8 @@ private struct TreeBuilder {
             case .documentStart(let line):
                 documents += 1
                 if documents > 1 {
-                    throw ConfigError(
-                        .invalidYAML, file: file, line: line,
+                    throw YAMLError(
+                        file: file, line: line,
                         reason: "more than one YAML document in the file",
                         hint: "keep a single document (remove the second `---`)"
                     )
@@ -110,9 +110,9 @@ private struct TreeBuilder {
         }
     }
 
-    private mutating func node(from event: YAMLEvent, depth: Int) throws(ConfigError) -> YAMLNode {
+    private mutating func node(from event: YAMLEvent, depth: Int) throws(YAMLError) -> YAMLNode {
         guard depth < YAMLNode.maximumDepth else {
-            throw ConfigError(.invalidYAML, file: file, reason: "nesting deeper than \(YAMLNode.maximumDepth) levels")
+            throw YAMLError(file: file, reason: "nesting deeper than \(YAMLNode.maximumDepth) levels")
         }
         switch event {
         case .scalar(let value, let anchor, let tag, let quoted, let line):
@@ -123,7 +123,7 @@ private struct TreeBuilder {
             return result
         case .alias(let anchor, let line):
             guard let target = anchors[anchor] else {
-                throw ConfigError(.invalidYAML, file: file, line: line, reason: "unknown alias *\(anchor)")
+                throw YAMLError(file: file, line: line, reason: "unknown alias *\(anchor)")
             }
             return target
         case .sequenceStart(let anchor, let line):
@@ -143,8 +143,8 @@ private struct TreeBuilder {
                 if case .mappingEnd = next { break }
                 let keyNode = try node(from: next, depth: depth + 1)
                 guard case .scalar(let key, _, let keyLine) = keyNode else {
-                    throw ConfigError(
-                        .invalidYAML, file: file, line: keyNode.line,
+                    throw YAMLError(
+                        file: file, line: keyNode.line,
                         reason: "a mapping key must be a scalar, not a mapping or a sequence"
                     )
                 }
@@ -159,7 +159,7 @@ private struct TreeBuilder {
         }
     }
 
-    private func unexpected(line: Int) -> ConfigError {
-        ConfigError(.invalidYAML, file: file, line: line, reason: "unexpected YAML event order")
+    private func unexpected(line: Int) -> YAMLError {
+        YAMLError(file: file, line: line, reason: "unexpected YAML event order")
     }
 }

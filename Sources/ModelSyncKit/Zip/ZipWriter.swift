@@ -95,7 +95,7 @@ public final class ZipWriter {
         }
     }
 
-    /// Writes the archive (`zip_close`), flushes it to disk and renames it to `path`.
+    /// Writes the archive (`zip_close`), flushes it to disk, renames it to `path` and syncs the directory.
     ///
     /// On failure the partial file is removed and nothing appears at `path`.
     public func commit() throws {
@@ -108,30 +108,18 @@ public final class ZipWriter {
             // end-of-central-directory record of an empty archive ourselves.
             zip_discard(handle)
             let empty: [UInt8] = [0x50, 0x4B, 0x05, 0x06] + [UInt8](repeating: 0, count: 18)
-            guard FileManager.default.createFile(atPath: temporaryPath, contents: Data(empty)) else {
-                throw IOError.current("create", temporaryPath)
-            }
-        } else if zip_close(handle) != 0 {
+            try DurableFile.write(empty, to: path)
+            return
+        }
+        if zip_close(handle) != 0 {
             // zip_close frees the handle only on success.
             let error = ZipError(archive: handle, archivePath: path)
             zip_discard(handle)
             unlink(temporaryPath)
             throw error
         }
-        do {
-            try Self.flush(temporaryPath)
-            if rename(temporaryPath, path) != 0 { throw IOError.current("rename", path) }
-        } catch {
-            unlink(temporaryPath)
-            throw error
-        }
-    }
-
-    private static func flush(_ path: String) throws {
-        let descriptor = open(path, O_RDONLY)
-        guard descriptor >= 0 else { throw IOError.current("open", path) }
-        defer { close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw IOError.current("fsync", path) }
+        // libzip wrote the temp file itself: it joins the one write protocol at the fsync step.
+        try DurableFile.commit(writtenFile: temporaryPath, to: path, placement: .replace)
     }
 
     /// Writes `entries` (name, source file, compression, executable) to `path` in one call.

@@ -45,18 +45,17 @@ public struct Packer: Sendable {
             throw UsageError("models folder \(root) does not exist or is not a directory",
                              hint: "pass --models-dir with the folder the training command writes")
         }
-        var found: [(relative: String, absolute: String, executable: Bool)] = []
-        try Self.walk(root, relative: "", into: &found)
-        let files = found
+        // The same walk and name rules as `import`: the archive carries exactly the set `import` would record.
+        let files = try DirectoryWalker().modelFiles(under: root)
         let hashes = try ParallelWork.map(count: files.count) { item in
-            try ObjectStore.hashFile(at: files[item].absolute)
+            try ObjectStore.hashFile(at: files[item].absolutePath)
         }
         var entries: [ManifestEntry] = []
         var sources: [Digest: (path: String, size: UInt64)] = [:]
         for (file, hash) in zip(files, hashes) {
-            entries.append(ManifestEntry(path: file.relative, size: hash.size, digest: hash.digest,
-                                         mode: file.executable ? .executable : .regular))
-            if sources[hash.digest] == nil { sources[hash.digest] = (file.absolute, hash.size) }
+            entries.append(ManifestEntry(path: file.relativePath, size: hash.size, digest: hash.digest,
+                                         mode: file.isExecutable ? .executable : .regular))
+            if sources[hash.digest] == nil { sources[hash.digest] = (file.absolutePath, hash.size) }
         }
         let manifest = try Manifest(files: entries)
 
@@ -92,24 +91,6 @@ public struct Packer: Sendable {
         let archiveHash = try ObjectStore.hashFile(at: target)
         return PackResult(archive: target, archiveSHA256: archiveHash.digest, archiveSize: archiveHash.size,
                           manifest: manifest.digest, objects: carried.count, objectBytes: objectBytes)
-    }
-
-    /// Regular files under `directory`, with NFC relative paths; symbolic links and special files are refused.
-    static func walk(_ directory: String, relative: String,
-                     into files: inout [(relative: String, absolute: String, executable: Bool)]) throws {
-        for name in try FileSystem.list(directory).sorted() {
-            let path = directory + "/" + name
-            let relativePath = relative.isEmpty ? name : relative + "/" + name
-            guard let info = try FileSystem.linkStatus(path) else { continue }
-            if FileSystem.isDirectory(info) {
-                try walk(path, relative: relativePath, into: &files)
-            } else if FileSystem.isRegular(info) {
-                files.append((ManifestPath.normalizedFromFilesystem(relativePath), path, info.st_mode & S_IXUSR != 0))
-            } else {
-                throw UsageError("\(path) is not a regular file (symbolic link, device, socket or pipe)",
-                                 hint: "model-sync packs regular files only; move it out of the models folder")
-            }
-        }
     }
 
     /// Store when the first MiB looks random (compressed or quantized weights gain nothing from deflate).
@@ -149,8 +130,8 @@ public struct Packer: Sendable {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         var items: [String] = []
         if trimmed.hasPrefix("[") {
-            guard let array = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [Any],
-                  let strings = array as? [String] else {
+            guard case .array(let values)? = try? JSONValue.decode(bytes),
+                  case let strings = values.compactMap(\.stringValue), strings.count == values.count else {
                 throw UsageError("\(path) is not a JSON array of digests", hint: "write [\"sha256:…\", …] or one digest per line")
             }
             items = strings

@@ -62,31 +62,23 @@ public struct RunPodClient: Sendable {
         let method = config.triggerMethod.uppercased()
         var trigger = http
         trigger.maxAttempts = 1
-        var attempt = 0
-        while true {
-            attempt += 1
-            let outcome = Result { () throws(HTTPError) -> HTTPResponse in
-                try trigger.send(HTTPRequest(method: method, url: url, headers: headers, body: method == "GET" ? nil : body))
-            }
-            let response: HTTPResponse
-            switch outcome {
-            case .success(let value):
-                response = value
-            case .failure(let error):
+        let response = try http.retry.run { (_) throws(HTTPError) -> AttemptOutcome<HTTPResponse, HTTPError> in
+            do throws(HTTPError) {
+                return .success(try trigger.send(HTTPRequest(method: method, url: url, headers: headers,
+                                                             body: method == "GET" ? nil : body)))
+            } catch {
                 // 429: the job was not accepted. "cannot connect": the request never left. Both are safe to repeat.
                 let repeatable = error.code == .status(429) || (error.code == .connection && error.detail == "cannot connect")
-                guard repeatable, attempt < http.maxAttempts else { throw error }
-                http.sleep(http.retryDelay(afterAttempt: attempt, retryAfter: nil))
-                continue
+                return .failure(error, repeatable ? .retry(retryAfter: nil) : .fail)
             }
-            try check(response, url: url, job: nil)
-            let document = try decode(response, url: url)
-            guard let id = document["id"]?.stringValue, !id.isEmpty else {
-                throw RunPodError(.invalidResponse, "\(method) \(HTTPError.redact(url)): the answer has no job id",
-                                  hint: "check runpod.trigger_url: it should end in /run")
-            }
-            return id
         }
+        try check(response, url: url, job: nil)
+        let document = try decode(response, url: url)
+        guard let id = document["id"]?.stringValue, !id.isEmpty else {
+            throw RunPodError(.invalidResponse, "\(method) \(HTTPError.redact(url)): the answer has no job id",
+                              hint: "check runpod.trigger_url: it should end in /run")
+        }
+        return id
     }
 
     /// The job's current status.

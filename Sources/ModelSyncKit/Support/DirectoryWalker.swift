@@ -1,0 +1,121 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
+import Foundation
+
+/// One entry (anything but a directory) found under a walked folder.
+struct WalkedEntry: Sendable {
+    /// What the entry is, as far as a set of model files is concerned.
+    enum Kind: Sendable, Equatable {
+        /// A regular file.
+        case regular
+        /// A symbolic link (never followed).
+        case symbolicLink
+        /// A device, socket or pipe.
+        case special
+        /// A name that is not valid UTF-8: manifests carry UTF-8 paths, so it can name no entry of a set.
+        case undecodableName
+    }
+
+    /// The path below the walked folder, `/`-separated, in NFC (a name saved as NFD, as on macOS, gives the
+    /// same path as its NFC spelling); an undecodable name shows U+FFFD in place of its bad bytes.
+    let relativePath: String
+    /// The path on disk (it may differ from `relativePath` in normalization).
+    let absolutePath: String
+    /// The folder that holds the entry, on disk.
+    let directory: String
+    /// What the entry is.
+    let kind: Kind
+    /// Its `lstat`; nil for an undecodable name.
+    let status: stat?
+
+    /// True for a regular file the owner may execute (a symbolic link's own mode means nothing).
+    var isExecutable: Bool {
+        guard kind == .regular, let status else { return false }
+        return (status.st_mode & S_IXUSR) != 0
+    }
+}
+
+/// The one walk over a folder of model files: `import`, `pack` and the generation checker of `fsck` all
+/// list files through it, so they agree on what a folder holds.
+///
+/// ``entries(under:)`` reports everything below the folder (every name, whatever its kind) and
+/// ``modelFiles(under:)`` applies the project's name rules on top: regular files only, symbolic links,
+/// devices, sockets and pipes refused naming the path, a name that is not UTF-8 refused naming its folder.
+/// Entries come back sorted by the UTF-8 bytes of their relative path, the manifest's order. A file removed
+/// while the walk runs is left out.
+///
+/// ```swift
+/// let files = try DirectoryWalker(skipping: [store.layout.root]).modelFiles(under: modelsDir)
+/// ```
+struct DirectoryWalker: Sendable {
+    /// Absolute paths left out of the walk, with everything under them (a store kept inside the folder).
+    var skipping: Set<String> = []
+
+    /// Every entry below `root` except directories, whatever its kind, sorted by relative path.
+    ///
+    /// When `root` is itself a symbolic link to a folder, the walk goes through the link's target, so that
+    /// the absolute paths name the real files.
+    func entries(under root: String) throws(IOError) -> [WalkedEntry] {
+        var found: [WalkedEntry] = []
+        try walk(Self.resolvingLink(root), relative: "", into: &found)
+        return found.sorted { $0.relativePath.utf8.lexicographicallyPrecedes($1.relativePath.utf8) }
+    }
+
+    /// The regular files below `root`, sorted by relative path; any other kind of entry is refused with a
+    /// ``UsageError`` that names it.
+    func modelFiles(under root: String) throws -> [WalkedEntry] {
+        let found = try entries(under: root)
+        for entry in found { try Self.refuseUnlessRegular(entry) }
+        return found
+    }
+
+    /// The name rules: a set of model files holds regular files with UTF-8 names, nothing else.
+    static func refuseUnlessRegular(_ entry: WalkedEntry) throws(UsageError) {
+        switch entry.kind {
+        case .regular:
+            return
+        case .undecodableName:
+            let name = (entry.relativePath as NSString).lastPathComponent
+            throw UsageError("a file name in \(entry.directory) is not valid UTF-8 (shown as \"\(name)\")",
+                             hint: "rename it: manifests carry UTF-8 paths")
+        case .symbolicLink:
+            throw UsageError("\(entry.absolutePath) is a symbolic link: model-sync stores regular files only",
+                             hint: "replace the link with the file it points to, or move it out of the models folder")
+        case .special:
+            throw UsageError("\(entry.absolutePath) is not a regular file (device, socket or pipe)",
+                             hint: "move it out of the models folder")
+        }
+    }
+
+    private func walk(_ directory: String, relative: String, into found: inout [WalkedEntry]) throws(IOError) {
+        for raw in try FileSystem.listRawNames(directory) {
+            let decoded = String(validating: raw, as: UTF8.self)
+            let name = decoded ?? String(decoding: raw, as: UTF8.self)
+            let path = directory + "/" + name
+            let relativePath = (relative.isEmpty ? name : relative + "/" + name).precomposedStringWithCanonicalMapping
+            guard decoded != nil else {
+                found.append(WalkedEntry(relativePath: relativePath, absolutePath: path, directory: directory,
+                                         kind: .undecodableName, status: nil))
+                continue
+            }
+            if skipping.contains(path) { continue }
+            guard let info = try FileSystem.linkStatus(path) else { continue }  // removed while we walked
+            if FileSystem.isDirectory(info) {
+                try walk(path, relative: relative.isEmpty ? name : relative + "/" + name, into: &found)
+                continue
+            }
+            let kind: WalkedEntry.Kind = FileSystem.isRegular(info) ? .regular
+                : FileSystem.isSymlink(info) ? .symbolicLink : .special
+            found.append(WalkedEntry(relativePath: relativePath, absolutePath: path, directory: directory,
+                                     kind: kind, status: info))
+        }
+    }
+
+    /// `root`, or the target of the symbolic link it is (one level, made absolute).
+    private static func resolvingLink(_ root: String) -> String {
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: root) else { return root }
+        return target.hasPrefix("/") ? target
+            : FileSystem.absolute((root as NSString).deletingLastPathComponent + "/" + target)
+    }
+}

@@ -1,0 +1,172 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
+import Foundation
+
+/// A new file that appears at its final path only once its bytes are on disk.
+///
+/// Every writer of the project follows the same protocol, the object store's: a uniquely named temp file in
+/// a given directory → write → `fchmod` → `fsync` → `rename(2)` (replace) or `link(2)` (keep an existing
+/// file) into place → `fsync` the directory that gained the name. A crash at any point leaves either the old
+/// state or the new one, plus at most a stray temp file; any failure removes the temp file, and so does
+/// dropping the value without ``commit(to:mode:placement:createdParent:)``.
+///
+/// ```swift
+/// let file = try DurableFile(in: directory, prefix: ".report-")
+/// try file.write(bytes)
+/// try file.commit(to: directory + "/report.json", mode: 0o644, placement: .replace)
+/// ```
+///
+/// Confined to one task: it owns an open descriptor.
+final class DurableFile {
+    /// How the temp file takes its final name.
+    enum Placement {
+        /// `rename(2)`: whatever was at the target is replaced atomically.
+        case replace
+        /// `link(2)`: a file already at the target is kept untouched (content-addressed objects, where two
+        /// writers racing for the same name hold the same bytes). Where the filesystem has no hard links,
+        /// a rename that happens only when the target is still absent.
+        case keepExisting
+    }
+
+    /// The temp file's path, in the directory given at creation.
+    let temporaryPath: String
+    /// The open temp file (read-write); -1 once committed or abandoned.
+    private(set) var descriptor: Int32
+
+    /// Creates an empty temp file (`mkstemp`, mode 0600) named `<prefix>XXXXXX` in `directory`.
+    init(in directory: String, prefix: String) throws(IOError) {
+        let created = try FileSystem.createTemporaryFile(in: directory.isEmpty ? "." : directory, prefix: prefix)
+        descriptor = created.descriptor
+        temporaryPath = created.path
+    }
+
+    deinit { abandon() }
+
+    /// Appends bytes, retrying short writes.
+    func write(_ buffer: UnsafeRawBufferPointer) throws(IOError) {
+        try FileSystem.writeAll(descriptor, buffer, path: temporaryPath)
+    }
+
+    /// Appends bytes.
+    func write(_ bytes: [UInt8]) throws(IOError) {
+        try FileSystem.writeAll(descriptor, bytes, path: temporaryPath)
+    }
+
+    /// Appends the rest of the file open on `input` (`copy_file_range(2)` where the kernel can).
+    func copyContents(from input: Int32) throws(IOError) {
+        try FileSystem.copyContents(from: input, to: descriptor, path: temporaryPath)
+    }
+
+    /// Makes the file durable and gives it its final name; returns false when `.keepExisting` found a file
+    /// already there (the temp file is then discarded and the existing one left as it was).
+    ///
+    /// `mode` is applied with `fchmod` (so the umask does not change it). `createdParent` says the caller
+    /// has just created the target's directory: its own parent is then synced too, or the directory
+    /// itself could vanish in a crash.
+    @discardableResult
+    func commit(to target: String, mode: mode_t, placement: Placement, createdParent: Bool = false) throws(IOError) -> Bool {
+        do throws(IOError) {
+            guard descriptor >= 0 else { throw IOError(errno: EBADF, operation: "commit (already done)", path: target) }
+            if fchmod(descriptor, mode) != 0 { throw IOError.current("chmod", temporaryPath) }
+            if fsync(descriptor) != 0 { throw IOError.current("fsync", temporaryPath) }
+            close(descriptor)
+            descriptor = -1
+            let created = try Self.place(temporaryPath, at: target, placement: placement)
+            abandon()
+            if created { try Self.syncParents(of: target, createdParent: createdParent) }
+            return created
+        } catch {
+            abandon()
+            throw error
+        }
+    }
+
+    /// Closes and removes the temp file (after a commit, only the temp name goes: the target stays).
+    func abandon() {
+        if descriptor >= 0 {
+            close(descriptor)
+            descriptor = -1
+        }
+        unlink(temporaryPath)
+    }
+
+    /// Commits a temp file that another library wrote (libzip writes its archive itself): fsync, then
+    /// place it and sync the directory. The temp file is removed on failure.
+    static func commit(writtenFile temporaryPath: String, to target: String, placement: Placement) throws(IOError) {
+        do throws(IOError) {
+            try FileSystem.sync(temporaryPath)
+            let created = try place(temporaryPath, at: target, placement: placement)
+            unlink(temporaryPath)
+            if created { try syncParents(of: target, createdParent: false) }
+        } catch {
+            unlink(temporaryPath)
+            throw error
+        }
+    }
+
+    /// Gives an already durable file a second name (`link(2)`, an existing target kept), then syncs the
+    /// directory; false when the target was already there.
+    @discardableResult
+    static func link(existing source: String, at target: String) throws(IOError) -> Bool {
+        if Glibc.link(source, target) != 0 {
+            if errno == EEXIST { return false }
+            throw IOError.current("link", target)
+        }
+        try syncParents(of: target, createdParent: false)
+        return true
+    }
+
+    /// Creates `directory` (mode 0755) when missing; true when this call created it (pass that on as
+    /// `createdParent`).
+    static func makeDirectory(_ directory: String) throws(IOError) -> Bool {
+        if mkdir(directory, 0o755) == 0 { return true }
+        if errno == EEXIST { return false }
+        throw IOError.current("mkdir", directory)
+    }
+
+    /// Writes `bytes` to `target` in one call, replacing any file there.
+    static func write(_ bytes: [UInt8], to target: String, mode: mode_t = 0o644) throws(IOError) {
+        let file = try DurableFile(in: (target as NSString).deletingLastPathComponent,
+                                   prefix: "." + (target as NSString).lastPathComponent + ".tmp-")
+        try file.write(bytes)
+        try file.commit(to: target, mode: mode, placement: .replace)
+    }
+
+    /// The rename or link step; false when `.keepExisting` met an existing target.
+    private static func place(_ temporary: String, at target: String, placement: Placement) throws(IOError) -> Bool {
+        switch placement {
+        case .replace:
+            if rename(temporary, target) != 0 { throw IOError.current("rename", target) }
+            return true
+        case .keepExisting:
+            if Glibc.link(temporary, target) == 0 { return true }
+            let failure = IOError.current("link", target)
+            if failure.errno == EEXIST { return false }
+            // Filesystems without hard links (vfat, some FUSE mounts) answer EPERM or EOPNOTSUPP.
+            guard [EPERM, EOPNOTSUPP, ENOSYS].contains(failure.errno) else { throw failure }
+            if FileSystem.exists(target) { return false }
+            if rename(temporary, target) != 0 { throw IOError.current("rename", target) }
+            return true
+        }
+    }
+
+    /// fsyncs the directory that gained `target`, and its parent when that directory is new; returns the
+    /// directories synced, in order.
+    @discardableResult
+    static func syncParents(of target: String, createdParent: Bool) throws(IOError) -> [String] {
+        let directory = parent(of: target)
+        try FileSystem.sync(directory, directory: true)
+        guard createdParent else { return [directory] }
+        try FileSystem.sync(parent(of: directory), directory: true)
+        return [directory, parent(of: directory)]
+    }
+
+    private static func parent(of path: String) -> String {
+        let directory = (path as NSString).deletingLastPathComponent
+        return directory.isEmpty ? "." : directory
+    }
+}
+
+@available(*, unavailable)
+extension DurableFile: Sendable {}
