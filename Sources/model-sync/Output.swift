@@ -51,17 +51,11 @@ struct Output: Sendable {
         }
     }
 
-    /// The one JSON encoding of everything the CLI prints as JSON: keys sorted, slashes unescaped, dates
-    /// RFC 3339 UTC (digests encode themselves as `sha256:<hex>`).
+    /// Everything the CLI prints as JSON, through the library's one JSON encoding (`JSONCoding`): keys
+    /// sorted, slashes unescaped, dates RFC 3339 UTC (digests encode themselves as `sha256:<hex>`).
     static func encode(_ value: some Encodable) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(date.rfc3339)
-        }
         do {
-            return String(decoding: try encoder.encode(value), as: UTF8.self)
+            return try JSONCoding.encode(value)
         } catch {
             // Only a non-finite Double can fail to encode, and no output type holds one.
             preconditionFailure("JSON output failed to encode: \(error)")

@@ -134,6 +134,31 @@ struct FsckTests {
         #expect(try check(fixture).ok)
     }
 
+    @Test("a symbolic link or a name that is not UTF-8 inside a generation is unexpected, and repair removes it")
+    func oddEntriesInGeneration() throws {
+        let fixture = try StoreFixture()
+        try fixture.activate(fixture.v1)
+        let generation = fixture.store.layout.generationPath(1)
+        chmod(generation, 0o755)
+        #expect(symlink("/etc/hostname", generation + "/link") == 0)
+        var raw = Array(generation.utf8) + Array("/bad-".utf8) + [0xff, 0]
+        let descriptor = raw.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { open($0, O_CREAT | O_WRONLY, 0o444) }
+        }
+        #expect(descriptor >= 0)
+        close(descriptor)
+
+        let found = try check(fixture)
+        #expect(found.remainingProblems.contains("generation 1: unexpected file link"))
+        #expect(found.remainingProblems.contains("generation 1: unexpected file bad-\u{FFFD}"))
+
+        let repaired = try check(fixture, repair: true)
+        #expect(repaired.repaired.filter { $0.action == "removed" }.count == 2)
+        let expected = try fixture.store.manifest(fixture.v1).files.count
+        #expect(try FileSystem.listRawNames(generation).count == expected)
+        #expect(try check(fixture).ok)
+    }
+
     @Test("when the symlink names a generation the index does not record as active, repair records the activation")
     func activationRecordedAfterCrash() throws {
         let fixture = try StoreFixture()

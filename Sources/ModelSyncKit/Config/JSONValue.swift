@@ -106,7 +106,7 @@ extension JSONValue {
     /// job["status"]?.stringValue  // "IN_QUEUE"
     /// ```
     static func decode(_ bytes: [UInt8]) throws -> JSONValue {
-        try JSONDecoder().decode(DecodedJSON.self, from: Data(bytes)).value
+        try JSONCoding.decode(DecodedJSON.self, from: bytes).value
     }
 
     /// The string value, when this is a string.

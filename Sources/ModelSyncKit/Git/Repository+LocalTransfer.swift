@@ -177,7 +177,8 @@ extension Repository {
             // EEXIST (the object arrived meanwhile) counts as linked: the name is there, with the same bytes.
             try DurableFile.link(existing: loose, at: target.path)
             return true
-        } catch is IOError {
+        } catch {
+            // `link` throws only IOError (typed): the link was refused, so copy.
             let input = try FileSystem.open(loose, O_RDONLY)
             defer { close(input) }
             let file = try DurableFile(in: destinationObjects, prefix: "tmp_obj_model_sync_")

@@ -33,10 +33,16 @@ struct GenerationChecker {
             }
             try findings.note("generation \(number): \(entry.path) \(issue)", fix: good.contains(entry.digest) ? fix : nil)
         }
-        for extra in try listFiles(root, relative: "") where !expected.contains(extra) {
-            let path = root + "/" + extra
-            try findings.note("generation \(number): unexpected file \(extra)") {
-                try FileSystem.removeTree(path)
+        // The same walk as import and pack: an entry of any kind, or with a name that is not UTF-8, that the
+        // manifest does not list is unexpected.
+        for extra in try DirectoryWalker().entries(under: root) where !expected.contains(extra.relativePath) {
+            let path = extra.absolutePath
+            try findings.note("generation \(number): unexpected file \(extra.relativePath)") {
+                if extra.kind == .undecodableName {
+                    try FileSystem.removeFile(rawPath: extra.rawAbsolutePath)
+                } else {
+                    try FileSystem.removeTree(path)
+                }
                 return .init(digest: nil, path: path, action: "removed")
             }
         }
@@ -60,19 +66,5 @@ struct GenerationChecker {
         }
         let (actual, _) = try ObjectStore.hashFile(at: path)
         return actual == entry.digest ? nil : "was modified: content hashes to \(actual), expected \(entry.digest)"
-    }
-
-    private func listFiles(_ directory: String, relative: String) throws -> [String] {
-        var result: [String] = []
-        for name in try FileSystem.list(directory) {
-            let path = directory + "/" + name
-            let relativePath = relative.isEmpty ? name : relative + "/" + name
-            if let info = try FileSystem.linkStatus(path), FileSystem.isDirectory(info) {
-                result += try listFiles(path, relative: relativePath)
-            } else {
-                result.append(relativePath.precomposedStringWithCanonicalMapping)
-            }
-        }
-        return result
     }
 }

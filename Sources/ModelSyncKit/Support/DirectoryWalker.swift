@@ -20,8 +20,11 @@ struct WalkedEntry: Sendable {
     /// The path below the walked folder, `/`-separated, in NFC (a name saved as NFD, as on macOS, gives the
     /// same path as its NFC spelling); an undecodable name shows U+FFFD in place of its bad bytes.
     let relativePath: String
-    /// The path on disk (it may differ from `relativePath` in normalization).
+    /// The path on disk (it may differ from `relativePath` in normalization; for an undecodable name it shows
+    /// U+FFFD too: use `rawAbsolutePath` to reach the file).
     let absolutePath: String
+    /// The path on disk, byte for byte.
+    let rawAbsolutePath: [UInt8]
     /// The folder that holds the entry, on disk.
     let directory: String
     /// What the entry is.
@@ -93,10 +96,11 @@ struct DirectoryWalker: Sendable {
             let decoded = String(validating: raw, as: UTF8.self)
             let name = decoded ?? String(decoding: raw, as: UTF8.self)
             let path = directory + "/" + name
+            let rawPath = Array(directory.utf8) + [UInt8(ascii: "/")] + raw
             let relativePath = (relative.isEmpty ? name : relative + "/" + name).precomposedStringWithCanonicalMapping
             guard decoded != nil else {
-                found.append(WalkedEntry(relativePath: relativePath, absolutePath: path, directory: directory,
-                                         kind: .undecodableName, status: nil))
+                found.append(WalkedEntry(relativePath: relativePath, absolutePath: path, rawAbsolutePath: rawPath,
+                                         directory: directory, kind: .undecodableName, status: nil))
                 continue
             }
             if skipping.contains(path) { continue }
@@ -107,8 +111,8 @@ struct DirectoryWalker: Sendable {
             }
             let kind: WalkedEntry.Kind = FileSystem.isRegular(info) ? .regular
                 : FileSystem.isSymlink(info) ? .symbolicLink : .special
-            found.append(WalkedEntry(relativePath: relativePath, absolutePath: path, directory: directory,
-                                     kind: kind, status: info))
+            found.append(WalkedEntry(relativePath: relativePath, absolutePath: path, rawAbsolutePath: rawPath,
+                                     directory: directory, kind: kind, status: info))
         }
     }
 

@@ -165,6 +165,15 @@ enum FileSystem {
     }
 
     /// Removes a file, a symlink or a whole directory tree (making read-only directories writable first).
+    /// Removes the file (not a directory) at a path given as raw bytes, which a name that is not UTF-8 needs.
+    static func removeFile(rawPath: [UInt8]) throws(IOError) {
+        let shown = String(decoding: rawPath, as: UTF8.self)
+        let result = (rawPath + [0]).withUnsafeBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { unlink($0) }
+        }
+        if result != 0 && errno != ENOENT { throw IOError.current("unlink", shown) }
+    }
+
     static func removeTree(_ path: String) throws(IOError) {
         guard let info = try linkStatus(path) else { return }
         if isDirectory(info) {

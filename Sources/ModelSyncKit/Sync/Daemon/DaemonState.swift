@@ -36,15 +36,13 @@ public struct DaemonState: Sendable, Equatable {
     func encoded() throws -> String {
         let stored = Stored(lastRun: lastRun.map(DaemonState.seconds), lastSuccess: lastSuccess.map(DaemonState.seconds),
                             lastResult: lastResult, lastError: lastError)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: try encoder.encode(stored), as: UTF8.self)
+        return try JSONCoding.encode(stored)
     }
 
     /// Reads a state saved by `encoded()`; a value that does not decode reads as no state (the daemon
     /// then simply runs as on its first start).
     init(decoding text: String) {
-        guard let stored = try? JSONDecoder().decode(Stored.self, from: Data(text.utf8)) else {
+        guard let stored = try? JSONCoding.decode(Stored.self, from: Array(text.utf8)) else {
             self.init()
             return
         }
