@@ -26,6 +26,19 @@ struct DurableFileTests {
         #expect(try FileSystem.list(directory.path) == ["target"])
     }
 
+    @Test("the umask narrows the mode as open(2) would, unless the mode is exact (store objects)")
+    func umaskNarrowsMode() throws {
+        let directory = TemporaryDirectory()
+        let narrowed = try DurableFile(in: directory.path, prefix: ".t-")
+        try narrowed.commit(to: directory.path + "/shared", mode: 0o666, placement: .replace)
+        #expect(mode(directory.path + "/shared") == 0o666 & ~processUmask)
+        let exact = try DurableFile(in: directory.path, prefix: ".t-")
+        try exact.commit(to: directory.path + "/object", mode: 0o666, placement: .replace, exactMode: true)
+        #expect(mode(directory.path + "/object") == 0o666)
+        // The test process runs with a umask that removes at least the write bits for others.
+        #expect(processUmask & 0o002 != 0)
+    }
+
     @Test("link placement keeps an existing target untouched: its bytes, its mode, its inode")
     func keepExisting() throws {
         let directory = TemporaryDirectory()

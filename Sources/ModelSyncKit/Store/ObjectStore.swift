@@ -262,7 +262,7 @@ public final class ObjectWriter {
             // link(2) never replaces an existing name: two writers racing for the same object both succeed
             // and exactly one file (identical bytes) stays.
             let created = try file.commit(to: finalPath, mode: 0o444, placement: .keepExisting,
-                                          createdParent: createdDirectory)
+                                          createdParent: createdDirectory, exactMode: true)
             return .init(digest: digest, size: size, created: created)
         } catch {
             abandon()

@@ -61,14 +61,16 @@ final class DurableFile {
     /// Makes the file durable and gives it its final name; returns false when `.keepExisting` found a file
     /// already there (the temp file is then discarded and the existing one left as it was).
     ///
-    /// `mode` is applied with `fchmod` (so the umask does not change it). `createdParent` says the caller
+    /// `mode` is narrowed by the process's umask, as `open(2)` would do, unless `exactMode` is set (store
+    /// objects, whose 0444 `fsck` checks). `createdParent` says the caller
     /// has just created the target's directory: its own parent is then synced too, or the directory
     /// itself could vanish in a crash.
     @discardableResult
-    func commit(to target: String, mode: mode_t, placement: Placement, createdParent: Bool = false) throws(IOError) -> Bool {
+    func commit(to target: String, mode: mode_t, placement: Placement, createdParent: Bool = false,
+                exactMode: Bool = false) throws(IOError) -> Bool {
         do throws(IOError) {
             guard descriptor >= 0 else { throw IOError(errno: EBADF, operation: "commit (already done)", path: target) }
-            if fchmod(descriptor, mode) != 0 { throw IOError.current("chmod", temporaryPath) }
+            if fchmod(descriptor, exactMode ? mode : mode & ~processUmask) != 0 { throw IOError.current("chmod", temporaryPath) }
             if fsync(descriptor) != 0 { throw IOError.current("fsync", temporaryPath) }
             close(descriptor)
             descriptor = -1
@@ -170,3 +172,14 @@ final class DurableFile {
 
 @available(*, unavailable)
 extension DurableFile: Sendable {}
+
+/// The process's file-creation mask, read once from `/proc/self/status` (`umask(2)` can only be read by
+/// setting it, which would race with other threads); 022 when the line is missing (kernels before 4.7).
+let processUmask: mode_t = {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Umask:") }),
+          let value = mode_t(line.dropFirst("Umask:".count).trimmingCharacters(in: .whitespaces), radix: 8) else {
+        return 0o022
+    }
+    return value
+}()

@@ -75,8 +75,9 @@ public struct TransferEngine {
         let bytes = try source.manifestBytes(digest)
         do {
             return try Manifest.decode(bytes, expecting: digest)
-        } catch let failure as IntegrityError {
-            throw source.describe(failure, entry: nil)
+        } catch {
+            // Typed: the decoder throws only IntegrityError.
+            throw source.describe(error, entry: nil)
         }
     }
 
