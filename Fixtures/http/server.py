@@ -9,7 +9,7 @@ Python 3 standard library only. Routes:
   /flaky?key=K&fail=N&code=C&retry_after=S
                              the first N requests with key K answer C (with Retry-After: S when given),
                              later ones 200 "ok"
-  /redirect?to=URL           302 to URL
+  /redirect?to=URL&code=N    N (302 when not given) to URL
   /download?size=N&mode=M&key=K
                              N bytes of a fixed pattern; honours "Range: bytes=S-" with a 206.
                              mode=drop: the first request with key K sends half the body and closes.
@@ -104,7 +104,7 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 self.reply(200, ("ok after %d" % count).encode())
         elif path == "/redirect":
-            self.reply(302, b"", [("Location", query["to"])])
+            self.reply(int(query.get("code", "302")), b"", [("Location", query["to"])])
         elif path == "/download":
             self.download(query)
         elif path == "/log":

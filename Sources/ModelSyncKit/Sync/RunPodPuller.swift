@@ -39,10 +39,11 @@ public struct RunPodPuller {
     public init(workspace: Workspace) {
         let runpod = workspace.config.runpod
         self.workspace = workspace
+        let policy = HTTPURLPolicy(allowInsecureHTTP: runpod.allowInsecureHTTP)
         apiHTTP = HTTPClient(connectTimeout: min(10, runpod.requestTimeoutSec), requestTimeout: runpod.requestTimeoutSec,
-                             caBundle: runpod.caBundle)
+                             caBundle: runpod.caBundle, urlPolicy: policy)
         downloadHTTP = HTTPClient(connectTimeout: min(10, runpod.requestTimeoutSec), caBundle: runpod.caBundle,
-                                  maxAttempts: 5)
+                                  maxAttempts: 5, urlPolicy: policy)
         sleep = HTTPClient.threadSleep
         now = { Date() }
     }
