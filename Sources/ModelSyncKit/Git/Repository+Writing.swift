@@ -43,6 +43,7 @@ extension Repository {
         var options = git_clone_options()
         git_clone_options_init(&options, UInt32(GIT_CLONE_OPTIONS_VERSION))
         state.install(in: &options.fetch_opts.callbacks)
+        options.fetch_opts.follow_redirects = GitRemote.redirectPolicy
         options.bare = bare ? 1 : 0
         var handle: OpaquePointer?
         let code = withExtendedLifetime(state) { git_clone(&handle, url, path, &options) }

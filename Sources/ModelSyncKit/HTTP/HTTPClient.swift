@@ -132,6 +132,13 @@ public struct HTTPClient: Sendable {
         }
     }
 
+    /// One request, checked against `urlPolicy`, whose redirect (if any) is returned as the answer: for
+    /// callers that must see where a server sends them before anything follows it.
+    func sendWithoutFollowing(_ request: HTTPRequest) throws(HTTPError) -> HTTPResponse {
+        _ = try urlPolicy.check(request.url, method: request.method)
+        return try sendOnce(request)
+    }
+
     private func sendOnce(_ request: HTTPRequest) throws(HTTPError) -> HTTPResponse {
         let method = request.method
         guard !method.isEmpty, method.allSatisfy({ $0.isASCII && ($0.isUppercase || $0 == "-") }) else {

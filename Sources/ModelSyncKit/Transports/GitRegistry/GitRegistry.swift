@@ -57,6 +57,8 @@ public final class GitRegistry {
             repository = try Repository.create(at: path, bare: !worktree, initialBranch: config.branch)
             try repository.addRemote(named: config.remote, url: url)
         } else if let url = config.repoURL, !url.isEmpty {
+            try RemoteRedirectProbe().check(remote: url, service: "git-upload-pack", credentials: credentials,
+                                            repository: path)
             repository = try Repository.clone(from: url, to: path, branch: config.branch, bare: !worktree,
                                               credentials: credentials)
         } else {
@@ -87,8 +89,10 @@ public final class GitRegistry {
             }
             return
         }
-        try repository.remote(named: remoteName).fetch(
-            refspec: "+\(branchReference):\(trackingReference)", credentials: credentials)
+        let remote = try repository.remote(named: remoteName)
+        try RemoteRedirectProbe().check(remote: remote.url, service: "git-upload-pack", credentials: credentials,
+                                        repository: repository.path)
+        try remote.fetch(refspec: "+\(branchReference):\(trackingReference)", credentials: credentials)
     }
 
     /// Moves the remote's branch to `commit`, as a push refusing anything but a fast-forward would. A local
@@ -97,8 +101,10 @@ public final class GitRegistry {
     /// throw ``GitError/Code/nonFastForward`` as a refused push does; any other remote gets libgit2's push.
     private func push(_ commit: GitOID, from pending: String) throws {
         guard let local = try localRemote(), local.acceptsDirectPush else {
-            try repository.remote(named: remoteName).push(refspec: "\(pending):\(branchReference)",
-                                                          credentials: credentials)
+            let remote = try repository.remote(named: remoteName)
+            try RemoteRedirectProbe().check(remote: remote.url, service: "git-receive-pack", credentials: credentials,
+                                            repository: repository.path)
+            try remote.push(refspec: "\(pending):\(branchReference)", credentials: credentials)
             return
         }
         let current = try local.repository.referenceTarget(branchReference)
