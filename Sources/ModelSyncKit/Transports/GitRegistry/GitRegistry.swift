@@ -17,6 +17,8 @@ public final class GitRegistry {
     let credentials: GitCredentials
     /// Called between building a commit and pushing it (tests use it to make another publisher win the race).
     var beforePush: (() throws -> Void)?
+    /// The largest manifest read from the registry (``Manifest/maxEncodedBytes``; tests lower it).
+    var manifestByteLimit = Manifest.maxEncodedBytes
     /// The remote opened directly when it is on this machine (``LocalRemote``); looked up once.
     private var localRemoteLookup: LocalRemote??
 
@@ -184,12 +186,19 @@ public final class GitRegistry {
     }
 
     /// The bytes of manifest `digest` at `commit`, unchecked (the transfer engine checks them). A manifest the
-    /// commit lacks is an integrity error (exit 3): a channel names it.
+    /// commit lacks, or one larger than ``Manifest/maxEncodedBytes`` (its size read from the object's header,
+    /// before the blob is loaded), is an integrity error (exit 3).
     public func manifestBytes(_ digest: Digest, in commit: GitOID) throws -> [UInt8] {
         let path = layout.manifestPath(digest)
-        guard try repository.entry(atPath: path, inCommit: commit) != nil else {
+        guard let entry = try repository.entry(atPath: path, inCommit: commit) else {
             throw IntegrityError(.missingObject, "the registry's commit \(commit) has no \(path)",
                                  hint: "channels/latest names a manifest that was never published")
+        }
+        let size = try repository.blobSize(entry.oid)
+        guard size <= UInt64(manifestByteLimit) else {
+            throw IntegrityError(.invalidManifest, "the registry's \(path) is \(size) bytes, more than the "
+                                 + "\(manifestByteLimit) bytes a manifest may have",
+                                 hint: "the publisher's manifest is too large (or not a manifest); nothing was fetched")
         }
         return try repository.blob(atPath: path, inCommit: commit)
     }
