@@ -129,10 +129,15 @@ public final class GitRegistry {
     }
 
     /// Fetches the branch from the remote and fast-forwards the local branch (and the worktree) to it.
-    /// Returns the commit to build on or read from; nil for an empty registry. A local branch that has
-    /// diverged from the remote's is refused (exit 2); one that is ahead (an earlier push failed) is kept.
+    /// Returns the commit to build on or read from; nil for an empty registry. One that is ahead (an earlier
+    /// push failed) is kept. A local branch that has diverged from the remote's (the registry's history was
+    /// rewritten, a force-push) is refused (exit 2) for a publisher; a reader (`following`: clients, which
+    /// never commit) follows the remote's branch wherever it went, as the channel it is.
+    ///
+    /// A worktree whose local changes the checkout would overwrite is refused (exit 2, naming the paths)
+    /// before anything moves, unless `forceCheckout`: the branch never moves without its worktree.
     @discardableResult
-    public func synchronize(forceCheckout: Bool = false) throws -> GitOID? {
+    public func synchronize(forceCheckout: Bool = false, following: Bool = false) throws -> GitOID? {
         try fetch()
         let remoteTip = try repository.referenceTarget(trackingReference)
         let local = try repository.referenceTarget(branchReference)
@@ -147,6 +152,10 @@ public final class GitRegistry {
         case (nil, let remoteTip?):
             try moveBranch(to: remoteTip, from: head, force: forceCheckout)
             return remoteTip
+        case (_?, let remoteTip?) where following:
+            // A reader follows the remote's branch: forward, back to an older commit, or onto a rewritten history.
+            try moveBranch(to: remoteTip, from: head, force: forceCheckout)
+            return remoteTip
         case (let local?, let remoteTip?):
             let localIsAhead = try repository.contains(remoteTip, inHistoryOf: local)
             if localIsAhead {
@@ -154,16 +163,37 @@ public final class GitRegistry {
                 return local
             }
             guard try repository.contains(local, inHistoryOf: remoteTip) else {
-                throw UsageError("branch \(branch) of \(repository.path) has diverged from \(remoteName)/\(branch)",
-                                 hint: "keep the remote's history: git -C \(repository.path) reset --hard \(remoteName)/\(branch)")
+                throw UsageError("branch \(branch) of \(repository.path) has diverged from \(remoteName)/\(branch) "
+                                 + "(the registry's history was rewritten)", hint: divergedHint)
             }
             try moveBranch(to: remoteTip, from: head, force: forceCheckout)
             return remoteTip
         }
     }
 
-    /// Checks `commit` out (when HEAD is elsewhere) and points the branch and HEAD at it.
+    /// A command that works on this `repo_dir` as it is: `reset --hard` needs a worktree, a bare repository
+    /// only has its branch to move.
+    private var divergedHint: String {
+        let tracking = "\(remoteName)/\(branch)"
+        if repository.isBare {
+            return "keep the remote's history: git -C \(repository.path) update-ref \(branchReference) refs/remotes/\(tracking)"
+        }
+        return "keep the remote's history: git -C \(repository.path) reset --hard \(tracking)"
+    }
+
+    /// Checks `commit` out (when HEAD is elsewhere) and points the branch and HEAD at it. Local changes the
+    /// checkout would overwrite are refused first, so nothing moves (the branch last, after the files).
     private func moveBranch(to commit: GitOID, from head: GitOID?, force: Bool) throws {
+        if head != commit && !force {
+            let conflicts = try repository.checkoutConflicts(commit, baseline: head)
+            if !conflicts.isEmpty {
+                let listed = conflicts.prefix(10).joined(separator: ", ")
+                let more = conflicts.count > 10 ? " and \(conflicts.count - 10) more" : ""
+                throw UsageError("the registry worktree \(repository.path) has local changes that updating it to "
+                                 + "\(remoteName)/\(branch) would overwrite: \(listed)\(more); nothing was changed",
+                                 hint: "commit, stash (git -C \(repository.path) stash -u) or discard them, then run again")
+            }
+        }
         if try repository.referenceTarget(branchReference) != commit {
             try repository.setReference(branchReference, to: commit, logMessage: "model-sync: fast-forward")
         }
