@@ -10,14 +10,14 @@ private final class StallingRunPod {
     let port: Int
     let scenarioPath: String
 
-    init(sandbox: Sandbox, stallSeconds: Double) throws {
+    init(sandbox: Sandbox, stallSeconds: Double, output jobOutput: [String: Any] = [:]) throws {
         scenarioPath = sandbox.path + "/scenario.json"
         let output = Pipe()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", CLI.packageRoot + "/Fixtures/runpod/server.py", "--scenario", scenarioPath]
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
-        try Self.write(stallSeconds: stallSeconds, to: scenarioPath)
+        try Self.write(stallSeconds: stallSeconds, output: jobOutput, to: scenarioPath)
         try process.run()
         port = try readPort(from: output, process: process, name: "runpod/server.py")
     }
@@ -28,10 +28,11 @@ private final class StallingRunPod {
         try Self.write(stallSeconds: stallSeconds, to: scenarioPath)
     }
 
-    private static func write(stallSeconds: Double, to scenarioPath: String) throws {
+    private static func write(stallSeconds: Double, output: [String: Any] = [:], to scenarioPath: String) throws {
         let scenario: [String: Any] = [
             "archive": ["mode": "file", "path": CLI.packageRoot + "/Fixtures/archives/delta-valid.zip"],
             "stall_sec": stallSeconds,
+            "output": output,
         ]
         try JSONSerialization.data(withJSONObject: scenario).write(to: URL(fileURLWithPath: scenarioPath))
     }
@@ -122,6 +123,30 @@ struct NetworkOutsideLockEndToEndTests {
         #expect(again.json["result"] as? String == "activated")
         let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: sandbox.path + "/.model-sync/incoming")) ?? []
         #expect(leftovers.isEmpty, "\(leftovers)")
+    }
+
+    @Test("an archive URL the job answers with file://, ftp:// or plain http:// to another machine is refused (exit 4)",
+          arguments: ["file:///etc/passwd", "ftp://127.0.0.1/a.zip", "http://192.0.2.7/a.zip"])
+    func refusedArchiveURL(_ url: String) throws {
+        let sandbox = Sandbox()
+        let server = try StallingRunPod(sandbox: sandbox, stallSeconds: 0, output: ["archive_url": url])
+        sandbox.write("bot.yaml", """
+            model_sync:
+              models_dir: models
+              runpod:
+                enabled: true
+                trigger_url: "http://127.0.0.1:\(server.port)/v2/e/run"
+                status_url_template: "http://127.0.0.1:\(server.port)/v2/e/status/{job_id}"
+                api_key_env: "MODEL_SYNC_TEST_RUNPOD_KEY"
+                poll_interval_sec: 0.05
+
+            """)
+        var cli = sandbox.cli
+        cli.environment["MODEL_SYNC_TEST_RUNPOD_KEY"] = "test-key"
+        let result = try cli.run(["runpod-pull", "--config", "bot.yaml"], timeout: 60)
+        #expect(result.status == 4, "\(result.stderr)")
+        #expect(result.stderr.contains("archive_url is refused"), "\(result.stderr)")
+        #expect(!server.requestedPaths().contains { $0.hasPrefix("/files/") })
     }
 
     @Test("--from-archive refuses a FIFO, a device and a directory with exit 2, before reading anything")

@@ -207,6 +207,15 @@ public struct RunPodPuller {
             }
         }
         if let url = output[runpod.archiveField]?.stringValue, !url.isEmpty {
+            // The URL comes from the worker's answer: a refused one is the remote's fault (exit 4), not the
+            // configuration's (the exit 2 the HTTP client gives a configured URL).
+            do throws(HTTPError) {
+                _ = try downloadHTTP.urlPolicy.check(url, method: "GET")
+            } catch {
+                throw RunPodError(.invalidResponse, "RunPod job \(job): \(runpod.archiveField) is refused: \(error.detail)",
+                                  hint: "the worker must answer an https:// URL (http:// only to this machine, "
+                                      + "unless runpod.allow_insecure_http is true)")
+            }
             note?("downloading the archive from \(HTTPError.redact(url))")
             var http = downloadHTTP
             http.sleep = sleep
