@@ -54,6 +54,30 @@ private final class StallingRunPod {
     }
 }
 
+/// Fixtures/git/http_backend_server.py serving the sandbox's registries with a slow git-upload-pack.
+private final class SlowGitServer {
+    private let process = Process()
+    let port: Int
+
+    init(root: String, token: String, delay: Double) throws {
+        let output = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", CLI.packageRoot + "/Fixtures/git/http_backend_server.py", "--root", root,
+                             "--slow-upload-pack", String(delay)]
+        var environment = ProcessInfo.processInfo.environment
+        environment["REGISTRY_SERVER_TOKEN"] = token
+        environment["GIT_CONFIG_NOSYSTEM"] = "1"
+        environment["GIT_CONFIG_GLOBAL"] = "/dev/null"
+        process.environment = environment
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        port = try readPort(from: output, process: process, name: "http_backend_server.py")
+    }
+
+    deinit { stop(process) }
+}
+
 @Suite("network waits happen outside the store lock", .serialized)
 struct NetworkOutsideLockEndToEndTests {
     /// Two generations made from local folders, so that `rollback` has somewhere to go.
@@ -66,6 +90,54 @@ struct NetworkOutsideLockEndToEndTests {
             let activated = try sandbox.cli.run(["activate", manifest, "--config", "bot.yaml", "--json"])
             #expect(activated.status == 0, "\(activated.stderr)")
         }
+    }
+
+    @Test("rollback succeeds within lock_timeout_sec while a pull's git fetch is stalled")
+    func stalledGitFetch() throws {
+        let fixture = RegistryFixture(files: 2)
+        #expect(try fixture.publish().status == 0)
+        let sandbox = fixture.sandbox
+        let server = try SlowGitServer(root: sandbox.path, token: "slow-token", delay: 60)
+        sandbox.write("bot.yaml", """
+            model_sync:
+              models_dir: client/models
+              store_dir: client/store
+              repo_dir: client/repo
+              repo_url: "http://127.0.0.1:\(server.port)/registry.git"
+              lock_timeout_sec: 1
+              git:
+                token_env: REGISTRY_TOKEN
+
+            """)
+        try twoGenerations(sandbox)
+
+        let pull = Process()
+        pull.executableURL = URL(fileURLWithPath: CLI.binary)
+        pull.arguments = ["pull", "--config", "bot.yaml", "--json"]
+        pull.currentDirectoryURL = URL(fileURLWithPath: sandbox.path)
+        pull.environment = ProcessInfo.processInfo.environment.merging(["REGISTRY_TOKEN": "slow-token"]) { $1 }
+        pull.standardOutput = FileHandle.nullDevice
+        pull.standardError = FileHandle.nullDevice
+        try pull.run()
+        defer { stop(pull) }
+        let started = sandbox.path + "/upload-pack.started"
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: started) && Date() < deadline { usleep(100_000) }
+        #expect(FileManager.default.fileExists(atPath: started), "the fetch never started")
+        #expect(pull.isRunning)
+
+        let before = Date()
+        let rollback = try sandbox.cli.run(["rollback", "--config", "bot.yaml", "--json"], timeout: 30)
+        #expect(rollback.status == 0, "\(rollback.stderr)")
+        #expect(rollback.json["generation"] as? Int == 1)
+        #expect(Date().timeIntervalSince(before) < 10)
+        #expect(sandbox.read("client/models/model.bin") == Array("first set\n".utf8))
+        // A second pull waits for the first one's fetch into repo_dir (the registry lock), then says busy.
+        var cli = sandbox.cli
+        cli.environment["REGISTRY_TOKEN"] = "slow-token"
+        let second = try cli.run(["pull", "--config", "bot.yaml"], timeout: 30)
+        #expect(second.status == 5, "\(second.stderr)")
+        #expect(second.stderr.contains("registry.lock"), "\(second.stderr)")
     }
 
     @Test("rollback and status succeed within lock_timeout_sec while a runpod-pull download is stalled")
