@@ -76,6 +76,29 @@ struct GitRedirectTests {
         #expect(!FileManager.default.fileExists(atPath: directory.path + "/requests.log"))
     }
 
+    @Test("a plain http:// remote on another machine is refused (exit 2) unless git.allow_insecure_http")
+    func insecureRemote() throws {
+        let directory = try HTTPTestDirectory()
+        defer { directory.cleanup() }
+        let url = "http://192.0.2.9/registry.git"
+        let error = #expect(throws: UsageError.self) {
+            _ = try GitRegistry.open(config: config(directory, url: url), environment: ["REGISTRY_TOKEN": Self.token], worktree: false)
+        }
+        #expect(error?.message == "the git remote \(url) is plain http:// to 192.0.2.9: the registry (and any token) would travel unencrypted")
+        #expect(error?.hint == "use an https:// URL, or set model_sync.git.allow_insecure_http: true")
+        #expect(!FileManager.default.fileExists(atPath: directory.path + "/client-repo"))
+        #expect(throws: Never.self) {
+            try RemoteRedirectProbe().check(remote: url, service: "git-upload-pack", credentials: GitCredentials(),
+                                            repository: "/r", allowInsecureHTTP: true)
+        }
+        for accepted in ["http://127.0.0.1:9/r.git", "https://git.example/r.git", "ssh://git@host/r.git", "/srv/registry.git"] {
+            #expect(throws: Never.self) {
+                try RemoteRedirectProbe().check(remote: accepted, service: "git-upload-pack", credentials: GitCredentials(),
+                                                repository: "/r")
+            }
+        }
+    }
+
     @Test("without a token nothing is probed: a redirect costs no extra request")
     func noTokenNoProbe() throws {
         let probe = RemoteRedirectProbe()

@@ -23,7 +23,7 @@ extension Config {
         "registry": ["keep_manifests"],
         "gc": ["grace_sec"],
         "activation": ["health_check", "health_timeout_sec", "on_activate"],
-        "git": ["token_env", "ssh_key", "author_name", "author_email"],
+        "git": ["token_env", "ssh_key", "author_name", "author_email", "allow_insecure_http"],
         "daemon": ["timezone", "jitter_sec", "retry_initial_sec", "retry_max_sec", "metrics_file"],
     ]
 
@@ -126,6 +126,7 @@ extension Config {
         git.sshKey = try gitSection.string("ssh_key")
         git.authorName = try gitSection.string("author_name")
         git.authorEmail = try gitSection.string("author_email")
+        if let value = try gitSection.bool("allow_insecure_http") { git.allowInsecureHTTP = value }
 
         try readDaemon(top.section("daemon", known: Self.knownKeys["daemon"]!))
     }

@@ -17,6 +17,8 @@ public final class GitRegistry {
     let credentials: GitCredentials
     /// Called between building a commit and pushing it (tests use it to make another publisher win the race).
     var beforePush: (() throws -> Void)?
+    /// `git.allow_insecure_http`: a plain `http://` remote on another machine may be used.
+    var allowInsecureHTTP = false
     /// The largest manifest read from the registry (``Manifest/maxEncodedBytes``; tests lower it).
     var manifestByteLimit = Manifest.maxEncodedBytes
     /// The remote opened directly when it is on this machine (``LocalRemote``); looked up once.
@@ -60,15 +62,17 @@ public final class GitRegistry {
             try repository.addRemote(named: config.remote, url: url)
         } else if let url = config.repoURL, !url.isEmpty {
             try RemoteRedirectProbe().check(remote: url, service: "git-upload-pack", credentials: credentials,
-                                            repository: path)
+                                            repository: path, allowInsecureHTTP: config.git.allowInsecureHTTP)
             repository = try Repository.clone(from: url, to: path, branch: config.branch, bare: !worktree,
                                               credentials: credentials)
         } else {
             throw UsageError("repo_dir \(path) does not exist",
                              hint: "clone the registry there, or set model_sync.repo_url to clone it automatically")
         }
-        return GitRegistry(repository: repository, layout: RegistryLayout(subdir: config.repoModelsSubdir),
-                           remote: config.remote, branch: config.branch, credentials: credentials)
+        let registry = GitRegistry(repository: repository, layout: RegistryLayout(subdir: config.repoModelsSubdir),
+                                   remote: config.remote, branch: config.branch, credentials: credentials)
+        registry.allowInsecureHTTP = config.git.allowInsecureHTTP
+        return registry
     }
 
     private var branchReference: String { "refs/heads/" + branch }
@@ -93,7 +97,7 @@ public final class GitRegistry {
         }
         let remote = try repository.remote(named: remoteName)
         try RemoteRedirectProbe().check(remote: remote.url, service: "git-upload-pack", credentials: credentials,
-                                        repository: repository.path)
+                                        repository: repository.path, allowInsecureHTTP: allowInsecureHTTP)
         try remote.fetch(refspec: "+\(branchReference):\(trackingReference)", credentials: credentials)
     }
 
@@ -105,7 +109,7 @@ public final class GitRegistry {
         guard let local = try localRemote(), local.acceptsDirectPush else {
             let remote = try repository.remote(named: remoteName)
             try RemoteRedirectProbe().check(remote: remote.url, service: "git-receive-pack", credentials: credentials,
-                                            repository: repository.path)
+                                            repository: repository.path, allowInsecureHTTP: allowInsecureHTTP)
             try remote.push(refspec: "\(pending):\(branchReference)", credentials: credentials)
             return
         }

@@ -1,4 +1,5 @@
-/// Looks where an HTTP(S) git remote redirects its first request before libgit2 sends it a token.
+/// Checks an HTTP(S) git remote before libgit2 talks to it: plain `http://` only to this machine (or when
+/// allowed), and where its first request redirects before libgit2 sends it a token.
 ///
 /// libgit2 1.5 follows a redirect of the first request to another port or scheme of the same host (another
 /// host is refused, ``GitRemote``), and when that server asks for credentials it calls back with the
@@ -17,9 +18,18 @@ struct RemoteRedirectProbe {
     /// Throws ``RemoteRedirectError`` when `url` (an http or https remote, used with a token) redirects
     /// `service` (`git-upload-pack`, `git-receive-pack`) to another origin. Anything else — another scheme,
     /// no token, a network failure — returns: libgit2 reports those itself.
-    func check(remote url: String, service: String, credentials: GitCredentials, repository: String) throws {
-        guard credentials.token != nil, let remote = try? RemoteURL(url),
-              remote.scheme == "http" || remote.scheme == "https" else { return }
+    ///
+    /// A plain `http://` remote on another machine is refused first (exit 2) unless `allowInsecureHTTP`
+    /// (`git.allow_insecure_http`): its registry, and any token, would travel unencrypted.
+    func check(remote url: String, service: String, credentials: GitCredentials, repository: String,
+               allowInsecureHTTP: Bool = false) throws {
+        guard let remote = try? RemoteURL(url), remote.scheme == "http" || remote.scheme == "https" else { return }
+        if remote.scheme == "http" && !remote.isLoopback && !allowInsecureHTTP {
+            throw UsageError("the git remote \(HTTPError.redact(url)) is plain http:// to \(remote.host): the registry "
+                             + "(and any token) would travel unencrypted",
+                             hint: "use an https:// URL, or set model_sync.git.allow_insecure_http: true")
+        }
+        guard credentials.token != nil else { return }
         var base = url
         while base.hasSuffix("/") { base.removeLast() }
         var current = HTTPRequest(url: base + "/info/refs?service=" + service)
