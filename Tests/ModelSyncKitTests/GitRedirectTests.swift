@@ -99,6 +99,21 @@ struct GitRedirectTests {
         }
     }
 
+    @Test("a git.ssh_key that is a FIFO or a device is refused with exit 2")
+    func sshKeyMustBeRegular() throws {
+        let directory = try HTTPTestDirectory()
+        defer { directory.cleanup() }
+        let fifo = directory.path + "/id_ed25519"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        for key in [fifo, "/dev/zero"] {
+            var config = config(directory, url: "ssh://git@127.0.0.1:1/registry.git")
+            config.git.tokenEnv = nil
+            config.git.sshKey = key
+            let error = #expect(throws: UsageError.self) { _ = try GitRegistry.open(config: config, environment: [:]) }
+            #expect(error?.message == "git.ssh_key \(key) is not a regular file")
+        }
+    }
+
     @Test("without a token nothing is probed: a redirect costs no extra request")
     func noTokenNoProbe() throws {
         let probe = RemoteRedirectProbe()

@@ -138,6 +138,21 @@ struct HTTPRedirectTests {
         #expect(throws: HTTPError.self) { try RemoteURL("https://h/a\r\nX: y") }
     }
 
+    @Test("a CA bundle that is a FIFO or a device is refused before any connection")
+    func caBundleMustBeRegular() throws {
+        let directory = try HTTPTestDirectory()
+        defer { directory.cleanup() }
+        let fifo = directory.path + "/ca.pem"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        for bundle in [fifo, "/dev/zero"] {
+            var https = client()
+            https.caBundle = bundle
+            let error = #expect(throws: HTTPError.self) { try https.send(HTTPRequest(url: "https://127.0.0.1:1/x")) }
+            #expect(error?.code == .invalidTarget)
+            #expect(error?.message == "GET https://127.0.0.1:1/x: the CA bundle \(bundle) is not a regular file")
+        }
+    }
+
     @Test("a download target that is a FIFO or a device is refused before any byte moves")
     func downloadTargetMustBeRegular() throws {
         let server = try LoopbackHTTPServer()

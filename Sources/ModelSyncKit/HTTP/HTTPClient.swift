@@ -200,7 +200,15 @@ public struct HTTPClient: Sendable {
         try transfer.set(CURLOPT_FOLLOWLOCATION, 0)
         try transfer.set(CURLOPT_SSL_VERIFYPEER, 1)
         try transfer.set(CURLOPT_SSL_VERIFYHOST, 2)
-        if let caBundle { try transfer.set(CURLOPT_CAINFO, caBundle) }
+        if let caBundle {
+            // OpenSSL would block on a FIFO at the first handshake, or read a device without end.
+            var info = stat()
+            if stat(caBundle, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+                throw HTTPError(.invalidTarget, method: method, url: url,
+                                detail: "the CA bundle \(caBundle) is not a regular file")
+            }
+            try transfer.set(CURLOPT_CAINFO, caBundle)
+        }
         try transfer.set(CURLOPT_CONNECTTIMEOUT_MS, milliseconds(connectTimeout))
         try transfer.set(CURLOPT_USERAGENT, userAgent)
         try transfer.setHeaders(headers, removing: removed)

@@ -34,7 +34,8 @@ public struct HTTPError: ModelSyncError {
         public static let refusedURL = Code("refused-url")
         /// A response redirected to a URL the policy refuses (another scheme, plain http:// to another machine).
         public static let refusedRedirect = Code("refused-redirect")
-        /// The download target exists and is not a regular file (a FIFO, a device, a directory): exit 2.
+        /// A file the request needs — the download target, the CA bundle — is a FIFO, a device or a directory
+        /// instead of a regular file: exit 2.
         public static let invalidTarget = Code("invalid-target")
         /// The downloaded bytes could not be written to the destination file.
         public static let file = Code("file")
@@ -101,6 +102,7 @@ public struct HTTPError: ModelSyncError {
         case Code.tooLarge.rawValue: return "raise the size limit if this response is expected"
         case Code.refusedURL.rawValue:
             return "use an https:// URL; plain http:// to another machine needs runpod.allow_insecure_http: true"
+        case Code.invalidTarget.rawValue: return "give the path of a regular file"
         case Code.refusedRedirect.rawValue:
             return "the server redirects somewhere model-sync does not follow; use the final https:// URL directly"
         case "status":

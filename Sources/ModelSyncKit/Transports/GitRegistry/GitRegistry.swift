@@ -44,6 +44,10 @@ public final class GitRegistry {
         guard let repoDir = config.repoDir, !repoDir.isEmpty else {
             throw UsageError("model_sync.repo_dir is not set", hint: "set repo_dir to a working clone of the model registry")
         }
+        if let sshKey = config.git.sshKey, let info = try FileSystem.status(sshKey), !FileSystem.isRegular(info) {
+            // libssh2 would block reading a FIFO, or read a device without end.
+            throw UsageError("git.ssh_key \(sshKey) is not a regular file", hint: "give the path of the private key file")
+        }
         var credentials = GitCredentials(sshKey: config.git.sshKey)
         if let tokenEnv = config.git.tokenEnv {
             guard let token = environment[tokenEnv], !token.isEmpty else {
