@@ -207,23 +207,7 @@ public struct RunPodPuller {
             }
         }
         if let url = output[runpod.archiveField]?.stringValue, !url.isEmpty {
-            // The URL comes from the worker's answer: a refused one is the remote's fault (exit 4), not the
-            // configuration's (the exit 2 the HTTP client gives a configured URL).
-            do throws(HTTPError) {
-                _ = try downloadHTTP.urlPolicy.check(url, method: "GET")
-            } catch {
-                throw RunPodError(.invalidResponse, "RunPod job \(job): \(runpod.archiveField) is refused: \(error.detail)",
-                                  hint: "the worker must answer an https:// URL (http:// only to this machine, "
-                                      + "unless runpod.allow_insecure_http is true)")
-            }
-            note?("downloading the archive from \(HTTPError.redact(url))")
-            var http = downloadHTTP
-            http.sleep = sleep
-            // No headers: the key (and runpod.headers) never go to the archive's host.
-            _ = try http.download(url: url, headers: [], to: path, stallTimeout: runpod.downloadTimeoutSec,
-                                  maxBytes: maxBytes) { received, total in
-                progress?(Progress(phase: "downloading", completed: received, total: total ?? declaredSize))
-            }
+            try download(url, job: job, to: path, maxBytes: maxBytes, declaredSize: declaredSize, progress: progress)
         } else if let encoded = output["archive_base64"]?.stringValue {
             guard let data = Data(base64Encoded: encoded, options: .ignoreUnknownCharacters) else {
                 throw IntegrityError(.invalidArchive, "RunPod job \(job): archive_base64 is not valid base64")
@@ -249,6 +233,29 @@ public struct RunPodPuller {
                 throw IntegrityError(.digestMismatch, "RunPod job \(job): the archive hashes to \(digest), the job announced \(expected)",
                                      hint: "the download was corrupted or tampered with; nothing was imported")
             }
+        }
+    }
+
+    /// Downloads the archive at `url` (from the job's output) into `path`, without any header: the key and
+    /// `runpod.headers` never go to the archive's host.
+    private func download(_ url: String, job: String, to path: String, maxBytes: UInt64, declaredSize: UInt64?,
+                          progress: ProgressHandler?) throws {
+        let runpod = workspace.config.runpod
+        // The URL comes from the worker's answer: a refused one is the remote's fault (exit 4), not the
+        // configuration's (the exit 2 the HTTP client gives a configured URL).
+        do throws(HTTPError) {
+            _ = try downloadHTTP.urlPolicy.check(url, method: "GET")
+        } catch {
+            throw RunPodError(.invalidResponse, "RunPod job \(job): \(runpod.archiveField) is refused: \(error.detail)",
+                              hint: "the worker must answer an https:// URL (http:// only to this machine, "
+                                  + "unless runpod.allow_insecure_http is true)")
+        }
+        note?("downloading the archive from \(HTTPError.redact(url))")
+        var http = downloadHTTP
+        http.sleep = sleep
+        _ = try http.download(url: url, headers: [], to: path, stallTimeout: runpod.downloadTimeoutSec,
+                              maxBytes: maxBytes) { received, total in
+            progress?(Progress(phase: "downloading", completed: received, total: total ?? declaredSize))
         }
     }
 
