@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Loopback git smart-HTTP server with Basic authentication, for the credentials tests.
 
-    http_backend_server.py --root DIR
+    http_backend_server.py --root DIR [--slow-upload-pack SECONDS]
 
 Serves the repositories under DIR through `git http-backend` (run as CGI, GIT_HTTP_EXPORT_ALL set; a bare
 repository accepts pushes when its config has http.receivepack = true). Every request must carry
@@ -9,6 +9,8 @@ repository accepts pushes when its config has http.receivepack = true). Every re
 REGISTRY_SERVER_TOKEN; anything else gets 401 with `WWW-Authenticate: Basic realm="registry"`.
 Listens on 127.0.0.1 with an ephemeral port and prints the port on stdout once listening.
 Appends one line per request to DIR/requests.log: the status and the path (never a header).
+With --slow-upload-pack, each authenticated git-upload-pack POST (the fetch itself) first writes
+DIR/upload-pack.started, then waits that long: a slow network fetch.
 Python 3 standard library only.
 """
 import base64
@@ -16,11 +18,13 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
 ROOT = ""
 EXPECTED = ""
+SLOW_UPLOAD_PACK = 0.0
 LOG_LOCK = threading.Lock()
 
 
@@ -66,6 +70,9 @@ class Handler(BaseHTTPRequestHandler):
                              ("Content-Type", "text/plain")], b"authentication required\n")
             return
         url = urlparse(self.path)
+        if SLOW_UPLOAD_PACK and self.command == "POST" and url.path.endswith("/git-upload-pack"):
+            open(os.path.join(ROOT, "upload-pack.started"), "w").close()
+            time.sleep(SLOW_UPLOAD_PACK)
         environment = dict(os.environ)
         environment.pop("REGISTRY_SERVER_TOKEN", None)
         environment.update({
@@ -105,9 +112,11 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    global ROOT, EXPECTED
+    global ROOT, EXPECTED, SLOW_UPLOAD_PACK
     arguments = sys.argv[1:]
     ROOT = os.path.abspath(arguments[arguments.index("--root") + 1])
+    if "--slow-upload-pack" in arguments:
+        SLOW_UPLOAD_PACK = float(arguments[arguments.index("--slow-upload-pack") + 1])
     token = os.environ["REGISTRY_SERVER_TOKEN"]
     EXPECTED = "Basic " + base64.b64encode(("x-access-token:" + token).encode()).decode()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -9,7 +9,9 @@ Python 3 standard library only. Routes:
   /flaky?key=K&fail=N&code=C&retry_after=S
                              the first N requests with key K answer C (with Retry-After: S when given),
                              later ones 200 "ok"
-  /redirect?to=URL           302 to URL
+  /redirect?to=URL&code=N    N (302 when not given) to URL
+  /to-port-P/REST?QUERY      302 to http://127.0.0.1:P/REST?QUERY (a git remote that moved to another port)
+  /to-localhost-P/REST?QUERY 302 to http://localhost:P/REST?QUERY
   /download?size=N&mode=M&key=K
                              N bytes of a fixed pattern; honours "Range: bytes=S-" with a 206.
                              mode=drop: the first request with key K sends half the body and closes.
@@ -104,7 +106,13 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 self.reply(200, ("ok after %d" % count).encode())
         elif path == "/redirect":
-            self.reply(302, b"", [("Location", query["to"])])
+            self.reply(int(query.get("code", "302")), b"", [("Location", query["to"])])
+        elif path.startswith("/to-port-") or path.startswith("/to-localhost-"):
+            host = "127.0.0.1" if path.startswith("/to-port-") else "localhost"
+            port, _, rest = path.split("-", 2)[-1].partition("/")
+            query_string = urlparse(self.path).query
+            target = "http://%s:%s/%s" % (host, port, rest) + ("?" + query_string if query_string else "")
+            self.reply(302, b"", [("Location", target)])
         elif path == "/download":
             self.download(query)
         elif path == "/log":

@@ -30,6 +30,7 @@ The scenario file (JSON) is read again on every /run, so a test may change it be
                   with the job's have list, like the worker; or {"mode": "file", "path": P}: serve P as is
   delivery        "url" (default) or "base64"
   drop_halfway    the first download of each archive sends half of it and closes the connection
+  stall_sec       the first download of each archive sends half of it, then waits that long before closing
   wrong_sha256    the output announces a wrong archive_sha256
   output          extra fields merged into the job's output
 """
@@ -41,6 +42,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -225,6 +227,12 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Range", "bytes %d-%d/%d" % (start, len(data) - 1, len(data)))
         self.send_header("Content-Length", str(len(data) - start))
         self.end_headers()
+        if job["config"].get("stall_sec") and job["downloads"] == 1:
+            self.wfile.write(data[start:len(data) // 2])
+            self.wfile.flush()
+            time.sleep(float(job["config"]["stall_sec"]))
+            self.close_connection = True
+            return
         if job["config"].get("drop_halfway") and job["downloads"] == 1:
             self.wfile.write(data[start:len(data) // 2])
             self.wfile.flush()

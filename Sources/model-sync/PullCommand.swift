@@ -22,8 +22,7 @@ struct PullCommand: GlobalOptionsCommand {
     func run() throws {
         let output = global.output()
         let workspace = try global.workspace()
-        let store = try workspace.openStore()
-        let result = try Puller(workspace: workspace, force: force).pull(store: store, progress: output.progressHandler())
+        let result = try Puller(workspace: workspace, force: force).pull(progress: output.progressHandler())
         try ActivateCommand.finish(result, output: output)
     }
 }

@@ -81,7 +81,7 @@ struct GitLocalTransferTests {
         let setup = try LocalRegistry()
         let published = try setup.publish(try setup.workspace("publisher"), files: ["a.bin": 1, "b.bin": 2])
         let client = try setup.workspace("client")
-        let pulled = try Puller(workspace: client).pull(store: client.openStore())
+        let pulled = try Puller(workspace: client).pull()
         #expect(pulled.manifest == published.manifest)
         #expect(pulled.fetchedObjects == 2)
 
@@ -97,7 +97,7 @@ struct GitLocalTransferTests {
         #expect(try git(["fsck", "--strict", "--no-dangling"], in: repo).isEmpty)
 
         // A second pull adds the alternate once and finds nothing new.
-        let again = try Puller(workspace: client).pull(store: client.openStore())
+        let again = try Puller(workspace: client).pull()
         #expect(again.result == .upToDate)
         #expect(try String(contentsOfFile: repo + "/objects/info/alternates", encoding: .utf8) == alternates)
     }

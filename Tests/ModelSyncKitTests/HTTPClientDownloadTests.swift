@@ -140,7 +140,9 @@ struct HTTPClientDownloadTests {
         let source = directory.path + "/source.bin"
         let bytes = LoopbackHTTPServer.pattern(size: 70_000)
         try Data(bytes).write(to: URL(fileURLWithPath: source))
-        let result = try client(HTTPSleepRecorder()).download(url: "file://" + source, to: directory.path + "/copy.bin")
+        var reader = client(HTTPSleepRecorder())
+        reader.urlPolicy.allowFileURLs = true
+        let result = try reader.download(url: "file://" + source, to: directory.path + "/copy.bin")
         #expect(result == DownloadResult(bytesWritten: 70_000, attempts: 1))
         #expect(try sha256(ofFile: directory.path + "/copy.bin") == SHA256.hash(bytes))
     }

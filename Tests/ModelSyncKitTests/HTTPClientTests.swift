@@ -26,7 +26,9 @@ struct HTTPClientTests {
         defer { directory.cleanup() }
         let path = directory.path + "/hello.txt"
         try Data("hello, file".utf8).write(to: URL(fileURLWithPath: path))
-        let response = try client(HTTPSleepRecorder()).send(HTTPRequest(url: "file://" + path))
+        var reader = client(HTTPSleepRecorder())
+        reader.urlPolicy.allowFileURLs = true
+        let response = try reader.send(HTTPRequest(url: "file://" + path))
         #expect(response.status == 200)
         #expect(response.body == Array("hello, file".utf8))
     }
@@ -142,7 +144,7 @@ struct HTTPClientTests {
         #expect(sleeps.recorded.count == 4)
     }
 
-    @Test("a redirect keeps Authorization on the same host and drops it for another port")
+    @Test("a redirect keeps every header on the same origin and drops them all for another port")
     func redirectDropsAuthorization() throws {
         let origin = try LoopbackHTTPServer()
         let other = try LoopbackHTTPServer()
@@ -158,7 +160,7 @@ struct HTTPClientTests {
         let otherEcho = try echo(try client.send(otherHost))
         #expect(otherEcho.headers["host"] == "127.0.0.1:\(other.port)")
         #expect(otherEcho.headers["authorization"] == nil)
-        #expect(otherEcho.headers["x-trace"] == "t1")
+        #expect(otherEcho.headers["x-trace"] == nil)
     }
 
     @Test("a header value with a line break is refused and its value is not in the message")
@@ -193,8 +195,10 @@ struct HTTPClientTests {
 
     @Test("a file:// URL that does not exist throws with curl's explanation")
     func missingFile() throws {
+        var reader = client(HTTPSleepRecorder())
+        reader.urlPolicy.allowFileURLs = true
         let error = #expect(throws: HTTPError.self) {
-            try client(HTTPSleepRecorder()).send(HTTPRequest(url: "file:///nonexistent/model-sync/a.zip"))
+            try reader.send(HTTPRequest(url: "file:///nonexistent/model-sync/a.zip"))
         }
         #expect(error?.code == .transfer)
         #expect(error?.message.hasPrefix("GET file:///nonexistent/model-sync/a.zip: cannot read the file (") == true)

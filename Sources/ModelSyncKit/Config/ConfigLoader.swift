@@ -18,12 +18,12 @@ extension Config {
             "enabled", "trigger_url", "status_url_template", "api_key_env", "trigger_method", "trigger_payload",
             "headers", "request_timeout_sec", "poll_interval_sec", "job_timeout_sec", "download_timeout_sec",
             "extract_subdir", "cancel_url_template", "archive_field", "ca_bundle", "max_archive_bytes",
-            "max_extract_bytes",
+            "max_extract_bytes", "allow_insecure_http",
         ],
         "registry": ["keep_manifests"],
         "gc": ["grace_sec"],
         "activation": ["health_check", "health_timeout_sec", "on_activate"],
-        "git": ["token_env", "ssh_key", "author_name", "author_email"],
+        "git": ["token_env", "ssh_key", "author_name", "author_email", "allow_insecure_http"],
         "daemon": ["timezone", "jitter_sec", "retry_initial_sec", "retry_max_sec", "metrics_file"],
     ]
 
@@ -126,6 +126,7 @@ extension Config {
         git.sshKey = try gitSection.string("ssh_key")
         git.authorName = try gitSection.string("author_name")
         git.authorEmail = try gitSection.string("author_email")
+        if let value = try gitSection.bool("allow_insecure_http") { git.allowInsecureHTTP = value }
 
         try readDaemon(top.section("daemon", known: Self.knownKeys["daemon"]!))
     }
@@ -150,6 +151,8 @@ extension Config {
         runpod.caBundle = try section.string("ca_bundle")
         if let value = try section.integer("max_archive_bytes", minimum: 1) { runpod.maxArchiveBytes = value }
         if let value = try section.integer("max_extract_bytes", minimum: 1) { runpod.maxExtractBytes = value }
+        if let value = try section.bool("allow_insecure_http") { runpod.allowInsecureHTTP = value }
+        try checkInsecureHTTP(section)
 
         guard runpod.enabled else { return }
         for (key, value) in [("trigger_url", runpod.triggerURL), ("status_url_template", runpod.statusURLTemplate)]
@@ -159,6 +162,22 @@ extension Config {
                 key: "model_sync.runpod.\(key)", reason: "required when runpod.enabled is true",
                 hint: "set model_sync.runpod.\(key), or set enabled: false"
             )
+        }
+    }
+
+    /// A configured `http://` URL to another machine would carry the API key in clear: refused unless
+    /// `allow_insecure_http` says so (the same rule ``HTTPURLPolicy`` applies to every request).
+    private func checkInsecureHTTP(_ section: SectionReader) throws(ConfigError) {
+        guard !runpod.allowInsecureHTTP else { return }
+        let urls = [("trigger_url", runpod.triggerURL), ("status_url_template", runpod.statusURLTemplate),
+                    ("cancel_url_template", runpod.cancelURLTemplate)]
+        for case let (key, text?) in urls where text.lowercased().hasPrefix("http://") {
+            let url = try? RemoteURL(text.replacingOccurrences(of: "{job_id}", with: "job"))
+            guard url?.isLoopback != true else { continue }
+            throw section.reader.error(
+                "model_sync.runpod.\(key)", section.keyLine(key),
+                "plain http:// to \(url?.host ?? "another machine") would send the API key unencrypted",
+                hint: "use https://, or set model_sync.runpod.allow_insecure_http: true")
         }
     }
 

@@ -8,6 +8,9 @@ public struct GitConfig: Sendable, Hashable {
     public var authorName: String?
     /// `author_email`: the publish commits' author email.
     public var authorEmail: String?
+    /// `allow_insecure_http` [false]: use a plain `http://` remote on another machine; without it only
+    /// `https://`, `http://` to this machine, SSH and local paths are used.
+    public var allowInsecureHTTP: Bool = false
 
     /// The defaults.
     public init() {}

@@ -35,6 +35,10 @@ public struct RunPodConfig: Sendable, Hashable {
     /// `max_extract_bytes` [20 GiB]: the largest total of declared entry sizes accepted in an archive.
     public var maxExtractBytes: Int64 = 20 << 30
 
+    /// `allow_insecure_http` [false]: fetch plain `http://` URLs (API or archive) from hosts other than this
+    /// machine; without it only `https://` and `http://` to loopback are fetched.
+    public var allowInsecureHTTP: Bool = false
+
     /// The defaults.
     public init() {}
 

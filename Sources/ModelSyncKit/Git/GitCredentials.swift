@@ -46,7 +46,9 @@ public struct GitCredentials: Sendable {
 
     /// Chooses a credential for `allowedTypes`. `attempt` counts calls within one
     /// operation: libgit2 calls again when the remote refuses what it got, so after two tries we give up
-    /// instead of looping.
+    /// instead of looping. The token is handed out on the first call only: a second call means the remote
+    /// refused it (sending it again cannot help) or a redirect led to another port or scheme of the host,
+    /// which libgit2 asks about with the original URL — so the token would go where it was not configured.
     func answer(allowedTypes: AllowedTypes, usernameFromURL: String?, attempt: Int) -> Answer {
         guard attempt <= 2 else { return .giveUp }
         let sshUser = usernameFromURL ?? "git"
@@ -55,7 +57,7 @@ public struct GitCredentials: Sendable {
             return attempt == 1 ? .sshAgent(user: sshUser) : .giveUp
         }
         if allowedTypes.contains(.userPassword), token != nil {
-            return .token(user: Self.tokenUser)
+            return attempt == 1 ? .token(user: Self.tokenUser) : .giveUp
         }
         if allowedTypes.contains(.username) { return .username(sshUser) }
         return .giveUp

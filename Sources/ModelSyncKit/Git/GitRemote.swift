@@ -29,6 +29,12 @@ final class GitRemote {
         git_remote_free(handle)
     }
 
+    /// libgit2 refuses a redirect to another host with this (`GIT_REMOTE_REDIRECT_NONE`; its default,
+    /// `http.followRedirects`, follows the first request's redirect anywhere). It still follows a redirect to
+    /// another port or scheme of the same host: ``GitCredentials`` hands the token out once per operation, and
+    /// the registry probes the remote's redirects itself before any operation that carries a token.
+    static let redirectPolicy = GIT_REMOTE_REDIRECT_NONE
+
     /// The remote's URL as configured.
     var url: String { git_remote_url(handle).map { String(cString: $0) } ?? "" }
 
@@ -38,6 +44,7 @@ final class GitRemote {
         var options = git_fetch_options()
         git_fetch_options_init(&options, UInt32(GIT_FETCH_OPTIONS_VERSION))
         state.install(in: &options.callbacks)
+        options.follow_redirects = GitRemote.redirectPolicy
         let code = withExtendedLifetime(state) {
             withStrArray([refspec]) { specs in git_remote_fetch(handle, specs, &options, "model-sync: fetch") }
         }
@@ -51,6 +58,7 @@ final class GitRemote {
         var options = git_push_options()
         git_push_options_init(&options, UInt32(GIT_PUSH_OPTIONS_VERSION))
         state.install(in: &options.callbacks)
+        options.follow_redirects = GitRemote.redirectPolicy
         // One thread for the pack: model blobs never delta well, and threads would hold more of them in memory.
         options.pb_parallelism = 1
         let code = withExtendedLifetime(state) {

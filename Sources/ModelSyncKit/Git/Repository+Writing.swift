@@ -43,6 +43,7 @@ extension Repository {
         var options = git_clone_options()
         git_clone_options_init(&options, UInt32(GIT_CLONE_OPTIONS_VERSION))
         state.install(in: &options.fetch_opts.callbacks)
+        options.fetch_opts.follow_redirects = GitRemote.redirectPolicy
         options.bare = bare ? 1 : 0
         var handle: OpaquePointer?
         let code = withExtendedLifetime(state) { git_clone(&handle, url, path, &options) }
@@ -277,6 +278,33 @@ extension Repository {
         guard code == 0 else { throw GitError.last(code, operation: "check out \(commit)", repositoryPath: path) }
     }
 
+    /// The worktree paths a safe checkout of `commit` (from `baseline`) would refuse to overwrite because they
+    /// hold local changes, found without touching anything (`GIT_CHECKOUT_DRY_RUN`, conflict notifications).
+    /// Empty for a bare repository.
+    public func checkoutConflicts(_ commit: GitOID, baseline: GitOID?) throws -> [String] {
+        guard !isBare else { return [] }
+        let target = try GitCommit(commit, in: self)
+        let base = try baseline.map { try GitCommit($0, in: self).tree() } ?? emptyTree()
+        var options = git_checkout_options()
+        git_checkout_options_init(&options, UInt32(GIT_CHECKOUT_OPTIONS_VERSION))
+        options.checkout_strategy = GIT_CHECKOUT_SAFE.rawValue | GIT_CHECKOUT_DRY_RUN.rawValue
+        options.baseline = base.handle
+        options.notify_flags = GIT_CHECKOUT_NOTIFY_CONFLICT.rawValue
+        let conflicts = CheckoutConflicts()
+        options.notify_payload = Unmanaged.passUnretained(conflicts).toOpaque()
+        options.notify_cb = { _, path, _, _, _, payload in
+            guard let payload, let path else { return 0 }
+            Unmanaged<CheckoutConflicts>.fromOpaque(payload).takeUnretainedValue().paths.append(String(cString: path))
+            return 0  // keep going: every conflicting path is reported, not just the first
+        }
+        let code = withExtendedLifetime(conflicts) { git_checkout_tree(handle, target.handle, &options) }
+        // With conflicts a dry run still fails (GIT_ECONFLICT) after notifying each of them.
+        guard code == 0 || !conflicts.paths.isEmpty else {
+            throw GitError.last(code, operation: "check whether \(commit) can be checked out", repositoryPath: path)
+        }
+        return conflicts.paths
+    }
+
     /// Deletes a reference when it exists (`git_reference_remove`).
     public func deleteReference(_ name: String) throws {
         let code = git_reference_remove(handle, name)
@@ -307,3 +335,11 @@ extension Repository {
     /// Reads a remote by name, for fetching and pushing.
     func remote(named name: String) throws -> GitRemote { try GitRemote(named: name, in: self) }
 }
+
+/// Collects the paths a dry-run checkout reports as conflicts; the notify callback's payload.
+private final class CheckoutConflicts {
+    var paths: [String] = []
+}
+
+@available(*, unavailable)
+extension CheckoutConflicts: Sendable {}

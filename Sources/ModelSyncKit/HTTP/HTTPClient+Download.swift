@@ -37,6 +37,8 @@ extension HTTPClient {
         maxBytes: UInt64? = nil,
         progress: ((_ received: UInt64, _ total: UInt64?) -> Void)? = nil
     ) throws(HTTPError) -> DownloadResult {
+        _ = try urlPolicy.check(url, method: "GET")
+        try Self.checkTarget(path, url: url)
         let file: DurableFile
         do {
             file = try DurableFile(in: (path as NSString).deletingLastPathComponent,
@@ -69,9 +71,36 @@ extension HTTPClient {
         return DownloadResult(bytesWritten: state.written, attempts: attempts)
     }
 
-    /// One transfer: from byte `state.written` (a Range request when resuming) to the end or a failure.
+    /// A target that exists must be a regular file: renaming over a device, a FIFO or a directory would
+    /// replace something that is not a download.
+    static func checkTarget(_ path: String, url: String) throws(HTTPError) {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw HTTPError(.invalidTarget, method: "GET", url: url,
+                            detail: "the download target \(path) exists and is not a regular file")
+        }
+    }
+
+    /// One attempt: the transfer from byte `state.written`, then each redirect `nextRequest` allows, every
+    /// hop resuming at the same byte.
     private func downloadOnce(url: String, headers: [(String, String)], state: DownloadState,
                               stallTimeout: Double) throws(HTTPError) {
+        let original = HTTPRequest(url: url, headers: headers)
+        var current = original
+        var hops = 0
+        while let redirect = try downloadTransfer(url: current.url, headers: current.headers, state: state,
+                                                  stallTimeout: stallTimeout) {
+            current = try nextRequest(after: current, status: redirect.status, location: redirect.location,
+                                      original: original, hops: hops)
+            hops += 1
+        }
+    }
+
+    /// One transfer: from byte `state.written` (a Range request when resuming) to the end or a failure;
+    /// a redirect's status and location are returned for `downloadOnce` to follow.
+    private func downloadTransfer(url: String, headers: [(String, String)], state: DownloadState,
+                                  stallTimeout: Double) throws(HTTPError) -> (status: Int, location: String?)? {
         let offset = state.written
         let transfer = try makeTransfer(method: "GET", url: url, headers: headers)
         try transfer.set(CURLOPT_LOW_SPEED_LIMIT, 1)
@@ -93,8 +122,12 @@ extension HTTPClient {
         }
         let (code, message) = transfer.perform()
         transfer.onBody = { _ in true }
+        if code == CURLE_OK, !state.tooLarge, state.writeErrno == nil, HTTPClient.isRedirect(status: transfer.status) {
+            return (transfer.status, transfer.responseHeaders["location"])
+        }
         try checkAttempt(code, message, transfer, url: url, offset: offset, state: state)
         if !started && offset == 0 { state.progress?(0, transfer.contentLength) }
+        return nil
     }
 
     /// What the first chunk of a response is.

@@ -7,9 +7,11 @@ import Foundation
 ///
 /// - TLS certificates are always verified; `caBundle` names a PEM file of extra CAs.
 /// - Proxies come from the environment as curl reads them (`http_proxy`, `https_proxy`, `no_proxy`).
-/// - Redirects are followed up to `maxRedirects`; an `Authorization` header goes only to the original
-///   scheme, host and port, never to the host a redirect leads to (curl's default, kept on purpose:
-///   a presigned bucket URL must not receive an API key).
+/// - Only the URLs `urlPolicy` allows are fetched (``HTTPURLPolicy``: `https://`, `http://` to loopback).
+/// - Redirects are followed here, not by curl, up to `maxRedirects`, each target checked against
+///   `urlPolicy`; the request's headers (the `Authorization` key and every configured header) go only to
+///   the original scheme, host and port, never to another origin a redirect leads to: a presigned bucket
+///   URL must not receive an API key.
 ///
 /// ```swift
 /// let client = HTTPClient(requestTimeout: 20)
@@ -48,6 +50,8 @@ public struct HTTPClient: Sendable {
     public var userAgent: String
     /// Waits between attempts, in seconds; tests inject a recorder.
     public var sleep: @Sendable (Double) -> Void
+    /// Which URLs may be fetched, the first one and every redirect's.
+    public var urlPolicy: HTTPURLPolicy
 
     /// Builds a client; every setting can be changed afterwards.
     public init(
@@ -61,8 +65,10 @@ public struct HTTPClient: Sendable {
         maxRetryAfter: Double = 120,
         maxResponseBytes: Int = 64 << 20,
         userAgent: String = HTTPClient.defaultUserAgent,
-        sleep: @escaping @Sendable (Double) -> Void = HTTPClient.threadSleep
+        sleep: @escaping @Sendable (Double) -> Void = HTTPClient.threadSleep,
+        urlPolicy: HTTPURLPolicy = HTTPURLPolicy()
     ) {
+        self.urlPolicy = urlPolicy
         self.connectTimeout = connectTimeout
         self.requestTimeout = requestTimeout
         self.caBundle = caBundle
@@ -93,7 +99,7 @@ public struct HTTPClient: Sendable {
         try retry.run { (attempt) throws(HTTPError) -> AttemptOutcome<HTTPResponse, HTTPError> in
             let response: HTTPResponse
             do throws(HTTPError) {
-                response = try sendOnce(request)
+                response = try sendFollowingRedirects(request)
             } catch {
                 return .failure(error.after(attempts: attempt), error.isRetriable ? .retry(retryAfter: nil) : .fail)
             }
@@ -110,6 +116,27 @@ public struct HTTPClient: Sendable {
         Retry(maxAttempts: maxAttempts,
               backoff: Backoff(initial: initialBackoff, maximum: maxBackoff, jitter: .upperHalf),
               maxRetryAfter: maxRetryAfter, sleep: sleep)
+    }
+
+    /// One attempt: the request, then each redirect ``nextRequest(after:status:location:original:hops:)`` allows.
+    private func sendFollowingRedirects(_ request: HTTPRequest) throws(HTTPError) -> HTTPResponse {
+        _ = try urlPolicy.check(request.url, method: request.method)
+        var current = request
+        var hops = 0
+        while true {
+            let response = try sendOnce(current)
+            guard HTTPClient.isRedirect(status: response.status) else { return response }
+            current = try nextRequest(after: current, status: response.status, location: response.headers["location"],
+                                      original: request, hops: hops)
+            hops += 1
+        }
+    }
+
+    /// One request, checked against `urlPolicy`, whose redirect (if any) is returned as the answer: for
+    /// callers that must see where a server sends them before anything follows it.
+    func sendWithoutFollowing(_ request: HTTPRequest) throws(HTTPError) -> HTTPResponse {
+        _ = try urlPolicy.check(request.url, method: request.method)
+        return try sendOnce(request)
     }
 
     private func sendOnce(_ request: HTTPRequest) throws(HTTPError) -> HTTPResponse {
@@ -167,16 +194,21 @@ public struct HTTPClient: Sendable {
         let transfer = try Transfer(method: method, url: url)
         // Timeouts without SIGALRM: the process is multi-threaded.
         try transfer.set(CURLOPT_NOSIGNAL, 1)
-        try transfer.set(CURLOPT_PROTOCOLS_STR, "http,https,file")
-        try transfer.set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
-        try transfer.set(CURLOPT_FOLLOWLOCATION, 1)
-        try transfer.set(CURLOPT_MAXREDIRS, maxRedirects)
-        // Explicitly curl's default: credentials and an Authorization header never follow a redirect to
-        // another scheme, host or port.
-        try transfer.set(CURLOPT_UNRESTRICTED_AUTH, 0)
+        try transfer.set(CURLOPT_PROTOCOLS_STR, urlPolicy.curlProtocols)
+        // Redirects are followed by `nextRequest`, which checks the target and drops every header for
+        // another origin: curl would drop only Authorization and Cookie, and send `runpod.headers` along.
+        try transfer.set(CURLOPT_FOLLOWLOCATION, 0)
         try transfer.set(CURLOPT_SSL_VERIFYPEER, 1)
         try transfer.set(CURLOPT_SSL_VERIFYHOST, 2)
-        if let caBundle { try transfer.set(CURLOPT_CAINFO, caBundle) }
+        if let caBundle {
+            // OpenSSL would block on a FIFO at the first handshake, or read a device without end.
+            var info = stat()
+            if stat(caBundle, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+                throw HTTPError(.invalidTarget, method: method, url: url,
+                                detail: "the CA bundle \(caBundle) is not a regular file")
+            }
+            try transfer.set(CURLOPT_CAINFO, caBundle)
+        }
         try transfer.set(CURLOPT_CONNECTTIMEOUT_MS, milliseconds(connectTimeout))
         try transfer.set(CURLOPT_USERAGENT, userAgent)
         try transfer.setHeaders(headers, removing: removed)

@@ -29,6 +29,14 @@ public struct HTTPError: ModelSyncError {
         public static let tooManyRedirects = Code("too-many-redirects")
         /// The request itself is invalid: a malformed URL, an unsupported scheme, a line break in a header.
         public static let invalidRequest = Code("invalid-request")
+        /// The URL's scheme or host is not one ``HTTPURLPolicy`` allows (`file://`, `ftp://`, plain `http://`
+        /// to another machine): a configuration to fix, exit 2.
+        public static let refusedURL = Code("refused-url")
+        /// A response redirected to a URL the policy refuses (another scheme, plain http:// to another machine).
+        public static let refusedRedirect = Code("refused-redirect")
+        /// A file the request needs — the download target, the CA bundle — is a FIFO, a device or a directory
+        /// instead of a regular file: exit 2.
+        public static let invalidTarget = Code("invalid-target")
         /// The downloaded bytes could not be written to the destination file.
         public static let file = Code("file")
         /// Any other transfer failure reported by curl.
@@ -72,7 +80,11 @@ public struct HTTPError: ModelSyncError {
     }
 
     public var category: ErrorCategory {
-        code == .file ? .unexpected : .remote
+        switch code {
+        case .file: return .unexpected
+        case .refusedURL, .invalidTarget: return .usage
+        default: return .remote
+        }
     }
 
     public var message: String {
@@ -88,6 +100,11 @@ public struct HTTPError: ModelSyncError {
         case Code.timeout.rawValue: return "the server is slow or unreachable; try again later or raise the timeout"
         case Code.tls.rawValue: return "check the server certificate, or set ca_bundle to a file holding its CA"
         case Code.tooLarge.rawValue: return "raise the size limit if this response is expected"
+        case Code.refusedURL.rawValue:
+            return "use an https:// URL; plain http:// to another machine needs runpod.allow_insecure_http: true"
+        case Code.invalidTarget.rawValue: return "give the path of a regular file"
+        case Code.refusedRedirect.rawValue:
+            return "the server redirects somewhere model-sync does not follow; use the final https:// URL directly"
         case "status":
             switch code.status ?? 0 {
             case 401, 403: return "check the API key or token"

@@ -37,6 +37,8 @@ enum CanonicalJSON {
     struct SyntaxError: Error, Sendable, CustomStringConvertible {
         let reason: String
         let offset: Int
+        /// True when a streaming caller stopped the parse (the document may be fine).
+        var stopped = false
         var description: String { "\(reason) at byte \(offset)" }
     }
 
@@ -155,10 +157,27 @@ enum CanonicalJSON {
         return try parser.parseDocument()
     }
 
+    /// Parses like `parse(_:)`, except that the elements of the array the top-level object holds under `key`
+    /// are handed to `element` one at a time, in document order, and not kept: that member reads as an empty
+    /// array. Memory then stays proportional to one element, not to the document's tree (a manifest's
+    /// entries). `element` returning false stops the parse: it throws a `SyntaxError` whose `stopped` is true.
+    static func parse(_ bytes: [UInt8], streaming key: String,
+                      element: (CanonicalJSONValue) -> Bool) throws(SyntaxError) -> CanonicalJSONValue {
+        try withoutActuallyEscaping(element) { (element) throws(SyntaxError) -> CanonicalJSONValue in
+            var parser = Parser(bytes: bytes)
+            parser.streamedKey = Array(key.utf8)
+            parser.onElement = element
+            return try parser.parseDocument()
+        }
+    }
+
     private struct Parser {
         let bytes: [UInt8]
         var index = 0
         var depth = 0
+        /// The top-level member whose array elements go to `onElement` instead of the tree.
+        var streamedKey: [UInt8]?
+        var onElement: ((CanonicalJSONValue) -> Bool)?
 
         init(bytes: [UInt8]) { self.bytes = bytes }
 
@@ -248,7 +267,9 @@ enum CanonicalJSON {
                 }
                 index += 1
                 skipWhitespace()
-                let value = try parseValue()
+                let streamed = depth == 1 && index < bytes.count && bytes[index] == UInt8(ascii: "[")
+                    && streamedKey.map { key.utf8.elementsEqual($0) } == true
+                let value = streamed ? try parseStreamedArray() : try parseValue()
                 members.append((key: key, value: value))
                 skipWhitespace()
                 guard index < bytes.count else { throw failure("unexpected end of input in an object") }
@@ -290,6 +311,38 @@ enum CanonicalJSON {
                 index += 1
                 depth -= 1
                 return .array(elements)
+            }
+        }
+
+        /// An array whose elements go to `onElement` as soon as each is parsed; it reads as empty.
+        mutating func parseStreamedArray() throws(SyntaxError) -> CanonicalJSONValue {
+            try enterContainer()
+            index += 1  // [
+            skipWhitespace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                depth -= 1
+                return .array([])
+            }
+            while true {
+                skipWhitespace()
+                let elementOffset = index
+                let element = try parseValue()
+                if onElement?(element) == false {
+                    throw SyntaxError(reason: "stopped by the caller", offset: elementOffset, stopped: true)
+                }
+                skipWhitespace()
+                guard index < bytes.count else { throw failure("unexpected end of input in an array") }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                guard bytes[index] == UInt8(ascii: "]") else {
+                    throw failure("expected ',' or ']' in an array, found \(describeCurrent())")
+                }
+                index += 1
+                depth -= 1
+                return .array([])
             }
         }
 

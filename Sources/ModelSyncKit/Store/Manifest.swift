@@ -22,6 +22,10 @@ public struct Manifest: Hashable, Sendable {
     /// The largest size a manifest may hold: 2^53 − 1, the largest integer every JSON reader keeps exactly.
     public static let maxFileSize: UInt64 = (1 << 53) - 1
 
+    /// The largest manifest accepted from a remote (a registry or an archive), in bytes: 64 MiB, about
+    /// 450,000 files. Checked before the manifest is read whole; a larger one is an integrity error (exit 3).
+    public static let maxEncodedBytes = 64 << 20
+
     /// The files, sorted bytewise by the UTF-8 bytes of their paths.
     public private(set) var files: [ManifestEntry]
 
@@ -47,8 +51,13 @@ public struct Manifest: Hashable, Sendable {
     }
 
     private init(validatedSortedFiles files: [ManifestEntry]) {
+        self.init(validatedSortedFiles: files, canonicalBytes: Manifest.encode(files))
+    }
+
+    /// `canonicalBytes` must be the encoding of `files` (the decoder has compared them).
+    private init(validatedSortedFiles files: [ManifestEntry], canonicalBytes: [UInt8]) {
         self.files = files
-        self.canonicalBytes = CanonicalJSON.encode(Manifest.jsonValue(of: files))
+        self.canonicalBytes = canonicalBytes
         self.digest = SHA256.hash(canonicalBytes)
     }
 
@@ -73,19 +82,63 @@ public struct Manifest: Hashable, Sendable {
 
     // MARK: Encoding
 
-    private static func jsonValue(of files: [ManifestEntry]) -> CanonicalJSONValue {
-        let entries: [CanonicalJSONValue] = files.map { entry in
-            .object([
-                (key: "digest", value: .string(entry.digest.description)),
-                (key: "mode", value: .string(entry.mode.rawValue)),
-                (key: "path", value: .string(entry.path)),
-                (key: "size", value: .number(String(entry.size))),
-            ])
+    // The canonical form written directly, piece by piece: what `CanonicalJSON.encode` gives for the tree
+    // {"files":[{"digest","mode","path","size"}…],"schema"} (keys already in RFC 8785 order), without building
+    // that tree — for a large manifest the tree took several times the manifest's size.
+
+    /// `{"files":[`.
+    private static let head = Array(#"{"files":["#.utf8)
+    /// `],"schema":"model-sync.manifest.v1"}`.
+    private static let tail: [UInt8] = {
+        var bytes = Array(#"],"schema":"#.utf8)
+        CanonicalJSON.appendString(schema, to: &bytes)
+        bytes.append(UInt8(ascii: "}"))
+        return bytes
+    }()
+
+    /// Appends one entry's canonical object.
+    private static func appendEntry(_ entry: ManifestEntry, to out: inout [UInt8]) {
+        out.append(contentsOf: #"{"digest":"#.utf8)
+        CanonicalJSON.appendString(entry.digest.description, to: &out)
+        out.append(contentsOf: #","mode":"#.utf8)
+        CanonicalJSON.appendString(entry.mode.rawValue, to: &out)
+        out.append(contentsOf: #","path":"#.utf8)
+        CanonicalJSON.appendString(entry.path, to: &out)
+        out.append(contentsOf: #","size":"#.utf8)
+        out.append(contentsOf: String(entry.size).utf8)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// The canonical bytes of a manifest of `files` (sorted).
+    private static func encode(_ files: [ManifestEntry]) -> [UInt8] {
+        var out = head
+        for (index, entry) in files.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            appendEntry(entry, to: &out)
         }
-        return .object([
-            (key: "files", value: .array(entries)),
-            (key: "schema", value: .string(schema)),
-        ])
+        out.append(contentsOf: tail)
+        return out
+    }
+
+    /// True when `bytes` are exactly the canonical bytes of `files`, compared entry by entry so that the
+    /// encoding is never held whole a second time.
+    private static func isCanonicalEncoding(of files: [ManifestEntry], _ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        func matches(_ piece: [UInt8]) -> Bool {
+            guard bytes.count - offset >= piece.count,
+                  bytes[offset..<offset + piece.count].elementsEqual(piece) else { return false }
+            offset += piece.count
+            return true
+        }
+        guard matches(head) else { return false }
+        var scratch: [UInt8] = []
+        for (index, entry) in files.enumerated() {
+            scratch.removeAll(keepingCapacity: true)
+            if index > 0 { scratch.append(UInt8(ascii: ",")) }
+            appendEntry(entry, to: &scratch)
+            guard matches(scratch) else { return false }
+        }
+        return matches(tail) && offset == bytes.count
     }
 
     // MARK: Decoding
@@ -96,10 +149,19 @@ public struct Manifest: Hashable, Sendable {
     /// missing fields, an unknown schema, invalid paths, duplicate paths, a path that is both a file and a
     /// directory, a bad mode, size or digest, unsorted files, and finally any byte that differs from the
     /// canonical form. All are `IntegrityError` with code `.invalidManifest`.
+    ///
+    /// Memory stays proportional to the manifest's size: the document is parsed twice, its entries streamed
+    /// (the first pass checks the syntax and the top-level fields, so a newer schema is reported before any
+    /// entry; the second turns each entry into a ``ManifestEntry``), no tree of the whole document is built,
+    /// and the canonical form is compared entry by entry with `bytes`, which become `canonicalBytes`.
     public static func decode(_ bytes: [UInt8]) throws(IntegrityError) -> Manifest {
         let document: CanonicalJSONValue
+        var count = 0
         do {
-            document = try CanonicalJSON.parse(bytes)
+            document = try CanonicalJSON.parse(bytes, streaming: "files") { _ in
+                count += 1
+                return true
+            }
         } catch {
             throw invalid("manifest is not valid JSON: \(error.description)")
         }
@@ -123,14 +185,10 @@ public struct Manifest: Hashable, Sendable {
         }
         try checkFields(top, expected: ["files", "schema"], context: "manifest")
 
-        guard case .array(let elements) = member(top, "files")! else {
+        guard case .array = member(top, "files")! else {
             throw invalid("manifest field \"files\" must be an array, got \(member(top, "files")!.shortDescription)")
         }
-        var files: [ManifestEntry] = []
-        files.reserveCapacity(elements.count)
-        for (index, element) in elements.enumerated() {
-            files.append(try entry(from: element, index: index))
-        }
+        let files = try entries(of: bytes, count: count)
 
         for (previous, next) in zip(files, files.dropFirst()) {
             if previous.path.utf8.elementsEqual(next.path.utf8) {
@@ -144,13 +202,34 @@ public struct Manifest: Hashable, Sendable {
         }
         try checkSet(files)
 
-        let manifest = Manifest(validatedSortedFiles: files)
-        guard manifest.canonicalBytes == bytes else {
+        guard isCanonicalEncoding(of: files, bytes) else {
             throw IntegrityError(
                 .invalidManifest, "manifest is not in canonical form (RFC 8785)",
                 hint: "a manifest must be stored exactly as model-sync wrote it; was it reformatted or edited?")
         }
-        return manifest
+        return Manifest(validatedSortedFiles: files, canonicalBytes: bytes)
+    }
+
+    /// The second pass of `decode`: each element of `files` becomes an entry as soon as it is parsed (the
+    /// first pass found the document valid JSON with `count` elements there).
+    private static func entries(of bytes: [UInt8], count: Int) throws(IntegrityError) -> [ManifestEntry] {
+        var files: [ManifestEntry] = []
+        files.reserveCapacity(count)
+        var failure: IntegrityError?
+        do {
+            _ = try CanonicalJSON.parse(bytes, streaming: "files") { element in
+                do throws(IntegrityError) {
+                    files.append(try entry(from: element, index: files.count))
+                    return true
+                } catch {
+                    failure = error
+                    return false
+                }
+            }
+        } catch {
+            throw failure ?? invalid("manifest is not valid JSON: \(error.description)")
+        }
+        return files
     }
 
     /// Reads a manifest fetched by its digest: the bytes must hash to `expected` (else `.digestMismatch`),

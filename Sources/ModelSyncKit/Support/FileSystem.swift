@@ -132,6 +132,9 @@ enum FileSystem {
         let descriptor = try open(path, O_RDONLY)
         defer { close(descriptor) }
         var result: [UInt8] = []
+        // Sized up front: growing by doubling would hold up to twice a large manifest while it is read.
+        var info = stat()
+        if fstat(descriptor, &info) == 0, info.st_size > 0 { result.reserveCapacity(Int(info.st_size)) }
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
             let count = try chunk.withUnsafeMutableBytes { buffer in try read(descriptor, into: buffer, path: path) }

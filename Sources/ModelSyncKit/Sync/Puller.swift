@@ -2,6 +2,10 @@ import Foundation
 
 /// `pull`: fetch the registry, read `channels/latest`, verify the manifest, stream only the missing blobs
 /// into the store (each verified while it is written), then activate (DESIGN.md "Git registry").
+///
+/// The fetch (the network wait) happens without the store lock, so a slow remote never blocks `rollback`:
+/// `repo_dir` is guarded by a lock of its own (`<store>/registry.lock`, so two pulls never fetch into it at
+/// once), and the store lock is taken only to copy the blobs from `repo_dir` into the store and activate.
 public struct Puller {
     public let workspace: Workspace
     /// Activate even a manifest remembered as bad.
@@ -15,11 +19,24 @@ public struct Puller {
 
     /// Pulls and activates the registry's latest manifest. Throws `IntegrityError` (exit 3, nothing activated)
     /// when the manifest or a blob does not match its digest, `UsageError` for an empty registry, ``GitError``
-    /// of category `.remote` when the fetch fails. Returns `up-to-date` without hashing anything when the
-    /// latest manifest is the active one.
-    public func pull(store: Store, progress: ProgressHandler? = nil) throws -> ActivationResult {
-        let registry = try GitRegistry.open(config: workspace.config, environment: workspace.environment, worktree: false)
-        let source = try GitRegistrySource(registry: registry)
+    /// of category `.remote` when the fetch fails, `BusyError` (exit 5) when another command holds a lock past
+    /// `lock_timeout_sec`. Returns `up-to-date` without hashing anything when the latest manifest is the active one.
+    public func pull(progress: ProgressHandler? = nil) throws -> ActivationResult {
+        try FileSystem.makeDirectories(workspace.storeDir)
+        let registryLock = try StoreLock(path: FileSystem.absolute(workspace.storeDir) + "/registry.lock",
+                                         timeout: workspace.config.lockTimeoutSec)
+        let source = try withExtendedLifetime(registryLock) { () throws -> GitRegistrySource in
+            let registry = try GitRegistry.open(config: workspace.config, environment: workspace.environment, worktree: false)
+            return try GitRegistrySource(registry: registry)
+        }
+        return try withExtendedLifetime(registryLock) {
+            let store = try workspace.openStore()
+            return try pull(from: source, into: store, progress: progress)
+        }
+    }
+
+    /// The part that needs the store lock: blobs from the fetched `repo_dir` into `store`, then activation.
+    private func pull(from source: GitRegistrySource, into store: Store, progress: ProgressHandler?) throws -> ActivationResult {
         let pulled = try TransferEngine(store: store, progress: progress).pull(from: source, channel: RegistryLayout.latest)
         let digest = pulled.manifest.digest
         var result = try Generations(store: store, modelsDir: workspace.modelsDir)

@@ -6,9 +6,12 @@ import Foundation
 /// `runpod-pull`: trigger the RunPod job with the client's `have` list, poll it, download its archive,
 /// verify, import and activate (DESIGN.md "RunPod").
 ///
-/// The store is read without the lock while the job runs (it may train for an hour) and locked only for the
-/// download, import and activation. The API key goes to the trigger, status and cancel URLs only; the
-/// archive URL (often a presigned bucket URL) gets no credentials at all.
+/// Every network wait happens without the store lock: the store is read without it while the job runs (it may
+/// train for an hour), the archive is downloaded and hashed into `<store>/incoming/` (a folder of its own, so
+/// `gc` and `fsck --repair`, which empty `tmp/` under the lock, never touch a download in progress), and the
+/// lock is taken only for the import and the activation — `rollback` never waits for RunPod. The API key
+/// goes to the trigger, status and cancel URLs only; the archive URL (often a presigned bucket URL) gets no
+/// credentials at all.
 ///
 /// ```swift
 /// let result = try RunPodPuller(workspace: workspace).pull()
@@ -39,10 +42,11 @@ public struct RunPodPuller {
     public init(workspace: Workspace) {
         let runpod = workspace.config.runpod
         self.workspace = workspace
+        let policy = HTTPURLPolicy(allowInsecureHTTP: runpod.allowInsecureHTTP)
         apiHTTP = HTTPClient(connectTimeout: min(10, runpod.requestTimeoutSec), requestTimeout: runpod.requestTimeoutSec,
-                             caBundle: runpod.caBundle)
+                             caBundle: runpod.caBundle, urlPolicy: policy)
         downloadHTTP = HTTPClient(connectTimeout: min(10, runpod.requestTimeoutSec), caBundle: runpod.caBundle,
-                                  maxAttempts: 5)
+                                  maxAttempts: 5, urlPolicy: policy)
         sleep = HTTPClient.threadSleep
         now = { Date() }
     }
@@ -74,11 +78,12 @@ public struct RunPodPuller {
                               hint: "the worker must return {archive_url | archive_base64, archive_sha256, archive_size, manifest}")
         }
 
-        let store = try workspace.openStore()
-        let archivePath = store.layout.tmp + "/runpod-\(job.id.filter { $0.isLetter || $0.isNumber || $0 == "-" })-\(getpid()).zip"
-        defer { unlink(archivePath) }
-        try fetchArchive(output, job: job.id, to: archivePath, store: store, progress: progress)
+        let incoming = try IncomingDirectory(storeDir: workspace.storeDir)
+        defer { incoming.remove() }
+        let archivePath = incoming.path + "/runpod-\(job.id.filter { $0.isLetter || $0.isNumber || $0 == "-" }).zip"
+        try fetchArchive(output, job: job.id, to: archivePath, progress: progress)
 
+        let store = try workspace.openStore()
         let expectedManifest = output["manifest"]?.stringValue.flatMap { try? Digest(parsing: $0, allowBareHex: true) }
         return try importAndActivate(archivePath, store: store, expectedManifest: expectedManifest,
                                      source: "RunPod job \(job.id)", progress: progress)
@@ -87,8 +92,13 @@ public struct RunPodPuller {
     /// Imports an archive already on disk (a job's archive fetched by other means) and activates it,
     /// without contacting RunPod: `runpod-pull --from-archive FILE`.
     public func pull(fromArchive path: String, progress: ProgressHandler? = nil) throws -> ActivationResult {
-        guard FileSystem.exists(path) else {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
             throw UsageError("archive \(path) does not exist", hint: "check the --from-archive path")
+        }
+        // A FIFO would block the import forever and a device would be read without end: regular files only.
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw UsageError("archive \(path) is not a regular file", hint: "give --from-archive the path of a zip file")
         }
         let store = try workspace.openStore()
         return try importAndActivate(FileSystem.absolute(path), store: store, expectedManifest: nil,
@@ -180,7 +190,8 @@ public struct RunPodPuller {
     }
 
     /// Downloads (or decodes) the archive into `path` and checks `archive_size` and `archive_sha256`.
-    func fetchArchive(_ output: JSONValue, job: String, to path: String, store: Store, progress: ProgressHandler?) throws {
+    func fetchArchive(_ output: JSONValue, job: String, to path: String, progress: ProgressHandler?) throws {
+        let directory = (path as NSString).deletingLastPathComponent
         let runpod = workspace.config.runpod
         let maxBytes = UInt64(max(0, runpod.maxArchiveBytes))
         let declaredSize = output["archive_size"]?.integerValue.map { UInt64(max(0, $0)) }
@@ -189,21 +200,14 @@ public struct RunPodPuller {
                 throw IntegrityError(.invalidArchive, "RunPod job \(job) announces an archive of \(declaredSize) bytes, more than runpod.max_archive_bytes (\(maxBytes))",
                                      hint: "raise runpod.max_archive_bytes if this size is expected")
             }
-            let free = try FileSystem.freeBytes(store.layout.tmp)
+            let free = try FileSystem.freeBytes(directory)
             guard declaredSize <= free else {
-                throw UsageError("the archive needs \(declaredSize) bytes, only \(free) are free in \(store.layout.root)",
+                throw UsageError("the archive needs \(declaredSize) bytes, only \(free) are free in \(workspace.storeDir)",
                                  hint: "free some space (model-sync gc) and run runpod-pull again")
             }
         }
         if let url = output[runpod.archiveField]?.stringValue, !url.isEmpty {
-            note?("downloading the archive from \(HTTPError.redact(url))")
-            var http = downloadHTTP
-            http.sleep = sleep
-            // No headers: the key (and runpod.headers) never go to the archive's host.
-            _ = try http.download(url: url, headers: [], to: path, stallTimeout: runpod.downloadTimeoutSec,
-                                  maxBytes: maxBytes) { received, total in
-                progress?(Progress(phase: "downloading", completed: received, total: total ?? declaredSize))
-            }
+            try download(url, job: job, to: path, maxBytes: maxBytes, declaredSize: declaredSize, progress: progress)
         } else if let encoded = output["archive_base64"]?.stringValue {
             guard let data = Data(base64Encoded: encoded, options: .ignoreUnknownCharacters) else {
                 throw IntegrityError(.invalidArchive, "RunPod job \(job): archive_base64 is not valid base64")
@@ -229,6 +233,29 @@ public struct RunPodPuller {
                 throw IntegrityError(.digestMismatch, "RunPod job \(job): the archive hashes to \(digest), the job announced \(expected)",
                                      hint: "the download was corrupted or tampered with; nothing was imported")
             }
+        }
+    }
+
+    /// Downloads the archive at `url` (from the job's output) into `path`, without any header: the key and
+    /// `runpod.headers` never go to the archive's host.
+    private func download(_ url: String, job: String, to path: String, maxBytes: UInt64, declaredSize: UInt64?,
+                          progress: ProgressHandler?) throws {
+        let runpod = workspace.config.runpod
+        // The URL comes from the worker's answer: a refused one is the remote's fault (exit 4), not the
+        // configuration's (the exit 2 the HTTP client gives a configured URL).
+        do throws(HTTPError) {
+            _ = try downloadHTTP.urlPolicy.check(url, method: "GET")
+        } catch {
+            throw RunPodError(.invalidResponse, "RunPod job \(job): \(runpod.archiveField) is refused: \(error.detail)",
+                              hint: "the worker must answer an https:// URL (http:// only to this machine, "
+                                  + "unless runpod.allow_insecure_http is true)")
+        }
+        note?("downloading the archive from \(HTTPError.redact(url))")
+        var http = downloadHTTP
+        http.sleep = sleep
+        _ = try http.download(url: url, headers: [], to: path, stallTimeout: runpod.downloadTimeoutSec,
+                              maxBytes: maxBytes) { received, total in
+            progress?(Progress(phase: "downloading", completed: received, total: total ?? declaredSize))
         }
     }
 

@@ -34,9 +34,9 @@ public struct DaemonJob: Sendable {
             let store = try workspace.openStore()
             return DaemonJob.outcome(of: try Publisher(workspace: workspace).publish(store: store))
         case .client:
-            let store = try workspace.openStore()
-            let result = try Puller(workspace: workspace).pull(store: store)
-            return DaemonJob.outcome(of: result, manifest: try? store.manifest(result.manifest))
+            let result = try Puller(workspace: workspace).pull()
+            let store = try? workspace.openStoreForReading()
+            return DaemonJob.outcome(of: result, manifest: try? store?.manifest(result.manifest))
         case .runpodClient:
             var puller = RunPodPuller(workspace: workspace)
             let sleep = self.sleep

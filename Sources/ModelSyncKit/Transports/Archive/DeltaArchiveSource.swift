@@ -37,7 +37,7 @@ public final class DeltaArchiveSource: TransferSource {
             }
         }
         guard let manifestEntry else { throw Self.reject(archive, "it has no manifest.json") }
-        manifestBytes = try archive.contents(of: manifestEntry, limit: 256 << 20)
+        manifestBytes = try archive.contents(of: manifestEntry, limit: UInt64(Manifest.maxEncodedBytes))
         do {
             manifest = try Manifest.decode(manifestBytes)
         } catch {

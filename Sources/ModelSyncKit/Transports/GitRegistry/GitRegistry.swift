@@ -17,6 +17,10 @@ public final class GitRegistry {
     let credentials: GitCredentials
     /// Called between building a commit and pushing it (tests use it to make another publisher win the race).
     var beforePush: (() throws -> Void)?
+    /// `git.allow_insecure_http`: a plain `http://` remote on another machine may be used.
+    var allowInsecureHTTP = false
+    /// The largest manifest read from the registry (``Manifest/maxEncodedBytes``; tests lower it).
+    var manifestByteLimit = Manifest.maxEncodedBytes
     /// The remote opened directly when it is on this machine (``LocalRemote``); looked up once.
     private var localRemoteLookup: LocalRemote??
 
@@ -40,6 +44,10 @@ public final class GitRegistry {
         guard let repoDir = config.repoDir, !repoDir.isEmpty else {
             throw UsageError("model_sync.repo_dir is not set", hint: "set repo_dir to a working clone of the model registry")
         }
+        if let sshKey = config.git.sshKey, let info = try FileSystem.status(sshKey), !FileSystem.isRegular(info) {
+            // libssh2 would block reading a FIFO, or read a device without end.
+            throw UsageError("git.ssh_key \(sshKey) is not a regular file", hint: "give the path of the private key file")
+        }
         var credentials = GitCredentials(sshKey: config.git.sshKey)
         if let tokenEnv = config.git.tokenEnv {
             guard let token = environment[tokenEnv], !token.isEmpty else {
@@ -57,14 +65,18 @@ public final class GitRegistry {
             repository = try Repository.create(at: path, bare: !worktree, initialBranch: config.branch)
             try repository.addRemote(named: config.remote, url: url)
         } else if let url = config.repoURL, !url.isEmpty {
+            try RemoteRedirectProbe().check(remote: url, service: "git-upload-pack", credentials: credentials,
+                                            repository: path, allowInsecureHTTP: config.git.allowInsecureHTTP)
             repository = try Repository.clone(from: url, to: path, branch: config.branch, bare: !worktree,
                                               credentials: credentials)
         } else {
             throw UsageError("repo_dir \(path) does not exist",
                              hint: "clone the registry there, or set model_sync.repo_url to clone it automatically")
         }
-        return GitRegistry(repository: repository, layout: RegistryLayout(subdir: config.repoModelsSubdir),
-                           remote: config.remote, branch: config.branch, credentials: credentials)
+        let registry = GitRegistry(repository: repository, layout: RegistryLayout(subdir: config.repoModelsSubdir),
+                                   remote: config.remote, branch: config.branch, credentials: credentials)
+        registry.allowInsecureHTTP = config.git.allowInsecureHTTP
+        return registry
     }
 
     private var branchReference: String { "refs/heads/" + branch }
@@ -87,8 +99,10 @@ public final class GitRegistry {
             }
             return
         }
-        try repository.remote(named: remoteName).fetch(
-            refspec: "+\(branchReference):\(trackingReference)", credentials: credentials)
+        let remote = try repository.remote(named: remoteName)
+        try RemoteRedirectProbe().check(remote: remote.url, service: "git-upload-pack", credentials: credentials,
+                                        repository: repository.path, allowInsecureHTTP: allowInsecureHTTP)
+        try remote.fetch(refspec: "+\(branchReference):\(trackingReference)", credentials: credentials)
     }
 
     /// Moves the remote's branch to `commit`, as a push refusing anything but a fast-forward would. A local
@@ -97,8 +111,10 @@ public final class GitRegistry {
     /// throw ``GitError/Code/nonFastForward`` as a refused push does; any other remote gets libgit2's push.
     private func push(_ commit: GitOID, from pending: String) throws {
         guard let local = try localRemote(), local.acceptsDirectPush else {
-            try repository.remote(named: remoteName).push(refspec: "\(pending):\(branchReference)",
-                                                          credentials: credentials)
+            let remote = try repository.remote(named: remoteName)
+            try RemoteRedirectProbe().check(remote: remote.url, service: "git-receive-pack", credentials: credentials,
+                                            repository: repository.path, allowInsecureHTTP: allowInsecureHTTP)
+            try remote.push(refspec: "\(pending):\(branchReference)", credentials: credentials)
             return
         }
         let current = try local.repository.referenceTarget(branchReference)
@@ -121,10 +137,15 @@ public final class GitRegistry {
     }
 
     /// Fetches the branch from the remote and fast-forwards the local branch (and the worktree) to it.
-    /// Returns the commit to build on or read from; nil for an empty registry. A local branch that has
-    /// diverged from the remote's is refused (exit 2); one that is ahead (an earlier push failed) is kept.
+    /// Returns the commit to build on or read from; nil for an empty registry. One that is ahead (an earlier
+    /// push failed) is kept. A local branch that has diverged from the remote's (the registry's history was
+    /// rewritten, a force-push) is refused (exit 2) for a publisher; a reader (`following`: clients, which
+    /// never commit) follows the remote's branch wherever it went, as the channel it is.
+    ///
+    /// A worktree whose local changes the checkout would overwrite is refused (exit 2, naming the paths)
+    /// before anything moves, unless `forceCheckout`: the branch never moves without its worktree.
     @discardableResult
-    public func synchronize(forceCheckout: Bool = false) throws -> GitOID? {
+    public func synchronize(forceCheckout: Bool = false, following: Bool = false) throws -> GitOID? {
         try fetch()
         let remoteTip = try repository.referenceTarget(trackingReference)
         let local = try repository.referenceTarget(branchReference)
@@ -139,6 +160,10 @@ public final class GitRegistry {
         case (nil, let remoteTip?):
             try moveBranch(to: remoteTip, from: head, force: forceCheckout)
             return remoteTip
+        case (_?, let remoteTip?) where following:
+            // A reader follows the remote's branch: forward, back to an older commit, or onto a rewritten history.
+            try moveBranch(to: remoteTip, from: head, force: forceCheckout)
+            return remoteTip
         case (let local?, let remoteTip?):
             let localIsAhead = try repository.contains(remoteTip, inHistoryOf: local)
             if localIsAhead {
@@ -146,16 +171,37 @@ public final class GitRegistry {
                 return local
             }
             guard try repository.contains(local, inHistoryOf: remoteTip) else {
-                throw UsageError("branch \(branch) of \(repository.path) has diverged from \(remoteName)/\(branch)",
-                                 hint: "keep the remote's history: git -C \(repository.path) reset --hard \(remoteName)/\(branch)")
+                throw UsageError("branch \(branch) of \(repository.path) has diverged from \(remoteName)/\(branch) "
+                                 + "(the registry's history was rewritten)", hint: divergedHint)
             }
             try moveBranch(to: remoteTip, from: head, force: forceCheckout)
             return remoteTip
         }
     }
 
-    /// Checks `commit` out (when HEAD is elsewhere) and points the branch and HEAD at it.
+    /// A command that works on this `repo_dir` as it is: `reset --hard` needs a worktree, a bare repository
+    /// only has its branch to move.
+    private var divergedHint: String {
+        let tracking = "\(remoteName)/\(branch)"
+        if repository.isBare {
+            return "keep the remote's history: git -C \(repository.path) update-ref \(branchReference) refs/remotes/\(tracking)"
+        }
+        return "keep the remote's history: git -C \(repository.path) reset --hard \(tracking)"
+    }
+
+    /// Checks `commit` out (when HEAD is elsewhere) and points the branch and HEAD at it. Local changes the
+    /// checkout would overwrite are refused first, so nothing moves (the branch last, after the files).
     private func moveBranch(to commit: GitOID, from head: GitOID?, force: Bool) throws {
+        if head != commit && !force {
+            let conflicts = try repository.checkoutConflicts(commit, baseline: head)
+            if !conflicts.isEmpty {
+                let listed = conflicts.prefix(10).joined(separator: ", ")
+                let more = conflicts.count > 10 ? " and \(conflicts.count - 10) more" : ""
+                throw UsageError("the registry worktree \(repository.path) has local changes that updating it to "
+                                 + "\(remoteName)/\(branch) would overwrite: \(listed)\(more); nothing was changed",
+                                 hint: "commit, stash (git -C \(repository.path) stash -u) or discard them, then run again")
+            }
+        }
         if try repository.referenceTarget(branchReference) != commit {
             try repository.setReference(branchReference, to: commit, logMessage: "model-sync: fast-forward")
         }
@@ -178,12 +224,19 @@ public final class GitRegistry {
     }
 
     /// The bytes of manifest `digest` at `commit`, unchecked (the transfer engine checks them). A manifest the
-    /// commit lacks is an integrity error (exit 3): a channel names it.
+    /// commit lacks, or one larger than ``Manifest/maxEncodedBytes`` (its size read from the object's header,
+    /// before the blob is loaded), is an integrity error (exit 3).
     public func manifestBytes(_ digest: Digest, in commit: GitOID) throws -> [UInt8] {
         let path = layout.manifestPath(digest)
-        guard try repository.entry(atPath: path, inCommit: commit) != nil else {
+        guard let entry = try repository.entry(atPath: path, inCommit: commit) else {
             throw IntegrityError(.missingObject, "the registry's commit \(commit) has no \(path)",
                                  hint: "channels/latest names a manifest that was never published")
+        }
+        let size = try repository.blobSize(entry.oid)
+        guard size <= UInt64(manifestByteLimit) else {
+            throw IntegrityError(.invalidManifest, "the registry's \(path) is \(size) bytes, more than the "
+                                 + "\(manifestByteLimit) bytes a manifest may have",
+                                 hint: "the publisher's manifest is too large (or not a manifest); nothing was fetched")
         }
         return try repository.blob(atPath: path, inCommit: commit)
     }

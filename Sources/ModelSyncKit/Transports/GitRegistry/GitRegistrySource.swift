@@ -9,9 +9,10 @@ public final class GitRegistrySource: TransferSource {
     /// The commit every read comes from.
     public let commit: GitOID
 
-    /// Fetches the registry and reads from its tip. An empty registry (no branch yet) is a usage error (exit 2).
+    /// Fetches the registry and reads from its tip, following the remote's branch even when its history was
+    /// rewritten. An empty registry (no branch yet) is a usage error (exit 2).
     public init(registry: GitRegistry) throws {
-        guard let commit = try registry.synchronize() else {
+        guard let commit = try registry.synchronize(following: true) else {
             throw UsageError("the registry has no branch \(registry.branch) yet: nothing was published",
                              hint: "run `model-sync publish` on the publisher first")
         }

@@ -29,7 +29,8 @@ public struct RunPodClient: Sendable {
         self.config = config
         self.apiKey = apiKey
         self.http = http ?? HTTPClient(connectTimeout: min(10, config.requestTimeoutSec),
-                                       requestTimeout: config.requestTimeoutSec, caBundle: config.caBundle)
+                                       requestTimeout: config.requestTimeoutSec, caBundle: config.caBundle,
+                                       urlPolicy: HTTPURLPolicy(allowInsecureHTTP: config.allowInsecureHTTP))
     }
 
     /// The headers of every API request: `runpod.headers`, then the key (never sent anywhere else).
