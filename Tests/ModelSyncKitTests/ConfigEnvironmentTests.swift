@@ -71,7 +71,7 @@ struct ConfigEnvironmentTests {
         let error = try #require(throws: ConfigError.self) {
             try Self.parse("  runpod:\n    poll_interval_sec: ${SECRET}\n", ["SECRET": "hunter2"])
         }
-        #expect(error.message == #"bot.yaml:3: model_sync.runpod.poll_interval_sec: expected a positive number, got "${SECRET}""#)
+        #expect(error.message == #"bot.yaml:3: model_sync.runpod.poll_interval_sec: expected a positive number ≤ 3600, got "${SECRET}""#)
         #expect(!error.message.contains("hunter2"))
     }
 }

@@ -191,27 +191,41 @@ struct SectionReader {
         }
     }
 
-    /// A number of seconds, strictly positive or (with `allowZero`) at least 0.
+    /// A number of seconds inside the key's range (`Config.numericRanges`); `allowZero` is kept for callers
+    /// and must agree with the range.
     func seconds(_ name: String, allowZero: Bool = false) throws(ConfigError) -> Double? {
-        let expected = allowZero ? "a number ≥ 0" : "a positive number"
+        let range = Self.range(of: "\(path).\(name)")
+        assert(range.minimumIncluded == allowZero, "the range of \(path).\(name) disagrees with its reader")
+        let expected = range.expectation(integer: false)
         guard let (key, line, node) = entry(name),
               let scalar = try reader.scalar(node, key: key, line: line, expecting: expected)
         else { return nil }
-        guard let value = ConfigReader.number(scalar.text), allowZero ? value >= 0 : value > 0 else {
-            throw reader.error(key, line, "expected \(expected), got \"\(scalar.raw)\"")
+        guard let value = ConfigReader.number(scalar.text), range.contains(value) else {
+            throw reader.error(key, line, "expected \(expected), got \"\(scalar.raw)\"", hint: Self.rangeHint)
         }
         return value
     }
 
+    /// An integer inside the key's range (`Config.numericRanges`), whose minimum must be `minimum`.
     func integer(_ name: String, minimum: Int64) throws(ConfigError) -> Int64? {
-        let expected = "an integer ≥ \(minimum)"
+        let range = Self.range(of: "\(path).\(name)")
+        assert(range.minimum == Double(minimum), "the range of \(path).\(name) disagrees with its reader")
+        let expected = range.expectation(integer: true)
         guard let (key, line, node) = entry(name),
               let scalar = try reader.scalar(node, key: key, line: line, expecting: expected)
         else { return nil }
-        guard let value = ConfigReader.integer(scalar.text), value >= minimum else {
-            throw reader.error(key, line, "expected \(expected), got \"\(scalar.raw)\"")
+        guard let value = ConfigReader.integer(scalar.text), range.contains(Double(value)) else {
+            throw reader.error(key, line, "expected \(expected), got \"\(scalar.raw)\"", hint: Self.rangeHint)
         }
         return value
+    }
+
+    private static let rangeHint = "docs/configuration.md gives each numeric key's range"
+
+    /// The range of a numeric key; a key without one is a programming error, caught by the tests.
+    private static func range(of key: String) -> ConfigRange {
+        guard let range = Config.numericRanges[key] else { preconditionFailure("no range for \(key)") }
+        return range
     }
 
     /// One of `choices`, compared without case when `ignoringCase`; returns the spelling from `choices`.

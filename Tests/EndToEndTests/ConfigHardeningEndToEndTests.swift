@@ -1,0 +1,33 @@
+import Foundation
+import Testing
+
+@Suite("configuration files a careless or hostile user writes")
+struct ConfigHardeningEndToEndTests {
+    @Test("request_timeout_sec: 1e300 (and every hostile number) exits 2 naming the key, the file and the line",
+          arguments: ["1e300", "nan", ".inf", "-1", "0"])
+    func absurdNumber(value: String) throws {
+        let dir = TemporaryDirectory()
+        dir.write("bot.yaml", "model_sync:\n  runpod:\n    request_timeout_sec: \(value)\n")
+        let result = try CLI(in: dir.path).run(["status", "--config", "bot.yaml"])
+        #expect(result.status == 2)
+        #expect(result.stderr.hasPrefix(
+            "error: bot.yaml:3: model_sync.runpod.request_timeout_sec: expected a positive number ≤ 3600, got \"\(value)\"\n"))
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test("a billion-laughs config makes even status exit 2 at once, without growing")
+    func billionLaughs() throws {
+        let dir = TemporaryDirectory()
+        var text = "bot:\n  a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+        for (previous, name) in zip(["a", "b", "c", "d", "e", "f", "g", "h"], ["b", "c", "d", "e", "f", "g", "h", "i"]) {
+            text += "  \(name): &\(name) [" + Array(repeating: "*\(previous)", count: 9).joined(separator: ",") + "]\n"
+        }
+        text += "model_sync:\n  runpod:\n    trigger_payload: {input: *i}\n"
+        dir.write("bot.yaml", text)
+        let result = try CLI(in: dir.path).run(["status", "--json", "--config", "bot.yaml"], timeout: 20)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("bot.yaml:7: the document expands to more than 100000 nodes (aliases included)"))
+        let error = result.json["error"] as? [String: Any]
+        #expect(error?["exit_code"] as? Int == 2)
+    }
+}
