@@ -70,10 +70,11 @@ struct ModelSync: ParsableCommand {
         Foundation.exit(code == .validationFailure ? ErrorCategory.usage.exitCode : ErrorCategory.unexpected.exitCode)
     }
 
-    /// Prints `error:` and, when there is one, `hint:` on stderr.
+    /// Prints `error:` and, when there is one, `hint:` on stderr, secrets scrubbed.
     static func report(_ error: any ModelSyncError) {
-        var text = "error: \(error.message)\n"
-        if let hint = error.hint { text += "hint: \(hint)\n" }
+        let scrubber = SecretScrubber.shared
+        var text = "error: \(scrubber.scrub(error.message))\n"
+        if let hint = error.hint { text += "hint: \(scrubber.scrub(hint))\n" }
         FileHandle.standardError.write(Data(text.utf8))
     }
 }

@@ -81,6 +81,7 @@ extension Config {
         var config = Config()
         config.sourcePath = file
         try config.read(top)
+        config.secretVariables = reader.secretVariables.names
         return config
     }
 
@@ -100,7 +101,7 @@ extension Config {
         let publisherSection = try top.section("publisher", known: Self.knownKeys["publisher"]!)
         if let value = try publisherSection.schedule("schedule") { publisher.schedule = value }
         if let value = try publisherSection.bool("train_before_push") { publisher.trainBeforePush = value }
-        publisher.trainCommand = try publisherSection.string("train_command")
+        publisher.trainCommand = try publisherSection.shellCommand("train_command")
         publisher.trainTimeoutSec = try publisherSection.seconds("train_timeout_sec")
 
         if let value = try top.section("client", known: ["schedule"]).schedule("schedule") { client.schedule = value }
@@ -117,9 +118,9 @@ extension Config {
         if let value = try gcSection.seconds("grace_sec", allowZero: true) { gc.graceSec = value }
 
         let activationSection = try top.section("activation", known: Self.knownKeys["activation"]!)
-        activation.healthCheck = try activationSection.string("health_check")
+        activation.healthCheck = try activationSection.shellCommand("health_check")
         if let value = try activationSection.seconds("health_timeout_sec") { activation.healthTimeoutSec = value }
-        activation.onActivate = try activationSection.string("on_activate")
+        activation.onActivate = try activationSection.shellCommand("on_activate")
 
         let gitSection = try top.section("git", known: Self.knownKeys["git"]!)
         git.tokenEnv = try gitSection.variableName("token_env")

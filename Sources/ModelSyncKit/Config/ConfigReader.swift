@@ -3,6 +3,20 @@
 struct ConfigReader {
     let file: String
     let expansion: VariableExpansion
+    /// The variables expanded so far outside path keys: their values are secrets to scrub.
+    let secretVariables = VariableLog()
+
+    /// Keys whose value is a path: a variable expanded there is not a secret (paths are shown everywhere, and
+    /// scrubbing them would hide the very path an error is about).
+    static let pathKeys: Set<String> = [
+        "model_sync.models_dir", "model_sync.store_dir", "model_sync.repo_dir", "model_sync.git.ssh_key",
+        "model_sync.runpod.ca_bundle", "model_sync.daemon.metrics_file",
+    ]
+
+    /// A set of names filled while the tree is read (the reader itself is passed by value).
+    final class VariableLog {
+        var names: Set<String> = []
+    }
 
     /// A scalar after expansion; `raw` is the text as written, the only form shown in messages (an expanded
     /// value may be a secret).
@@ -41,6 +55,7 @@ struct ConfigReader {
     }
 
     func expand(_ raw: String, key: String, line: Int) throws(ConfigError) -> String {
+        if !Self.pathKeys.contains(key) { secretVariables.names.formUnion(VariableExpansion.references(in: raw)) }
         do throws(VariableExpansion.Failure) {
             return try expansion.expand(raw)
         } catch {
@@ -178,6 +193,19 @@ struct SectionReader {
         else { return nil }
         guard !scalar.text.isEmpty else { throw reader.error(key, line, "expected a non-empty string, got \"\"") }
         return scalar.text
+    }
+
+    /// A shell command line, kept as written: `${VAR}` is checked (an unset variable without a default is an
+    /// error, as elsewhere) but left for the shell to expand, so a secret never lands in the child's argv.
+    func shellCommand(_ name: String) throws(ConfigError) -> String? {
+        guard let (key, line, node) = entry(name),
+              try reader.scalar(node, key: key, line: line, expecting: "a shell command") != nil,
+              case .scalar(let raw, _, _) = node
+        else { return nil }
+        guard !raw.allSatisfy(\.isWhitespace) else {
+            throw reader.error(key, line, "expected a shell command, got \"\(raw)\"")
+        }
+        return raw
     }
 
     func bool(_ name: String) throws(ConfigError) -> Bool? {

@@ -7,7 +7,8 @@ import Foundation
 ///
 /// The child runs in its own process group with an empty signal mask (a parent's blocked signals would
 /// otherwise be inherited and SIGTERM could not stop it); its stdout and stderr go to our stderr, so a
-/// `--json` stdout stays clean. At `timeout` the group gets SIGTERM, then SIGKILL 5 s later.
+/// `--json` stdout stays clean, or are captured for ``CommandSettings/observer``. At `timeout` the group gets
+/// SIGTERM, then SIGKILL 5 s later. Its environment follows ``CommandSettings``' rule for secrets.
 ///
 /// ```swift
 /// let outcome = try ShellCommand("python train.py", environment: ["EPOCHS": "3"], timeout: 3600).run()
@@ -23,12 +24,22 @@ public struct ShellCommand: Sendable {
     var terminationGrace: Double = 5
     /// Where the command's stdout and stderr go: our stderr, so that a `--json` stdout stays clean.
     var outputDescriptor: Int32 = 2
+    /// Which configured command this is (`activation.health_check`), for reports.
+    public var name: String
+    /// Secrets it may receive and where its output goes.
+    public var settings: CommandSettings
+
+    /// How much of each captured stream a report keeps (its end, where the error usually is).
+    public static let capturedOutputLimit = 16 * 1024
 
     /// A command to run; nothing starts before ``run()``.
-    public init(_ command: String, environment: [String: String] = [:], timeout: Double? = nil) {
+    public init(_ command: String, environment: [String: String] = [:], timeout: Double? = nil,
+                name: String = "command", settings: CommandSettings = CommandSettings()) {
         self.command = command
         self.environment = environment
         self.timeout = timeout
+        self.name = name
+        self.settings = settings
     }
 
     /// How the command ended.
@@ -41,14 +52,35 @@ public struct ShellCommand: Sendable {
         case timedOut
     }
 
-    /// Runs the command to its end (or its timeout).
+    /// Runs the command to its end (or its timeout); with an observer, its output is captured and reported.
     public func run() throws -> Outcome {
-        try waitForExit(of: spawn())
+        guard let observer = settings.observer else { return try waitForExit(of: spawn(), capture: nil) }
+        let capture = try OutputCapture()
+        let outcome = try waitForExit(of: spawn(capture: capture), capture: capture)
+        let scrubber = SecretScrubber.shared
+        observer(CommandReport(
+            name: name, command: scrubber.scrub(command), outcome: outcome,
+            stdout: scrubber.scrubbedSuffix(capture.text(of: .stdout), maxLength: Self.capturedOutputLimit),
+            stderr: scrubber.scrubbedSuffix(capture.text(of: .stderr), maxLength: Self.capturedOutputLimit)))
+        return outcome
+    }
+
+    /// The child's environment: `inherited` without the secrets the command does not name, plus those it
+    /// names, plus `environment`.
+    func childEnvironment(inherited: [String: String]) -> [String: String] {
+        var result = inherited
+        let referenced = Self.referencedVariables(in: command)
+        for (name, value) in settings.secrets {
+            result[name] = referenced.contains(name) ? value : nil
+        }
+        for (key, value) in environment { result[key] = value }
+        return result
     }
 
     /// Starts `/bin/sh -c command` in its own process group, with an empty signal mask, default SIGTERM,
-    /// SIGINT and SIGPIPE handlers, stdout and stderr on `outputDescriptor`, and the merged environment.
-    private func spawn() throws -> pid_t {
+    /// SIGINT and SIGPIPE handlers, stdout and stderr on `outputDescriptor` (or the capture's pipes), and the
+    /// child environment.
+    private func spawn(capture: OutputCapture? = nil) throws -> pid_t {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -67,12 +99,16 @@ public struct ShellCommand: Sendable {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, outputDescriptor, 1)
-        if outputDescriptor != 2 { posix_spawn_file_actions_adddup2(&actions, outputDescriptor, 2) }
+        if let capture {
+            posix_spawn_file_actions_adddup2(&actions, capture.writeEnd(.stdout), 1)
+            posix_spawn_file_actions_adddup2(&actions, capture.writeEnd(.stderr), 2)
+        } else {
+            posix_spawn_file_actions_adddup2(&actions, outputDescriptor, 1)
+            if outputDescriptor != 2 { posix_spawn_file_actions_adddup2(&actions, outputDescriptor, 2) }
+        }
 
-        var merged = ProcessInfo.processInfo.environment
-        for (key, value) in environment { merged[key] = value }
-        let environmentStrings = merged.map { "\($0.key)=\($0.value)" }
+        let environmentStrings = childEnvironment(inherited: ProcessInfo.processInfo.environment)
+            .map { "\($0.key)=\($0.value)" }
         let arguments = ["/bin/sh", "-c", command]
         var pid: pid_t = 0
         let status = withCStrings(arguments) { argv in
@@ -80,13 +116,16 @@ public struct ShellCommand: Sendable {
                 posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, envp)
             }
         }
-        guard status == 0 else { throw IOError(errno: status, operation: "spawn /bin/sh for", path: command) }
+        capture?.closeWriteEnds()
+        guard status == 0 else {
+            throw IOError(errno: status, operation: "spawn /bin/sh for", path: SecretScrubber.shared.scrub(command))
+        }
         return pid
     }
 
     /// Polls the child until it ends; past the timeout its whole group gets SIGTERM, then SIGKILL
     /// `terminationGrace` seconds later (a training script's own children included).
-    private func waitForExit(of pid: pid_t) throws -> Outcome {
+    private func waitForExit(of pid: pid_t, capture: OutputCapture?) throws -> Outcome {
         let deadline = timeout.map { Date().addingTimeInterval($0) }
         var killDeadline: Date?
         var timedOut = false
@@ -94,6 +133,8 @@ public struct ShellCommand: Sendable {
             var waitStatus: Int32 = 0
             let result = waitpid(pid, &waitStatus, WNOHANG)
             if result == pid {
+                // What the pipes hold now; a background child that keeps them open is not waited for.
+                capture?.drain(waitingUpTo: 0)
                 if timedOut { return .timedOut }
                 if (waitStatus & 0x7f) == 0 { return .exited((waitStatus >> 8) & 0xff) }
                 return .signaled(waitStatus & 0x7f)
@@ -108,7 +149,7 @@ public struct ShellCommand: Sendable {
             if let killDeadline, now >= killDeadline {
                 kill(-pid, SIGKILL)
             }
-            usleep(20_000)
+            if let capture { capture.drain(waitingUpTo: 20) } else { usleep(20_000) }
         }
     }
 
@@ -141,8 +182,8 @@ public struct CommandFailedError: ModelSyncError {
     public let outcome: ShellCommand.Outcome
     /// Exit code 8.
     public var category: ErrorCategory { .commandFailed }
-    /// `<what> \`<command>\` <outcome>`.
-    public var message: String { "\(what) `\(command)` \(outcome)" }
+    /// `<what> \`<command>\` <outcome>`, secrets scrubbed.
+    public var message: String { SecretScrubber.shared.scrub("\(what) `\(command)` \(outcome)") }
     /// Where to look next.
     public var hint: String? { "its output is above; run it by hand to see why" }
 

@@ -81,8 +81,11 @@ public struct Publisher {
         let config = workspace.config
         guard config.publisher.trainBeforePush && !options.noTrain else { return }
         let command = try config.requireTrainCommand()
-        let outcome = try ShellCommand(command, environment: workspace.environment,
-                                       timeout: config.publisher.trainTimeoutSec).run()
+        // Only `{models_dir}` is known before the snapshot; the secrets follow CommandSettings' rule.
+        let filled = ShellCommand.filling(command, with: ["models_dir": workspace.modelsDir])
+        let outcome = try ShellCommand(filled, environment: ["MODEL_SYNC_MODELS_DIR": workspace.modelsDir],
+                                       timeout: config.publisher.trainTimeoutSec, name: "publisher.train_command",
+                                       settings: workspace.commands).run()
         guard outcome == .exited(0) else {
             throw CommandFailedError(what: "publisher.train_command", command: command, outcome: outcome)
         }

@@ -1,0 +1,99 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
+/// Two pipes that collect a child's stdout and stderr, read without blocking while the parent waits for it.
+///
+/// Each stream keeps at most its last ``keptBytes`` bytes, so a chatty training run cannot fill memory; the
+/// report keeps far less, after scrubbing (a secret is never cut before it is replaced). Confined to the
+/// thread that runs the command (not Sendable).
+final class OutputCapture {
+    /// One of the two captured streams.
+    enum Stream: Int {
+        case stdout = 0, stderr = 1
+    }
+
+    /// The tail kept of each stream before scrubbing.
+    static let keptBytes = 1 << 20
+
+    /// Read and write ends of the two pipes, -1 once closed.
+    private var readEnds: [Int32] = [-1, -1]
+    private var writeEnds: [Int32] = [-1, -1]
+    private var buffers: [[UInt8]] = [[], []]
+
+    /// Opens the two pipes (close-on-exec: the child sees only the ends duplicated onto its 1 and 2).
+    init() throws {
+        for stream in [Stream.stdout, .stderr] {
+            var ends: [Int32] = [-1, -1]
+            // pipe2(O_CLOEXEC) is not visible to Swift's Glibc module, so the flag is set right after. A spawn
+            // on another thread in between could inherit an end; that only delays an end of file this type
+            // never waits for.
+            guard pipe(&ends) == 0 else {
+                let failure = IOError.current("pipe2", "a configured command's output")
+                closeAll()
+                throw failure
+            }
+            _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
+            _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
+            _ = fcntl(ends[0], F_SETFL, fcntl(ends[0], F_GETFL) | O_NONBLOCK)
+            readEnds[stream.rawValue] = ends[0]
+            writeEnds[stream.rawValue] = ends[1]
+        }
+    }
+
+    deinit { closeAll() }
+
+    /// The write end the child's `stream` is duplicated from.
+    func writeEnd(_ stream: Stream) -> Int32 { writeEnds[stream.rawValue] }
+
+    /// Closes the parent's write ends once the child has its copies, so a read sees the end of the output.
+    func closeWriteEnds() {
+        for index in writeEnds.indices where writeEnds[index] >= 0 {
+            close(writeEnds[index])
+            writeEnds[index] = -1
+        }
+    }
+
+    /// Reads whatever both pipes hold, waiting at most `milliseconds` for the first byte.
+    func drain(waitingUpTo milliseconds: Int32) {
+        var descriptors = readEnds.filter { $0 >= 0 }.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        guard !descriptors.isEmpty else {
+            if milliseconds > 0 { usleep(UInt32(milliseconds) * 1000) }
+            return
+        }
+        _ = poll(&descriptors, nfds_t(descriptors.count), milliseconds)
+        for stream in [Stream.stdout, .stderr] { readAvailable(stream) }
+    }
+
+    /// The stream's captured text (invalid UTF-8 repaired).
+    func text(of stream: Stream) -> String {
+        String(decoding: buffers[stream.rawValue], as: UTF8.self)
+    }
+
+    private func readAvailable(_ stream: Stream) {
+        let descriptor = readEnds[stream.rawValue]
+        guard descriptor >= 0 else { return }
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count > 0 {
+                buffers[stream.rawValue].append(contentsOf: chunk[0..<count])
+                let excess = buffers[stream.rawValue].count - Self.keptBytes
+                if excess > 0 { buffers[stream.rawValue].removeFirst(excess) }
+                continue
+            }
+            if count < 0 && errno == EINTR { continue }
+            if count == 0 {
+                close(descriptor)
+                readEnds[stream.rawValue] = -1
+            }
+            return
+        }
+    }
+
+    private func closeAll() {
+        for descriptor in readEnds + writeEnds where descriptor >= 0 { close(descriptor) }
+        readEnds = [-1, -1]
+        writeEnds = [-1, -1]
+    }
+}

@@ -1,0 +1,115 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Synchronization
+import Testing
+@testable import ModelSyncKit
+
+@Suite("ShellCommand: placeholders are shell-quoted, secrets reach only the commands that name them")
+struct ShellCommandPlaceholderTests {
+    static let hostileValues = [
+        "/srv/a b'c;touch PWNED", #"/srv/"x"$(touch PWNED)`touch PWNED`"#, "/srv/$HOME;rm -rf PWNED &&", #"a\b\\"c"#,
+        "tab\there", "new\nline", "'", "\"", "", "{models_dir}", "*", "~",
+    ]
+
+    /// The templates a user may write: the placeholder bare, in double quotes, in single quotes, glued to text.
+    static let templates = [
+        "printf '%s' {models_dir}", #"printf '%s' "{models_dir}""#, "printf '%s' '{models_dir}'",
+        #"printf '%s' "x={models_dir}""#, "printf '%s' x={models_dir}", #"printf '%s' 'x='{models_dir}"#,
+    ]
+
+    /// Runs `command` with its output captured by an observer; returns the report.
+    private func report(_ command: ShellCommand) throws -> CommandReport {
+        let box = Mutex<CommandReport?>(nil)
+        var command = command
+        command.settings.observer = { report in box.withLock { $0 = report } }
+        _ = try command.run()
+        return try #require(box.withLock { $0 })
+    }
+
+    @Test("a hostile value reaches the command whole, in every quoting context, and runs nothing",
+          arguments: templates)
+    func hostileValues(template: String) throws {
+        let directory = TemporaryDirectory()
+        for value in Self.hostileValues {
+            let command = ShellCommand.filling(template, with: ["models_dir": value])
+            let result = try report(ShellCommand("cd '\(directory.path)' && " + command))
+            let prefix = template.contains("x=") ? "x=" : ""
+            #expect(result.outcome == .exited(0), "\(template) with \(value): \(result.stderr)")
+            #expect(result.stdout == prefix + value, "\(template) with \(value) gave \(command)")
+            #expect(!FileManager.default.fileExists(atPath: directory.path + "/PWNED"), "\(command)")
+        }
+    }
+
+    @Test("only known placeholders are filled; braces of the shell stay")
+    func unknownPlaceholders() {
+        #expect(ShellCommand.filling("echo {other} ${HOME} {generation}", with: ["generation": "3"])
+                == "echo {other} ${HOME} '3'")
+        #expect(ShellCommand.filling(#"echo \{generation}"#, with: ["generation": "3"]) == #"echo \{generation}"#)
+    }
+
+    @Test("variables named as $NAME or ${NAME…} are found")
+    func referencedVariables() {
+        #expect(ShellCommand.referencedVariables(in: #"curl -H "k: $API_KEY" ${URL:-x} $1 $$ ${T}x"#)
+                == ["API_KEY", "URL", "T"])
+    }
+
+    @Test("a secret reaches a child only when its command names it, even one the process itself holds")
+    func secretsOnlyWhenNamed() throws {
+        setenv("MODEL_SYNC_TEST_PROCESS_SECRET", "from-process", 1)
+        defer { unsetenv("MODEL_SYNC_TEST_PROCESS_SECRET") }
+        let settings = CommandSettings(secrets: ["DOTENV_SECRET": "dotenv-value",
+                                                 "MODEL_SYNC_TEST_PROCESS_SECRET": "from-process"])
+        // printenv NAME does not name the variable the way the shell would: the child must not have it.
+        let silent = try report(ShellCommand(
+            #"printf '%s|%s|%s' "$(printenv DOTENV_SECRET)" "$(printenv MODEL_SYNC_TEST_PROCESS_SECRET)" "${PATH:+path}""#,
+            settings: settings))
+        #expect(silent.stdout == "||path")
+        let named = try report(ShellCommand(#"printf '%s' "$DOTENV_SECRET""#, settings: settings))
+        #expect(named.stdout == "dotenv-value")
+    }
+
+    @Test("an observer gets stdout and stderr apart, the end of each, scrubbed of secrets")
+    func capturedOutput() throws {
+        SecretScrubber.register(["capture-secret-value"])
+        let result = try report(ShellCommand(
+            "echo out; echo err >&2; echo capture-secret-value; head -c 100000 /dev/zero | tr '\\0' x; exit 3",
+            name: "activation.health_check"))
+        #expect(result.outcome == .exited(3))
+        #expect(result.name == "activation.health_check")
+        #expect(result.stderr == "err\n")
+        #expect(result.stdout.count == ShellCommand.capturedOutputLimit)
+        #expect(result.stdout.allSatisfy { $0 == "x" })
+        let short = try report(ShellCommand("echo capture-secret-value"))
+        #expect(short.stdout == "[redacted]\n")
+    }
+
+    @Test("a background child that keeps the output open does not hold the command")
+    func backgroundChildDoesNotHang() throws {
+        let started = Date()
+        let result = try report(ShellCommand("sleep 5 & echo done"))
+        #expect(result.stdout == "done\n")
+        #expect(Date().timeIntervalSince(started) < 3)
+    }
+}
+
+@Suite("SecretScrubber: secrets out of every message, before any truncation")
+struct SecretScrubberTests {
+    @Test("every secret is replaced, the longest first; short values and booleans are not secrets")
+    func scrubs() {
+        let scrubber = SecretScrubber(secrets: ["tok3n-abc", "tok3n-abc-longer", "abc", "true", "1234"])
+        #expect(scrubber.scrub("a tok3n-abc-longer and tok3n-abc") == "a [redacted] and [redacted]")
+        #expect(scrubber.scrub("abc true 1234") == "abc true [redacted]")
+    }
+
+    @Test("a secret cut in half by a truncation is still scrubbed")
+    func scrubsBeforeTruncating() {
+        let scrubber = SecretScrubber(secrets: ["0123456789abcdef"])
+        let text = String(repeating: "-", count: 190) + "0123456789abcdef" + "tail"
+        let cut = scrubber.scrubbedPrefix(text, maxLength: 200)
+        #expect(!cut.contains("01234"))
+        #expect(cut.hasSuffix("[redacted]"))
+        #expect(!scrubber.scrubbedSuffix("0123456789abcdef" + "tail", maxLength: 12).contains("abcdef"))
+    }
+}
