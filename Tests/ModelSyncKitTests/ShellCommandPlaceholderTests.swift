@@ -85,6 +85,25 @@ struct ShellCommandPlaceholderTests {
         #expect(short.stdout == "[redacted]\n")
     }
 
+    @Test("without an observer the output is copied to our stderr as it comes, scrubbed, long lines included")
+    func forwardedOutput() throws {
+        SecretScrubber.register(["forward-secret-value"])
+        let directory = TemporaryDirectory()
+        let descriptor = open(directory.path + "/out", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        defer { close(descriptor) }
+        var command = ShellCommand(
+            "printf 'a forward-secret-value\\n'; printf 'progress\\r' >&2; "
+                + "head -c 70000 /dev/zero | tr '\\0' x; printf 'forward-secret-value end'")
+        command.outputDescriptor = descriptor
+        #expect(try command.run() == .exited(0))
+        let text = String(decoding: directory.read("out"), as: UTF8.self)
+        #expect(text.contains("a [redacted]\n"))
+        #expect(text.contains("progress\r"))
+        #expect(text.hasSuffix("x[redacted] end"))
+        #expect(!text.contains("forward-secret"))
+        #expect(text.count == "a [redacted]\n".count + "progress\r".count + 70000 + "[redacted] end".count)
+    }
+
     @Test("a background child that keeps the output open does not hold the command")
     func backgroundChildDoesNotHang() throws {
         let started = Date()

@@ -22,7 +22,8 @@ public struct ShellCommand: Sendable {
     public let timeout: Double?
     /// Seconds between SIGTERM and SIGKILL after a timeout.
     var terminationGrace: Double = 5
-    /// Where the command's stdout and stderr go: our stderr, so that a `--json` stdout stays clean.
+    /// Where the command's stdout and stderr are copied when no observer takes them: our stderr, so that a
+    /// `--json` stdout stays clean.
     var outputDescriptor: Int32 = 2
     /// Which configured command this is (`activation.health_check`), for reports.
     public var name: String
@@ -52,11 +53,14 @@ public struct ShellCommand: Sendable {
         case timedOut
     }
 
-    /// Runs the command to its end (or its timeout); with an observer, its output is captured and reported.
+    /// Runs the command to its end (or its timeout). Its output goes through pipes either way: with an
+    /// observer it is captured and reported, else copied to `outputDescriptor` as it comes; both scrubbed of
+    /// secrets, since a command given a secret may print it.
     public func run() throws -> Outcome {
-        guard let observer = settings.observer else { return try waitForExit(of: spawn(), capture: nil) }
-        let capture = try OutputCapture()
+        let capture = try OutputCapture(forward: settings.observer == nil ? outputDescriptor : nil)
         let outcome = try waitForExit(of: spawn(capture: capture), capture: capture)
+        capture.flush()
+        guard let observer = settings.observer else { return outcome }
         let scrubber = SecretScrubber.shared
         observer(CommandReport(
             name: name, command: scrubber.scrub(command), outcome: outcome,
@@ -78,9 +82,8 @@ public struct ShellCommand: Sendable {
     }
 
     /// Starts `/bin/sh -c command` in its own process group, with an empty signal mask, default SIGTERM,
-    /// SIGINT and SIGPIPE handlers, stdout and stderr on `outputDescriptor` (or the capture's pipes), and the
-    /// child environment.
-    private func spawn(capture: OutputCapture? = nil) throws -> pid_t {
+    /// SIGINT and SIGPIPE handlers, stdout and stderr on the capture's pipes, and the child environment.
+    private func spawn(capture: OutputCapture) throws -> pid_t {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -99,13 +102,8 @@ public struct ShellCommand: Sendable {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        if let capture {
-            posix_spawn_file_actions_adddup2(&actions, capture.writeEnd(.stdout), 1)
-            posix_spawn_file_actions_adddup2(&actions, capture.writeEnd(.stderr), 2)
-        } else {
-            posix_spawn_file_actions_adddup2(&actions, outputDescriptor, 1)
-            if outputDescriptor != 2 { posix_spawn_file_actions_adddup2(&actions, outputDescriptor, 2) }
-        }
+        posix_spawn_file_actions_adddup2(&actions, capture.writeEnd(.stdout), 1)
+        posix_spawn_file_actions_adddup2(&actions, capture.writeEnd(.stderr), 2)
 
         let environmentStrings = childEnvironment(inherited: ProcessInfo.processInfo.environment)
             .map { "\($0.key)=\($0.value)" }
@@ -116,7 +114,7 @@ public struct ShellCommand: Sendable {
                 posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, envp)
             }
         }
-        capture?.closeWriteEnds()
+        capture.closeWriteEnds()
         guard status == 0 else {
             throw IOError(errno: status, operation: "spawn /bin/sh for", path: SecretScrubber.shared.scrub(command))
         }
@@ -125,7 +123,7 @@ public struct ShellCommand: Sendable {
 
     /// Polls the child until it ends; past the timeout its whole group gets SIGTERM, then SIGKILL
     /// `terminationGrace` seconds later (a training script's own children included).
-    private func waitForExit(of pid: pid_t, capture: OutputCapture?) throws -> Outcome {
+    private func waitForExit(of pid: pid_t, capture: OutputCapture) throws -> Outcome {
         let deadline = timeout.map { Date().addingTimeInterval($0) }
         var killDeadline: Date?
         var timedOut = false
@@ -134,7 +132,7 @@ public struct ShellCommand: Sendable {
             let result = waitpid(pid, &waitStatus, WNOHANG)
             if result == pid {
                 // What the pipes hold now; a background child that keeps them open is not waited for.
-                capture?.drain(waitingUpTo: 0)
+                capture.drain(waitingUpTo: 0)
                 if timedOut { return .timedOut }
                 if (waitStatus & 0x7f) == 0 { return .exited((waitStatus >> 8) & 0xff) }
                 return .signaled(waitStatus & 0x7f)
@@ -149,7 +147,8 @@ public struct ShellCommand: Sendable {
             if let killDeadline, now >= killDeadline {
                 kill(-pid, SIGKILL)
             }
-            if let capture { capture.drain(waitingUpTo: 20) } else { usleep(20_000) }
+            // Waits for output up to 20 ms: the poll interval of the child's exit too.
+            capture.drain(waitingUpTo: 20)
         }
     }
 
