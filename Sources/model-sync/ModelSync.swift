@@ -42,7 +42,9 @@ struct ModelSync: ParsableCommand {
         } catch let exit as ExitCode {
             // The command printed its result and chose its code (fsck's 7, a rollback's 6, on_activate's 8).
             Foundation.exit(exit.rawValue)
-        } catch let failure as any ModelSyncError {
+        } catch let thrown as any ModelSyncError {
+            let configGiven = (command as? any GlobalOptionsCommand)?.global.config != nil
+            let failure = MissingConfigHint.adding(to: thrown, configGiven: configGiven)
             report(failure)
             // With --json, scripts get the failure as the one JSON object on stdout too.
             if json { print(Output.encode(ErrorOutput(failure))) }

@@ -30,4 +30,34 @@ struct ConfigHardeningEndToEndTests {
         let error = result.json["error"] as? [String: Any]
         #expect(error?["exit_code"] as? Int == 2)
     }
+
+    @Test("a command missing a config key, run without --config beside a config file, says to pass --config",
+          arguments: [["pull"], ["runpod-pull"], ["publish"], ["gc", "--registry"], ["pull", "--json"]])
+    func passConfigHint(arguments: [String]) throws {
+        for place in ["configs/bot.yaml", "config.yaml", "deploy.yml"] {
+            let dir = TemporaryDirectory()
+            dir.write(place, "bot:\n  symbol: BTC\nmodel_sync:\n  repo_dir: registry\n")
+            let result = try CLI(in: dir.path).run(arguments)
+            #expect(result.status == 2, "\(arguments) \(place): \(result.stderr)")
+            #expect(result.stderr.contains("hint: pass --config \(place) (no configuration file is read without --config)"),
+                    "\(arguments) \(place): \(result.stderr)")
+            if arguments.contains("--json") {
+                let hint = (result.json["error"] as? [String: Any])?["hint"] as? String
+                #expect(hint?.hasPrefix("pass --config \(place)") == true)
+            }
+        }
+    }
+
+    @Test("with no config file nearby the hint still says --config; with --config given it is not added")
+    func passConfigHintWithoutFile() throws {
+        let dir = TemporaryDirectory()
+        let bare = try CLI(in: dir.path).run(["pull"])
+        #expect(bare.status == 2)
+        #expect(bare.stderr.contains("hint: pass --config FILE with a model_sync: section"))
+        dir.write("empty.yaml", "model_sync:\n")
+        let given = try CLI(in: dir.path).run(["pull", "--config", "empty.yaml"])
+        #expect(given.status == 2)
+        #expect(!given.stderr.contains("pass --config"))
+        #expect(given.stderr.contains("model_sync.repo_dir is not set"))
+    }
 }
