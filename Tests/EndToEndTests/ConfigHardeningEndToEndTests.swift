@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import Testing
 
@@ -59,5 +62,22 @@ struct ConfigHardeningEndToEndTests {
         #expect(given.status == 2)
         #expect(!given.stderr.contains("pass --config"))
         #expect(given.stderr.contains("model_sync.repo_dir is not set"))
+    }
+}
+
+@Suite("configuration and .env files that are not regular files")
+struct SpecialConfigFileEndToEndTests {
+    @Test("a FIFO, a device or a directory given as --config or --env-file is refused at once with exit 2",
+          arguments: ["--config", "--env-file"])
+    func specialFiles(option: String) throws {
+        let dir = TemporaryDirectory()
+        #expect(mkfifo(dir.path + "/fifo", 0o644) == 0)
+        try FileManager.default.createDirectory(atPath: dir.path + "/folder", withIntermediateDirectories: true)
+        let what = option == "--config" ? "configuration file" : ".env file"
+        for (path, reason) in [("fifo", "not a regular file"), ("/dev/zero", "not a regular file"), ("folder", "Is a directory")] {
+            let result = try CLI(in: dir.path).run(["status", option, path], timeout: 20)
+            #expect(result.status == 2, "\(option) \(path): \(result.stderr)")
+            #expect(result.stderr.hasPrefix("error: \(path): cannot read the \(what): \(reason)"), "\(result.stderr)")
+        }
     }
 }

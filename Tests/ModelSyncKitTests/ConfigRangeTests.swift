@@ -67,4 +67,16 @@ struct ConfigRangeTests {
         }
         #expect(error?.message == #"bot.yaml:3: model_sync.runpod.request_timeout_sec: expected a positive number ≤ 3600, got "${TIMEOUT}""#)
     }
+
+    @Test("a NUL byte in a value, written or from a variable, is refused naming the key")
+    func nulBytes() throws {
+        let written = #expect(throws: ConfigError.self) {
+            try Config.parse(yaml: "model_sync:\n  models_dir: \"a\\0b\"\n", file: "bot.yaml", environment: [:])
+        }
+        #expect(written?.message == "bot.yaml:2: model_sync.models_dir: expected a string without NUL bytes")
+        let expanded = #expect(throws: ConfigError.self) {
+            try Config.parse(yaml: "model_sync:\n  remote: ${R}\n", file: "bot.yaml", environment: ["R": "a\u{0}b"])
+        }
+        #expect(expanded?.key == "model_sync.remote")
+    }
 }

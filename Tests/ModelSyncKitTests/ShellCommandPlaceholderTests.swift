@@ -104,6 +104,19 @@ struct ShellCommandPlaceholderTests {
         #expect(text.count == "a [redacted]\n".count + "progress\r".count + 70000 + "[redacted] end".count)
     }
 
+    @Test("a command the system refuses to start is exit 8 with a hint, not a bug; the config refuses it first")
+    func refusedStart() throws {
+        let huge = "echo " + String(repeating: "x", count: 200_000)
+        let error = #expect(throws: CommandStartError.self) { try ShellCommand(huge, name: "activation.on_activate").run() }
+        #expect(error?.category.exitCode == 8)
+        #expect(error?.message == "cannot start activation.on_activate with /bin/sh: Argument list too long")
+        #expect(error?.hint == "shorten the command, or the environment it inherits")
+        let config = #expect(throws: ConfigError.self) {
+            try Config.parse(yaml: "model_sync:\n  activation:\n    on_activate: \(huge)\n", file: "bot.yaml", environment: [:])
+        }
+        #expect(config?.message == "bot.yaml:3: model_sync.activation.on_activate: expected a shell command of at most 65536 bytes, got 200005")
+    }
+
     @Test("a background child that keeps the output open does not hold the command")
     func backgroundChildDoesNotHang() throws {
         let started = Date()

@@ -50,6 +50,10 @@ struct ConfigReader {
             throw error(key, line, "expected \(expecting), got \(Self.describe(node))")
         }
         let text = try expand(raw, key: key, line: line)
+        // No path, name, URL or command can hold a NUL: every C call would cut the value there.
+        guard !text.utf8.contains(0) else {
+            throw error(key, line, "expected \(expecting) without NUL bytes", hint: "remove the \\0 from the value")
+        }
         if style == .plain, Self.isNull(text) { return nil }
         return Scalar(text: text, raw: raw, plain: style == .plain)
     }
@@ -195,6 +199,9 @@ struct SectionReader {
         return scalar.text
     }
 
+    /// The longest configured command accepted, in bytes.
+    static let longestShellCommand = 65_536
+
     /// A shell command line, kept as written: `${VAR}` is checked (an unset variable without a default is an
     /// error, as elsewhere) but left for the shell to expand, so a secret never lands in the child's argv.
     func shellCommand(_ name: String) throws(ConfigError) -> String? {
@@ -204,6 +211,11 @@ struct SectionReader {
         else { return nil }
         guard !raw.allSatisfy(\.isWhitespace) else {
             throw reader.error(key, line, "expected a shell command, got \"\(raw)\"")
+        }
+        // Linux refuses one argument over 128 KiB (E2BIG); leave room for the substituted placeholders.
+        guard raw.utf8.count <= Self.longestShellCommand else {
+            throw reader.error(key, line, "expected a shell command of at most \(Self.longestShellCommand) bytes, got "
+                                   + "\(raw.utf8.count)", hint: "put the commands in a script and run the script")
         }
         return raw
     }

@@ -41,7 +41,7 @@ final class OutputCapture {
             // on another thread in between could inherit an end; that only delays an end of file this type
             // never waits for.
             guard pipe(&ends) == 0 else {
-                let failure = IOError.current("pipe2", "a configured command's output")
+                let failure = IOError.current("pipe", "a configured command's output")
                 closeAll()
                 throw failure
             }

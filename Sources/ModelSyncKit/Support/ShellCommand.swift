@@ -115,9 +115,7 @@ public struct ShellCommand: Sendable {
             }
         }
         capture.closeWriteEnds()
-        guard status == 0 else {
-            throw IOError(errno: status, operation: "spawn /bin/sh for", path: SecretScrubber.shared.scrub(command))
-        }
+        guard status == 0 else { throw CommandStartError(name: name, errno: status) }
         return pid
     }
 
@@ -168,6 +166,23 @@ extension ShellCommand.Outcome: CustomStringConvertible {
         case .signaled(let signal): return "was killed by signal \(signal)"
         case .timedOut: return "timed out"
         }
+    }
+}
+
+/// A configured command could not even start (exit 8, like a command that failed): `/bin/sh` is missing, or
+/// the command line and environment are too long for the system (`E2BIG`), which is the configuration's to fix.
+public struct CommandStartError: ModelSyncError {
+    /// Which configured command it was (`activation.health_check`).
+    public let name: String
+    /// The `errno` of `posix_spawn`.
+    public let errno: Int32
+    /// Exit code 8.
+    public var category: ErrorCategory { .commandFailed }
+    /// `cannot start <name> with /bin/sh: <reason>`.
+    public var message: String { "cannot start \(name) with /bin/sh: \(String(cString: strerror(errno)))" }
+    /// What to change.
+    public var hint: String? {
+        errno == E2BIG ? "shorten the command, or the environment it inherits" : "check that /bin/sh exists and can run"
     }
 }
 
