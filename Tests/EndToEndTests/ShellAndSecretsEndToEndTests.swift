@@ -99,6 +99,22 @@ struct ShellAndSecretsEndToEndTests {
         #expect(check.stderr.contains("[redacted] [redacted] [redacted]"), "\(check.stderr)")
     }
 
+    @Test("a .env value used as the models folder is a path, shown as such; the other .env values are scrubbed")
+    func dotEnvPathIsShown() throws {
+        let sandbox = Sandbox()
+        sandbox.write("bot-models/m.bin", pseudoRandomBytes(count: 100, seed: 3))
+        sandbox.write(".env", "MODELS=bot-models\nDOTENV_SECRET=\(Self.dotEnvSecret)\n")
+        sandbox.write("bot.yaml", "model_sync:\n  models_dir: ${MODELS}\n  remote: ${DOTENV_SECRET}\n")
+        let cli = CLI(in: sandbox.path)
+        #expect(try cli.run(["import", "--config", "bot.yaml"]).status == 0)
+        let status = try cli.run(["status", "--config", "bot.yaml", "--json"])
+        #expect(status.status == 0)
+        #expect((status.json["models_dir"] as? String)?.hasSuffix("/bot-models") == true, "\(status.stdout)")
+        let pull = try cli.run(["pull", "--config", "bot.yaml"])
+        #expect(pull.status == 2)
+        Self.expectNoSecret(pull.stderr, "pull")
+    }
+
     @Test("--log-format json lines are pure JSON: a health check's output is captured as fields, secrets scrubbed")
     func daemonJSONLog() throws {
         let fixture = RegistryFixture(files: 2, extraClientYAML: #"""

@@ -25,7 +25,10 @@ public struct Workspace: Sendable {
             config = try Config.load(path: configPath, environment: environment)
         }
         let secrets = secretVariables(config: config, dotEnv: dotEnv, environment: environment)
-        SecretScrubber.register(secrets.values)
+        // A .env value that the file uses as a path (`models_dir: ${MODELS}`) is shown like every path.
+        let paths = Set([config.modelsDir, config.storeDir, config.repoDir, config.git.sshKey, config.runpod.caBundle,
+                         config.daemon.metricsFile].compactMap { $0 })
+        SecretScrubber.register(secrets.values.filter { !paths.contains($0) })
         SecretScrubber.register(config.secretVariables.compactMap { environment[$0] })
         let models = FileSystem.absolute(modelsDir ?? config.modelsDir ?? "models")
         let store: String
