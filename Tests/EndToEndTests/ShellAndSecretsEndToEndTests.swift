@@ -115,6 +115,28 @@ struct ShellAndSecretsEndToEndTests {
         Self.expectNoSecret(pull.stderr, "pull")
     }
 
+    @Test("the training command gets {models_dir} quoted, the secrets it names, and no other")
+    func trainingCommand() throws {
+        let fixture = RegistryFixture(files: 1, extraPublisherYAML: #"""
+              publisher:
+                train_before_push: true
+                train_command: 'printf "%s|%s" {models_dir} "$DOTENV_NAMED" > train.out; env > train.env; echo "$DOTENV_NAMED"'
+            """#)
+        fixture.sandbox.write(".env", "DOTENV_NAMED=named-s3cret-value\nDOTENV_SECRET=\(Self.dotEnvSecret)\n")
+        let published = try CLI(in: fixture.sandbox.path, environment: Self.environment)
+            .run(["publish", "--config", "publisher.yaml"])
+        #expect(published.status == 0, "\(published.stderr)")
+        #expect(String(decoding: fixture.sandbox.read("train.out"), as: UTF8.self)
+                == fixture.sandbox.path + "/publisher/models|named-s3cret-value")
+        let environment = String(decoding: fixture.sandbox.read("train.env"), as: UTF8.self)
+        #expect(environment.contains("DOTENV_NAMED=named-s3cret-value"))
+        #expect(!environment.contains(Self.dotEnvSecret))
+        #expect(!environment.contains(Self.apiKey))
+        // It printed the secret it was given: scrubbed on the way to our stderr.
+        #expect(!published.stderr.contains("named-s3cret-value"))
+        #expect(published.stderr.contains("[redacted]"))
+    }
+
     @Test("--log-format json lines are pure JSON: a health check's output is captured as fields, secrets scrubbed")
     func daemonJSONLog() throws {
         let fixture = RegistryFixture(files: 2, extraClientYAML: #"""
