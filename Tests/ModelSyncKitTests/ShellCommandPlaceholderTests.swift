@@ -33,8 +33,8 @@ struct ShellCommandPlaceholderTests {
     func hostileValues(template: String) throws {
         let directory = TemporaryDirectory()
         for value in Self.hostileValues {
-            let command = ShellCommand.filling(template, with: ["models_dir": value])
-            let result = try report(ShellCommand("cd '\(directory.path)' && " + command))
+            let (command, environment) = ShellCommand.filling(template, with: ["models_dir": value])
+            let result = try report(ShellCommand("cd '\(directory.path)' && " + command, environment: environment))
             let prefix = template.contains("x=") ? "x=" : ""
             #expect(result.outcome == .exited(0), "\(template) with \(value): \(result.stderr)")
             #expect(result.stdout == prefix + value, "\(template) with \(value) gave \(command)")
@@ -42,11 +42,27 @@ struct ShellCommandPlaceholderTests {
         }
     }
 
-    @Test("only known placeholders are filled; braces of the shell stay")
+    @Test("inside $(…) or backticks, where the quoting scan can be wrong, a hostile value still runs nothing")
+    func subshellsRunNothing() throws {
+        let directory = TemporaryDirectory()
+        let templates = [#"printf '%s' "$(printf '%s' {models_dir})""#, "printf '%s' `printf '%s' {models_dir}`",
+                         #"printf '%s' "$(echo "{models_dir}")""#, "x=$(printf '%s' '{models_dir}'); printf '%s' \"$x\""]
+        for template in templates {
+            for value in Self.hostileValues {
+                let (command, environment) = ShellCommand.filling(template, with: ["models_dir": value])
+                _ = try report(ShellCommand("cd '\(directory.path)' && " + command, environment: environment))
+                #expect(!FileManager.default.fileExists(atPath: directory.path + "/PWNED"), "\(command) with \(value)")
+            }
+        }
+    }
+
+    @Test("only known placeholders are filled, as quoted variable references; braces of the shell stay")
     func unknownPlaceholders() {
-        #expect(ShellCommand.filling("echo {other} ${HOME} {generation}", with: ["generation": "3"])
-                == "echo {other} ${HOME} '3'")
-        #expect(ShellCommand.filling(#"echo \{generation}"#, with: ["generation": "3"]) == #"echo \{generation}"#)
+        let filled = ShellCommand.filling(#"echo {other} ${HOME} {generation} "{manifest}" '{generation}'"#,
+                                          with: ["generation": "3", "manifest": "sha256:x"])
+        #expect(filled.command == #"echo {other} ${HOME} "${MODEL_SYNC_GENERATION}" "${MODEL_SYNC_MANIFEST}" ''"${MODEL_SYNC_GENERATION}"''"#)
+        #expect(filled.environment == ["MODEL_SYNC_GENERATION": "3", "MODEL_SYNC_MANIFEST": "sha256:x"])
+        #expect(ShellCommand.filling(#"echo \{generation}"#, with: ["generation": "3"]).command == #"echo \{generation}"#)
     }
 
     @Test("variables named as $NAME or ${NAME…} are found")

@@ -277,16 +277,15 @@ public struct Generations {
         try FileSystem.removeTree(store.layout.generationManifestPath(number))
     }
 
-    /// Runs a configured command with its placeholders filled in, shell-quoted (a models folder named
-    /// `a b'c;touch x` stays one word), and the same values in `MODEL_SYNC_*` variables.
+    /// Runs a configured command with its placeholders turned into quoted references to the `MODEL_SYNC_*`
+    /// variables holding their values (a models folder named `a b'c;touch x` stays one word and runs nothing).
     private func runConfigured(_ template: String, name: String, generation: Int, manifest: Digest, timeout: Double?,
                                settings: CommandSettings) throws -> ShellCommand.Outcome {
         let values = ["models_dir": modelsDir, "generation": String(generation), "manifest": manifest.description]
-        return try ShellCommand(ShellCommand.filling(template, with: values), environment: [
-            "MODEL_SYNC_MODELS_DIR": modelsDir,
-            "MODEL_SYNC_GENERATION": String(generation),
-            "MODEL_SYNC_MANIFEST": manifest.description,
-        ], timeout: timeout, name: name, settings: settings).run()
+        let (command, environment) = ShellCommand.filling(template, with: values)
+        // Every value is in the environment, whether the template names it or not.
+        let variables = environment.merging(values.map { (ShellCommand.variableName(for: $0.key), $0.value) }) { $1 }
+        return try ShellCommand(command, environment: variables, timeout: timeout, name: name, settings: settings).run()
     }
 
     /// `to` expressed relative to the directory `from` (both absolute).

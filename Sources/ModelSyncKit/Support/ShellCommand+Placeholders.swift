@@ -1,23 +1,31 @@
 extension ShellCommand {
-    /// `template` with each `{name}` of `values` replaced by its value quoted for the shell, so that a path
-    /// with a space, a quote, `$`, a backtick or `;` stays one word and runs nothing.
+    /// `template` with each `{name}` of `values` replaced by a reference to the variable `MODEL_SYNC_<NAME>`,
+    /// and those variables with their values, to add to the command's environment.
     ///
-    /// The quoting follows where the placeholder stands: unquoted it becomes a single-quoted word
-    /// (`'/srv/a b'`), inside double quotes its `"`, `\`, `$` and backticks are escaped, inside single quotes
-    /// the quote is closed, the value added single-quoted, and the quote reopened. So `test -d {models_dir}`,
-    /// `test -d "{models_dir}"` and `echo '{models_dir}'` all receive the path exactly.
+    /// The shell expands the reference, and the result of an expansion is never read as code: a path with a
+    /// space, a quote, `$`, a backtick or `;` runs nothing, wherever the placeholder stands. The reference is
+    /// quoted for its place — unquoted it is `"${MODEL_SYNC_MODELS_DIR}"`, inside double quotes
+    /// `${MODEL_SYNC_MODELS_DIR}`, inside single quotes the quote is closed around `"${…}"` — so that
+    /// `test -d {models_dir}`, `test -d "{models_dir}"` and `echo '{models_dir}'` all receive the path whole.
+    /// Where the scan misreads the quoting (inside `$(…)` or backticks) the value can at worst be split into
+    /// words, never run.
     ///
     /// ```swift
-    /// ShellCommand.filling("test -d {models_dir}", with: ["models_dir": "/srv/a b"])   // test -d '/srv/a b'
+    /// let (command, variables) = ShellCommand.filling("test -d {models_dir}", with: ["models_dir": "/srv/a b"])
+    /// // command: test -d "${MODEL_SYNC_MODELS_DIR}"   variables: ["MODEL_SYNC_MODELS_DIR": "/srv/a b"]
     /// ```
-    public static func filling(_ template: String, with values: [String: String]) -> String {
+    public static func filling(_ template: String, with values: [String: String])
+        -> (command: String, environment: [String: String]) {
         var result = ""
+        var used: [String: String] = [:]
         var quote: Character?
         var escaped = false
         var rest = Substring(template)
         while let character = rest.first {
             if character == "{", !escaped, let (name, value) = placeholder(at: rest, values) {
-                result += quoted(value, inside: quote)
+                let variable = variableName(for: name)
+                used[variable] = value
+                result += reference(to: variable, inside: quote)
                 rest = rest.dropFirst(name.count + 2)
                 continue
             }
@@ -33,7 +41,21 @@ extension ShellCommand {
             default: break
             }
         }
-        return result
+        return (result, used)
+    }
+
+    /// `MODEL_SYNC_` and the placeholder's name in capitals: `models_dir` → `MODEL_SYNC_MODELS_DIR`.
+    static func variableName(for placeholder: String) -> String {
+        "MODEL_SYNC_" + placeholder.uppercased()
+    }
+
+    /// A reference to `variable` as it must be written at a place whose quoting is `quote` (nil: unquoted).
+    static func reference(to variable: String, inside quote: Character?) -> String {
+        switch quote {
+        case "\"": return "${\(variable)}"
+        case "'": return "'\"${\(variable)}\"'"
+        default: return "\"${\(variable)}\""
+        }
     }
 
     /// The placeholder `{name}` that `text` starts with, when `name` is one of `values`.
@@ -41,28 +63,6 @@ extension ShellCommand {
         guard let close = text.firstIndex(of: "}") else { return nil }
         let name = String(text[text.index(after: text.startIndex)..<close])
         return values[name].map { (name, $0) }
-    }
-
-    /// `value` as it must be written at a place whose quoting is `quote` (nil: unquoted).
-    static func quoted(_ value: String, inside quote: Character?) -> String {
-        switch quote {
-        case "\"":
-            var result = ""
-            for character in value {
-                if "\"\\$`".contains(character) { result.append("\\") }
-                result.append(character)
-            }
-            return result
-        case "'":
-            return "'" + singleQuoted(value) + "'"
-        default:
-            return singleQuoted(value)
-        }
-    }
-
-    /// `'value'`, each `'` in it written `'\''`.
-    static func singleQuoted(_ value: String) -> String {
-        "'" + value.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
     }
 
     /// The variable names the command refers to as `$NAME` or `${NAME…}`.

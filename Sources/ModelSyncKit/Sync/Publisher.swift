@@ -83,7 +83,7 @@ public struct Publisher {
         let command = try config.requireTrainCommand()
         // Only `{models_dir}` is known before the snapshot; the secrets follow CommandSettings' rule.
         let filled = ShellCommand.filling(command, with: ["models_dir": workspace.modelsDir])
-        let outcome = try ShellCommand(filled, environment: ["MODEL_SYNC_MODELS_DIR": workspace.modelsDir],
+        let outcome = try ShellCommand(filled.command, environment: ["MODEL_SYNC_MODELS_DIR": workspace.modelsDir],
                                        timeout: config.publisher.trainTimeoutSec, name: "publisher.train_command",
                                        settings: workspace.commands).run()
         guard outcome == .exited(0) else {
