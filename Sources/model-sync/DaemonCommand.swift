@@ -57,6 +57,18 @@ struct DaemonCommand: GlobalOptionsCommand {
     }
 
     func run() throws {
+        do {
+            try runDaemon()
+        } catch let failure as any ModelSyncError where logFormat == .json {
+            // A log shipper reads stderr as JSON lines: a failure to start is one more line, not plain text.
+            DaemonCommand.log(DaemonEvent(time: Date(), level: .error, role: role.daemonRole, event: "start-failed", fields: [
+                ("error", failure.message), ("hint", failure.hint ?? ""), ("exit_code", String(failure.category.exitCode)),
+            ]), format: .json)
+            throw ExitCode(failure.category.exitCode)
+        }
+    }
+
+    private func runDaemon() throws {
         var workspace = try global.workspace()
         let daemon = try Daemon(role: role.daemonRole, config: workspace.config)
         DaemonCommand.installSignalHandlers()

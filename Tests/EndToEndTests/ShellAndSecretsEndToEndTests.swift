@@ -180,4 +180,21 @@ struct ShellAndSecretsEndToEndTests {
         #expect(finished["fetched_objects"] as? Int == 2)
         #expect(finished["generation"] as? Int == 1)
     }
+
+    @Test("with --log-format json, a daemon that cannot start says so in one JSON line, secrets scrubbed")
+    func daemonStartFailureIsJSON() throws {
+        let sandbox = Sandbox()
+        sandbox.write(".env", "DOTENV_SECRET=\(Self.dotEnvSecret)\n")
+        sandbox.write("bot.yaml", "model_sync:\n  remote: ${DOTENV_SECRET}\n  daemon:\n    timezone: Mars/Olympus\n")
+        let result = try CLI(in: sandbox.path).run(["daemon", "--role", "client", "--config", "bot.yaml",
+                                                    "--log-format", "json"])
+        #expect(result.status == 2)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        #expect(object["event"] as? String == "start-failed")
+        #expect(object["exit_code"] as? Int == 2)
+        #expect((object["error"] as? String)?.contains("model_sync.daemon.timezone") == true)
+        Self.expectNoSecret(result.stderr, "daemon start failure")
+    }
 }
