@@ -120,6 +120,21 @@ struct ShellCommandPlaceholderTests {
         #expect(text.count == "a [redacted]\n".count + "progress\r".count + 70000 + "[redacted] end".count)
     }
 
+    @Test("forwarded output scrubs a secret split across writes or lines, and keeps a character split across reads")
+    func forwardedSplits() throws {
+        SecretScrubber.register(["split-secret-value", "pem-line-one\npem-line-two"])
+        let directory = TemporaryDirectory()
+        let descriptor = open(directory.path + "/out", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        defer { close(descriptor) }
+        var command = ShellCommand(
+            "printf 'a split-sec'; sleep 0.2; printf 'ret-value b\\n'; printf 'pem-line-one\\n'; sleep 0.2; "
+                + "printf 'pem-line-two c \\303'; sleep 0.2; printf '\\251 d split-s'")
+        command.outputDescriptor = descriptor
+        #expect(try command.run() == .exited(0))
+        let text = String(decoding: directory.read("out"), as: UTF8.self)
+        #expect(text == "a [redacted] b\n[redacted] c é d split-s")
+    }
+
     @Test("a command the system refuses to start is exit 8 with a hint, not a bug; the config refuses it first")
     func refusedStart() throws {
         let huge = "echo " + String(repeating: "x", count: 200_000)

@@ -6,8 +6,8 @@ internal import Glibc
 ///
 /// Each stream keeps at most its last ``keptBytes`` bytes, so a chatty training run cannot fill memory; the
 /// report keeps far less, after scrubbing (a secret is never cut before it is replaced). With a forward
-/// descriptor the output is also copied there as it comes, a line at a time (or a `\r`-ended progress line),
-/// scrubbed of secrets. Confined to the thread that runs the command (not Sendable).
+/// descriptor the output is instead copied there as it comes, scrubbed of secrets: only a tail that may be the
+/// beginning of a secret (or of a UTF-8 character) waits for the bytes that follow it. Confined to the thread that runs the command (not Sendable).
 final class OutputCapture {
     /// One of the two captured streams.
     enum Stream: Int {
@@ -16,11 +16,6 @@ final class OutputCapture {
 
     /// The tail kept of each stream before scrubbing.
     static let keptBytes = 1 << 20
-
-    /// A line longer than this is forwarded in pieces, all but the last ``heldBackBytes`` of it at once.
-    static let longestLine = 64 * 1024
-    /// What a piece of a long line keeps back, so that a secret shorter than this is never split by forwarding.
-    static let heldBackBytes = 4 * 1024
 
     /// Read and write ends of the two pipes, -1 once closed.
     private var readEnds: [Int32] = [-1, -1]
@@ -84,29 +79,55 @@ final class OutputCapture {
 
     /// Forwards what is still held back, at the end of the command.
     func flush() {
-        for stream in [Stream.stdout, .stderr] where !pending[stream.rawValue].isEmpty {
-            emit(pending[stream.rawValue])
-            pending[stream.rawValue] = []
-        }
+        for stream in [Stream.stdout, .stderr] { forwardPending(stream, final: true) }
     }
 
-    /// Forwards the complete lines of `stream`'s pending bytes (and most of an overlong one).
-    private func forwardLines(_ stream: Stream) {
+    /// Scrubs the stream's pending bytes and forwards them, except (unless `final`) a tail that could still
+    /// become a secret or a character with the next read; that tail stays pending, already scrubbed.
+    private func forwardPending(_ stream: Stream, final: Bool) {
         let bytes = pending[stream.rawValue]
-        var cut = (bytes.lastIndex { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }).map { $0 + 1 } ?? 0
-        if cut == 0, bytes.count > Self.longestLine { cut = bytes.count - Self.heldBackBytes }
-        guard cut > 0 else { return }
-        emit(Array(bytes[..<cut]))
-        pending[stream.rawValue].removeFirst(cut)
+        guard !bytes.isEmpty else { return }
+        let incomplete = final ? 0 : Self.incompleteUTF8Tail(bytes)
+        let whole = bytes[..<(bytes.count - incomplete)]
+        let scrubber = SecretScrubber.shared
+        let scrubbed = Array(scrubber.scrub(String(decoding: whole, as: UTF8.self)).utf8)
+        let held = final ? 0 : Self.possibleSecretStart(at: scrubbed, secrets: scrubber.secrets)
+        write(scrubbed[..<(scrubbed.count - held)])
+        pending[stream.rawValue] = Array(scrubbed[(scrubbed.count - held)...]) + bytes[(bytes.count - incomplete)...]
     }
 
-    private func emit(_ bytes: [UInt8]) {
-        guard let forward else { return }
-        let text = SecretScrubber.shared.scrub(String(decoding: bytes, as: UTF8.self))
-        var data = Array(text.utf8)
-        var offset = 0
-        while offset < data.count {
-            let written = data.withUnsafeMutableBytes { write(forward, $0.baseAddress! + offset, $0.count - offset) }
+    /// The length of the longest end of `bytes` that is the beginning of a secret.
+    static func possibleSecretStart(at bytes: [UInt8], secrets: [String]) -> Int {
+        var longest = 0
+        for secret in secrets {
+            let prefix = Array(secret.utf8)
+            for length in stride(from: min(prefix.count - 1, bytes.count), to: longest, by: -1)
+            where bytes[(bytes.count - length)...].elementsEqual(prefix[..<length]) {
+                longest = length
+                break
+            }
+        }
+        return longest
+    }
+
+    /// How many bytes at the end of `bytes` start a UTF-8 sequence that is not complete yet (0 to 3).
+    static func incompleteUTF8Tail(_ bytes: [UInt8]) -> Int {
+        guard !bytes.isEmpty else { return 0 }
+        for back in 1...min(3, bytes.count) {
+            let byte = bytes[bytes.count - back]
+            if byte & 0xC0 == 0x80 { continue }
+            let needed = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1
+            return needed > back ? back : 0
+        }
+        return 0
+    }
+
+    private func write(_ bytes: ArraySlice<UInt8>) {
+        guard let forward, !bytes.isEmpty else { return }
+        var offset = bytes.startIndex
+        while offset < bytes.endIndex {
+            let written = bytes.withUnsafeBytes { Glibc.write(forward, $0.baseAddress! + (offset - bytes.startIndex),
+                                                              bytes.endIndex - offset) }
             if written < 0 && errno == EINTR { continue }
             guard written > 0 else { return }
             offset += written
@@ -122,7 +143,7 @@ final class OutputCapture {
             if count > 0 {
                 if forward != nil {
                     pending[stream.rawValue].append(contentsOf: chunk[0..<count])
-                    forwardLines(stream)
+                    forwardPending(stream, final: false)
                 } else {
                     buffers[stream.rawValue].append(contentsOf: chunk[0..<count])
                     let excess = buffers[stream.rawValue].count - Self.keptBytes
