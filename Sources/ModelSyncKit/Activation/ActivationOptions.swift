@@ -3,7 +3,7 @@ public struct ActivationOptions: Sendable {
     public var linkMode: LinkMode
     /// How many generations to keep (the active one and the rollback target are always kept).
     public var keepGenerations: Int
-    /// `activation.health_check`: `{models_dir}`, `{generation}` and `{manifest}` are substituted, shell-quoted.
+    /// `activation.health_check`: `{models_dir}`, `{generation}` and `{manifest}` become quoted variable references.
     public var healthCheck: String?
     public var healthTimeout: Double
     /// `activation.on_activate`.
