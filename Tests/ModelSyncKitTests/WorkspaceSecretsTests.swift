@@ -14,6 +14,7 @@ struct WorkspaceSecretsTests {
               remote: ${WS_REMOTE}
               runpod:
                 api_key_env: WS_RUNPOD_KEY
+                headers: {X-Literal-Token: ws-literal-header-token}
               git:
                 token_env: WS_GIT_TOKEN
             """)
@@ -26,8 +27,8 @@ struct WorkspaceSecretsTests {
             "WS_RUNPOD_KEY": "ws-runpod-key-value", "WS_GIT_TOKEN": "ws-git-token-value",
         ])
         let scrubbed = SecretScrubber.shared.scrub(
-            "ws-dotenv-token-value ws-runpod-key-value ws-git-token-value ws-remote-value /srv/ws-models")
-        #expect(scrubbed == "[redacted] [redacted] [redacted] [redacted] /srv/ws-models")
+            "ws-dotenv-token-value ws-runpod-key-value ws-git-token-value ws-remote-value /srv/ws-models ws-literal-header-token")
+        #expect(scrubbed == "[redacted] [redacted] [redacted] [redacted] /srv/ws-models [redacted]")
         #expect(workspace.activationOptions().commands.secrets == workspace.commands.secrets)
     }
 }

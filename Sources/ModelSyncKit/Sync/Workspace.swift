@@ -30,6 +30,8 @@ public struct Workspace: Sendable {
                          config.daemon.metricsFile].compactMap { $0 })
         SecretScrubber.register(secrets.values.filter { !paths.contains($0) })
         SecretScrubber.register(config.secretVariables.compactMap { environment[$0] })
+        // Configured headers usually carry credentials, written in the file or not.
+        SecretScrubber.register(config.runpod.headers.values)
         let models = FileSystem.absolute(modelsDir ?? config.modelsDir ?? "models")
         let store: String
         if let storeDir = storeDir ?? config.storeDir {
