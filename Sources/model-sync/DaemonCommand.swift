@@ -114,8 +114,7 @@ struct DaemonCommand: GlobalOptionsCommand {
 
     /// Writes one log line for `event` on stderr, every field scrubbed of secrets.
     static func log(_ event: DaemonEvent, format: LogFormat) {
-        var event = event
-        event.fields = event.fields.map { ($0.0, SecretScrubber.shared.scrub($0.1)) }
+        let event = event.scrubbed()
         let line: String
         switch format {
         case .text:

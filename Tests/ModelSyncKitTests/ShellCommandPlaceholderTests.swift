@@ -159,11 +159,11 @@ struct ShellCommandPlaceholderTests {
 
 @Suite("SecretScrubber: secrets out of every message, before any truncation")
 struct SecretScrubberTests {
-    @Test("every secret is replaced, the longest first; short values and booleans are not secrets")
+    @Test("every secret is replaced, the longest first; short values, booleans and short numbers are not secrets")
     func scrubs() {
-        let scrubber = SecretScrubber(secrets: ["tok3n-abc", "tok3n-abc-longer", "abc", "true", "1234"])
+        let scrubber = SecretScrubber(secrets: ["tok3n-abc", "tok3n-abc-longer", "abc", "true", "8080", "12345678"])
         #expect(scrubber.scrub("a tok3n-abc-longer and tok3n-abc") == "a [redacted] and [redacted]")
-        #expect(scrubber.scrub("abc true 1234") == "abc true [redacted]")
+        #expect(scrubber.scrub("abc true 8080 12345678") == "abc true 8080 [redacted]")
     }
 
     @Test("a secret cut in half by a truncation is still scrubbed")
@@ -174,5 +174,14 @@ struct SecretScrubberTests {
         #expect(!cut.contains("01234"))
         #expect(cut.hasSuffix("[redacted]"))
         #expect(!scrubber.scrubbedSuffix("0123456789abcdef" + "tail", maxLength: 12).contains("abcdef"))
+    }
+
+    @Test("a daemon event keeps its figures as numbers and scrubs its text")
+    func daemonEventScrubbed() {
+        let scrubber = SecretScrubber(secrets: ["20480000", "tok3n-value"])
+        let event = DaemonEvent(time: Date(), level: .info, role: .client, event: "run-finished",
+                                fields: [("fetched_bytes", "20480000"), ("error", "bad tok3n-value 20480000")])
+        let scrubbed = event.scrubbed(with: scrubber)
+        #expect(scrubbed.fields.map(\.1) == ["20480000", "bad [redacted] [redacted]"])
     }
 }

@@ -4,8 +4,8 @@ import Synchronization
 ///
 /// The secrets are the values of the `.env` file, of the variables named by `*_env` keys and of the `${VAR}`
 /// expansions of the configuration (``Workspace`` registers them in ``shared``). Values shorter than
-/// ``minimumLength`` and the words `true`/`false` are left alone: scrubbing every `1` or `true` would make
-/// messages unreadable without hiding anything. Text is scrubbed before it is truncated
+/// ``minimumLength``, the words `true`/`false` and numbers of fewer than 8 digits are left alone: scrubbing
+/// every `1`, `true` or `8080` would make messages unreadable without hiding anything. Text is scrubbed before it is truncated
 /// (``scrubbedPrefix(_:maxLength:)``), so a secret cut in half by truncation is never half shown.
 ///
 /// ```swift
@@ -29,10 +29,15 @@ public struct SecretScrubber: Sendable {
     /// Adds values to scrub.
     public mutating func add(_ values: some Sequence<String>) {
         var all = Set(secrets)
-        for value in values where value.count >= Self.minimumLength && !["true", "false"].contains(value.lowercased()) {
-            all.insert(value)
-        }
+        for value in values where Self.isSecretLike(value) { all.insert(value) }
         secrets = all.sorted { $0.count != $1.count ? $0.count > $1.count : $0 < $1 }
+    }
+
+    /// Whether a value is worth scrubbing: at least ``minimumLength`` characters, not `true`/`false`, and not
+    /// a short number (a port or a count in `.env` would otherwise blank every figure containing it).
+    static func isSecretLike(_ value: String) -> Bool {
+        guard value.count >= minimumLength, !["true", "false"].contains(value.lowercased()) else { return false }
+        return !(value.count < 8 && value.allSatisfy { $0.isASCII && $0.isNumber })
     }
 
     /// `text` with every secret replaced.

@@ -32,6 +32,15 @@ extension DaemonEvent {
         self.init(time: time, level: succeeded ? .info : .warning, role: role, event: "command-finished", fields: fields)
     }
 
+    /// The event with its text fields scrubbed of secrets; fields written as numbers stay numbers.
+    public func scrubbed(with scrubber: SecretScrubber = .shared) -> DaemonEvent {
+        var copy = self
+        copy.fields = fields.map { name, value in
+            !Self.textFields.contains(name) && Self.number(value) != nil ? (name, value) : (name, scrubber.scrub(value))
+        }
+        return copy
+    }
+
     /// Fields that are text whatever they look like: a message or a command's output that happens to read
     /// `404` stays a string.
     static let textFields: Set<String> = ["error", "hint", "stdout", "stderr", "command", "outcome", "result"]
