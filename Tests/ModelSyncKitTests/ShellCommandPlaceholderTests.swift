@@ -166,6 +166,14 @@ struct SecretScrubberTests {
         #expect(scrubber.scrub("abc true 8080 12345678") == "abc true 8080 [redacted]")
     }
 
+    @Test("a secret is also scrubbed in its JSON spelling, in text already encoded")
+    func scrubsJSONSpelling() throws {
+        let secret = "pa\"ss\\wo\nrd"
+        let scrubber = SecretScrubber(secrets: [secret])
+        let encoded = String(decoding: try JSONEncoder().encode(["k": "x \(secret) y"]), as: UTF8.self)
+        #expect(scrubber.scrub(encoded) == #"{"k":"x [redacted] y"}"#)
+    }
+
     @Test("a secret cut in half by a truncation is still scrubbed")
     func scrubsBeforeTruncating() {
         let scrubber = SecretScrubber(secrets: ["0123456789abcdef"])

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// Replaces secret values with `[redacted]` in text bound for a terminal, a log, `--json` or a metrics file.
@@ -29,7 +30,11 @@ public struct SecretScrubber: Sendable {
     /// Adds values to scrub.
     public mutating func add(_ values: some Sequence<String>) {
         var all = Set(secrets)
-        for value in values where Self.isSecretLike(value) { all.insert(value) }
+        for value in values where Self.isSecretLike(value) {
+            all.insert(value)
+            // Its spelling inside a JSON string, so that text already encoded (`--json`) is scrubbed too.
+            all.insert(Self.jsonEscaped(value))
+        }
         secrets = all.sorted { $0.count != $1.count ? $0.count > $1.count : $0 < $1 }
     }
 
@@ -38,6 +43,23 @@ public struct SecretScrubber: Sendable {
     static func isSecretLike(_ value: String) -> Bool {
         guard value.count >= minimumLength, !["true", "false"].contains(value.lowercased()) else { return false }
         return !(value.count < 8 && value.allSatisfy { $0.isASCII && $0.isNumber })
+    }
+
+    /// `value` as written between the quotes of a JSON string.
+    static func jsonEscaped(_ value: String) -> String {
+        var result = ""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case _ where scalar.value < 0x20: result += String(format: "\\u%04x", scalar.value)
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
     }
 
     /// `text` with every secret replaced.
