@@ -57,11 +57,28 @@ struct DaemonCommand: GlobalOptionsCommand {
     }
 
     func run() throws {
-        let workspace = try global.workspace()
+        do {
+            try runDaemon()
+        } catch let failure as any ModelSyncError where logFormat == .json {
+            // A log shipper reads stderr as JSON lines: a failure to start is one more line, not plain text.
+            DaemonCommand.log(DaemonEvent(time: Date(), level: .error, role: role.daemonRole, event: "start-failed", fields: [
+                ("error", failure.message), ("hint", failure.hint ?? ""), ("exit_code", String(failure.category.exitCode)),
+            ]), format: .json)
+            throw ExitCode(failure.category.exitCode)
+        }
+    }
+
+    private func runDaemon() throws {
+        var workspace = try global.workspace()
         let daemon = try Daemon(role: role.daemonRole, config: workspace.config)
         DaemonCommand.installSignalHandlers()
         let format = logFormat
         let quiet = global.quiet
+        let daemonRole = role.daemonRole
+        // A configured command's output becomes fields of one log line, so that every line stays one record.
+        workspace.commands.observer = { report in
+            DaemonCommand.log(DaemonEvent(commandReport: report, role: daemonRole), format: format)
+        }
         let shouldStop: @Sendable () -> Bool = { stopRequested.load(ordering: .relaxed) }
         let job = DaemonJob(role: role.daemonRole, workspace: workspace, sleep: DaemonCommand.interruptibleSleep,
                             shouldStop: shouldStop)
@@ -95,19 +112,28 @@ struct DaemonCommand: GlobalOptionsCommand {
         signal(SIGINT, handler)
     }
 
-    /// Writes one log line for `event` on stderr.
+    /// Writes one log line for `event` on stderr, every field scrubbed of secrets.
     static func log(_ event: DaemonEvent, format: LogFormat) {
+        let event = event.scrubbed()
         let line: String
         switch format {
         case .text:
             var text = "\(DaemonEvent.format(event.time)) \(event.level.rawValue) \(event.role.rawValue) \(event.event)"
             for (key, value) in event.fields {
-                text += " \(key)=" + (value.contains(" ") || value.isEmpty ? "\"\(value.replacingOccurrences(of: "\"", with: "\\\""))\"" : value)
+                text += " \(key)=" + textValue(value)
             }
             line = text
         case .json:
             line = Output.encode(event)
         }
         FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    /// A field value as one token of a text line: quoted when it holds a space or is empty, line breaks and
+    /// quotes escaped so that a command's multi-line output stays on its line.
+    static func textValue(_ value: String) -> String {
+        let escaped = value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
+        return value.contains(where: { $0 == " " || $0.isNewline || $0 == "\"" }) || value.isEmpty ? "\"\(escaped)\"" : escaped
     }
 }

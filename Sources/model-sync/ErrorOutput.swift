@@ -16,8 +16,11 @@ struct ErrorOutput: Encodable {
 
     let error: Details
 
+    /// The error's fields, secrets scrubbed.
     init(_ error: any ModelSyncError) {
-        self.error = Details(message: error.message, hint: error.hint, category: error.category.name,
+        let scrubber = SecretScrubber.shared
+        self.error = Details(message: scrubber.scrub(error.message), hint: error.hint.map(scrubber.scrub),
+                             category: error.category.name,
                              exitCode: error.category.exitCode)
     }
 }

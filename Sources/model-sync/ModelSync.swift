@@ -42,7 +42,9 @@ struct ModelSync: ParsableCommand {
         } catch let exit as ExitCode {
             // The command printed its result and chose its code (fsck's 7, a rollback's 6, on_activate's 8).
             Foundation.exit(exit.rawValue)
-        } catch let failure as any ModelSyncError {
+        } catch let thrown as any ModelSyncError {
+            let configGiven = (command as? any GlobalOptionsCommand)?.global.config != nil
+            let failure = MissingConfigHint.adding(to: thrown, configGiven: configGiven)
             report(failure)
             // With --json, scripts get the failure as the one JSON object on stdout too.
             if json { print(Output.encode(ErrorOutput(failure))) }
@@ -70,10 +72,11 @@ struct ModelSync: ParsableCommand {
         Foundation.exit(code == .validationFailure ? ErrorCategory.usage.exitCode : ErrorCategory.unexpected.exitCode)
     }
 
-    /// Prints `error:` and, when there is one, `hint:` on stderr.
+    /// Prints `error:` and, when there is one, `hint:` on stderr, secrets scrubbed.
     static func report(_ error: any ModelSyncError) {
-        var text = "error: \(error.message)\n"
-        if let hint = error.hint { text += "hint: \(hint)\n" }
+        let scrubber = SecretScrubber.shared
+        var text = "error: \(scrubber.scrub(error.message))\n"
+        if let hint = error.hint { text += "hint: \(scrubber.scrub(hint))\n" }
         FileHandle.standardError.write(Data(text.utf8))
     }
 }

@@ -12,20 +12,20 @@ struct Output: Sendable {
     let quiet: Bool
     let verbose: Bool
 
-    /// Prints the command's result: `value` as JSON with `--json`, else `text` (unless quiet).
+    /// Prints the command's result: `value` as JSON with `--json`, else `text` (unless quiet); secrets scrubbed.
     func result(_ value: some Encodable, text: @autoclosure () -> String) {
         if json {
-            print(Output.encode(value))
+            print(SecretScrubber.shared.scrub(Output.encode(value)))
         } else if !quiet {
             let body = text()
-            if !body.isEmpty { print(body) }
+            if !body.isEmpty { print(SecretScrubber.shared.scrub(body)) }
         }
     }
 
-    /// A line on stderr (not with --quiet).
+    /// A line on stderr (not with --quiet), secrets scrubbed.
     func note(_ line: String) {
         guard !quiet else { return }
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        FileHandle.standardError.write(Data((SecretScrubber.shared.scrub(line) + "\n").utf8))
     }
 
     /// A progress handler drawing one self-overwriting line on stderr, at most ten times a second.

@@ -38,8 +38,32 @@ struct ConfigEnvironmentTests {
 
     @Test("$$ is a literal dollar and a lone $ stays")
     func dollarEscapes() throws {
-        let config = try Self.parse("  activation:\n    on_activate: echo $$HOME costs 5$ ${X}$$\n", ["X": "x"])
-        #expect(config.activation.onActivate == "echo $HOME costs 5$ x$")
+        let config = try Self.parse("  git:\n    author_name: echo $$HOME costs 5$ ${X}$$\n", ["X": "x"])
+        #expect(config.git.authorName == "echo $HOME costs 5$ x$")
+    }
+
+    @Test("shell commands are kept as written: the shell expands their variables, so no value lands in argv")
+    func shellCommandsKeptRaw() throws {
+        let yaml = "  activation:\n    health_check: 'curl -H \"Authorization: ${TOKEN}\" ${URL:-http://x} $$'\n"
+            + "    on_activate: echo ${TOKEN}\n  publisher:\n    train_command: train --key=${TOKEN}\n"
+        let config = try Self.parse(yaml, ["TOKEN": "t0k-secret"])
+        #expect(config.activation.healthCheck == #"curl -H "Authorization: ${TOKEN}" ${URL:-http://x} $$"#)
+        #expect(config.activation.onActivate == "echo ${TOKEN}")
+        #expect(config.publisher.trainCommand == "train --key=${TOKEN}")
+        #expect(config.secretVariables == ["TOKEN", "URL"])
+        // An unset variable without a default is still caught when the file is read.
+        let error = #expect(throws: ConfigError.self) {
+            try Self.parse("  activation:\n    on_activate: echo ${MISSING}\n", [:])
+        }
+        #expect(error?.code == .undefinedVariable)
+    }
+
+    @Test("variables expanded in path keys are not secrets; everywhere else they are")
+    func secretVariables() throws {
+        let yaml = "  models_dir: ${MODELS}\n  repo_dir: ${REPO}\n  remote: ${REMOTE}\n  runpod:\n"
+            + "    headers: {X-Key: \"${KEY}\"}\n"
+        let config = try Self.parse(yaml, ["MODELS": "/m", "REPO": "/r", "REMOTE": "o", "KEY": "k"])
+        #expect(config.secretVariables == ["REMOTE", "KEY"])
     }
 
     @Test("an undefined variable without default names the variable, the key and the line")
@@ -71,7 +95,7 @@ struct ConfigEnvironmentTests {
         let error = try #require(throws: ConfigError.self) {
             try Self.parse("  runpod:\n    poll_interval_sec: ${SECRET}\n", ["SECRET": "hunter2"])
         }
-        #expect(error.message == #"bot.yaml:3: model_sync.runpod.poll_interval_sec: expected a positive number, got "${SECRET}""#)
+        #expect(error.message == #"bot.yaml:3: model_sync.runpod.poll_interval_sec: expected a positive number ≤ 3600, got "${SECRET}""#)
         #expect(!error.message.contains("hunter2"))
     }
 }

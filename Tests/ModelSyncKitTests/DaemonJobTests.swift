@@ -59,7 +59,7 @@ struct DaemonJobTests {
 
 @Suite("a daemon event as a JSON log line")
 struct DaemonEventJSONTests {
-    @Test("time, level, role and event come first-class; integer fields are numbers, the rest strings")
+    @Test("time, level, role and event come first-class; number fields are numbers, the rest strings")
     func encodesFlat() throws {
         let event = DaemonEvent(time: Date(timeIntervalSince1970: 1_778_403_600), level: .info, role: .client,
                                 event: "run-finished", fields: [("result", "activated"), ("generation", "4"),
@@ -68,6 +68,22 @@ struct DaemonEventJSONTests {
         encoder.outputFormatting = [.sortedKeys]
         let line = String(decoding: try encoder.encode(event), as: UTF8.self)
         #expect(line == #"{"event":"run-finished","fetched_bytes":2048,"generation":4,"level":"info","#
-                + #""result":"activated","role":"client","seconds":"0.250","time":"2026-05-10T09:00:00Z"}"#)
+                + #""result":"activated","role":"client","seconds":0.25,"time":"2026-05-10T09:00:00Z"}"#)
+    }
+
+    @Test("text fields stay strings whatever they look like; nan, 1e5 and hex are not numbers")
+    func textFieldsStayText() throws {
+        let event = DaemonEvent(time: Date(timeIntervalSince1970: 0), level: .error, role: .client, event: "run-failed",
+                                fields: [("error", "404"), ("stdout", "12"), ("exit_code", "4"), ("odd", "nan"),
+                                         ("big", "1e5"), ("hex", "0x10"), ("neg", "-2.5")])
+        let line = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(object["error"] as? String == "404")
+        #expect(object["stdout"] as? String == "12")
+        #expect(object["exit_code"] as? Int == 4)
+        #expect(object["odd"] as? String == "nan")
+        #expect(object["big"] as? String == "1e5")
+        #expect(object["hex"] as? String == "0x10")
+        #expect(object["neg"] as? Double == -2.5)
     }
 }

@@ -3,16 +3,20 @@ public struct ActivationOptions: Sendable {
     public var linkMode: LinkMode
     /// How many generations to keep (the active one and the rollback target are always kept).
     public var keepGenerations: Int
-    /// `activation.health_check`: `{models_dir}` and `{generation}` are substituted.
+    /// `activation.health_check`: `{models_dir}`, `{generation}` and `{manifest}` become quoted variable references.
     public var healthCheck: String?
     public var healthTimeout: Double
     /// `activation.on_activate`.
     public var onActivate: String?
     /// Activate even a manifest remembered as bad, or the one already active.
     public var force: Bool
+    /// The secrets the health check and `on_activate` may get, and where their output goes.
+    public var commands: CommandSettings
 
     public init(linkMode: LinkMode = .auto, keepGenerations: Int = 3, healthCheck: String? = nil,
-                healthTimeout: Double = 120, onActivate: String? = nil, force: Bool = false) {
+                healthTimeout: Double = 120, onActivate: String? = nil, force: Bool = false,
+                commands: CommandSettings = CommandSettings()) {
+        self.commands = commands
         self.linkMode = linkMode
         self.keepGenerations = keepGenerations
         self.healthCheck = healthCheck

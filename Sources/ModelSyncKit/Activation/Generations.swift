@@ -71,7 +71,8 @@ public struct Generations {
         FaultInjection.point("after-index")
 
         if let check = options.healthCheck {
-            let outcome = try runConfigured(check, generation: number, manifest: digest, timeout: options.healthTimeout)
+            let outcome = try runConfigured(check, name: "activation.health_check", generation: number, manifest: digest,
+                                            timeout: options.healthTimeout, settings: options.commands)
             if outcome != .exited(0) {
                 let reason = "health check \(outcome)"
                 try restore(previous, after: number, manifest: digest, reason: reason)
@@ -85,7 +86,8 @@ public struct Generations {
         var result = ActivationResult(result: .activated, generation: number, manifest: digest, previousGeneration: previous)
         result.removedGenerations = try applyRetention(keep: options.keepGenerations)
         if let hook = options.onActivate {
-            let outcome = try runConfigured(hook, generation: number, manifest: digest, timeout: nil)
+            let outcome = try runConfigured(hook, name: "activation.on_activate", generation: number, manifest: digest,
+                                            timeout: nil, settings: options.commands)
             if outcome != .exited(0) {
                 result.onActivateFailure = CommandFailedError(what: "activation.on_activate", command: hook, outcome: outcome)
             }
@@ -275,15 +277,15 @@ public struct Generations {
         try FileSystem.removeTree(store.layout.generationManifestPath(number))
     }
 
-    private func runConfigured(_ template: String, generation: Int, manifest: Digest, timeout: Double?) throws -> ShellCommand.Outcome {
-        let command = template
-            .replacingOccurrences(of: "{models_dir}", with: modelsDir)
-            .replacingOccurrences(of: "{generation}", with: String(generation))
-        return try ShellCommand(command, environment: [
-            "MODEL_SYNC_MODELS_DIR": modelsDir,
-            "MODEL_SYNC_GENERATION": String(generation),
-            "MODEL_SYNC_MANIFEST": manifest.description,
-        ], timeout: timeout).run()
+    /// Runs a configured command with its placeholders turned into quoted references to the `MODEL_SYNC_*`
+    /// variables holding their values (a models folder named `a b'c;touch x` stays one word and runs nothing).
+    private func runConfigured(_ template: String, name: String, generation: Int, manifest: Digest, timeout: Double?,
+                               settings: CommandSettings) throws -> ShellCommand.Outcome {
+        let values = ["models_dir": modelsDir, "generation": String(generation), "manifest": manifest.description]
+        let (command, environment) = ShellCommand.filling(template, with: values)
+        // Every value is in the environment, whether the template names it or not.
+        let variables = environment.merging(values.map { (ShellCommand.variableName(for: $0.key), $0.value) }) { $1 }
+        return try ShellCommand(command, environment: variables, timeout: timeout, name: name, settings: settings).run()
     }
 
     /// `to` expressed relative to the directory `from` (both absolute).

@@ -46,6 +46,10 @@ public struct Config: Sendable, Hashable {
     /// `daemon`: scheduling and retries.
     public var daemon = DaemonConfig()
 
+    /// The variables whose `${VAR}` expansions this file uses outside path keys: their values are scrubbed from
+    /// every message, log and output, like the `.env` values.
+    public var secretVariables: Set<String> = []
+
     /// Every default.
     public init() {}
 

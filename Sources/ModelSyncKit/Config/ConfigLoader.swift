@@ -42,7 +42,7 @@ extension Config {
         case .success(let read): bytes = read
         case .failure(let failure):
             throw ConfigError(
-                .unreadableFile, file: path, reason: "cannot read the configuration file: \(errorText(failure.code))",
+                .unreadableFile, file: path, reason: "cannot read the configuration file: \(failure.text)",
                 hint: failure.code == ENOENT ? "check the --config path" : nil
             )
         }
@@ -81,6 +81,7 @@ extension Config {
         var config = Config()
         config.sourcePath = file
         try config.read(top)
+        config.secretVariables = reader.secretVariables.names
         return config
     }
 
@@ -100,7 +101,7 @@ extension Config {
         let publisherSection = try top.section("publisher", known: Self.knownKeys["publisher"]!)
         if let value = try publisherSection.schedule("schedule") { publisher.schedule = value }
         if let value = try publisherSection.bool("train_before_push") { publisher.trainBeforePush = value }
-        publisher.trainCommand = try publisherSection.string("train_command")
+        publisher.trainCommand = try publisherSection.shellCommand("train_command")
         publisher.trainTimeoutSec = try publisherSection.seconds("train_timeout_sec")
 
         if let value = try top.section("client", known: ["schedule"]).schedule("schedule") { client.schedule = value }
@@ -117,9 +118,9 @@ extension Config {
         if let value = try gcSection.seconds("grace_sec", allowZero: true) { gc.graceSec = value }
 
         let activationSection = try top.section("activation", known: Self.knownKeys["activation"]!)
-        activation.healthCheck = try activationSection.string("health_check")
+        activation.healthCheck = try activationSection.shellCommand("health_check")
         if let value = try activationSection.seconds("health_timeout_sec") { activation.healthTimeoutSec = value }
-        activation.onActivate = try activationSection.string("on_activate")
+        activation.onActivate = try activationSection.shellCommand("on_activate")
 
         let gitSection = try top.section("git", known: Self.knownKeys["git"]!)
         git.tokenEnv = try gitSection.variableName("token_env")
@@ -210,16 +211,36 @@ extension Config {
     }
 }
 
-/// The `errno` of a failed system call, as a `Result` failure.
+/// Why a configuration or `.env` file could not be read: the `errno` of a failed system call, or a file that
+/// is not a regular one or is too large.
 struct SystemErrno: Error {
     let code: Int32
+    /// Says what is wrong when it is not the system's own `strerror` text.
+    var reason: String?
+
+    /// The reason, or the `strerror` text of `code`.
+    var text: String { reason ?? errorText(code) }
 }
 
-/// The whole file, or the `errno` of the failed `open` or `read`.
+/// Configuration and `.env` files larger than this are refused: they are read whole into memory.
+let largestConfigurationFile = 16 << 20
+
+/// The whole file, or why it could not be read. A FIFO, a device, a socket or a directory is refused without
+/// blocking (opened with `O_NONBLOCK`, checked with `fstat`): `--config /dev/stdin` or a FIFO would otherwise
+/// hang every command, and `/dev/zero` would never end.
 func readWholeFile(_ path: String) -> Result<[UInt8], SystemErrno> {
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
     guard descriptor >= 0 else { return .failure(SystemErrno(code: errno)) }
     defer { close(descriptor) }
+    var info = stat()
+    guard fstat(descriptor, &info) == 0 else { return .failure(SystemErrno(code: errno)) }
+    guard (info.st_mode & S_IFMT) == S_IFREG else {
+        let kind = (info.st_mode & S_IFMT) == S_IFDIR ? EISDIR : EINVAL
+        return .failure(SystemErrno(code: kind, reason: kind == EISDIR ? nil : "not a regular file"))
+    }
+    guard info.st_size <= largestConfigurationFile else {
+        return .failure(SystemErrno(code: EFBIG, reason: "larger than \(largestConfigurationFile) bytes"))
+    }
     var bytes: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 64 * 1024)
     while true {
@@ -230,6 +251,9 @@ func readWholeFile(_ path: String) -> Result<[UInt8], SystemErrno> {
         }
         if count == 0 { return .success(bytes) }
         bytes.append(contentsOf: buffer[0..<count])
+        if bytes.count > largestConfigurationFile {
+            return .failure(SystemErrno(code: EFBIG, reason: "larger than \(largestConfigurationFile) bytes"))
+        }
     }
 }
 

@@ -3,6 +3,20 @@
 struct ConfigReader {
     let file: String
     let expansion: VariableExpansion
+    /// The variables expanded so far outside path keys: their values are secrets to scrub.
+    let secretVariables = VariableLog()
+
+    /// Keys whose value is a path: a variable expanded there is not a secret (paths are shown everywhere, and
+    /// scrubbing them would hide the very path an error is about).
+    static let pathKeys: Set<String> = [
+        "model_sync.models_dir", "model_sync.store_dir", "model_sync.repo_dir", "model_sync.git.ssh_key",
+        "model_sync.runpod.ca_bundle", "model_sync.daemon.metrics_file",
+    ]
+
+    /// A set of names filled while the tree is read (the reader itself is passed by value).
+    final class VariableLog {
+        var names: Set<String> = []
+    }
 
     /// A scalar after expansion; `raw` is the text as written, the only form shown in messages (an expanded
     /// value may be a secret).
@@ -36,11 +50,16 @@ struct ConfigReader {
             throw error(key, line, "expected \(expecting), got \(Self.describe(node))")
         }
         let text = try expand(raw, key: key, line: line)
+        // No path, name, URL or command can hold a NUL: every C call would cut the value there.
+        guard !text.utf8.contains(0) else {
+            throw error(key, line, "expected \(expecting) without NUL bytes", hint: "remove the \\0 from the value")
+        }
         if style == .plain, Self.isNull(text) { return nil }
         return Scalar(text: text, raw: raw, plain: style == .plain)
     }
 
     func expand(_ raw: String, key: String, line: Int) throws(ConfigError) -> String {
+        if !Self.pathKeys.contains(key) { secretVariables.names.formUnion(VariableExpansion.references(in: raw)) }
         do throws(VariableExpansion.Failure) {
             return try expansion.expand(raw)
         } catch {
@@ -180,6 +199,27 @@ struct SectionReader {
         return scalar.text
     }
 
+    /// The longest configured command accepted, in bytes.
+    static let longestShellCommand = 65_536
+
+    /// A shell command line, kept as written: `${VAR}` is checked (an unset variable without a default is an
+    /// error, as elsewhere) but left for the shell to expand, so a secret never lands in the child's argv.
+    func shellCommand(_ name: String) throws(ConfigError) -> String? {
+        guard let (key, line, node) = entry(name),
+              try reader.scalar(node, key: key, line: line, expecting: "a shell command") != nil,
+              case .scalar(let raw, _, _) = node
+        else { return nil }
+        guard !raw.allSatisfy(\.isWhitespace) else {
+            throw reader.error(key, line, "expected a shell command, got \"\(raw)\"")
+        }
+        // Linux refuses one argument over 128 KiB (E2BIG); leave room for the substituted placeholders.
+        guard raw.utf8.count <= Self.longestShellCommand else {
+            throw reader.error(key, line, "expected a shell command of at most \(Self.longestShellCommand) bytes, got "
+                                   + "\(raw.utf8.count)", hint: "put the commands in a script and run the script")
+        }
+        return raw
+    }
+
     func bool(_ name: String) throws(ConfigError) -> Bool? {
         guard let (key, line, node) = entry(name),
               let scalar = try reader.scalar(node, key: key, line: line, expecting: "true or false")
@@ -191,27 +231,41 @@ struct SectionReader {
         }
     }
 
-    /// A number of seconds, strictly positive or (with `allowZero`) at least 0.
+    /// A number of seconds inside the key's range (`Config.numericRanges`); `allowZero` is kept for callers
+    /// and must agree with the range.
     func seconds(_ name: String, allowZero: Bool = false) throws(ConfigError) -> Double? {
-        let expected = allowZero ? "a number ≥ 0" : "a positive number"
+        let range = Self.range(of: "\(path).\(name)")
+        assert(range.minimumIncluded == allowZero, "the range of \(path).\(name) disagrees with its reader")
+        let expected = range.expectation(integer: false)
         guard let (key, line, node) = entry(name),
               let scalar = try reader.scalar(node, key: key, line: line, expecting: expected)
         else { return nil }
-        guard let value = ConfigReader.number(scalar.text), allowZero ? value >= 0 : value > 0 else {
-            throw reader.error(key, line, "expected \(expected), got \"\(scalar.raw)\"")
+        guard let value = ConfigReader.number(scalar.text), range.contains(value) else {
+            throw reader.error(key, line, "expected \(expected), got \"\(scalar.raw)\"", hint: Self.rangeHint)
         }
         return value
     }
 
+    /// An integer inside the key's range (`Config.numericRanges`), whose minimum must be `minimum`.
     func integer(_ name: String, minimum: Int64) throws(ConfigError) -> Int64? {
-        let expected = "an integer ≥ \(minimum)"
+        let range = Self.range(of: "\(path).\(name)")
+        assert(range.minimum == Double(minimum), "the range of \(path).\(name) disagrees with its reader")
+        let expected = range.expectation(integer: true)
         guard let (key, line, node) = entry(name),
               let scalar = try reader.scalar(node, key: key, line: line, expecting: expected)
         else { return nil }
-        guard let value = ConfigReader.integer(scalar.text), value >= minimum else {
-            throw reader.error(key, line, "expected \(expected), got \"\(scalar.raw)\"")
+        guard let value = ConfigReader.integer(scalar.text), range.contains(Double(value)) else {
+            throw reader.error(key, line, "expected \(expected), got \"\(scalar.raw)\"", hint: Self.rangeHint)
         }
         return value
+    }
+
+    private static let rangeHint = "docs/configuration.md gives each numeric key's range"
+
+    /// The range of a numeric key; a key without one is a programming error, caught by the tests.
+    private static func range(of key: String) -> ConfigRange {
+        guard let range = Config.numericRanges[key] else { preconditionFailure("no range for \(key)") }
+        return range
     }
 
     /// One of `choices`, compared without case when `ignoringCase`; returns the spelling from `choices`.

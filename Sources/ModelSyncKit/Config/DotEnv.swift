@@ -26,7 +26,7 @@ public enum DotEnv {
             return try parse(String(decoding: bytes, as: UTF8.self), file: path)
         case .failure(let failure):
             throw ConfigError(
-                .unreadableFile, file: path, reason: "cannot read the .env file: \(errorText(failure.code))",
+                .unreadableFile, file: path, reason: "cannot read the .env file: \(failure.text)",
                 hint: failure.code == ENOENT ? "check the --env-file path" : nil
             )
         }

@@ -60,6 +60,24 @@ struct VariableExpansion {
         return value
     }
 
+    /// The names `text` refers to with `${NAME}` or `${NAME:-default}` (`$$` escapes a dollar sign).
+    static func references(in text: String) -> Set<String> {
+        var names: Set<String> = []
+        var rest = Substring(text)
+        while let dollar = rest.firstIndex(of: "$") {
+            rest = rest[rest.index(after: dollar)...]
+            if rest.first == "$" {
+                rest = rest.dropFirst()
+            } else if rest.first == "{", let close = rest.firstIndex(of: "}") {
+                let body = rest[rest.index(after: rest.startIndex)..<close]
+                let name = body.firstRange(of: ":-").map { body[..<$0.lowerBound] } ?? body
+                if isVariableName(name) { names.insert(String(name)) }
+                rest = rest[rest.index(after: close)...]
+            }
+        }
+        return names
+    }
+
     /// `[A-Za-z_][A-Za-z0-9_]*`, the names a shell and Docker Compose accept.
     static func isVariableName<S: StringProtocol>(_ name: S) -> Bool {
         guard let first = name.unicodeScalars.first, first == "_" || isLetter(first) else { return false }

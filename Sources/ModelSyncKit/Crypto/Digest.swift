@@ -30,10 +30,10 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible, C
         if body.hasPrefix(Digest.prefix) {
             body = body.dropFirst(Digest.prefix.count)
         } else if !allowBareHex {
-            throw IntegrityError(.invalidDigest, "invalid digest \"\(text.prefix(80))\": expected sha256:<64 lowercase hex>")
+            throw IntegrityError(.invalidDigest, "invalid digest \"\(SecretScrubber.shared.scrubbedPrefix(text, maxLength: 80))\": expected sha256:<64 lowercase hex>")
         }
         guard Digest.isHex64(body) else {
-            throw IntegrityError(.invalidDigest, "invalid digest \"\(text.prefix(80))\": expected sha256:<64 lowercase hex>")
+            throw IntegrityError(.invalidDigest, "invalid digest \"\(SecretScrubber.shared.scrubbedPrefix(text, maxLength: 80))\": expected sha256:<64 lowercase hex>")
         }
         hex = String(body)
     }

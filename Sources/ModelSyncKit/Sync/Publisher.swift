@@ -70,7 +70,8 @@ public struct Publisher {
                           files: imported.files, bytes: imported.bytes)
         }
         try store.record(StoreEvent(kind: .publish, manifest: manifest.digest,
-                                    reason: "commit \(commit) to \(registry.remoteName)/\(registry.branch)"))
+                                    // The index is shown by `log` without the configuration: no secret goes in.
+                                    reason: SecretScrubber.shared.scrub("commit \(commit) to \(registry.remoteName)/\(registry.branch)")))
         return Result(result: .published, manifest: manifest.digest, commit: commit, newObjects: published.newObjects,
                       newBytes: published.newBytes, files: imported.files, bytes: imported.bytes)
     }
@@ -81,8 +82,11 @@ public struct Publisher {
         let config = workspace.config
         guard config.publisher.trainBeforePush && !options.noTrain else { return }
         let command = try config.requireTrainCommand()
-        let outcome = try ShellCommand(command, environment: workspace.environment,
-                                       timeout: config.publisher.trainTimeoutSec).run()
+        // Only `{models_dir}` is known before the snapshot; the secrets follow CommandSettings' rule.
+        let filled = ShellCommand.filling(command, with: ["models_dir": workspace.modelsDir])
+        let outcome = try ShellCommand(filled.command, environment: ["MODEL_SYNC_MODELS_DIR": workspace.modelsDir],
+                                       timeout: config.publisher.trainTimeoutSec, name: "publisher.train_command",
+                                       settings: workspace.commands).run()
         guard outcome == .exited(0) else {
             throw CommandFailedError(what: "publisher.train_command", command: command, outcome: outcome)
         }

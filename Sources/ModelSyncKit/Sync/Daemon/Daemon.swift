@@ -173,7 +173,8 @@ public struct Daemon: Sendable {
         loop.failures += 1
         loop.metrics.recordFailure(seconds: seconds)
         loop.state.lastResult = "failed"
-        loop.state.lastError = failure.message
+        // Kept in the index and shown by later commands: scrubbed now, like every log line.
+        loop.state.lastError = SecretScrubber.shared.scrub(failure.message)
         loop.next = nextRun(after: clock(), failures: loop.failures)
         return DaemonEvent(time: clock(), level: .error, role: role, event: "run-failed", fields: [
             ("error", failure.message), ("hint", failure.hint ?? ""), ("exit_code", String(failure.category.exitCode)),

@@ -21,8 +21,51 @@ public struct DaemonEvent: Sendable {
     }
 }
 
-/// One `--log-format json` line: `time`, `level`, `role`, `event`, then the event's own fields, those that read
-/// as integers written as numbers (so `fetched_bytes` sums without parsing).
+extension DaemonEvent {
+    /// The `command-finished` event of a configured command run by the daemon's job: its name, how it ended,
+    /// its exit status when it exited, and the end of its stdout and stderr (already scrubbed of secrets).
+    public init(commandReport report: CommandReport, role: DaemonRole, time: Date = Date()) {
+        var fields: [(String, String)] = [("command", report.name), ("outcome", report.outcome.description)]
+        if case .exited(let status) = report.outcome { fields.append(("exit_status", String(status))) }
+        fields += [("stdout", report.stdout), ("stderr", report.stderr)]
+        let succeeded = report.outcome == .exited(0)
+        self.init(time: time, level: succeeded ? .info : .warning, role: role, event: "command-finished", fields: fields)
+    }
+
+    /// The event with its text fields scrubbed of secrets; fields written as numbers stay numbers.
+    public func scrubbed(with scrubber: SecretScrubber = .shared) -> DaemonEvent {
+        var copy = self
+        copy.fields = fields.map { name, value in
+            !Self.textFields.contains(name) && Self.number(value) != nil ? (name, value) : (name, scrubber.scrub(value))
+        }
+        return copy
+    }
+
+    /// Fields that are text whatever they look like: a message or a command's output that happens to read
+    /// `404` stays a string.
+    static let textFields: Set<String> = ["error", "hint", "stdout", "stderr", "command", "outcome", "result"]
+
+    /// `value` as a JSON number when it is written as one (`12`, `-3`, `0.250`), else nil.
+    static func number(_ value: String) -> JSONNumber? {
+        if let integer = Int64(value) { return .integer(integer) }
+        var digits = Substring(value)
+        if digits.first == "-" { digits = digits.dropFirst() }
+        let parts = digits.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+              let double = Double(value), double.isFinite
+        else { return nil }
+        return .decimal(double)
+    }
+
+    /// An integer or a decimal number of a JSON log line.
+    enum JSONNumber: Equatable {
+        case integer(Int64)
+        case decimal(Double)
+    }
+}
+
+/// One `--log-format json` line: `time`, `level`, `role`, `event`, then the event's own fields, those that are
+/// written as numbers (`fetched_bytes`, `seconds`, `exit_code`) as JSON numbers, so they sum without parsing.
 extension DaemonEvent: Encodable {
     /// The event's field names are open-ended, so the keys are made at run time.
     private struct Key: CodingKey {
@@ -41,10 +84,10 @@ extension DaemonEvent: Encodable {
         try container.encode(role.rawValue, forKey: Key("role"))
         try container.encode(event, forKey: Key("event"))
         for (name, value) in fields {
-            if let number = Int(value) {
-                try container.encode(number, forKey: Key(name))
-            } else {
-                try container.encode(value, forKey: Key(name))
+            switch Self.textFields.contains(name) ? nil : Self.number(value) {
+            case .integer(let number): try container.encode(number, forKey: Key(name))
+            case .decimal(let number): try container.encode(number, forKey: Key(name))
+            case nil: try container.encode(value, forKey: Key(name))
             }
         }
     }

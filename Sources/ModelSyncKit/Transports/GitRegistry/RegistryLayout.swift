@@ -44,7 +44,7 @@ public struct RegistryLayout: Sendable, Hashable {
         do {
             return try Digest(parsing: text)
         } catch {
-            throw IntegrityError(.invalidManifest, "channels/latest holds \"\(text.prefix(80))\", not a manifest digest",
+            throw IntegrityError(.invalidManifest, "channels/latest holds \"\(SecretScrubber.shared.scrubbedPrefix(text, maxLength: 80))\", not a manifest digest",
                                  hint: "it must hold one line: sha256:<64 hex>")
         }
     }

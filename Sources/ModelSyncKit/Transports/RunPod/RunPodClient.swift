@@ -123,8 +123,11 @@ public struct RunPodClient: Sendable {
             throw RunPodError(.jobExpired, "RunPod job \(job!) expired or unknown (HTTP 404 from \(HTTPError.redact(url)))",
                               hint: "results are kept 30 minutes after completion; run runpod-pull again")
         default:
-            let snippet = String(decoding: response.body.prefix(200), as: UTF8.self)
-                .replacingOccurrences(of: apiKey, with: "…")
+            // Scrubbed before it is cut: a key cut in half by the cut would otherwise show its first half.
+            var scrubber = SecretScrubber.shared
+            scrubber.add([apiKey])
+            let snippet = scrubber.scrubbedPrefix(String(decoding: response.body.prefix(64 * 1024), as: UTF8.self),
+                                                  maxLength: 200)
             throw RunPodError(.httpStatus, "HTTP \(response.status) from \(HTTPError.redact(url))"
                               + (snippet.isEmpty ? "" : ": \(snippet)"),
                               hint: response.status == 404 ? "check runpod.trigger_url and the endpoint id" : nil)
