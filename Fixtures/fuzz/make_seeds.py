@@ -8,6 +8,8 @@ import hashlib
 import json
 import os
 import shutil
+import struct
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -119,11 +121,26 @@ def seed_dotenv():
         write("dotenv", name + ".env", text)
 
 
+def zip64_stored(declared_size, data=b"hello", name=b"big.bin"):
+    """One stored entry whose sizes sit in Zip64 extra fields, the uncompressed one declared as given."""
+    crc = zlib.crc32(data)
+    extra = struct.pack("<HHQQ", 1, 16, declared_size, len(data))
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 45, 0, 0, 0, 0x21, crc, 0xFFFFFFFF, 0xFFFFFFFF,
+                        len(name), len(extra)) + name + extra + data
+    central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 0x031E, 45, 0, 0, 0, 0x21, crc, 0xFFFFFFFF,
+                          0xFFFFFFFF, len(name), len(extra), 0, 0, 0, 0o100644 << 16, 0) + name + extra
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(central), len(local), 0)
+    return local + central + end
+
+
 def seed_zip():
     archives = os.path.join(ROOT, "Fixtures", "archives")
     for name in sorted(os.listdir(archives)):
         if name.endswith(".zip"):
             shutil.copy(os.path.join(archives, name), os.path.join(HERE, "zip", name))
+    write("zip", "zip64-declares-1tib.zip", zip64_stored(1 << 40))
+    # Found while fuzzing: ZipArchive.read trapped computing how much to read of a 2^64 - 1 byte entry.
+    write("zip", "crash-zip64-size-max.zip", zip64_stored(0xFFFFFFFFFFFFFFFF))
 
 
 def seed_json():

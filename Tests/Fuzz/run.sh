@@ -42,7 +42,7 @@ for target in $TARGETS; do
     if "$BIN/fuzz-$target" -max_total_time="$FUZZ_SECONDS" -timeout="$FUZZ_TIMEOUT" \
         -rss_limit_mb="$FUZZ_RSS_MB" -print_final_stats=1 -artifact_prefix="$artifacts/" "$@" \
         "$corpus" "$ROOT/Fixtures/fuzz/$target" >"$artifacts/last-run.log" 2>&1; then
-        grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::average_exec_per_sec)' \
+        grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' \
             "$artifacts/last-run.log" || true
     else
         failed="$failed $target"

@@ -69,15 +69,27 @@ struct FuzzCorpusTests {
         #expect(try DotEnv.parse(written, file: name) == values)
     }
 
-    @Test("a zip input is refused or lists entries in order, each small one reading back its declared size",
+    @Test("a zip input is refused or lists entries in order, each streaming no more than it declares",
           arguments: corpus("zip"))
     func zip(name: String) throws {
+        struct EnoughRead: Error {}
         guard let archive = try? ZipArchive(path: fuzzCorpora + "/zip/" + name) else { return }
         for (position, entry) in archive.entries.enumerated() {
             #expect(entry.index == position)
             #expect(!entry.rawName.contains(0))
-            guard entry.size <= 1 << 20, let data = try? archive.contents(of: entry, limit: 1 << 20) else { continue }
-            #expect(UInt64(data.count) == entry.size)
+            // Every entry streamed, whatever size it declares, stopping after 1 MiB as the fuzz target does.
+            var read = 0
+            do {
+                try archive.read(entry: entry) { chunk in
+                    read += chunk.count
+                    if read >= 1 << 20 { throw EnoughRead() }
+                }
+                #expect(UInt64(read) == entry.size)
+            } catch is EnoughRead {
+                #expect(entry.size >= UInt64(read))
+            } catch {
+                continue
+            }
         }
     }
 
