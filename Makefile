@@ -39,3 +39,16 @@ WORKER_VENV ?= .build/worker-venv
 .PHONY: test-worker
 test-worker: build
 	sh deploy/runpod/test_worker.sh $(abspath $(BINARY)) $(abspath $(WORKER_VENV))
+
+# The libFuzzer targets (Tests/Fuzz, docs/fuzzing.md), built with -sanitize=fuzzer,address, each run for
+# FUZZ_SECONDS from its seeds in Fixtures/fuzz/. A crash fails the run; its input is kept and printed.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz:
+	SWIFT=$(SWIFT) FUZZ_SECONDS=$(FUZZ_SECONDS) sh Tests/Fuzz/run.sh
+
+# The tests that run threads against each other (parallel hashing, writers racing for one object) under
+# ThreadSanitizer, in their own build folder (.build-tsan). Any report fails the run.
+.PHONY: test-tsan
+test-tsan:
+	SWIFT=$(SWIFT) sh scripts/test-tsan.sh

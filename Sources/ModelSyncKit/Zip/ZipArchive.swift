@@ -104,7 +104,9 @@ public final class ZipArchive {
         var total: UInt64 = 0
         while true {
             // Ask for at most one byte past the declared size: enough to prove the entry lies, no more.
-            let wanted = min(UInt64(Self.chunkSize), entry.size - total + 1)
+            // `remaining + 1` only below a chunk: a declared size of 2^64 − 1 must not overflow.
+            let remaining = entry.size - total
+            let wanted = remaining < UInt64(Self.chunkSize) ? remaining + 1 : UInt64(Self.chunkSize)
             let count = zip_fread(file, buffer.baseAddress!, wanted)
             if count < 0 {
                 throw ZipError(zip_file_get_error(file), archivePath: path, entryName: entry.name)

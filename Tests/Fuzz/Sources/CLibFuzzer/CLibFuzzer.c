@@ -1,0 +1,7 @@
+#define _GNU_SOURCE
+#include <sys/mman.h>
+#include "CLibFuzzer.h"
+
+int CLibFuzzer_memfd_create(const char *name) {
+    return memfd_create(name, MFD_CLOEXEC);
+}
