@@ -22,6 +22,8 @@ struct FsckCommand: GlobalOptionsCommand {
         let workspace = try global.workspace()
         let report: FsckReport
         if repair {
+            // A writer: a health check a killed process left unfinished is settled first, as every writer does.
+            if workspace.hasPendingCheck { _ = try workspace.openStore() }
             report = try Store.repair(at: workspace.storeDir, lockTimeout: workspace.config.lockTimeoutSec,
                                       modelsDir: workspace.modelsDir, progress: output.progressHandler())
         } else {

@@ -52,6 +52,7 @@ public struct Generations {
             throw UsageError("manifest \(digest) failed its health check before (\(reason)); not activating it again",
                              hint: "pass --force to activate it anyway")
         }
+        try StorePlacement.check(storeDir: store.layout.root, modelsDir: modelsDir)
         let manifest = try store.manifest(digest)
         try removeInterruptedBuilds()
         try adoptRealDirectoryIfNeeded(options: options)
@@ -65,9 +66,21 @@ public struct Generations {
                                  hint: "pull again, or run `model-sync fsck` to check the store")
         }
         let number = try build(manifest, options: options)
-        try swap(to: number)
-        FaultInjection.point("after-swap")
-        try ledger.recordActivation(of: number, replacing: previous, manifest: digest)
+        let pending = PendingCheck(generation: number, previous: previous, manifest: digest)
+        do {
+            // Written before the swap: a process killed during the check leaves it for the next writer.
+            if options.healthCheck != nil { try ledger.beginCheck(pending) }
+            try swap(to: number)
+            FaultInjection.point("after-swap")
+            try ledger.recordActivation(of: number, replacing: previous, manifest: digest)
+        } catch {
+            // The new set never became the recorded active one (a full disk, most often): the previous set
+            // goes back and the new one is removed, so nothing half-made stays behind.
+            if activeNumber == number { try? swap(to: previous) }
+            discard(number)
+            try? ledger.endCheck()
+            throw error
+        }
         FaultInjection.point("after-index")
 
         if let check = options.healthCheck {
@@ -75,6 +88,7 @@ public struct Generations {
             if outcome != .exited(0) {
                 let reason = "health check \(outcome)"
                 try restore(previous, after: number, manifest: digest, reason: reason)
+                try ledger.endCheck()
                 return ActivationResult(result: .rolledBack, generation: previous, manifest: digest,
                                         previousGeneration: previous, reason: reason)
             }
@@ -82,6 +96,7 @@ public struct Generations {
         // The set runs and passed its check (or had none): a bad mark from an earlier failure, which only
         // `--force` could get past, no longer holds.
         try ledger.recordHealthy(digest)
+        try ledger.endCheck()
         var result = ActivationResult(result: .activated, generation: number, manifest: digest, previousGeneration: previous)
         result.removedGenerations = try applyRetention(keep: options.keepGenerations)
         if let hook = options.onActivate {
@@ -91,6 +106,26 @@ public struct Generations {
             }
         }
         return result
+    }
+
+    /// Puts the previous set back when a process was killed during a health check (a `PendingCheck` is
+    /// left): the unchecked generation is marked failed and removed, its manifest not marked bad, so the next
+    /// pull or activate tries it again. Every writer calls this first (`Workspace.openStore()`). Returns the
+    /// check that was pending, or nil when none was.
+    @discardableResult
+    public func settleInterruptedCheck() throws -> PendingCheck? {
+        precondition(store.isWritable, "settling a check needs the store lock")
+        let ledger = store.ledger
+        guard let pending = ledger.pendingCheck() else { return nil }
+        var restored = activeNumber
+        if restored == pending.generation {
+            restored = pending.previous.flatMap { FileSystem.exists(store.layout.generationPath($0)) ? $0 : nil }
+            try swap(to: restored)
+        }
+        try ledger.recordInterruptedCheck(pending, restoring: restored)
+        if activeNumber != pending.generation { try removeDirectory(of: pending.generation) }
+        try ledger.endCheck()
+        return pending
     }
 
     /// Makes the previous (or the given) retained generation active again.
@@ -133,14 +168,32 @@ public struct Generations {
 
     // MARK: steps
 
-    /// Builds `generations/.building-<n>`, fsyncs it, then renames it to `generations/<n>`.
+    /// Builds `generations/.building-<n>`, fsyncs it, then renames it to `generations/<n>`. On failure (a
+    /// full disk, a missing object) what was built is removed and the record forgotten.
     private func build(_ manifest: Manifest, options: ActivationOptions) throws -> Int {
         let number = try store.ledger.nextNumber()
         let layout = store.layout
-        let building = layout.generations + "/.building-\(number)"
-        try FileSystem.removeTree(building)
-        try FileSystem.removeTree(layout.generationPath(number))
+        try FileSystem.removeTree(layout.generations + "/.building-\(number)")
+        // The number is above every entry on disk; a directory there now is someone else's: never replace it.
+        if FileSystem.exists(layout.generationPath(number)) {
+            throw UsageError("\(layout.generationPath(number)) appeared while generation \(number) was being numbered",
+                             hint: "run `model-sync fsck --repair`, then try again")
+        }
         try store.ledger.beginBuilding(number, manifest: manifest.digest)
+        do {
+            try materialize(manifest, as: number, options: options)
+        } catch {
+            discard(number)
+            throw error
+        }
+        FaultInjection.point("before-swap")
+        return number
+    }
+
+    /// The body of `build`: materializes every file under `.building-<n>`, fsyncs, writes the sidecar, renames.
+    private func materialize(_ manifest: Manifest, as number: Int, options: ActivationOptions) throws {
+        let layout = store.layout
+        let building = layout.generations + "/.building-\(number)"
         try FileSystem.makeDirectories(building)
         let materializer = Materializer(objects: store.objects, mode: options.linkMode)
         var directories: Set<String> = [building]
@@ -167,8 +220,16 @@ public struct Generations {
         if rename(building, layout.generationPath(number)) != 0 { throw IOError.current("rename", building) }
         try FileSystem.sync(layout.generations, directory: true)
         try store.ledger.finishBuilding(number)
-        FaultInjection.point("before-swap")
-        return number
+    }
+
+    /// Removes whatever exists of generation `number` (half-built or whole, never the active one) and
+    /// forgets its record. Best effort: it runs while another error is being reported.
+    private func discard(_ number: Int) {
+        guard activeNumber != number else { return }
+        try? FileSystem.removeTree(store.layout.generations + "/.building-\(number)")
+        try? removeDirectory(of: number)
+        try? FileSystem.sync(store.layout.generations, directory: true)
+        try? store.ledger.forget(number)
     }
 
     /// Points `modelsDir` at generation `number` (or removes the link for nil) with one `rename(2)`.

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
 /// What kind of failure an error is: it decides the command's exit code (docs/cli.md).
 ///
 /// A struct with static members rather than an enum, so categories can be added without breaking callers.
@@ -23,6 +27,20 @@ public struct ErrorCategory: Hashable, Sendable, CustomStringConvertible {
     public static let fsckProblems = ErrorCategory(exitCode: 7, name: "fsck")
     /// A configured command (training, on_activate) failed (exit 8).
     public static let commandFailed = ErrorCategory(exitCode: 8, name: "command-failed")
+    /// The filesystem is full or the quota is reached (ENOSPC, EDQUOT): what was half-built is removed and
+    /// the previous set stays active (exit 9).
+    public static let outOfSpace = ErrorCategory(exitCode: 9, name: "out-of-space")
+
+    /// True for the `errno` values that mean "no space left": ENOSPC and EDQUOT.
+    public static func isOutOfSpace(errno code: Int32) -> Bool {
+        code == ENOSPC || code == EDQUOT
+    }
+
+    /// True when a C library's message carries the system's wording of ENOSPC or EDQUOT (for libraries that
+    /// report the failed call's `errno` only as text, such as libgit2).
+    public static func mentionsOutOfSpace(_ text: String) -> Bool {
+        [ENOSPC, EDQUOT].contains { text.contains(String(cString: strerror($0))) }
+    }
 
     public var description: String { name }
 }

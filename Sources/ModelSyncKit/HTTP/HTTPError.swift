@@ -72,7 +72,8 @@ public struct HTTPError: ModelSyncError {
     }
 
     public var category: ErrorCategory {
-        code == .file ? .unexpected : .remote
+        guard code == .file else { return .remote }
+        return ErrorCategory.mentionsOutOfSpace(detail) ? .outOfSpace : .unexpected
     }
 
     public var message: String {

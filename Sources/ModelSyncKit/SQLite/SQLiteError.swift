@@ -18,15 +18,25 @@ public struct SQLiteError: ModelSyncError {
     }
 
     public var category: ErrorCategory {
-        isCorruption ? .integrity : .unexpected
+        isCorruption ? .integrity : isOutOfSpace ? .outOfSpace : .unexpected
     }
 
     public var message: String {
-        "index \(path): \(sqliteMessage) (code \(resultCode)) while \(context)"
+        if isOutOfSpace { return "no space left on \(path): \(sqliteMessage) while \(context)" }
+        return "index \(path): \(sqliteMessage) (code \(resultCode)) while \(context)"
     }
 
     public var hint: String? {
-        isCorruption ? "the index can be rebuilt from the objects: run `model-sync fsck --repair`" : nil
+        if isOutOfSpace {
+            return "free some space on the filesystem holding \(path) (`model-sync gc` removes unreferenced objects), "
+                + "then run the command again; the previous set is still active"
+        }
+        return isCorruption ? "the index can be rebuilt from the objects: run `model-sync fsck --repair`" : nil
+    }
+
+    /// True for `SQLITE_FULL`: SQLite's word for a write that failed with ENOSPC or EDQUOT.
+    public var isOutOfSpace: Bool {
+        resultCode.primaryResultCode == .SQLITE_FULL
     }
 
     /// True for `SQLITE_CORRUPT` and `SQLITE_NOTADB`, and their extended codes.

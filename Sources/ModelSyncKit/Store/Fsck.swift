@@ -199,6 +199,15 @@ struct Fsck {
             let path = layout.generations + "/" + name
             let number = Int(name.hasSuffix(".manifest") ? String(name.dropLast(".manifest".count)) : name)
             if let number, known.contains(number) || number == active { continue }
+            if let number, FileSystem.exists(layout.generationPath(number)) {
+                // A whole generation whose manifest is lost (else opening the store had recorded it): its files
+                // may be the only copy, so it is never removed (nor its sidecar), only reported.
+                if !name.hasSuffix(".manifest") {
+                    findings.note("generation directory \(path) is not a known generation and its manifest is lost "
+                                  + "(import it with `model-sync import \(path)`, then remove it)")
+                }
+                continue
+            }
             let problem = name.hasPrefix(".building-") ? "half-built generation directory \(path)"
                 : "generation entry \(path) is not a known generation"
             try findings.note(problem) { try removal(of: path) }

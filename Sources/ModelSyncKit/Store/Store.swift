@@ -22,13 +22,18 @@ public final class Store {
     }
 
     /// Opens (creating if needed) the store at `root` for writing, waiting up to `lockTimeout` seconds for the lock.
-    public static func open(at root: String, lockTimeout: Double) throws -> Store {
+    ///
+    /// Before it returns, an index that lost rows is brought back in step with the disk (see
+    /// `reconcileWithDisk(modelsDir:)`); `modelsDir`, when given, says which generation is active.
+    public static func open(at root: String, lockTimeout: Double, modelsDir: String? = nil) throws -> Store {
         let layout = StoreLayout(root: FileSystem.absolute(root))
         try FileSystem.makeDirectories(layout.root)
         let lock = try StoreLock(path: layout.lockPath, timeout: lockTimeout)
         try ObjectStore(layout: layout).prepare()
         let index = try Index(path: layout.indexPath)
-        return Store(layout: layout, index: index, lock: lock)
+        let store = Store(layout: layout, index: index, lock: lock)
+        try store.reconcileWithDisk(modelsDir: modelsDir)
+        return store
     }
 
     /// Opens an existing store without the lock, for reading. Throws `UsageError` when there is no store.

@@ -1,0 +1,170 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Testing
+
+/// The names of the generation directories under `<sandbox>/.model-sync/generations`, sorted.
+private func generationNames(_ sets: TwoSets) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: sets.sandbox.path + "/.model-sync/generations")) ?? []).sorted()
+}
+
+@Suite("the store never loses data and never reports a wrong state, run as a user would", .serialized)
+struct StoreSafetyEndToEndTests {
+    @Test("a store inside the models folder, or a models folder inside the store, is refused before anything moves",
+          arguments: [
+              ["--store", "models/.model-sync"],
+              ["--store", "models/deep/er/store"],
+              ["--store", "models"],
+              ["--store", "other/../models/./x"],
+              ["--store", "alias/.store"],
+              ["--store", "store-link"],
+              ["--models-dir", ".model-sync/models", "--store", ".model-sync"],
+              ["--models-dir", "alias-store/live", "--store", ".model-sync"],
+          ])
+    func nestedPlacementIsRefused(_ flags: [String]) throws {
+        let sandbox = Sandbox()
+        sandbox.write("models/a/model.bin", pseudoRandomBytes(count: 5_000, seed: 1))
+        sandbox.write("elsewhere/.keep", "")
+        #expect(shell("cd '\(sandbox.path)' && mkdir -p other .model-sync && ln -s models alias && ln -s models/inner store-link "
+                      + "&& mkdir -p models/inner && ln -s .model-sync alias-store") == 0)
+        let before = snapshot(sandbox.path + "/models")
+        for command in [["import"], ["activate", "sha256:" + String(repeating: "a", count: 64)], ["status"], ["gc"],
+                        ["fsck", "--repair"], ["rollback"]] {
+            let result = try sandbox.cli.run(command + flags)
+            #expect(result.status == 2, "\(command) \(flags): \(result.stderr)")
+            #expect(result.stderr.contains("inside"), "\(result.stderr)")
+            #expect(result.stderr.contains("models folder") && result.stderr.contains("store "), "\(result.stderr)")
+        }
+        // Nothing moved: the folder is still a real directory with its files, and no store was made in it.
+        var info = stat()
+        #expect(lstat(sandbox.path + "/models", &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR)
+        #expect(snapshot(sandbox.path + "/models") == before)
+    }
+
+    @Test("the same nesting through config keys is refused too, naming both paths")
+    func nestedPlacementFromConfig() throws {
+        let sandbox = Sandbox()
+        sandbox.write("models/a/model.bin", pseudoRandomBytes(count: 5_000, seed: 2))
+        sandbox.write("bot.yaml", "model_sync:\n  models_dir: models\n  store_dir: models/cache/.model-sync\n")
+        let result = try sandbox.cli.run(["import", "--config", "bot.yaml", "--json"])
+        #expect(result.status == 2, "\(result.stderr)")
+        let message = (result.json["error"] as? [String: Any])?["message"] as? String ?? ""
+        #expect(message.contains(sandbox.path + "/models/cache/.model-sync") && message.contains(sandbox.path + "/models"), "\(message)")
+        #expect(!FileManager.default.fileExists(atPath: sandbox.path + "/models/cache"))
+    }
+
+    @Test("deleting or emptying the index never deletes a generation: numbering continues from the disk",
+          arguments: ["delete", "empty"])
+    func indexIsACache(_ how: String) throws {
+        let sets = try TwoSets()
+        #expect(try sets.run(["activate", sets.v2]).status == 0)
+        let index = sets.sandbox.path + "/.model-sync/index.sqlite"
+        for suffix in ["", "-wal", "-shm"] { unlink(index + suffix) }
+        if how == "empty" { sets.sandbox.write(".model-sync/index.sqlite", []) }
+
+        let activated = try sets.run(["activate", sets.v1, "--json"])
+        #expect(activated.status == 0, "\(activated.stderr)")
+        #expect(activated.json["generation"] as? Int == 3)
+        #expect(sets.active == sets.v1Files)
+        #expect(generationNames(sets) == ["1", "1.manifest", "2", "2.manifest", "3", "3.manifest"])
+        // The set that was active before is still there to return to.
+        let back = try sets.run(["rollback", "--json"])
+        #expect(back.status == 0, "\(back.stderr)")
+        #expect(back.json["generation"] as? Int == 2)
+        #expect(sets.active == sets.v2Files)
+        let fsck = try sets.run(["fsck", "--json"])
+        #expect(fsck.status == 0, "\(fsck.stdout) \(fsck.stderr)")
+    }
+
+    @Test("fsck --repair after the index was deleted records every generation and removes none")
+    func repairAfterDeletedIndexKeepsGenerations() throws {
+        let sets = try TwoSets()
+        #expect(try sets.run(["activate", sets.v2]).status == 0)
+        unlink(sets.sandbox.path + "/.model-sync/index.sqlite")
+        let repair = try sets.run(["fsck", "--repair", "--json"])
+        #expect(repair.status == 0, "\(repair.stdout) \(repair.stderr)")
+        #expect(generationNames(sets) == ["1", "1.manifest", "2", "2.manifest"])
+        let status = try sets.run(["status", "--json"])
+        let states = (status.json["generations"] as? [[String: Any]] ?? []).map { "\($0["generation"]!):\($0["state"]!)" }
+        #expect(states == ["2:active", "1:retained"])
+        let gc = try sets.run(["gc", "--json"])
+        #expect(gc.status == 0, "\(gc.stderr)")
+        #expect(try sets.run(["rollback", "--to", "1"]).status == 0)
+        #expect(sets.active == sets.v1Files)
+    }
+
+    @Test("a generation directory whose manifest is lost is never removed by activation, retention or fsck --repair")
+    func orphanGenerationIsKept() throws {
+        let sets = try TwoSets(config: "  keep_generations: 1\n")
+        #expect(try sets.run(["activate", sets.v2]).status == 0)
+        // Generation 1 loses its sidecar and the index forgets everything.
+        unlink(sets.sandbox.path + "/.model-sync/generations/1.manifest")
+        unlink(sets.sandbox.path + "/.model-sync/index.sqlite")
+        #expect(try sets.run(["activate", sets.v1]).status == 0)
+        let repair = try sets.run(["fsck", "--repair"])
+        #expect(repair.status == 7, "\(repair.stdout) \(repair.stderr)")
+        #expect(repair.stdout.contains("its manifest is lost"))
+        #expect(FileManager.default.fileExists(atPath: sets.sandbox.path + "/.model-sync/generations/1/m0/model0.bin"))
+    }
+
+    @Test("status on a fresh folder exits 0 with active null, in JSON and in text")
+    func statusOnFreshFolder() throws {
+        let sandbox = Sandbox()
+        let json = try sandbox.cli.run(["status", "--json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        #expect(json.json.keys.contains("active"))
+        #expect(json.json["active"] is NSNull)
+        #expect((json.json["generations"] as? [Any])?.isEmpty == true)
+        let text = try sandbox.cli.run(["status"])
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("active:     none"))
+        // Nothing was created by looking.
+        #expect(!FileManager.default.fileExists(atPath: sandbox.path + "/.model-sync"))
+        sandbox.write("models/a.bin", "x")
+        let withFolder = try sandbox.cli.run(["status", "--json"])
+        #expect(withFolder.status == 0 && withFolder.json["active"] is NSNull, "\(withFolder.stderr)")
+    }
+
+    @Test("a set whose health check is killed (SIGKILL) is not left active: the next command puts the previous set back",
+          arguments: [["status", "--json"], ["import", "next"], ["rollback", "--to", "1"]])
+    func killedDuringHealthCheck(_ next: [String]) throws {
+        let sets = try TwoSets(config: "  activation:\n    health_check: \"test ! -e slow || exec sh ./slow-check.sh\"\n")
+        sets.sandbox.write("slow-check.sh", "echo $$ > check.pid\ntouch check.started\nexec sleep 60\n")
+        sets.sandbox.write("slow", "")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.binary)
+        process.arguments = ["activate", sets.v2, "--config", "bot.yaml"]
+        process.currentDirectoryURL = URL(fileURLWithPath: sets.sandbox.path)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: sets.sandbox.path + "/check.started") && Date() < deadline { usleep(20_000) }
+        #expect(sets.active == sets.v2Files, "the unchecked set is active while its check runs")
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        if let pid = Int32(String(decoding: sets.sandbox.read("check.pid"), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)) {
+            kill(pid, SIGKILL)
+        }
+        #expect(sets.active == sets.v2Files, "nothing ran since the kill")
+
+        let result = try sets.run(next)
+        #expect(result.status == 0, "\(next): \(result.stderr)")
+        #expect(sets.active == sets.v1Files)
+        #expect(!FileManager.default.fileExists(atPath: sets.sandbox.path + "/.model-sync/check-pending"))
+        let status = try sets.run(["status", "--json"])
+        #expect((status.json["active"] as? [String: Any])?["generation"] as? Int == 1, "\(status.stdout)")
+        let log = try sets.run(["log", "--json"])
+        #expect((log.json["events"] as? [[String: Any]] ?? []).contains { ($0["reason"] as? String)?.contains("interrupted") == true })
+
+        // The manifest is not remembered as bad: activating it again runs its check again.
+        unlink(sets.sandbox.path + "/slow")
+        let again = try sets.run(["activate", sets.v2, "--json"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.json["result"] as? String == "activated")
+        #expect(sets.active == sets.v2Files)
+        #expect(try sets.run(["fsck"]).status == 0)
+    }
+}
