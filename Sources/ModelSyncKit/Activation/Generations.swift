@@ -95,10 +95,12 @@ public struct Generations {
         }
         // The set runs and passed its check (or had none): a bad mark from an earlier failure, which only
         // `--force` could get past, no longer holds.
-        try ledger.recordHealthy(digest)
+        // From here the new set is active and recorded: a full disk during the bookkeeping below must not
+        // report it as not activated (retention runs again after the next activation).
+        try unlessOutOfSpace(()) { try ledger.recordHealthy(digest) }
         try ledger.endCheck()
         var result = ActivationResult(result: .activated, generation: number, manifest: digest, previousGeneration: previous)
-        result.removedGenerations = try applyRetention(keep: options.keepGenerations)
+        result.removedGenerations = try unlessOutOfSpace([]) { try applyRetention(keep: options.keepGenerations) }
         if let hook = options.onActivate {
             let outcome = try runConfigured(hook, generation: number, manifest: digest, timeout: nil)
             if outcome != .exited(0) {

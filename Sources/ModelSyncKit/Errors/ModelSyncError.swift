@@ -68,6 +68,17 @@ public func modelSyncError(from error: any Error) -> any ModelSyncError {
     return UnexpectedError(message: "unexpected error: \(error)")
 }
 
+/// Runs `body`, returning `fallback` when it fails for lack of space. For the bookkeeping that follows work
+/// already done (an event, a retention pass): a full disk there must not turn a completed change into an
+/// error that says the previous state was kept.
+func unlessOutOfSpace<T>(_ fallback: T, _ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error where modelSyncError(from: error).category == .outOfSpace {
+        return fallback
+    }
+}
+
 /// An error that should not happen: the message says so, the exit code is 1.
 public struct UnexpectedError: ModelSyncError {
     public let message: String

@@ -103,6 +103,10 @@ public final class Store {
     /// Records an event in the log.
     public func record(_ event: StoreEvent) throws { try index.recordEvent(event) }
 
+    /// Records an event describing a change already made; when the disk is full the event is dropped, since
+    /// failing would report the change as not made.
+    public func recordCompleted(_ event: StoreEvent) throws { try unlessOutOfSpace(()) { try index.recordEvent(event) } }
+
     // MARK: named values
 
     /// The small value a layer above the store saved under `name` (for example the daemon's state), or nil.

@@ -110,7 +110,7 @@ public struct RunPodPuller {
             .activate(imported.manifest, options: workspace.activationOptions())
         result.fetchedObjects = imported.newObjects
         result.fetchedBytes = imported.newBytes
-        try store.record(StoreEvent(kind: .pull, generation: result.generation, fromGeneration: result.previousGeneration,
+        try store.recordCompleted(StoreEvent(kind: .pull, generation: result.generation, fromGeneration: result.previousGeneration,
                                     manifest: imported.manifest, reason: "runpod"))
         return result
     }
