@@ -167,4 +167,57 @@ struct StoreSafetyEndToEndTests {
         #expect(sets.active == sets.v2Files)
         #expect(try sets.run(["fsck"]).status == 0)
     }
+
+    /// Flips the first byte of `path` in place (the generation file and its hard-linked object change together).
+    private func corrupt(_ path: String) {
+        let descriptor = open(path, O_WRONLY)
+        var byte: UInt8 = 0
+        let input = open(path, O_RDONLY)
+        _ = read(input, &byte, 1)
+        close(input)
+        byte ^= 0xFF
+        _ = pwrite(descriptor, &byte, 1, 0)
+        close(descriptor)
+    }
+
+    @Test("after fsck --repair quarantines an object, activate restores the active files once the object is back")
+    func activateRestoresQuarantinedFiles() throws {
+        let sets = try TwoSets()
+        let original = sets.sandbox.read("next/../models/m0/model0.bin")
+        sets.sandbox.write("copy/m0/model0.bin", original)
+        corrupt(sets.sandbox.path + "/models/m0/model0.bin")
+        let repair = try sets.run(["fsck", "--repair", "--json"])
+        #expect(repair.status == 7, "\(repair.stdout) \(repair.stderr)")
+        #expect((repair.json["repaired"] as? [[String: Any]] ?? []).contains { $0["action"] as? String == "quarantined" })
+
+        // Without the object, activate says what is missing and changes nothing.
+        let refused = try sets.run(["activate", sets.v1])
+        #expect(refused.status == 3, "\(refused.stderr)")
+        #expect(try sets.run(["import", "copy"]).status == 0)
+        let restored = try sets.run(["activate", sets.v1, "--json"])
+        #expect(restored.status == 0, "\(restored.stderr)")
+        #expect(restored.json["generation"] as? Int == 1)
+        #expect(sets.active == sets.v1Files)
+        let fsck = try sets.run(["fsck"])
+        #expect(fsck.status == 0, "\(fsck.stdout)")
+        let again = try sets.run(["activate", sets.v1, "--json"])
+        #expect(again.json["result"] as? String == "up-to-date")
+    }
+
+    @Test("after fsck --repair quarantines an object, the next pull fetches it and restores the active files")
+    func pullRestoresQuarantinedFiles() throws {
+        let fixture = RegistryFixture(files: 4)
+        #expect(try fixture.publish().status == 0)
+        #expect(try fixture.pull().status == 0)
+        let expected = snapshot(fixture.sandbox.path + "/client/models")
+        corrupt(fixture.sandbox.path + "/client/models/set/file2.bin")
+        let repair = try fixture.sandbox.cli.run(["fsck", "--repair", "--config", "client.yaml"])
+        #expect(repair.status == 7, "\(repair.stdout) \(repair.stderr)")
+        let pulled = try fixture.pull()
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        #expect(pulled.json["fetched_objects"] as? Int == 1)
+        #expect(snapshot(fixture.sandbox.path + "/client/models") == expected)
+        let fsck = try fixture.sandbox.cli.run(["fsck", "--config", "client.yaml"])
+        #expect(fsck.status == 0, "\(fsck.stdout)")
+    }
 }

@@ -58,13 +58,19 @@ public struct Generations {
         try adoptRealDirectoryIfNeeded(options: options)
 
         let previous = activeNumber
+        let missingObject = manifest.files.first { !store.objects.contains($0.digest) }
         if !options.force, let previous, try ledger.record(previous)?.manifest == digest {
-            return ActivationResult(result: .upToDate, generation: previous, manifest: digest, previousGeneration: previous)
+            // Up to date, unless fsck found the active files damaged or one is visibly wrong: then they are
+            // re-made from the store (once it holds their objects again).
+            guard try ledger.damaged().contains(previous) || !GenerationRepair.looksWhole(previous, manifest, store: store) else {
+                return ActivationResult(result: .upToDate, generation: previous, manifest: digest, previousGeneration: previous)
+            }
+            if let entry = missingObject { throw missingObjectError(entry, of: digest) }
+            try GenerationRepair(store: store, linkMode: options.linkMode).remake(previous, manifest)
+            try ledger.clearDamaged(previous)
+            return ActivationResult(result: .activated, generation: previous, manifest: digest, previousGeneration: previous)
         }
-        for entry in manifest.files where !store.objects.contains(entry.digest) {
-            throw IntegrityError(.missingObject, "manifest \(digest) needs \(entry.digest) (\(entry.path)), which the store lacks",
-                                 hint: "pull again, or run `model-sync fsck` to check the store")
-        }
+        if let entry = missingObject { throw missingObjectError(entry, of: digest) }
         let number = try build(manifest, options: options)
         let pending = PendingCheck(generation: number, previous: previous, manifest: digest)
         do {
@@ -128,6 +134,11 @@ public struct Generations {
         if activeNumber != pending.generation { try removeDirectory(of: pending.generation) }
         try ledger.endCheck()
         return pending
+    }
+
+    private func missingObjectError(_ entry: ManifestEntry, of digest: Digest) -> IntegrityError {
+        IntegrityError(.missingObject, "manifest \(digest) needs \(entry.digest) (\(entry.path)), which the store lacks",
+                       hint: "pull again, or run `model-sync fsck` to check the store")
     }
 
     /// Makes the previous (or the given) retained generation active again.

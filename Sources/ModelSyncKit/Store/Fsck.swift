@@ -256,10 +256,16 @@ struct Fsck {
                               + modelSyncError(from: error).message)
                 continue
             }
+            let remainingBefore = findings.remaining.count
             for entry in manifest.files where !good.contains(entry.digest) && missing.insert(entry.digest).inserted {
                 findings.note("generation \(generation.number) needs \(entry.digest) (\(entry.path)), which the store lacks")
             }
             try checker.check(generation: generation.number, manifest: manifest, findings: &findings)
+            // What the repair could not mend is re-made by the next `activate` or `pull` of this manifest,
+            // once the store holds its objects again.
+            if repair, findings.remaining.count > remainingBefore || manifest.files.contains(where: { !good.contains($0.digest) }) {
+                try store.ledger.markDamaged(generation.number)
+            }
         }
         return missing.sorted()
     }
