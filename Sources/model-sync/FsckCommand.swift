@@ -27,7 +27,8 @@ struct FsckCommand: GlobalOptionsCommand {
             report = try Store.repair(at: workspace.storeDir, lockTimeout: workspace.config.lockTimeoutSec,
                                       modelsDir: workspace.modelsDir, progress: output.progressHandler())
         } else {
-            report = try workspace.openStoreForReading().check(modelsDir: workspace.modelsDir, progress: output.progressHandler())
+            report = try workspace.openStoreForReading().check(modelsDir: workspace.modelsDir, lockTimeout: workspace.config.lockTimeoutSec,
+                                                               progress: output.progressHandler())
         }
         var lines = report.problems.map { "problem: \($0)" }
         lines += report.repaired.map { "repaired: \($0.action) \($0.digest?.description ?? $0.path ?? "")" }

@@ -220,4 +220,37 @@ struct StoreSafetyEndToEndTests {
         let fsck = try fixture.sandbox.cli.run(["fsck", "--config", "client.yaml"])
         #expect(fsck.status == 0, "\(fsck.stdout)")
     }
+
+    @Test("fsck running beside a real concurrent import reports no false damage")
+    func fsckBesideImport() throws {
+        let sandbox = Sandbox()
+        sandbox.write("models/seed.bin", pseudoRandomBytes(count: 1_000, seed: 3))
+        #expect(try sandbox.cli.run(["import"]).status == 0)
+        for index in 0..<400 {
+            sandbox.write("incoming/d\(index % 8)/f\(index).bin", pseudoRandomBytes(count: 40_000, seed: UInt64(2 * index + 11)))
+        }
+        let importer = Process()
+        importer.executableURL = URL(fileURLWithPath: CLI.binary)
+        importer.arguments = ["import", "incoming"]
+        importer.currentDirectoryURL = URL(fileURLWithPath: sandbox.path)
+        importer.standardOutput = FileHandle.nullDevice
+        importer.standardError = FileHandle.nullDevice
+        try importer.run()
+        var checks: [CLI.Result] = []
+        var duringImport = 0
+        repeat {
+            let running = importer.isRunning
+            let check = try sandbox.cli.run(["fsck", "--json"])
+            checks.append(check)
+            if running { duringImport += 1 }
+        } while importer.isRunning && checks.count < 50
+        importer.waitUntilExit()
+        #expect(importer.terminationStatus == 0)
+        #expect(duringImport >= 1, "fsck never ran while the import did")
+        for check in checks {
+            #expect(check.status == 0, "\(check.stdout) \(check.stderr)")
+            #expect(check.json["ok"] as? Bool == true)
+        }
+        #expect(try sandbox.cli.run(["fsck"]).status == 0)
+    }
 }

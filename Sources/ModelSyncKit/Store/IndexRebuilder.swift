@@ -88,8 +88,26 @@ extension Store {
 
     /// Checks the store (`fsck`). Without `repair` it reads only; with `repair` the store must be opened with
     /// `Store.repairing(at:lockTimeout:modelsDir:progress:)`.
-    public func check(modelsDir: String?, progress: ProgressHandler? = nil) throws -> FsckReport {
-        try Fsck(store: self, repair: false, modelsDir: modelsDir, progress: progress).run()
+    ///
+    /// It reads without the lock, so a writer working meanwhile (an import linking objects before their index
+    /// rows, temp files in flight, a generation being built) can look like damage. When the first look finds
+    /// problems, or fails, fsck waits (up to `lockTimeout` seconds) for a shared lock that keeps writers out
+    /// and looks again, reusing the hashes of the first look; only what that second look finds is reported.
+    public func check(modelsDir: String?, lockTimeout: Double = 60, progress: ProgressHandler? = nil) throws -> FsckReport {
+        let first: FsckReport
+        do {
+            first = try Fsck(store: self, repair: false, modelsDir: modelsDir, progress: progress).run()
+        } catch {
+            guard let lock = StoreLock(sharedAt: layout.lockPath, timeout: lockTimeout) else { throw error }
+            defer { withExtendedLifetime(lock) {} }
+            return try Fsck(store: self, repair: false, modelsDir: modelsDir, progress: progress).run()
+        }
+        guard !first.remainingProblems.isEmpty,
+              let lock = StoreLock(sharedAt: layout.lockPath, timeout: lockTimeout) else { return first }
+        defer { withExtendedLifetime(lock) {} }
+        var second = Fsck(store: self, repair: false, modelsDir: modelsDir, progress: progress)
+        second.knownHashes = first.hashes
+        return try second.run()
     }
 
     /// Opens the store with the lock, rebuilds the index if it is missing or corrupt, then checks and repairs.
