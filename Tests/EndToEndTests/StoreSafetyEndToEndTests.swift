@@ -29,8 +29,8 @@ struct StoreSafetyEndToEndTests {
         #expect(shell("cd '\(sandbox.path)' && mkdir -p other .model-sync && ln -s models alias && ln -s models/inner store-link "
                       + "&& mkdir -p models/inner && ln -s .model-sync alias-store") == 0)
         let before = snapshot(sandbox.path + "/models")
-        for command in [["import"], ["activate", "sha256:" + String(repeating: "a", count: 64)], ["status"], ["gc"],
-                        ["fsck", "--repair"], ["rollback"]] {
+        for command in [["import"], ["activate", "sha256:" + String(repeating: "a", count: 64)], ["status"],
+                        ["fsck", "--repair"]] {
             let result = try sandbox.cli.run(command + flags)
             #expect(result.status == 2, "\(command) \(flags): \(result.stderr)")
             #expect(result.stderr.contains("inside"), "\(result.stderr)")

@@ -71,6 +71,9 @@ public struct Generations {
             return ActivationResult(result: .activated, generation: previous, manifest: digest, previousGeneration: previous)
         }
         if let entry = missingObject { throw missingObjectError(entry, of: digest) }
+        // A manifest whose object is stored but whose index rows were lost: record it again first, or the
+        // generation row could not name it.
+        if try !store.hasManifestRecord(digest) { try store.recordManifest(manifest) }
         let number = try build(manifest, options: options)
         let pending = PendingCheck(generation: number, previous: previous, manifest: digest)
         do {

@@ -94,6 +94,9 @@ public final class Store {
         return manifest
     }
 
+    /// True when the index records `digest` as a manifest (its object may exist without the record).
+    func hasManifestRecord(_ digest: Digest) throws -> Bool { try index.hasManifest(digest) }
+
     /// All generations recorded in the index, newest first.
     public func generations() throws -> [GenerationRecord] { try ledger.all() }
 

@@ -191,8 +191,8 @@ public struct RunPodPuller {
             }
             let free = try FileSystem.freeBytes(store.layout.tmp)
             guard declaredSize <= free else {
-                throw UsageError("the archive needs \(declaredSize) bytes, only \(free) are free in \(store.layout.root)",
-                                 hint: "free some space (model-sync gc) and run runpod-pull again")
+                throw OutOfSpaceError(path: store.layout.root, needed: declaredSize, available: free,
+                                      what: "RunPod job \(job)'s archive")
             }
         }
         if let url = output[runpod.archiveField]?.stringValue, !url.isEmpty {
