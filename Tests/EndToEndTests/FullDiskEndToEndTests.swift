@@ -75,6 +75,29 @@ struct FullDiskEndToEndTests {
         #expect(!output.contains("error: unexpected"), "\(output)")
     }
 
+    @Test("a first activation that adopts a real models folder on a full disk exits 9 and leaves the folder as it was")
+    func adoption() throws {
+        let sandbox = Sandbox()
+        writeSet(sandbox, "first", count: 3, size: 20_000, seed: 1)
+        writeSet(sandbox, "medium", count: 2, size: 250_000, seed: 10)
+        sandbox.write("small/.keep", "")
+        sandbox.write("bot.yaml", "model_sync:\n  models_dir: small/models\n  link_mode: copy\n")
+        let output = try inSmallFilesystem(at: sandbox.path + "/small", kibibytes: 1024, in: sandbox.path, """
+            first=$($MS import first --config bot.yaml); echo "import=$?"
+            cp -r medium small/models; before=$(cd small/models && sha256sum m0.bin m1.bin)
+            $MS activate "$first" --config bot.yaml; echo "activate=$?"
+            test -d small/models && ! test -L small/models && echo "still-a-folder"
+            test "$before" = "$(cd small/models && sha256sum m0.bin m1.bin)" && echo "same-files"
+            echo "tmp=$(ls -A small/.model-sync/tmp | wc -l)"; echo "generations=$(ls -A small/.model-sync/generations | wc -l)"
+            $MS fsck --config bot.yaml >/dev/null 2>&1; echo "fsck=$?"
+            """)
+        #expect(output.contains("import=0\n"), "\(output)")
+        #expect(output.contains("activate=9\n"), "\(output)")
+        #expect(output.contains("still-a-folder\n") && output.contains("same-files\n"), "\(output)")
+        #expect(output.contains("tmp=0\n") && output.contains("generations=0\n"), "\(output)")
+        #expect(output.contains("fsck=0\n"), "\(output)")
+    }
+
     @Test("pull from a local registry onto a full disk exits 9 and keeps the active set")
     func pull() throws {
         let fixture = RegistryFixture(files: 3)

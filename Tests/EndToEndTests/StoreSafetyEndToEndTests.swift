@@ -21,6 +21,7 @@ struct StoreSafetyEndToEndTests {
               ["--store", "store-link"],
               ["--models-dir", ".model-sync/models", "--store", ".model-sync"],
               ["--models-dir", "alias-store/live", "--store", ".model-sync"],
+              ["--models-dir", "alias", "--store", "models/inner/.st"],
           ])
     func nestedPlacementIsRefused(_ flags: [String]) throws {
         let sandbox = Sandbox()

@@ -287,16 +287,32 @@ public struct Generations {
         let temporary = parent + "/." + name + ".adopt-\(getpid())"
         unlink(temporary)
         let target = relativePath(from: parent, to: store.layout.generationPath(number))
-        if symlink(target, temporary) != 0 { throw IOError.current("symlink", temporary) }
+        if symlink(target, temporary) != 0 {
+            let failure = IOError.current("symlink", temporary)
+            discard(number)
+            throw failure
+        }
         if CModelSyncSystem_rename_exchange(temporary, modelsDir) != 0 {
             let failure = IOError.current("renameat2(RENAME_EXCHANGE)", modelsDir)
             unlink(temporary)
+            discard(number)
+            if ErrorCategory.isOutOfSpace(errno: failure.errno) { throw failure }
             throw UsageError("cannot replace the directory \(modelsDir) atomically: \(failure.message)",
                              hint: "this filesystem lacks renameat2 RENAME_EXCHANGE; move \(modelsDir) away, then `model-sync import` and `activate` it")
         }
-        try FileSystem.sync(parent, directory: true)
-        try store.ledger.recordActivation(of: number, replacing: nil, manifest: imported.manifest,
-                                          reason: "adopted the existing directory \(modelsDir)")
+        do {
+            try FileSystem.sync(parent, directory: true)
+            try store.ledger.recordActivation(of: number, replacing: nil, manifest: imported.manifest,
+                                              reason: "adopted the existing directory \(modelsDir)")
+        } catch {
+            // Not recorded (a full disk, most often): the real directory goes back in place, untouched.
+            if CModelSyncSystem_rename_exchange(temporary, modelsDir) == 0 {
+                unlink(temporary)
+                try? FileSystem.sync(parent, directory: true)
+                discard(number)
+            }
+            throw error
+        }
         // The old directory now sits at `temporary`; its content is generation `number`.
         try FileSystem.removeTree(temporary)
     }
