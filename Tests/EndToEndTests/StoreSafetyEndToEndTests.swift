@@ -144,11 +144,12 @@ struct StoreSafetyEndToEndTests {
         while !FileManager.default.fileExists(atPath: sets.sandbox.path + "/check.started") && Date() < deadline { usleep(20_000) }
         #expect(sets.active == sets.v2Files, "the unchecked set is active while its check runs")
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        // The orphaned check goes too (before waiting: it holds the inherited output descriptors).
         if let pid = Int32(String(decoding: sets.sandbox.read("check.pid"), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)) {
             kill(pid, SIGKILL)
         }
+        process.waitUntilExit()
         #expect(sets.active == sets.v2Files, "nothing ran since the kill")
 
         let result = try sets.run(next)
