@@ -33,6 +33,9 @@ struct OutOfSpaceAndPlacementTests {
         let full = SQLiteError(resultCode: .SQLITE_FULL, sqliteMessage: "database or disk is full", context: "INSERT", path: "/s/index.sqlite")
         #expect(full.category.exitCode == 9)
         #expect(full.message.hasPrefix("no space left on /s/index.sqlite"))
+        let shm = SQLiteError(resultCode: ResultCode(rawValue: 10 | (19 << 8)), sqliteMessage: "disk I/O error", context: "INSERT",
+                              path: "/s/index.sqlite", systemErrno: ENOSPC)
+        #expect(shm.category == .outOfSpace)
         let busy = SQLiteError(resultCode: .SQLITE_BUSY, sqliteMessage: "busy", context: "INSERT", path: "/s/index.sqlite")
         #expect(busy.category == .unexpected)
         #expect(IOError(errno: EACCES, operation: "open", path: "/x").category == .unexpected)

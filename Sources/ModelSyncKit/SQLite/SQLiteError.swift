@@ -8,13 +8,16 @@ public struct SQLiteError: ModelSyncError {
     public let context: String
     /// The database file.
     public let path: String
+    /// `sqlite3_system_errno` at the time of the failure (0 when unknown): an I/O error's cause.
+    public let systemErrno: Int32
 
     /// Records a failure; `resultCode` is the code the failing call returned.
-    public init(resultCode: ResultCode, sqliteMessage: String, context: String, path: String) {
+    public init(resultCode: ResultCode, sqliteMessage: String, context: String, path: String, systemErrno: Int32 = 0) {
         self.resultCode = resultCode
         self.sqliteMessage = sqliteMessage
         self.context = context
         self.path = path
+        self.systemErrno = systemErrno
     }
 
     public var category: ErrorCategory {
@@ -34,9 +37,11 @@ public struct SQLiteError: ModelSyncError {
         return isCorruption ? "the index can be rebuilt from the objects: run `model-sync fsck --repair`" : nil
     }
 
-    /// True for `SQLITE_FULL`: SQLite's word for a write that failed with ENOSPC or EDQUOT.
+    /// True for `SQLITE_FULL` (SQLite's word for a write that failed with ENOSPC or EDQUOT), and for an
+    /// I/O error whose system errno is one of those (growing the WAL index, an fsync).
     public var isOutOfSpace: Bool {
         resultCode.primaryResultCode == .SQLITE_FULL
+            || (resultCode.primaryResultCode == .SQLITE_IOERR && ErrorCategory.isOutOfSpace(errno: systemErrno))
     }
 
     /// True for `SQLITE_CORRUPT` and `SQLITE_NOTADB`, and their extended codes.
