@@ -206,6 +206,24 @@ struct StoreSafetyEndToEndTests {
         #expect(again.json["result"] as? String == "up-to-date")
     }
 
+    @Test("rollback to a generation fsck found damaged mends it first, or refuses while the store lacks the object")
+    func rollbackToDamagedGeneration() throws {
+        let sets = try TwoSets()
+        sets.sandbox.write("copy/m0/model0.bin", sets.sandbox.read("models/m0/model0.bin"))
+        #expect(try sets.run(["activate", sets.v2]).status == 0)
+        corrupt(sets.sandbox.path + "/.model-sync/generations/1/m0/model0.bin")
+        #expect(try sets.run(["fsck", "--repair"]).status == 7)
+        let refused = try sets.run(["rollback"])
+        #expect(refused.status == 3, "\(refused.stderr)")
+        #expect(refused.stderr.contains("generation 1 is damaged"))
+        #expect(sets.active == sets.v2Files)
+        #expect(try sets.run(["import", "copy"]).status == 0)
+        let back = try sets.run(["rollback", "--json"])
+        #expect(back.status == 0, "\(back.stderr)")
+        #expect(sets.active == sets.v1Files)
+        #expect(try sets.run(["fsck"]).status == 0)
+    }
+
     @Test("after fsck --repair quarantines an object, the next pull fetches it and restores the active files")
     func pullRestoresQuarantinedFiles() throws {
         let fixture = RegistryFixture(files: 4)

@@ -173,6 +173,16 @@ public struct Generations {
             throw IntegrityError(.missingObject, "generation \(target)'s directory is missing",
                                  hint: "run `model-sync fsck --repair`, or activate its manifest \(record.manifest)")
         }
+        if try ledger.damaged().contains(target) {
+            // fsck found this set damaged: mend it from the store first, or refuse to return to it.
+            let manifest = try store.manifest(record.manifest)
+            if let entry = manifest.files.first(where: { !store.objects.contains($0.digest) }) {
+                throw IntegrityError(.missingObject, "generation \(target) is damaged and the store lacks \(entry.digest) (\(entry.path)) to mend it",
+                                     hint: "pull again (or import the file again), then roll back; or activate its manifest \(record.manifest)")
+            }
+            try GenerationRepair(store: store, linkMode: .auto).remake(target, manifest)
+            try ledger.clearDamaged(target)
+        }
         if target == current {
             return (target, record.manifest, current)
         }
