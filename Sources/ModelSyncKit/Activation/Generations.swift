@@ -60,37 +60,14 @@ public struct Generations {
         let previous = activeNumber
         let missingObject = manifest.files.first { !store.objects.contains($0.digest) }
         if !options.force, let previous, try ledger.record(previous)?.manifest == digest {
-            // Up to date, unless fsck found the active files damaged or one is visibly wrong: then they are
-            // re-made from the store (once it holds their objects again).
-            guard try ledger.damaged().contains(previous) || !GenerationRepair.looksWhole(previous, manifest, store: store) else {
-                return ActivationResult(result: .upToDate, generation: previous, manifest: digest, previousGeneration: previous)
-            }
-            if let entry = missingObject { throw missingObjectError(entry, of: digest) }
-            try GenerationRepair(store: store, linkMode: options.linkMode).remake(previous, manifest)
-            try ledger.clearDamaged(previous)
-            return ActivationResult(result: .activated, generation: previous, manifest: digest, previousGeneration: previous)
+            return try keepActive(previous, manifest, missingObject: missingObject, options: options)
         }
         if let entry = missingObject { throw missingObjectError(entry, of: digest) }
         // A manifest whose object is stored but whose index rows were lost: record it again first, or the
         // generation row could not name it.
         if try !store.hasManifestRecord(digest) { try store.recordManifest(manifest) }
         let number = try build(manifest, options: options)
-        let pending = PendingCheck(generation: number, previous: previous, manifest: digest)
-        do {
-            // Written before the swap: a process killed during the check leaves it for the next writer.
-            if options.healthCheck != nil { try ledger.beginCheck(pending) }
-            try swap(to: number)
-            FaultInjection.point("after-swap")
-            try ledger.recordActivation(of: number, replacing: previous, manifest: digest)
-        } catch {
-            // The new set never became the recorded active one (a full disk, most often): the previous set
-            // goes back and the new one is removed, so nothing half-made stays behind.
-            if activeNumber == number { try? swap(to: previous) }
-            discard(number)
-            try? ledger.endCheck()
-            throw error
-        }
-        FaultInjection.point("after-index")
+        try swapIn(number, replacing: previous, manifest: digest, checked: options.healthCheck != nil)
 
         if let check = options.healthCheck {
             let outcome = try runConfigured(check, generation: number, manifest: digest, timeout: options.healthTimeout)
@@ -103,9 +80,8 @@ public struct Generations {
             }
         }
         // The set runs and passed its check (or had none): a bad mark from an earlier failure, which only
-        // `--force` could get past, no longer holds.
-        // From here the new set is active and recorded: a full disk during the bookkeeping below must not
-        // report it as not activated (retention runs again after the next activation).
+        // `--force` could get past, no longer holds. A full disk during this bookkeeping must not report the
+        // set, active and recorded, as not activated (retention runs again after the next activation).
         try unlessOutOfSpace(()) { try ledger.recordHealthy(digest) }
         try ledger.endCheck()
         var result = ActivationResult(result: .activated, generation: number, manifest: digest, previousGeneration: previous)
@@ -137,6 +113,40 @@ public struct Generations {
         if activeNumber != pending.generation { try removeDirectory(of: pending.generation) }
         try ledger.endCheck()
         return pending
+    }
+
+    /// The manifest asked for is the active one: up to date, unless fsck found its files damaged or one is
+    /// visibly wrong; then they are re-made from the store (once it holds their objects again).
+    private func keepActive(_ active: Int, _ manifest: Manifest, missingObject: ManifestEntry?,
+                            options: ActivationOptions) throws -> ActivationResult {
+        let digest = manifest.digest
+        let ledger = store.ledger
+        guard try ledger.damaged().contains(active) || !GenerationRepair.looksWhole(active, manifest, store: store) else {
+            return ActivationResult(result: .upToDate, generation: active, manifest: digest, previousGeneration: active)
+        }
+        if let entry = missingObject { throw missingObjectError(entry, of: digest) }
+        try GenerationRepair(store: store, linkMode: options.linkMode).remake(active, manifest)
+        try ledger.clearDamaged(active)
+        return ActivationResult(result: .activated, generation: active, manifest: digest, previousGeneration: active)
+    }
+
+    /// Makes the built generation `number` the active set and records it. When a health check will run, a
+    /// `PendingCheck` is written before the swap, so a process killed during the check leaves it for the next
+    /// writer. If anything fails here (a full disk, most often), the previous set goes back and the new one
+    /// is removed, so nothing half-made stays behind.
+    private func swapIn(_ number: Int, replacing previous: Int?, manifest digest: Digest, checked: Bool) throws {
+        do {
+            if checked { try store.ledger.beginCheck(PendingCheck(generation: number, previous: previous, manifest: digest)) }
+            try swap(to: number)
+            FaultInjection.point("after-swap")
+            try store.ledger.recordActivation(of: number, replacing: previous, manifest: digest)
+        } catch {
+            if activeNumber == number { try? swap(to: previous) }
+            discard(number)
+            try? store.ledger.endCheck()
+            throw error
+        }
+        FaultInjection.point("after-index")
     }
 
     private func missingObjectError(_ entry: ManifestEntry, of digest: Digest) -> IntegrityError {
