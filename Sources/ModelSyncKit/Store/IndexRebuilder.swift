@@ -78,8 +78,9 @@ extension Store {
     /// would take the disk's generations for strangers.
     func reconcileWithDisk(modelsDir: String?) throws {
         let active = modelsDir.flatMap { ledger.activeNumber(modelsDir: $0) }
-        let indexedObjects = try index.database.query("SELECT COUNT(*) FROM objects") { $0.int(0) }.first ?? 0
-        if indexedObjects == 0, try objects.hasAnyObjectFile() {
+        // One row is enough to know the table is not empty; counting 200,000 rows on every open is not.
+        let hasObjectRows = !(try index.database.query("SELECT 1 FROM objects LIMIT 1") { $0.int(0) }).isEmpty
+        if !hasObjectRows, try objects.hasAnyObjectFile() {
             _ = try IndexRebuilder(store: self, modelsDir: modelsDir).run()
             return
         }
