@@ -78,6 +78,28 @@ struct StoreSafetyEndToEndTests {
         #expect(fsck.status == 0, "\(fsck.stdout) \(fsck.stderr)")
     }
 
+    @Test("a pull after the client's index was deleted continues the numbering and keeps every generation")
+    func pullAfterDeletedIndex() throws {
+        let fixture = RegistryFixture(files: 3)
+        #expect(try fixture.publish().status == 0)
+        #expect(try fixture.pull().status == 0)
+        fixture.sandbox.write("publisher/models/set/file0.bin", pseudoRandomBytes(count: 7_000, seed: 70))
+        #expect(try fixture.publish().status == 0)
+        #expect(try fixture.pull().json["generation"] as? Int == 2)
+        let before = snapshot(fixture.sandbox.path + "/client/models")
+        unlink(fixture.sandbox.path + "/client/store/index.sqlite")
+        fixture.sandbox.write("publisher/models/set/file1.bin", pseudoRandomBytes(count: 8_000, seed: 80))
+        #expect(try fixture.publish().status == 0)
+        let pulled = try fixture.pull()
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        #expect(pulled.json["generation"] as? Int == 3)
+        let generations = try FileManager.default.contentsOfDirectory(atPath: fixture.sandbox.path + "/client/store/generations")
+        #expect(Set(generations).isSuperset(of: ["1", "2", "3"]))
+        #expect(try fixture.sandbox.cli.run(["rollback", "--config", "client.yaml"]).status == 0)
+        #expect(snapshot(fixture.sandbox.path + "/client/models") == before)
+        #expect(try fixture.sandbox.cli.run(["fsck", "--config", "client.yaml"]).status == 0)
+    }
+
     @Test("fsck --repair after the index was deleted records every generation and removes none")
     func repairAfterDeletedIndexKeepsGenerations() throws {
         let sets = try TwoSets()
