@@ -22,10 +22,13 @@ struct FsckCommand: GlobalOptionsCommand {
         let workspace = try global.workspace()
         let report: FsckReport
         if repair {
+            // A writer: a health check a killed process left unfinished is settled first, as every writer does.
+            if workspace.hasPendingCheck { _ = try workspace.openStore() }
             report = try Store.repair(at: workspace.storeDir, lockTimeout: workspace.config.lockTimeoutSec,
                                       modelsDir: workspace.modelsDir, progress: output.progressHandler())
         } else {
-            report = try workspace.openStoreForReading().check(modelsDir: workspace.modelsDir, progress: output.progressHandler())
+            report = try workspace.openStoreForReading().check(modelsDir: workspace.modelsDir, lockTimeout: workspace.config.lockTimeoutSec,
+                                                               progress: output.progressHandler())
         }
         var lines = report.problems.map { "problem: \($0)" }
         lines += report.repaired.map { "repaired: \($0.action) \($0.digest?.description ?? $0.path ?? "")" }

@@ -12,8 +12,13 @@ struct StatusCommand: GlobalOptionsCommand {
     func run() throws {
         let output = global.output()
         let workspace = try global.workspace()
-        let store = try workspace.openStoreForReading()
-        let status = try store.status(modelsDir: workspace.modelsDir)
+        // A set whose health check a killed process left unfinished must not stay active: settle it when the
+        // lock is free at once (a reader that cannot write the store just reports).
+        if workspace.hasPendingCheck { _ = try? workspace.openStore(lockTimeout: 0) }
+        // A fresh folder has no store yet: that is a state to report (nothing active), not an error.
+        let store = Store.exists(at: workspace.storeDir) ? try workspace.openStoreForReading() : nil
+        let status = try store?.status(modelsDir: workspace.modelsDir)
+            ?? .noStore(modelsDir: workspace.modelsDir, storeDir: workspace.storeDir)
         var lines = ["models_dir: \(status.modelsDir)", "store_dir:  \(status.storeDir)"]
         if let active = status.active {
             lines.append("active:     generation \(active.generation), \(active.manifest)")
@@ -32,7 +37,7 @@ struct StatusCommand: GlobalOptionsCommand {
         // What the daemons last did, for the roles that have run here.
         var daemons: [String: StatusOutput.DaemonSummary] = [:]
         for role in DaemonRole.allCases {
-            guard let state = try? store.daemonState(role: role.rawValue), state.lastRun != nil else { continue }
+            guard let state = try? store?.daemonState(role: role.rawValue), state.lastRun != nil else { continue }
             daemons[role.rawValue] = StatusOutput.DaemonSummary(state)
             lines.append("daemon:     \(role.rawValue) last ran \(state.lastRun.map(\.rfc3339) ?? "never"), "
                          + "last success \(state.lastSuccess.map(\.rfc3339) ?? "never")"

@@ -6,7 +6,7 @@ struct JSONModeEndToEndTests {
     @Test("a failing command with --json prints the error object on stdout and the message on stderr")
     func errorObject() throws {
         let sandbox = Sandbox()
-        let result = try sandbox.cli.run(["status", "--json"])
+        let result = try sandbox.cli.run(["log", "--json"])
         #expect(result.status == 2)
         let error = try #require(result.json["error"] as? [String: Any], "\(result.stdout)")
         #expect(error["message"] as? String == "no model-sync store at \(sandbox.path)/.model-sync")

@@ -152,13 +152,15 @@ struct ArchiveImporterTests {
         #expect(error.message.hasSuffix("rejected: its entries declare more than the 100 bytes allowed by runpod.max_extract_bytes"))
     }
 
-    @Test("a declared total beyond the free space is refused")
+    @Test("a declared total beyond the free space is refused as out of space (exit 9)")
     func freeSpace() throws {
         let scene = try ArchiveScene()
-        let error = try #require(throws: IntegrityError.self) {
+        let error = try #require(throws: OutOfSpaceError.self) {
             try scene.importer(free: 10).importArchive(at: fixture("delta-valid.zip"))
         }
-        #expect(error.message.contains("rejected: its entries declare 361 bytes, more than the 10 bytes free in"))
+        #expect(error.category.exitCode == 9)
+        #expect(error.message.hasPrefix("no space left on "))
+        #expect(error.message.contains("needs 361 bytes, only 10 are free"))
     }
 
     @Test("the store's object count is unchanged after a late CRC error: earlier blobs are removed again")

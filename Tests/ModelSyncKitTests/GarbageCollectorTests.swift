@@ -51,6 +51,19 @@ struct GarbageCollectorTests {
         #expect(fixture.activeFiles == fixture.importedFiles("v1"))
     }
 
+    @Test("a generation the index lost its rows for still keeps its manifest and objects (the index is a cache)")
+    func keepsGenerationsTheIndexForgot() throws {
+        let fixture = try StoreFixture()
+        try fixture.activate(fixture.v1)
+        try fixture.activate(fixture.v2)
+        // Rows lost behind the store's back, after it was opened and reconciled.
+        try fixture.store.index.database.run("DELETE FROM generations")
+        try fixture.store.index.database.run("DELETE FROM manifests")
+        let report = try fixture.store.collectGarbage(graceSeconds: 0, dryRun: false, now: later)
+        #expect(report.objectsRemoved == 0)
+        #expect(report.objectsKept == 6)
+    }
+
     @Test("a failed generation keeps nothing: its manifest and objects go after the grace period, with its record")
     func failedGenerationKeepsNothing() throws {
         let fixture = try StoreFixture()

@@ -182,4 +182,18 @@ struct GenerationsTests {
         #expect(Generations.activeNumber(modelsDir: fixture.modelsDir, layout: layout) == 7)
         #expect(fixture.store.ledger.activeNumber(modelsDir: fixture.directory.path + "/v1") == nil)
     }
+
+    @Test("an index that lost its rows mid-life never makes activation reuse a number or remove a generation it does not know")
+    func lostRowsNeverCostAGeneration() throws {
+        let fixture = try StoreFixture()
+        try fixture.activate(fixture.v1)
+        try fixture.store.index.database.run("DELETE FROM generations")
+        try fixture.store.index.database.run("DELETE FROM events")
+        try fixture.store.index.database.run("DELETE FROM manifests")
+        let result = try fixture.activate(fixture.v2, ActivationOptions(keepGenerations: 1))
+        #expect(result.generation == 2)
+        #expect(FileManager.default.fileExists(atPath: fixture.store.layout.generationPath(1) + "/a.bin"))
+        #expect(fixture.activeFiles == fixture.importedFiles("v2"))
+        #expect(try fixture.store.ledger.nextNumber() == 3)
+    }
 }

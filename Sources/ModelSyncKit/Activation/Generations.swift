@@ -52,23 +52,22 @@ public struct Generations {
             throw UsageError("manifest \(digest) failed its health check before (\(reason)); not activating it again",
                              hint: "pass --force to activate it anyway")
         }
+        try StorePlacement.check(storeDir: store.layout.root, modelsDir: modelsDir)
         let manifest = try store.manifest(digest)
         try removeInterruptedBuilds()
         try adoptRealDirectoryIfNeeded(options: options)
 
         let previous = activeNumber
+        let missingObject = manifest.files.first { !store.objects.contains($0.digest) }
         if !options.force, let previous, try ledger.record(previous)?.manifest == digest {
-            return ActivationResult(result: .upToDate, generation: previous, manifest: digest, previousGeneration: previous)
+            return try keepActive(previous, manifest, missingObject: missingObject, options: options)
         }
-        for entry in manifest.files where !store.objects.contains(entry.digest) {
-            throw IntegrityError(.missingObject, "manifest \(digest) needs \(entry.digest) (\(entry.path)), which the store lacks",
-                                 hint: "pull again, or run `model-sync fsck` to check the store")
-        }
+        if let entry = missingObject { throw missingObjectError(entry, of: digest) }
+        // A manifest whose object is stored but whose index rows were lost: record it again first, or the
+        // generation row could not name it.
+        if try !store.hasManifestRecord(digest) { try store.recordManifest(manifest) }
         let number = try build(manifest, options: options)
-        try swap(to: number)
-        FaultInjection.point("after-swap")
-        try ledger.recordActivation(of: number, replacing: previous, manifest: digest)
-        FaultInjection.point("after-index")
+        try swapIn(number, replacing: previous, manifest: digest, checked: options.healthCheck != nil)
 
         if let check = options.healthCheck {
             let outcome = try runConfigured(check, name: "activation.health_check", generation: number, manifest: digest,
@@ -76,15 +75,18 @@ public struct Generations {
             if outcome != .exited(0) {
                 let reason = "health check \(outcome)"
                 try restore(previous, after: number, manifest: digest, reason: reason)
+                try ledger.endCheck()
                 return ActivationResult(result: .rolledBack, generation: previous, manifest: digest,
                                         previousGeneration: previous, reason: reason)
             }
         }
         // The set runs and passed its check (or had none): a bad mark from an earlier failure, which only
-        // `--force` could get past, no longer holds.
-        try ledger.recordHealthy(digest)
+        // `--force` could get past, no longer holds. A full disk during this bookkeeping must not report the
+        // set, active and recorded, as not activated (retention runs again after the next activation).
+        try unlessOutOfSpace(()) { try ledger.recordHealthy(digest) }
+        try ledger.endCheck()
         var result = ActivationResult(result: .activated, generation: number, manifest: digest, previousGeneration: previous)
-        result.removedGenerations = try applyRetention(keep: options.keepGenerations)
+        result.removedGenerations = try unlessOutOfSpace([]) { try applyRetention(keep: options.keepGenerations) }
         if let hook = options.onActivate {
             let outcome = try runConfigured(hook, name: "activation.on_activate", generation: number, manifest: digest,
                                             timeout: nil, settings: options.commands)
@@ -93,6 +95,65 @@ public struct Generations {
             }
         }
         return result
+    }
+
+    /// Puts the previous set back when a process was killed during a health check (a `PendingCheck` is
+    /// left): the unchecked generation is marked failed and removed, its manifest not marked bad, so the next
+    /// pull or activate tries it again. Every writer calls this first (`Workspace.openStore()`). Returns the
+    /// check that was pending, or nil when none was.
+    @discardableResult
+    public func settleInterruptedCheck() throws -> PendingCheck? {
+        precondition(store.isWritable, "settling a check needs the store lock")
+        let ledger = store.ledger
+        guard let pending = ledger.pendingCheck() else { return nil }
+        var restored = activeNumber
+        if restored == pending.generation {
+            restored = pending.previous.flatMap { FileSystem.exists(store.layout.generationPath($0)) ? $0 : nil }
+            try swap(to: restored)
+        }
+        try ledger.recordInterruptedCheck(pending, restoring: restored)
+        if activeNumber != pending.generation { try removeDirectory(of: pending.generation) }
+        try ledger.endCheck()
+        return pending
+    }
+
+    /// The manifest asked for is the active one: up to date, unless fsck found its files damaged or one is
+    /// visibly wrong; then they are re-made from the store (once it holds their objects again).
+    private func keepActive(_ active: Int, _ manifest: Manifest, missingObject: ManifestEntry?,
+                            options: ActivationOptions) throws -> ActivationResult {
+        let digest = manifest.digest
+        let ledger = store.ledger
+        guard try ledger.damaged().contains(active) || !GenerationRepair.looksWhole(active, manifest, store: store) else {
+            return ActivationResult(result: .upToDate, generation: active, manifest: digest, previousGeneration: active)
+        }
+        if let entry = missingObject { throw missingObjectError(entry, of: digest) }
+        try GenerationRepair(store: store, linkMode: options.linkMode).remake(active, manifest)
+        try ledger.clearDamaged(active)
+        return ActivationResult(result: .activated, generation: active, manifest: digest, previousGeneration: active)
+    }
+
+    /// Makes the built generation `number` the active set and records it. When a health check will run, a
+    /// `PendingCheck` is written before the swap, so a process killed during the check leaves it for the next
+    /// writer. If anything fails here (a full disk, most often), the previous set goes back and the new one
+    /// is removed, so nothing half-made stays behind.
+    private func swapIn(_ number: Int, replacing previous: Int?, manifest digest: Digest, checked: Bool) throws {
+        do {
+            if checked { try store.ledger.beginCheck(PendingCheck(generation: number, previous: previous, manifest: digest)) }
+            try swap(to: number)
+            FaultInjection.point("after-swap")
+            try store.ledger.recordActivation(of: number, replacing: previous, manifest: digest)
+        } catch {
+            if activeNumber == number { try? swap(to: previous) }
+            discard(number)
+            try? store.ledger.endCheck()
+            throw error
+        }
+        FaultInjection.point("after-index")
+    }
+
+    private func missingObjectError(_ entry: ManifestEntry, of digest: Digest) -> IntegrityError {
+        IntegrityError(.missingObject, "manifest \(digest) needs \(entry.digest) (\(entry.path)), which the store lacks",
+                       hint: "pull again, or run `model-sync fsck` to check the store")
     }
 
     /// Makes the previous (or the given) retained generation active again.
@@ -124,6 +185,16 @@ public struct Generations {
             throw IntegrityError(.missingObject, "generation \(target)'s directory is missing",
                                  hint: "run `model-sync fsck --repair`, or activate its manifest \(record.manifest)")
         }
+        if try ledger.damaged().contains(target) {
+            // fsck found this set damaged: mend it from the store first, or refuse to return to it.
+            let manifest = try store.manifest(record.manifest)
+            if let entry = manifest.files.first(where: { !store.objects.contains($0.digest) }) {
+                throw IntegrityError(.missingObject, "generation \(target) is damaged and the store lacks \(entry.digest) (\(entry.path)) to mend it",
+                                     hint: "pull again (or import the file again), then roll back; or activate its manifest \(record.manifest)")
+            }
+            try GenerationRepair(store: store, linkMode: .auto).remake(target, manifest)
+            try ledger.clearDamaged(target)
+        }
         if target == current {
             return (target, record.manifest, current)
         }
@@ -135,14 +206,32 @@ public struct Generations {
 
     // MARK: steps
 
-    /// Builds `generations/.building-<n>`, fsyncs it, then renames it to `generations/<n>`.
+    /// Builds `generations/.building-<n>`, fsyncs it, then renames it to `generations/<n>`. On failure (a
+    /// full disk, a missing object) what was built is removed and the record forgotten.
     private func build(_ manifest: Manifest, options: ActivationOptions) throws -> Int {
         let number = try store.ledger.nextNumber()
         let layout = store.layout
-        let building = layout.generations + "/.building-\(number)"
-        try FileSystem.removeTree(building)
-        try FileSystem.removeTree(layout.generationPath(number))
+        try FileSystem.removeTree(layout.generations + "/.building-\(number)")
+        // The number is above every entry on disk; a directory there now is someone else's: never replace it.
+        if FileSystem.exists(layout.generationPath(number)) {
+            throw UsageError("\(layout.generationPath(number)) appeared while generation \(number) was being numbered",
+                             hint: "run `model-sync fsck --repair`, then try again")
+        }
         try store.ledger.beginBuilding(number, manifest: manifest.digest)
+        do {
+            try materialize(manifest, as: number, options: options)
+        } catch {
+            discard(number)
+            throw error
+        }
+        FaultInjection.point("before-swap")
+        return number
+    }
+
+    /// The body of `build`: materializes every file under `.building-<n>`, fsyncs, writes the sidecar, renames.
+    private func materialize(_ manifest: Manifest, as number: Int, options: ActivationOptions) throws {
+        let layout = store.layout
+        let building = layout.generations + "/.building-\(number)"
         try FileSystem.makeDirectories(building)
         let materializer = Materializer(objects: store.objects, mode: options.linkMode)
         var directories: Set<String> = [building]
@@ -169,8 +258,16 @@ public struct Generations {
         if rename(building, layout.generationPath(number)) != 0 { throw IOError.current("rename", building) }
         try FileSystem.sync(layout.generations, directory: true)
         try store.ledger.finishBuilding(number)
-        FaultInjection.point("before-swap")
-        return number
+    }
+
+    /// Removes whatever exists of generation `number` (half-built or whole, never the active one) and
+    /// forgets its record. Best effort: it runs while another error is being reported.
+    private func discard(_ number: Int) {
+        guard activeNumber != number else { return }
+        try? FileSystem.removeTree(store.layout.generations + "/.building-\(number)")
+        try? removeDirectory(of: number)
+        try? FileSystem.sync(store.layout.generations, directory: true)
+        try? store.ledger.forget(number)
     }
 
     /// Points `modelsDir` at generation `number` (or removes the link for nil) with one `rename(2)`.
@@ -212,16 +309,32 @@ public struct Generations {
         let temporary = parent + "/." + name + ".adopt-\(getpid())"
         unlink(temporary)
         let target = relativePath(from: parent, to: store.layout.generationPath(number))
-        if symlink(target, temporary) != 0 { throw IOError.current("symlink", temporary) }
+        if symlink(target, temporary) != 0 {
+            let failure = IOError.current("symlink", temporary)
+            discard(number)
+            throw failure
+        }
         if CModelSyncSystem_rename_exchange(temporary, modelsDir) != 0 {
             let failure = IOError.current("renameat2(RENAME_EXCHANGE)", modelsDir)
             unlink(temporary)
+            discard(number)
+            if ErrorCategory.isOutOfSpace(errno: failure.errno) { throw failure }
             throw UsageError("cannot replace the directory \(modelsDir) atomically: \(failure.message)",
                              hint: "this filesystem lacks renameat2 RENAME_EXCHANGE; move \(modelsDir) away, then `model-sync import` and `activate` it")
         }
-        try FileSystem.sync(parent, directory: true)
-        try store.ledger.recordActivation(of: number, replacing: nil, manifest: imported.manifest,
-                                          reason: "adopted the existing directory \(modelsDir)")
+        do {
+            try FileSystem.sync(parent, directory: true)
+            try store.ledger.recordActivation(of: number, replacing: nil, manifest: imported.manifest,
+                                              reason: "adopted the existing directory \(modelsDir)")
+        } catch {
+            // Not recorded (a full disk, most often): the real directory goes back in place, untouched.
+            if CModelSyncSystem_rename_exchange(temporary, modelsDir) == 0 {
+                unlink(temporary)
+                try? FileSystem.sync(parent, directory: true)
+                discard(number)
+            }
+            throw error
+        }
         // The old directory now sits at `temporary`; its content is generation `number`.
         try FileSystem.removeTree(temporary)
     }

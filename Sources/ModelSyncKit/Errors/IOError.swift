@@ -12,17 +12,23 @@ public struct IOError: ModelSyncError {
     /// The path involved.
     public let path: String
 
+    /// Exit 9 for a full disk or quota; any other failed system call is unforeseen.
     public var category: ErrorCategory {
-        .unexpected
+        ErrorCategory.isOutOfSpace(errno: errno) ? .outOfSpace : .unexpected
     }
 
     public var message: String {
-        "\(operation) \(path): \(String(cString: strerror(errno)))"
+        if ErrorCategory.isOutOfSpace(errno: errno) {
+            return "no space left on \(path) (\(operation): \(String(cString: strerror(errno))))"
+        }
+        return "\(operation) \(path): \(String(cString: strerror(errno)))"
     }
 
     public var hint: String? {
         switch errno {
-        case ENOSPC: return "the disk is full: free some space (model-sync gc removes unreferenced objects)"
+        case ENOSPC, EDQUOT:
+            return "free some space on the filesystem holding \(path) (`model-sync gc` removes unreferenced objects), "
+                + "then run the command again; the previous set is still active"
         case EACCES, EPERM: return "check the permissions of \(path)"
         case ENOENT: return "check that the path exists"
         case EROFS: return "the filesystem is read-only"

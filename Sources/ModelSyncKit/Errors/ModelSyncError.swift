@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
 /// What kind of failure an error is: it decides the command's exit code (docs/cli.md).
 ///
 /// A struct with static members rather than an enum, so categories can be added without breaking callers.
@@ -23,6 +27,20 @@ public struct ErrorCategory: Hashable, Sendable, CustomStringConvertible {
     public static let fsckProblems = ErrorCategory(exitCode: 7, name: "fsck")
     /// A configured command (training, on_activate) failed (exit 8).
     public static let commandFailed = ErrorCategory(exitCode: 8, name: "command-failed")
+    /// The filesystem is full or the quota is reached (ENOSPC, EDQUOT): what was half-built is removed and
+    /// the previous set stays active (exit 9).
+    public static let outOfSpace = ErrorCategory(exitCode: 9, name: "out-of-space")
+
+    /// True for the `errno` values that mean "no space left": ENOSPC and EDQUOT.
+    public static func isOutOfSpace(errno code: Int32) -> Bool {
+        code == ENOSPC || code == EDQUOT
+    }
+
+    /// True when a C library's message carries the system's wording of ENOSPC or EDQUOT (for libraries that
+    /// report the failed call's `errno` only as text, such as libgit2).
+    public static func mentionsOutOfSpace(_ text: String) -> Bool {
+        [ENOSPC, EDQUOT].contains { text.contains(String(cString: strerror($0))) }
+    }
 
     public var description: String { name }
 }
@@ -48,6 +66,17 @@ extension ModelSyncError {
 public func modelSyncError(from error: any Error) -> any ModelSyncError {
     if let known = error as? any ModelSyncError { return known }
     return UnexpectedError(message: "unexpected error: \(error)")
+}
+
+/// Runs `body`, returning `fallback` when it fails for lack of space. For the bookkeeping that follows work
+/// already done (an event, a retention pass): a full disk there must not turn a completed change into an
+/// error that says the previous state was kept.
+func unlessOutOfSpace<T>(_ fallback: T, _ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error where modelSyncError(from: error).category == .outOfSpace {
+        return fallback
+    }
 }
 
 /// An error that should not happen: the message says so, the exit code is 1.

@@ -58,7 +58,9 @@ public struct GitError: ModelSyncError {
         self.detail = detail
         self.operation = operation
         self.repositoryPath = repositoryPath
-        self.category = category ?? Self.category(code: code, errorClass: errorClass)
+        // libgit2 reports a failed write's errno only in its message ("...: No space left on device").
+        self.category = category
+            ?? (ErrorCategory.mentionsOutOfSpace(detail) ? .outOfSpace : Self.category(code: code, errorClass: errorClass))
     }
 
     /// Network, TLS, SSH and HTTP failures are remote errors; everything else unexpected unless the caller
@@ -75,10 +77,14 @@ public struct GitError: ModelSyncError {
 
     /// `git repository <path>: <operation>: <libgit2's message>`.
     public var message: String {
-        "git repository \(repositoryPath): \(operation): \(detail)"
+        (category == .outOfSpace ? "no space left on \(repositoryPath): " : "")
+            + "git repository \(repositoryPath): \(operation): \(detail)"
     }
 
     public var hint: String? {
+        if category == .outOfSpace {
+            return "free some space on the filesystem holding \(repositoryPath), then run the command again"
+        }
         if category == .usage { return "check the repository path, or clone or initialize the repository there" }
         if category == .remote { return "check the remote URL, the network and the credentials" }
         return nil

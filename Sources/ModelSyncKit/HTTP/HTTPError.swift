@@ -81,7 +81,7 @@ public struct HTTPError: ModelSyncError {
 
     public var category: ErrorCategory {
         switch code {
-        case .file: return .unexpected
+        case .file: return ErrorCategory.mentionsOutOfSpace(detail) ? .outOfSpace : .unexpected
         case .refusedURL, .invalidTarget: return .usage
         default: return .remote
         }

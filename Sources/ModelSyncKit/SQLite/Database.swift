@@ -51,7 +51,8 @@ final class Database {
         if code != SQLITE_OK {
             let message = errorMessage.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
             sqlite3_free(errorMessage)
-            throw SQLiteError(resultCode: ResultCode(rawValue: code), sqliteMessage: message, context: "executing \(sql.prefix(120))", path: path)
+            throw SQLiteError(resultCode: ResultCode(rawValue: code), sqliteMessage: message, context: "executing \(sql.prefix(120))",
+                              path: path, systemErrno: sqlite3_system_errno(handle))
         }
     }
 
@@ -113,7 +114,8 @@ final class Database {
     }
 
     func failure(_ code: Int32, _ context: String) -> SQLiteError {
-        SQLiteError(resultCode: ResultCode(rawValue: code), sqliteMessage: String(cString: sqlite3_errmsg(handle)), context: context, path: path)
+        SQLiteError(resultCode: ResultCode(rawValue: code), sqliteMessage: String(cString: sqlite3_errmsg(handle)), context: context,
+                    path: path, systemErrno: sqlite3_system_errno(handle))
     }
 }
 

@@ -28,6 +28,8 @@ public struct ResultCode: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let SQLITE_CORRUPT = ResultCode(rawValue: CModelSyncSQLite.SQLITE_CORRUPT)
     /// The database or disk is full.
     public static let SQLITE_FULL = ResultCode(rawValue: CModelSyncSQLite.SQLITE_FULL)
+    /// `SQLITE_IOERR`: the operating system reported an I/O error.
+    public static let SQLITE_IOERR = ResultCode(rawValue: CModelSyncSQLite.SQLITE_IOERR)
     /// The file opened is not a database file.
     public static let SQLITE_NOTADB = ResultCode(rawValue: CModelSyncSQLite.SQLITE_NOTADB)
     /// `sqlite3_step` has another row ready.

@@ -8,25 +8,40 @@ public struct SQLiteError: ModelSyncError {
     public let context: String
     /// The database file.
     public let path: String
+    /// `sqlite3_system_errno` at the time of the failure (0 when unknown): an I/O error's cause.
+    public let systemErrno: Int32
 
     /// Records a failure; `resultCode` is the code the failing call returned.
-    public init(resultCode: ResultCode, sqliteMessage: String, context: String, path: String) {
+    public init(resultCode: ResultCode, sqliteMessage: String, context: String, path: String, systemErrno: Int32 = 0) {
         self.resultCode = resultCode
         self.sqliteMessage = sqliteMessage
         self.context = context
         self.path = path
+        self.systemErrno = systemErrno
     }
 
     public var category: ErrorCategory {
-        isCorruption ? .integrity : .unexpected
+        isCorruption ? .integrity : isOutOfSpace ? .outOfSpace : .unexpected
     }
 
     public var message: String {
-        "index \(path): \(sqliteMessage) (code \(resultCode)) while \(context)"
+        if isOutOfSpace { return "no space left on \(path): \(sqliteMessage) while \(context)" }
+        return "index \(path): \(sqliteMessage) (code \(resultCode)) while \(context)"
     }
 
     public var hint: String? {
-        isCorruption ? "the index can be rebuilt from the objects: run `model-sync fsck --repair`" : nil
+        if isOutOfSpace {
+            return "free some space on the filesystem holding \(path) (`model-sync gc` removes unreferenced objects), "
+                + "then run the command again; the previous set is still active"
+        }
+        return isCorruption ? "the index can be rebuilt from the objects: run `model-sync fsck --repair`" : nil
+    }
+
+    /// True for `SQLITE_FULL` (SQLite's word for a write that failed with ENOSPC or EDQUOT), and for an
+    /// I/O error whose system errno is one of those (growing the WAL index, an fsync).
+    public var isOutOfSpace: Bool {
+        resultCode.primaryResultCode == .SQLITE_FULL
+            || (resultCode.primaryResultCode == .SQLITE_IOERR && ErrorCategory.isOutOfSpace(errno: systemErrno))
     }
 
     /// True for `SQLITE_CORRUPT` and `SQLITE_NOTADB`, and their extended codes.

@@ -43,22 +43,31 @@ extension Store {
         let files = try scan(root)
         let known = try cachedDigests(of: files)
         let pending = files.indices.filter { known[$0] == nil }
-        let inserted = try insert(pending.map { files[$0] }, progress: progress)
-        var insertions: [Int: ObjectStore.Insertion] = [:]
-        for (item, insertion) in inserted.enumerated() { insertions[pending[item]] = insertion }
+        // Objects this import links, so that a failure (a full disk, most often) removes them again: an
+        // import either records its whole set or leaves the store as it found it.
+        let created = Mutex<[Digest]>([])
+        do {
+            let inserted = try insert(pending.map { files[$0] }, progress: progress, created: created)
+            var insertions: [Int: ObjectStore.Insertion] = [:]
+            for (item, insertion) in inserted.enumerated() { insertions[pending[item]] = insertion }
 
-        let entries = files.enumerated().map { position, file in
-            ManifestEntry(path: file.relativePath, size: file.key.size,
-                          digest: known[position] ?? insertions[position]!.digest,
-                          mode: file.executable ? .executable : .regular)
+            let entries = files.enumerated().map { position, file in
+                ManifestEntry(path: file.relativePath, size: file.key.size,
+                              digest: known[position] ?? insertions[position]!.digest,
+                              mode: file.executable ? .executable : .regular)
+            }
+            let manifest = try Manifest(files: entries)
+            let manifestInsertion = try objects.insert(bytes: manifest.canonicalBytes, expected: manifest.digest)
+            if manifestInsertion.created { created.withLock { $0.append(manifest.digest) } }
+            try recordImport(of: manifest, from: root, insertions: insertions.map { (files[$0.key].key, $0.value) }, at: now)
+            let new = inserted.filter(\.created)
+            return ImportResult(manifest: manifest.digest, files: files.count, bytes: manifest.totalBytes,
+                                newObjects: new.count, newBytes: new.reduce(0) { $0 + $1.size },
+                                cachedFiles: known.count)
+        } catch {
+            for digest in created.withLock({ $0 }) { try? objects.remove(digest) }
+            throw error
         }
-        let manifest = try Manifest(files: entries)
-        _ = try objects.insert(bytes: manifest.canonicalBytes, expected: manifest.digest)
-        try recordImport(of: manifest, from: root, insertions: insertions.map { (files[$0.key].key, $0.value) }, at: now)
-        let created = inserted.filter(\.created)
-        return ImportResult(manifest: manifest.digest, files: files.count, bytes: manifest.totalBytes,
-                            newObjects: created.count, newBytes: created.reduce(0) { $0 + $1.size },
-                            cachedFiles: known.count)
     }
 
     /// Records a manifest that arrived from elsewhere (a registry, an archive) once all its blobs are stored.
@@ -113,7 +122,8 @@ extension Store {
 
     /// Hashes `files` into the store in parallel, reporting progress over their total size; refuses a file
     /// that changed while it was copied.
-    private func insert(_ files: [ScannedFile], progress: ProgressHandler?) throws -> [ObjectStore.Insertion] {
+    private func insert(_ files: [ScannedFile], progress: ProgressHandler?,
+                        created: borrowing Mutex<[Digest]>) throws -> [ObjectStore.Insertion] {
         let totalBytes = files.reduce(UInt64(0)) { $0 + $1.key.size }
         let done = Atomic<UInt64>(0)
         let objects = self.objects
@@ -123,6 +133,7 @@ extension Store {
                 let completed = done.add(chunk, ordering: .relaxed).newValue
                 progress?(Progress(phase: "hashing", completed: completed, total: totalBytes))
             }
+            if insertion.created { created.withLock { $0.append(insertion.digest) } }
             // A file that changed while it was copied would give a manifest that matches no real state.
             guard let after = try FileSystem.status(file.absolutePath),
                   StatKey(path: file.key.path, stat: after) == file.key, insertion.size == file.key.size else {

@@ -26,6 +26,8 @@ public struct FsckReport: Sendable {
     public var problems: [String] = []
     /// The problems still there at the end (the exit code is 7 when this is not empty).
     public var remainingProblems: [String] = []
+    /// What each object hashed to, by digest, with the inode it was read from: a second look reuses them.
+    var hashes: [Digest: Fsck.KnownHash] = [:]
 }
 
 /// The problems fsck's steps find and the repairs they make, in the order found.
@@ -58,6 +60,17 @@ struct Fsck {
     let repair: Bool
     let modelsDir: String?
     let progress: ProgressHandler?
+    /// Objects already hashed by an earlier look: an object file never changes in place, so a result read
+    /// from the same inode still holds.
+    var knownHashes: [Digest: KnownHash] = [:]
+
+    /// One object's hash result and the file it came from.
+    struct KnownHash: Sendable {
+        var device: UInt64
+        var inode: UInt64
+        var actual: Digest
+        var size: UInt64
+    }
 
     private var layout: StoreLayout { store.layout }
     private var index: Index { store.index }
@@ -67,7 +80,7 @@ struct Fsck {
         var findings = FsckFindings(repairing: repair)
         let (onDisk, strays) = try store.objects.enumerate()
         let indexed = try index.allObjects()
-        let hashed = try hashObjects(onDisk)
+        let hashed = try hashObjects(onDisk, into: &report)
         let good = try checkObjects(hashed, indexed: indexed, report: &report, findings: &findings)
         try checkStrayObjectFiles(strays, findings: &findings)
         try checkIndexRowsWithoutFiles(indexed, onDisk: Set(onDisk), findings: &findings)
@@ -94,27 +107,46 @@ struct Fsck {
         var mode: mode_t?
     }
 
-    /// Re-hashes every object, in parallel, in constant memory per thread.
-    private func hashObjects(_ onDisk: [Digest]) throws -> [HashedObject] {
+    /// Re-hashes every object, in parallel, in constant memory per thread (reusing `knownHashes` for files
+    /// not replaced since). An object removed meanwhile (a concurrent gc) is left out, not reported.
+    private func hashObjects(_ onDisk: [Digest], into report: inout FsckReport) throws -> [HashedObject] {
         var modes: [Digest: mode_t] = [:]
+        var files: [Digest: (device: UInt64, inode: UInt64)] = [:]
         var sizes: UInt64 = 0
+        var pending: [Digest] = []
         for digest in onDisk {
-            if let info = try FileSystem.linkStatus(layout.objectPath(digest)) {
+            guard let info = try FileSystem.linkStatus(layout.objectPath(digest)) else { continue }
+            modes[digest] = info.st_mode & 0o7777
+            files[digest] = (UInt64(info.st_dev), UInt64(info.st_ino))
+            if let known = knownHashes[digest], known.device == UInt64(info.st_dev), known.inode == UInt64(info.st_ino) {
+                report.hashes[digest] = known
+            } else {
                 sizes += UInt64(info.st_size)
-                modes[digest] = info.st_mode & 0o7777
+                pending.append(digest)
             }
         }
-        let total = sizes
+        let (total, toHash) = (sizes, pending)
         let done = Atomic<UInt64>(0)
         let (layout, progress) = (self.layout, self.progress)
-        let hashed = try ParallelWork.map(count: onDisk.count) { item -> (Digest, Digest, UInt64) in
-            let digest = onDisk[item]
-            let (actual, size) = try ObjectStore.hashFile(at: layout.objectPath(digest))
+        let hashed = try ParallelWork.map(count: toHash.count) { item -> (Digest, Digest, UInt64)? in
+            let digest = toHash[item]
+            let actual: Digest, size: UInt64
+            do {
+                (actual, size) = try ObjectStore.hashFile(at: layout.objectPath(digest))
+            } catch let error as IOError where error.errno == ENOENT {
+                return nil
+            }
             let completed = done.add(size, ordering: .relaxed).newValue
             progress?(Progress(phase: "verifying", completed: completed, total: total))
             return (digest, actual, size)
         }
-        return hashed.map { HashedObject(digest: $0.0, actual: $0.1, size: $0.2, mode: modes[$0.0]) }
+        for item in hashed {
+            guard let (digest, actual, size) = item, let file = files[digest] else { continue }
+            report.hashes[digest] = KnownHash(device: file.device, inode: file.inode, actual: actual, size: size)
+        }
+        return onDisk.compactMap { digest in
+            report.hashes[digest].map { HashedObject(digest: digest, actual: $0.actual, size: $0.size, mode: modes[digest]) }
+        }
     }
 
     /// Compares each object with its name, its index row and its read-only mode. Returns the objects whose
@@ -199,6 +231,15 @@ struct Fsck {
             let path = layout.generations + "/" + name
             let number = Int(name.hasSuffix(".manifest") ? String(name.dropLast(".manifest".count)) : name)
             if let number, known.contains(number) || number == active { continue }
+            if let number, FileSystem.exists(layout.generationPath(number)) {
+                // A whole generation whose manifest is lost (else opening the store had recorded it): its files
+                // may be the only copy, so it is never removed (nor its sidecar), only reported.
+                if !name.hasSuffix(".manifest") {
+                    findings.note("generation directory \(path) is not a known generation and its manifest is lost "
+                                  + "(import it with `model-sync import \(path)`, then remove it)")
+                }
+                continue
+            }
             let problem = name.hasPrefix(".building-") ? "half-built generation directory \(path)"
                 : "generation entry \(path) is not a known generation"
             try findings.note(problem) { try removal(of: path) }
@@ -247,10 +288,16 @@ struct Fsck {
                               + modelSyncError(from: error).message)
                 continue
             }
+            let remainingBefore = findings.remaining.count
             for entry in manifest.files where !good.contains(entry.digest) && missing.insert(entry.digest).inserted {
                 findings.note("generation \(generation.number) needs \(entry.digest) (\(entry.path)), which the store lacks")
             }
             try checker.check(generation: generation.number, manifest: manifest, findings: &findings)
+            // What the repair could not mend is re-made by the next `activate` or `pull` of this manifest,
+            // once the store holds its objects again.
+            if repair, findings.remaining.count > remainingBefore || manifest.files.contains(where: { !good.contains($0.digest) }) {
+                try store.ledger.markDamaged(generation.number)
+            }
         }
         return missing.sorted()
     }

@@ -41,6 +41,12 @@ struct GarbageCollector {
         for generation in try store.ledger.all() where generation.state != .failed {
             kept.insert(generation.manifest)
         }
+        // The index is a cache: a generation directory on disk keeps its manifest even if no row names it.
+        for name in try FileSystem.list(store.layout.generations) {
+            if let number = Int(name), let digest = IndexRebuilder.sidecarManifest(store.layout, number) {
+                kept.insert(digest)
+            }
+        }
         var dropped: [Digest] = []
         for manifest in try store.index.allManifests() {
             if manifest.pinned || now.timeIntervalSince(manifest.importedAt) < graceSeconds {
@@ -56,7 +62,12 @@ struct GarbageCollector {
     private func objects(referencedBy manifests: Set<Digest>) throws -> Set<Digest> {
         var keep = manifests
         for manifest in manifests {
-            keep.formUnion(try store.index.referencedObjects(of: manifest))
+            let referenced = try store.index.referencedObjects(of: manifest)
+            if referenced.isEmpty, let decoded = try? store.manifest(manifest) {
+                // Not in the index (it lost rows): the manifest object itself says what it needs.
+                keep.formUnion(decoded.files.map(\.digest))
+            }
+            keep.formUnion(referenced)
         }
         return keep
     }

@@ -59,12 +59,25 @@ struct GenerationLedger {
         try all().first { $0.number == number }
     }
 
-    /// The number for a new generation: one above any ever used, in the records or the event log, so a
-    /// number is never reused (a removed generation's events keep naming it).
-    func nextNumber() throws(SQLiteError) -> Int {
+    /// The number for a new generation: one above any ever used, in the records, the event log or on disk
+    /// (a directory, a half-built one, a sidecar), so a number is never reused — not even when the index,
+    /// which is only a cache, was deleted or emptied.
+    func nextNumber() throws -> Int {
         let fromGenerations = try database.query("SELECT MAX(number) FROM generations") { $0.optionalInt(0) }.first ?? nil
         let fromEvents = try database.query("SELECT MAX(generation) FROM events") { $0.optionalInt(0) }.first ?? nil
-        return max(fromGenerations ?? 0, fromEvents ?? 0) + 1
+        return max(fromGenerations ?? 0, fromEvents ?? 0, try highestNumberOnDisk()) + 1
+    }
+
+    /// The highest generation number any entry of `generations/` carries, or 0.
+    func highestNumberOnDisk() throws(IOError) -> Int {
+        var highest = 0
+        for name in try FileSystem.list(layout.generations) {
+            var digits = Substring(name)
+            if digits.hasPrefix(".building-") { digits = digits.dropFirst(".building-".count) }
+            if digits.hasSuffix(".manifest") { digits = digits.dropLast(".manifest".count) }
+            if let number = Int(digits), number > highest { highest = number }
+        }
+        return highest
     }
 
     /// The generation that was active before `generation` became active the last time (the `from` of the
@@ -164,6 +177,11 @@ struct GenerationLedger {
 
     private func setState(_ state: GenerationState, of number: Int) throws(SQLiteError) {
         try database.run("UPDATE generations SET state = ? WHERE number = ?", [.text(state.rawValue), .int(number)])
+    }
+
+    /// `markActive` for the ledger's other files.
+    func recordActivationRows(of number: Int, at time: Date) throws(SQLiteError) {
+        try markActive(number, at: time)
     }
 
     /// Marks `number` active and any other active generation retained: there is one active set.

@@ -156,6 +156,17 @@ public struct ObjectStore: Sendable {
         return (digests, strays)
     }
 
+    /// True when at least one file sits under `objects/sha256/` (stops at the first one found).
+    func hasAnyObjectFile() throws(IOError) -> Bool {
+        let root = layout.objects + "/sha256"
+        for fanout in try FileSystem.list(root) {
+            let directory = root + "/" + fanout
+            guard let info = try FileSystem.linkStatus(directory), FileSystem.isDirectory(info) else { continue }
+            if !(try FileSystem.list(directory)).isEmpty { return true }
+        }
+        return false
+    }
+
     /// Removes an object file (gc); its fan-out directory stays.
     public func remove(_ digest: Digest) throws(IOError) {
         let path = layout.objectPath(digest)

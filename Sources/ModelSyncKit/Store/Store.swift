@@ -22,13 +22,18 @@ public final class Store {
     }
 
     /// Opens (creating if needed) the store at `root` for writing, waiting up to `lockTimeout` seconds for the lock.
-    public static func open(at root: String, lockTimeout: Double) throws -> Store {
+    ///
+    /// Before it returns, an index that lost rows is brought back in step with the disk (see
+    /// `reconcileWithDisk(modelsDir:)`); `modelsDir`, when given, says which generation is active.
+    public static func open(at root: String, lockTimeout: Double, modelsDir: String? = nil) throws -> Store {
         let layout = StoreLayout(root: FileSystem.absolute(root))
         try FileSystem.makeDirectories(layout.root)
         let lock = try StoreLock(path: layout.lockPath, timeout: lockTimeout)
         try ObjectStore(layout: layout).prepare()
         let index = try Index(path: layout.indexPath)
-        return Store(layout: layout, index: index, lock: lock)
+        let store = Store(layout: layout, index: index, lock: lock)
+        try store.reconcileWithDisk(modelsDir: modelsDir)
+        return store
     }
 
     /// Opens an existing store without the lock, for reading. Throws `UsageError` when there is no store.
@@ -89,6 +94,9 @@ public final class Store {
         return manifest
     }
 
+    /// True when the index records `digest` as a manifest (its object may exist without the record).
+    func hasManifestRecord(_ digest: Digest) throws -> Bool { try index.hasManifest(digest) }
+
     /// All generations recorded in the index, newest first.
     public func generations() throws -> [GenerationRecord] { try ledger.all() }
 
@@ -97,6 +105,10 @@ public final class Store {
 
     /// Records an event in the log.
     public func record(_ event: StoreEvent) throws { try index.recordEvent(event) }
+
+    /// Records an event describing a change already made; when the disk is full the event is dropped, since
+    /// failing would report the change as not made.
+    public func recordCompleted(_ event: StoreEvent) throws { try unlessOutOfSpace(()) { try index.recordEvent(event) } }
 
     // MARK: named values
 

@@ -11,6 +11,8 @@ public struct StoreLayout: Sendable, Equatable {
     public var quarantine: String { root + "/quarantine" }
     public var indexPath: String { root + "/index.sqlite" }
     public var lockPath: String { root + "/lock" }
+    /// A health check in progress (see `PendingCheck`): present only between the swap and the check's end.
+    public var checkPendingPath: String { root + "/check-pending" }
 
     /// `objects/sha256/ab/ab12…`.
     public func objectPath(_ digest: Digest) -> String { objects + "/" + digest.objectRelativePath }

@@ -9,6 +9,8 @@ import Foundation
 public final class StoreLock {
     private let descriptor: Int32
     public let path: String
+    /// True for a reader's shared lock (`init(sharedAt:timeout:)`): it keeps writers out and never writes.
+    private let shared: Bool
 
     /// Waits up to `timeout` seconds for the lock, then throws a `BusyError` naming the holder's pid.
     public init(path: String, timeout: Double) throws {
@@ -29,13 +31,32 @@ public final class StoreLock {
             usleep(50_000)
         }
         self.descriptor = descriptor
+        self.shared = false
         let text = Array("\(getpid())\n".utf8)
         ftruncate(descriptor, 0)
         _ = text.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
     }
 
+    /// A reader's shared lock, for the moment it must see no writer's work in flight: waits up to `timeout`
+    /// seconds for the writer to finish. Needs only read access to the lock file; nil when there is none, it
+    /// cannot be read, or a writer held the lock throughout.
+    public init?(sharedAt path: String, timeout: Double) {
+        guard let descriptor = try? FileSystem.open(path, O_RDONLY) else { return nil }
+        let deadline = Date().addingTimeInterval(max(0, timeout))
+        while flock(descriptor, LOCK_SH | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR, Date() < deadline else {
+                close(descriptor)
+                return nil
+            }
+            usleep(50_000)
+        }
+        self.descriptor = descriptor
+        self.path = path
+        self.shared = true
+    }
+
     deinit {
-        ftruncate(descriptor, 0)
+        if !shared { ftruncate(descriptor, 0) }
         flock(descriptor, LOCK_UN)
         close(descriptor)
     }

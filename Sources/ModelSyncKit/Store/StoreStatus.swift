@@ -20,7 +20,20 @@ public struct StoreStatus: Sendable {
     public var manifests: Int
 }
 
+extension StoreStatus {
+    /// The status of a folder no command has written a store for yet: nothing active, nothing kept.
+    public static func noStore(modelsDir: String, storeDir: String) -> StoreStatus {
+        StoreStatus(modelsDir: FileSystem.absolute(modelsDir), storeDir: FileSystem.absolute(storeDir), active: nil,
+                    generations: [], objects: 0, objectBytes: 0, manifests: 0)
+    }
+}
+
 extension Store {
+    /// True when `root` holds a store's index (a fresh folder has none until the first import or activation).
+    public static func exists(at root: String) -> Bool {
+        FileSystem.exists(StoreLayout(root: FileSystem.absolute(root)).indexPath)
+    }
+
     /// The active generation, the retained ones, and the store's size.
     public func status(modelsDir: String) throws -> StoreStatus {
         let activeNumber = ledger.activeNumber(modelsDir: modelsDir)

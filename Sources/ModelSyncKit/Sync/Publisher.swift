@@ -69,9 +69,9 @@ public struct Publisher {
             return Result(result: .upToDate, manifest: manifest.digest, commit: nil, newObjects: 0, newBytes: 0,
                           files: imported.files, bytes: imported.bytes)
         }
-        try store.record(StoreEvent(kind: .publish, manifest: manifest.digest,
-                                    // The index is shown by `log` without the configuration: no secret goes in.
-                                    reason: SecretScrubber.shared.scrub("commit \(commit) to \(registry.remoteName)/\(registry.branch)")))
+        try store.recordCompleted(StoreEvent(kind: .publish, manifest: manifest.digest,
+                                             // The index is shown by `log` without the configuration: no secret goes in.
+                                             reason: SecretScrubber.shared.scrub("commit \(commit) to \(registry.remoteName)/\(registry.branch)")))
         return Result(result: .published, manifest: manifest.digest, commit: commit, newObjects: published.newObjects,
                       newBytes: published.newBytes, files: imported.files, bytes: imported.bytes)
     }

@@ -43,7 +43,7 @@ public struct Puller {
             .activate(digest, options: workspace.activationOptions(force: force))
         result.fetchedObjects = pulled.fetchedObjects
         result.fetchedBytes = pulled.fetchedBytes
-        try store.record(StoreEvent(kind: .pull, generation: result.generation, manifest: digest,
+        try store.recordCompleted(StoreEvent(kind: .pull, generation: result.generation, manifest: digest,
                                     reason: "\(result.result.rawValue) from commit \(source.commit), "
                                         + "\(result.fetchedObjects) objects fetched"))
         return result

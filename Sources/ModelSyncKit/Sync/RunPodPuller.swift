@@ -120,7 +120,7 @@ public struct RunPodPuller {
             .activate(imported.manifest, options: workspace.activationOptions())
         result.fetchedObjects = imported.newObjects
         result.fetchedBytes = imported.newBytes
-        try store.record(StoreEvent(kind: .pull, generation: result.generation, fromGeneration: result.previousGeneration,
+        try store.recordCompleted(StoreEvent(kind: .pull, generation: result.generation, fromGeneration: result.previousGeneration,
                                     manifest: imported.manifest, reason: "runpod"))
         return result
     }
@@ -202,8 +202,8 @@ public struct RunPodPuller {
             }
             let free = try FileSystem.freeBytes(directory)
             guard declaredSize <= free else {
-                throw UsageError("the archive needs \(declaredSize) bytes, only \(free) are free in \(workspace.storeDir)",
-                                 hint: "free some space (model-sync gc) and run runpod-pull again")
+                throw OutOfSpaceError(path: workspace.storeDir, needed: declaredSize, available: free,
+                                      what: "RunPod job \(job)'s archive")
             }
         }
         if let url = output[runpod.archiveField]?.stringValue, !url.isEmpty {

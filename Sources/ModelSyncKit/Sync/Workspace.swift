@@ -39,6 +39,7 @@ public struct Workspace: Sendable {
         } else {
             store = (models as NSString).deletingLastPathComponent + "/.model-sync"
         }
+        try StorePlacement.check(storeDir: store, modelsDir: models)
         var workspace = Workspace(config: config, environment: environment, modelsDir: models, storeDir: store)
         workspace.commands.secrets = secrets
         return workspace
@@ -62,10 +63,18 @@ public struct Workspace: Sendable {
         FileManager.default.fileExists(atPath: ".env") ? ".env" : nil
     }
 
-    /// Opens the store for writing, waiting up to `lock_timeout_sec` for the lock.
-    public func openStore() throws -> Store {
-        try Store.open(at: storeDir, lockTimeout: config.lockTimeoutSec)
+    /// Opens the store for writing, waiting up to `lock_timeout_sec` (or `lockTimeout`) for the lock.
+    ///
+    /// Every writer starts here, so this is where a health check a killed process left unfinished is
+    /// settled (the previous set is put back) before anything else changes.
+    public func openStore(lockTimeout: Double? = nil) throws -> Store {
+        let store = try Store.open(at: storeDir, lockTimeout: lockTimeout ?? config.lockTimeoutSec, modelsDir: modelsDir)
+        try Generations(store: store, modelsDir: modelsDir).settleInterruptedCheck()
+        return store
     }
+
+    /// True when a health check was left unfinished by a killed process (see `PendingCheck`).
+    public var hasPendingCheck: Bool { FileManager.default.fileExists(atPath: StoreLayout(root: storeDir).checkPendingPath) }
 
     /// Opens the store for reading without the lock.
     public func openStoreForReading() throws -> Store {

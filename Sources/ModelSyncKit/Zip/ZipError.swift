@@ -83,6 +83,8 @@ public struct ZipError: ModelSyncError {
             return .integrity
         case .noSuchFile:
             return .usage
+        case _ where ErrorCategory.isOutOfSpace(errno: systemCode) && code != .zlib:
+            return .outOfSpace
         default:
             return .unexpected
         }
@@ -90,6 +92,7 @@ public struct ZipError: ModelSyncError {
 
     /// `zip archive <path>[, entry "<name>"]: <detail>`; the entry name is escaped, it may hold control characters.
     public var message: String {
+        if category == .outOfSpace { return "no space left on \(archivePath): \(detail)" }
         if let entryName {
             return "zip archive \(archivePath), entry \(entryName.debugDescription): \(detail)"
         }
@@ -97,7 +100,10 @@ public struct ZipError: ModelSyncError {
     }
 
     public var hint: String? {
-        category == .integrity ? "the archive is corrupt or hostile: fetch it again or rebuild it" : nil
+        if category == .outOfSpace {
+            return "free some space on the filesystem holding \(archivePath), then run the command again"
+        }
+        return category == .integrity ? "the archive is corrupt or hostile: fetch it again or rebuild it" : nil
     }
 }
 

@@ -122,7 +122,8 @@ public struct ArchiveImporter {
         // Room for everything it may write (objects already stored are skipped, so this is an upper bound).
         let free = try freeSpace(store.layout.objects)
         guard total <= free else {
-            throw reject(archive, "its entries declare \(total) bytes, more than the \(free) bytes free in \(store.layout.root)")
+            throw OutOfSpaceError(path: store.layout.root, needed: total, available: free,
+                                  what: "the entries of the archive \(archive.path)")
         }
         return files
     }
