@@ -46,7 +46,7 @@ public struct Packer: Sendable {
                              hint: "pass --models-dir with the folder the training command writes")
         }
         // The same walk and name rules as `import`: the archive carries exactly the set `import` would record.
-        let files = try DirectoryWalker().modelFiles(under: root)
+        let files = try DirectoryWalker().modelSetFiles(under: root)
         let hashes = try ParallelWork.map(count: files.count) { item in
             try ObjectStore.hashFile(at: files[item].absolutePath)
         }
