@@ -18,7 +18,7 @@ public struct SQLiteError: ModelSyncError {
     }
 
     public var category: ErrorCategory {
-        isCorruption ? .integrity : .unexpected
+        isCorruption ? .integrity : resultCode == .SQLITE_CANTOPEN_SYMLINK ? .usage : .unexpected
     }
 
     public var message: String {
@@ -26,7 +26,11 @@ public struct SQLiteError: ModelSyncError {
     }
 
     public var hint: String? {
-        isCorruption ? "the index can be rebuilt from the objects: run `model-sync fsck --repair`" : nil
+        if resultCode == .SQLITE_CANTOPEN_SYMLINK {
+            return "the index is a symbolic link, which model-sync does not open: remove \(path), then run "
+                + "`model-sync fsck --repair` to rebuild it from the objects"
+        }
+        return isCorruption ? "the index can be rebuilt from the objects: run `model-sync fsck --repair`" : nil
     }
 
     /// True for `SQLITE_CORRUPT` and `SQLITE_NOTADB`, and their extended codes.
