@@ -59,3 +59,23 @@ struct PlantedLinkTests {
         #expect(lstat(durable, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG)
     }
 }
+
+@Suite("fsck --repair does not change a file through a link planted in objects/")
+struct PlantedObjectLinkTests {
+    @Test("an object that is a link to another file: its mode is not fixed through the link, nor claimed")
+    func objectLink() throws {
+        let fixture = try StoreFixture()
+        let victim = fixture.directory.write("victim.txt", "precious\n")
+        chmod(victim, 0o644)
+        // A link named like the object of the victim's content, planted where the store keeps it.
+        let digest = SHA256.hash(Array("precious\n".utf8))
+        let path = fixture.store.objects.path(of: digest)
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: victim)
+        let report = try Fsck(store: fixture.store, repair: true, modelsDir: fixture.modelsDir, progress: nil).run()
+        var info = stat()
+        #expect(stat(victim, &info) == 0 && info.st_mode & 0o7777 == 0o644)
+        #expect(!report.repaired.contains { $0.digest == digest && $0.action == "mode-fixed" }, "\(report.repaired)")
+    }
+}

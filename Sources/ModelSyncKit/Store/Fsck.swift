@@ -162,7 +162,9 @@ struct Fsck {
                 // A hard-linked generation file shares the object's inode: a chmod on one changes both.
                 try findings.note("object \(digest) has mode \(String(mode, radix: 8)), expected 444") {
                     let path = layout.objectPath(digest)
-                    if chmod(path, 0o444) != 0 { throw IOError.current("chmod", path) }
+                    // Not through a link planted in objects/: Linux refuses AT_SYMLINK_NOFOLLOW on a link,
+                    // and the problem stays unrepaired.
+                    if fchmodat(AT_FDCWD, path, 0o444, AT_SYMLINK_NOFOLLOW) != 0 { throw IOError.current("chmod", path) }
                     guard let after = try FileSystem.linkStatus(path), after.st_mode & 0o7777 == 0o444 else {
                         throw IOError(errno: EPERM, operation: "chmod (mode did not change)", path: path)
                     }
