@@ -241,6 +241,17 @@ def bomb():
     return build([(info("models/btc/model.onnx", zipfile.ZIP_DEFLATED), bytes(4 * 1024 * 1024))])
 
 
+def patched_name(name, placeholder, byte):
+    """A one-entry archive whose name holds `byte` where `name` has `placeholder` (zipfile cuts names at NUL
+    and writes str names as UTF-8, so NUL and invalid UTF-8 are patched into both headers)."""
+    data = build([(info(name), b"hostile\n")])
+    local, central = headers(data, 0)
+    for start in (local + 30, central + 46):
+        position = data.index(placeholder.encode(), start)
+        data[position] = byte
+    return data
+
+
 FIXTURES = {
     "delta-valid.zip": delta_valid,
     "legacy-valid.zip": legacy_valid,
@@ -263,6 +274,11 @@ FIXTURES = {
     "hostile-delta-stray-entry.zip": delta_stray_entry,
     "hostile-legacy-outside.zip": legacy_hostile_outside,
     "hostile-legacy-crc-late.zip": legacy_crc_late,
+    # Read through libzip's C strings, the name would be "models/btc/model.onnx": the NUL must be seen.
+    "hostile-nul-byte.zip": lambda: patched_name("models/btc/model.onnx#../../../evil", "#", 0x00),
+    "hostile-not-utf8.zip": lambda: patched_name("models/btc/mod#l.onnx", "#", 0xFF),
+    "hostile-long-component.zip": lambda: single("models/" + "x" * 256),
+    "hostile-long-path.zip": lambda: single("models/" + "/".join(["d" * 200] * 21)),
 }
 
 

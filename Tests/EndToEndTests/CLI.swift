@@ -31,6 +31,8 @@ struct CLI {
 
     let directory: String
     var environment: [String: String] = [:]
+    /// A command line the binary is run through, such as `setpriv --reuid=65534 …` (empty: run it directly).
+    var runThrough: [String] = []
 
     init(in directory: String, environment: [String: String] = [:]) {
         self.directory = directory
@@ -41,8 +43,8 @@ struct CLI {
     @discardableResult
     func run(_ arguments: [String], timeout: TimeInterval = 120) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.binary)
-        process.arguments = arguments
+        process.executableURL = URL(fileURLWithPath: runThrough.first ?? CLI.binary)
+        process.arguments = runThrough.isEmpty ? arguments : Array(runThrough.dropFirst()) + [CLI.binary] + arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "MODEL_SYNC_FAULT")

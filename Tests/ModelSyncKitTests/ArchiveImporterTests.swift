@@ -121,6 +121,10 @@ struct ArchiveImporterTests {
         ("hostile-legacy-outside.zip", #"entry "../outside.txt""#),
         ("hostile-legacy-crc-late.zip", "CRC error"),
         ("delta-wrong-blob.zip", "hashes to"),
+        ("hostile-nul-byte.zip", "contains a NUL character"),
+        ("hostile-not-utf8.zip", "has a name that is not valid UTF-8"),
+        ("hostile-long-component.zip", "has a component of 256 bytes, more than 255"),
+        ("hostile-long-path.zip", "bytes long, more than 4096"),
     ]
 
     @Test("every hostile fixture is refused with exit 3; store, active set and everything else untouched",

@@ -139,10 +139,12 @@ struct ManifestDecodeTests {
 
     @Test("the helpers that build rejected rows make a valid manifest when nothing is wrong")
     func baselineIsValid() throws {
-        let manifest = try Manifest.decode(Array(document(file("\"a\""), file("\"b/c\"", mode: "\"0755\"", size: "12")).utf8))
+        let twelve = SHA256.hash(Array("twelve bytes".utf8))
+        let manifest = try Manifest.decode(Array(document(file("\"a\""), file("\"b/c\"", mode: "\"0755\"", size: "12",
+                                                                              digest: "\"\(twelve)\"")).utf8))
         #expect(manifest.files == [
             ManifestEntry(path: "a", size: 0, digest: .empty, mode: .regular),
-            ManifestEntry(path: "b/c", size: 12, digest: .empty, mode: .executable),
+            ManifestEntry(path: "b/c", size: 12, digest: twelve, mode: .executable),
         ])
     }
 

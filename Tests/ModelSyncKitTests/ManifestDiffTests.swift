@@ -4,7 +4,10 @@ import Testing
 @Suite("Manifest diff")
 struct ManifestDiffTests {
     private func manifest(_ entries: [(String, Digest, FileMode)]) throws -> Manifest {
-        try Manifest(files: entries.map { ManifestEntry(path: $0.0, size: 3, digest: $0.1, mode: $0.2) })
+        // The empty file's digest goes with size 0 (a manifest refuses it with any other size).
+        try Manifest(files: entries.map {
+            ManifestEntry(path: $0.0, size: $0.1 == ManifestFixtures.empty ? 0 : 3, digest: $0.1, mode: $0.2)
+        })
     }
 
     @Test("added, removed and changed paths are listed bytewise; a mode change counts as a change")

@@ -50,7 +50,7 @@ struct ManifestSizeLimitTests {
 
     @Test("decoding keeps the input as the canonical bytes and refuses a stray byte after the last entry")
     func decodeStreams() throws {
-        let entries = (0..<3).map { ManifestEntry(path: "f\($0)", size: UInt64($0), digest: SHA256.hash([UInt8($0)])) }
+        let entries = (0..<3).map { ManifestEntry(path: "f\($0)", size: 1, digest: SHA256.hash([UInt8($0)])) }
         let manifest = try Manifest(files: entries)
         let decoded = try Manifest.decode(manifest.canonicalBytes)
         #expect(decoded.files == manifest.files)

@@ -27,6 +27,32 @@ struct PackerTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["a.zip", "b.zip", "models"])
     }
 
+    @Test("a file rewritten while it is being packed fails the pack: no archive, no temp file, the path named",
+          arguments: [false, true])
+    func rewrittenMidPack(sameSize: Bool) throws {
+        let directory = TemporaryDirectory("pack")
+        models(directory)
+        // Larger than any read libzip makes, so the rewrite lands before the last chunk is read.
+        let victim = directory.write("models/btc/model.onnx", pseudoRandomBytes(count: 4 << 20, seed: 7))
+        var packer = Packer()
+        packer.afterFirstRead = { path in
+            guard path == victim else { return }
+            // The training job saves again: same size (only the hash can tell) or a longer file.
+            // Rewritten in place, so the descriptor being read sees the new bytes.
+            let bytes = pseudoRandomBytes(count: sameSize ? 4 << 20 : 5 << 20, seed: 42)
+            if let handle = FileHandle(forWritingAtPath: path) {
+                handle.write(Data(bytes))
+                try? handle.close()
+            }
+        }
+        let error = try #require(throws: UsageError.self) {
+            try packer.pack(modelsDir: directory.path + "/models", to: directory.path + "/a.zip")
+        }
+        #expect(error.message.hasPrefix("\(victim) changed while it was being packed: "), "\(error.message)")
+        #expect(error.message.hasSuffix("; no archive was written"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["models"])
+    }
+
     @Test("entries are sorted, incompressible blobs stored, text deflated, modes fixed")
     func layout() throws {
         let directory = TemporaryDirectory("pack")

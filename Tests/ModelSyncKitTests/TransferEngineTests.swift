@@ -10,7 +10,7 @@ private func digest(of bytes: [UInt8]) -> Digest { SHA256.hash(bytes) }
 
 /// A transport held in memory: channels, manifests and blobs in dictionaries, with switches for the failures
 /// a real one meets (a blob that is not there, bytes that are not what they claim, a rival publisher).
-private final class MemoryTransport: TransferSource, TransferDestination {
+final class MemoryTransport: TransferSource, TransferDestination {
     struct Conflict: Error {}
 
     var channels: [String: Digest] = [:]

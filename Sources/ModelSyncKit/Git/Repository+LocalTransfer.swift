@@ -51,9 +51,8 @@ extension Repository {
         }
         guard !lines.contains(objects) else { return }
         if mkdir(own + "/info", 0o755) != 0 && errno != EEXIST { throw IOError.current("mkdir", own + "/info") }
-        guard let stream = fopen(file, "a") else { throw IOError.current("open", file) }
-        let written = fputs(objects + "\n", stream)
-        guard fclose(stream) == 0, written >= 0 else { throw IOError.current("write", file) }
+        // Rewritten whole and renamed into place rather than appended to: a link planted there is not followed.
+        try DurableFile.write(Array((lines + [objects]).map { $0 + "\n" }.joined().utf8), to: file)
 
         var odb: OpaquePointer?
         var code = git_repository_odb(&odb, handle)

@@ -222,6 +222,25 @@ extension Repository {
         return result
     }
 
+    /// Hands `check` the path of every blob and tree of the commit, as the raw bytes the tree holds
+    /// (`git_tree_entry_name` is a C string: git separates names with NUL, so none holds one), before the
+    /// caller writes any of them to disk. A path `check` throws for stops the walk.
+    public func checkPaths(inCommit commit: GitOID, _ check: ([UInt8]) throws -> Void) throws {
+        try checkPaths(tree: GitCommit(commit, in: self).treeOID, prefix: [], check)
+    }
+
+    private func checkPaths(tree oid: GitOID, prefix: [UInt8], _ check: ([UInt8]) throws -> Void) throws {
+        let tree = try GitTree(oid, in: self)
+        for index in 0..<git_tree_entrycount(tree.handle) {
+            guard let entry = git_tree_entry_byindex(tree.handle, index), let name = git_tree_entry_name(entry) else { continue }
+            let path = prefix + UnsafeBufferPointer(start: name, count: strlen(name)).map { UInt8(bitPattern: $0) }
+            try check(path)
+            if git_tree_entry_type(entry) == GIT_OBJECT_TREE {
+                try checkPaths(tree: GitOID(git_tree_entry_id(entry).pointee), prefix: path + [UInt8(ascii: "/")], check)
+            }
+        }
+    }
+
     private func collectBlobs(tree oid: GitOID, prefix: String, into result: inout [String: GitOID]) throws {
         let tree = try GitTree(oid, in: self)
         for index in 0..<git_tree_entrycount(tree.handle) {
@@ -325,9 +344,8 @@ extension Repository {
         guard code == 0, let config else { throw GitError.last(code, operation: "read the configuration", repositoryPath: path) }
         defer { git_config_free(config) }
         let file = String(cString: git_repository_path(handle)) + "model-sync-pack.config"
-        guard let stream = fopen(file, "w") else { throw IOError.current("create", file) }
-        fputs("[pack]\n\tdeltaCacheSize = 1\n", stream)
-        fclose(stream)
+        // Replaced by rename, never opened for writing in place: a link planted there is not followed.
+        try DurableFile.write(Array("[pack]\n\tdeltaCacheSize = 1\n".utf8), to: file)
         code = git_config_add_file_ondisk(config, file, GIT_CONFIG_LEVEL_APP, handle, 1)
         guard code == 0 else { throw GitError.last(code, operation: "add \(file) to the configuration", repositoryPath: path) }
     }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
 internal import CModelSyncSQLite
 import Foundation
 
@@ -11,25 +14,93 @@ final class Database {
 
     /// Opens (creating if needed) the database at `path` with foreign keys on. A writer then calls
     /// `useWriteAheadLog()`, once it knows it may change the file.
+    ///
+    /// The path is never followed through a symbolic link (`SQLITE_OPEN_NOFOLLOW`): a link planted at the
+    /// index must not make a writer change another file. A read-only open of a database in WAL mode needs to
+    /// create its `-shm` file; where the reader may not write the directory, the file is opened immutable
+    /// instead (see ``openReadOnly(_:)``).
     init(path: String, readOnly: Bool = false) throws(SQLiteError) {
         self.path = path
+        if readOnly {
+            handle = try Self.openReadOnly(path)
+        } else {
+            try Self.refuseLinks(besides: path)
+            handle = try Self.open(path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+                                       | SQLITE_OPEN_NOFOLLOW)
+        }
+        try configure()
+    }
+
+    private func configure() throws(SQLiteError) {
+        sqlite3_extended_result_codes(handle, 1)
+        sqlite3_busy_timeout(handle, 10_000)
+        try execute("PRAGMA foreign_keys = ON")
+    }
+
+    /// One `sqlite3_open_v2`; the connection is closed again when it fails.
+    private static func open(_ path: String, flags: Int32, uri: String? = nil) throws(SQLiteError) -> OpaquePointer {
         var raw: OpaquePointer?
-        let flags = readOnly
-            ? SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX
-            : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
-        let code = sqlite3_open_v2(path, &raw, flags, nil)
+        let code = sqlite3_open_v2(uri ?? path, &raw, flags, nil)
         guard let raw else {
             throw SQLiteError(resultCode: ResultCode(rawValue: code), sqliteMessage: "cannot allocate a connection", context: "opening", path: path)
         }
         guard code == SQLITE_OK else {
+            // The open's own return code is the primary one; the extended code says "symbolic link".
+            let extended = sqlite3_extended_errcode(raw)
             let message = String(cString: sqlite3_errmsg(raw))
             sqlite3_close_v2(raw)
+            throw SQLiteError(resultCode: ResultCode(rawValue: extended), sqliteMessage: message, context: "opening", path: path)
+        }
+        return raw
+    }
+
+    /// Refuses a symbolic link at the database or at one of the files SQLite keeps beside it (`-wal`, `-shm`,
+    /// `-journal`): `SQLITE_OPEN_NOFOLLOW` covers the database alone, and a writer must not write through any.
+    private static func refuseLinks(besides path: String) throws(SQLiteError) {
+        for link in [path, path + "-wal", path + "-shm", path + "-journal"] {
+            var info = stat()
+            guard lstat(link, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK else { continue }
+            throw SQLiteError(resultCode: .SQLITE_CANTOPEN_SYMLINK, sqliteMessage: "\(link) is a symbolic link",
+                              context: "opening", path: link)
+        }
+    }
+
+    /// Opens for reading only. A reader of a WAL database must be able to create the `-shm` file beside it;
+    /// a user who may only read the store cannot, and SQLite then answers "readonly database" or "unable to
+    /// open" at the first read. Only then, and only when the directory is not writable for this user, the file
+    /// is opened immutable (`?immutable=1`: no lock, no shared memory). A writer's last connection checkpoints
+    /// and removes the `-wal`, so the file alone is the whole index; while a writer is running, the reader sees
+    /// the state of its last checkpoint, which is a consistent (if slightly older) state.
+    private static func openReadOnly(_ path: String) throws(SQLiteError) -> OpaquePointer {
+        let flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW
+        let handle = try open(path, flags: flags)
+        // The header and the WAL index are read lazily: make them read now, so a failure shows here.
+        let code = sqlite3_exec(handle, "SELECT count(*) FROM sqlite_master", nil, nil, nil)
+        guard code != SQLITE_OK else { return handle }
+        let primary = code & 0xFF
+        let directory = (path as NSString).deletingLastPathComponent
+        guard primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN,
+              access(directory.isEmpty ? "." : directory, W_OK) != 0 else {
+            let message = String(cString: sqlite3_errmsg(handle))
+            sqlite3_close_v2(handle)
             throw SQLiteError(resultCode: ResultCode(rawValue: code), sqliteMessage: message, context: "opening", path: path)
         }
-        handle = raw
-        sqlite3_extended_result_codes(raw, 1)
-        sqlite3_busy_timeout(raw, 10_000)
-        try execute("PRAGMA foreign_keys = ON")
+        sqlite3_close_v2(handle)
+        return try open(path, flags: flags | SQLITE_OPEN_URI, uri: immutableURI(path))
+    }
+
+    /// `file:<path>?immutable=1`, with the characters a URI path gives a meaning to escaped.
+    static func immutableURI(_ path: String) -> String {
+        var escaped = ""
+        for byte in path.utf8 {
+            switch byte {
+            case UInt8(ascii: "%"), UInt8(ascii: "?"), UInt8(ascii: "#"), 0..<0x20, 0x7F...:
+                escaped += String(format: "%%%02X", byte)
+            default:
+                escaped.unicodeScalars.append(Unicode.Scalar(byte))
+            }
+        }
+        return "file:" + escaped + "?immutable=1"
     }
 
     /// Switches to WAL mode with full fsync on commit. Separate from `init` because changing the journal

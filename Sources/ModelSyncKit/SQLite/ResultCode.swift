@@ -30,6 +30,8 @@ public struct ResultCode: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let SQLITE_FULL = ResultCode(rawValue: CModelSyncSQLite.SQLITE_FULL)
     /// `SQLITE_IOERR`: the operating system reported an I/O error.
     public static let SQLITE_IOERR = ResultCode(rawValue: CModelSyncSQLite.SQLITE_IOERR)
+    /// `SQLITE_CANTOPEN_SYMLINK` (1550): the path is a symbolic link and `SQLITE_OPEN_NOFOLLOW` was given.
+    public static let SQLITE_CANTOPEN_SYMLINK = ResultCode(rawValue: CModelSyncSQLite.SQLITE_CANTOPEN | (6 << 8))
     /// The file opened is not a database file.
     public static let SQLITE_NOTADB = ResultCode(rawValue: CModelSyncSQLite.SQLITE_NOTADB)
     /// `sqlite3_step` has another row ready.

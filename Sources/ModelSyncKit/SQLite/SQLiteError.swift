@@ -21,7 +21,8 @@ public struct SQLiteError: ModelSyncError {
     }
 
     public var category: ErrorCategory {
-        isCorruption ? .integrity : isOutOfSpace ? .outOfSpace : .unexpected
+        isCorruption ? .integrity : isOutOfSpace ? .outOfSpace
+            : resultCode == .SQLITE_CANTOPEN_SYMLINK ? .usage : .unexpected
     }
 
     public var message: String {
@@ -33,6 +34,10 @@ public struct SQLiteError: ModelSyncError {
         if isOutOfSpace {
             return "free some space on the filesystem holding \(path) (`model-sync gc` removes unreferenced objects), "
                 + "then run the command again; the previous set is still active"
+        }
+        if resultCode == .SQLITE_CANTOPEN_SYMLINK {
+            return "the index is a symbolic link, which model-sync does not open: remove \(path), then run "
+                + "`model-sync fsck --repair` to rebuild it from the objects"
         }
         return isCorruption ? "the index can be rebuilt from the objects: run `model-sync fsck --repair`" : nil
     }

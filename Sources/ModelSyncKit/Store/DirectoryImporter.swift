@@ -103,7 +103,7 @@ extension Store {
     /// The folder's files, in manifest order, through the walker every command shares (a store kept inside
     /// the models folder is not part of the set).
     private func scan(_ root: String) throws -> [ScannedFile] {
-        try DirectoryWalker(skipping: [layout.root]).modelFiles(under: root).map { entry in
+        try DirectoryWalker(skipping: [layout.root]).modelSetFiles(under: root).map { entry in
             ScannedFile(relativePath: entry.relativePath, absolutePath: entry.absolutePath,
                         key: StatKey(path: entry.absolutePath, stat: entry.status!), executable: entry.isExecutable)
         }

@@ -46,10 +46,18 @@ struct FsckFindings {
     }
 
     /// Notes `problem`; when repairing and a `fix` exists, runs it and records the repair it reports.
+    ///
+    /// A repair is claimed only when its fix returned, and every fix re-checks its result before returning
+    /// (a file removed is gone, a mode set reads back, a re-made file matches its entry). A fix that throws
+    /// leaves the problem among the remaining ones, with the reason, and fsck goes on with the next one.
     mutating func note(_ problem: String, fix: (() throws -> FsckReport.Repair)?) throws {
         guard repairing, let fix else { return note(problem) }
         problems.append(problem)
-        repaired.append(try fix())
+        do {
+            repaired.append(try fix())
+        } catch {
+            remaining.append("\(problem) (not repaired: \(modelSyncError(from: error).message))")
+        }
     }
 }
 
@@ -162,6 +170,7 @@ struct Fsck {
                 report.corrupt.append(digest)
                 try findings.note("corrupt object \(digest): content hashes to \(object.actual)") {
                     try store.objects.quarantine(digest)
+                    try Self.requireGone(layout.objectPath(digest))
                     try index.removeObject(digest)
                     try index.forgetCachedDigests(digest)
                     return .init(digest: digest, path: nil, action: "quarantined")
@@ -185,7 +194,12 @@ struct Fsck {
                 // A hard-linked generation file shares the object's inode: a chmod on one changes both.
                 try findings.note("object \(digest) has mode \(String(mode, radix: 8)), expected 444") {
                     let path = layout.objectPath(digest)
-                    if chmod(path, 0o444) != 0 { throw IOError.current("chmod", path) }
+                    // Not through a link planted in objects/: Linux refuses AT_SYMLINK_NOFOLLOW on a link,
+                    // and the problem stays unrepaired.
+                    if fchmodat(AT_FDCWD, path, 0o444, AT_SYMLINK_NOFOLLOW) != 0 { throw IOError.current("chmod", path) }
+                    guard let after = try FileSystem.linkStatus(path), after.st_mode & 0o7777 == 0o444 else {
+                        throw IOError(errno: EPERM, operation: "chmod (mode did not change)", path: path)
+                    }
                     return .init(digest: digest, path: nil, action: "mode-fixed")
                 }
             }
@@ -305,6 +319,12 @@ struct Fsck {
     /// Removes `path` (file or tree) and reports it.
     private func removal(of path: String) throws -> FsckReport.Repair {
         try FileSystem.removeTree(path)
+        try Self.requireGone(path)
         return .init(digest: nil, path: path, action: "removed")
+    }
+
+    /// Throws unless nothing is left at `path`: the check behind every "removed" or "quarantined" claim.
+    static func requireGone(_ path: String) throws {
+        if FileSystem.exists(path) { throw IOError(errno: EEXIST, operation: "remove (still there)", path: path) }
     }
 }

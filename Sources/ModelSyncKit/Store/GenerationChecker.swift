@@ -29,6 +29,10 @@ struct GenerationChecker {
                 try FileSystem.makeDirectories((path as NSString).deletingLastPathComponent)
                 try FileSystem.removeTree(path)
                 try materializer.materialize(entry, at: path)
+                // Claimed only once the new file passes the same check that found the old one wrong.
+                if let still = try problem(with: entry, at: path) {
+                    throw IntegrityError(.sizeMismatch, "\(path) \(still) after it was re-made from the store")
+                }
                 return .init(digest: entry.digest, path: path, action: "rematerialized")
             }
             try findings.note("generation \(number): \(entry.path) \(issue)", fix: good.contains(entry.digest) ? fix : nil)
@@ -42,6 +46,7 @@ struct GenerationChecker {
                     try FileSystem.removeFile(rawPath: extra.rawAbsolutePath)
                 } else {
                     try FileSystem.removeTree(path)
+                    try Fsck.requireGone(path)
                 }
                 return .init(digest: nil, path: path, action: "removed")
             }

@@ -302,11 +302,13 @@ public struct Manifest: Hashable, Sendable {
         }
     }
 
-    /// Checks a bytewise-sorted list for duplicates and for a path that is also a directory of another path.
+    /// Checks a bytewise-sorted list for duplicates, for a path that is also a directory of another path, and
+    /// for sizes that cannot all be true (``checkSizes(_:)``).
     private static func checkSet(_ sorted: [ManifestEntry]) throws(IntegrityError) {
         for (previous, next) in zip(sorted, sorted.dropFirst()) where previous.path.utf8.elementsEqual(next.path.utf8) {
             throw invalid("manifest has the path \(CanonicalJSON.quoted(next.path)) more than once")
         }
+        try checkSizes(sorted)
         // Paths are NFC and unique by bytes here, so a Set<String> cannot merge two of them.
         let paths = Set(sorted.map(\.path))
         for entry in sorted {
@@ -318,6 +320,28 @@ public struct Manifest: Hashable, Sendable {
                         "manifest path \(CanonicalJSON.quoted(directory)) is both a file and a directory "
                             + "(of \(CanonicalJSON.quoted(entry.path)))")
                 }
+            }
+        }
+    }
+
+    /// One digest names one content, so one size: two entries with the same digest and different sizes, or
+    /// the digest of the empty content with a size other than 0 (or size 0 with another digest), describe
+    /// files no blob can be. Refused here so that no entry point (decode, import, pull, archive, activate)
+    /// accepts such a manifest.
+    private static func checkSizes(_ files: [ManifestEntry]) throws(IntegrityError) {
+        var sizes: [Digest: (size: UInt64, path: String)] = [:]
+        for entry in files {
+            if (entry.digest == .empty) != (entry.size == 0) {
+                throw invalid("manifest path \(CanonicalJSON.quoted(entry.path)) has size \(entry.size) and digest "
+                              + "\(entry.digest): only the empty file, of size 0, has the digest \(Digest.empty)")
+            }
+            if let first = sizes[entry.digest] {
+                guard first.size == entry.size else {
+                    throw invalid("manifest lists \(entry.digest) with two sizes: \(first.size) bytes for "
+                                  + "\(CanonicalJSON.quoted(first.path)) and \(entry.size) for \(CanonicalJSON.quoted(entry.path))")
+                }
+            } else {
+                sizes[entry.digest] = (entry.size, entry.path)
             }
         }
     }

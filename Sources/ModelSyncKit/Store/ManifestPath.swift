@@ -1,11 +1,29 @@
 import Foundation
 
-/// The rules for the relative paths a manifest lists, shared with the archive reader.
+/// The rules for the relative paths a model set holds: one rule set for every entry point (a folder being
+/// imported or packed, a manifest, a registry's tree, an archive's entries).
 ///
-/// A valid path is non-empty, relative, `/`-separated, in Unicode NFC, with no empty, `.` or `..`
-/// component, no backslash and no control character (Unicode category Cc: U+0000–U+001F, U+007F–U+009F).
-/// Such a path can only name a place inside the model set's root, and names it the same way on every machine.
+/// A valid path is valid UTF-8, non-empty, relative, `/`-separated, in Unicode NFC, with no empty, `.` or `..`
+/// component, no backslash and no control character (Unicode category Cc: U+0000–U+001F, U+007F–U+009F), no
+/// component longer than 255 bytes (`NAME_MAX`) and at most 4096 bytes in all (`PATH_MAX`). Such a path can
+/// only name a place inside the model set's root, names it the same way on every machine, and can be created
+/// on any Linux filesystem.
 public enum ManifestPath {
+    /// The longest component, in UTF-8 bytes: `NAME_MAX` on Linux filesystems.
+    public static let maxComponentBytes = 255
+    /// The longest path, in UTF-8 bytes: `PATH_MAX`.
+    public static let maxPathBytes = 4096
+
+    /// What is wrong with a path given as the bytes a filesystem, a git tree or an archive holds, or `nil` when
+    /// it is valid. Checks UTF-8 first (a name that is not UTF-8 can appear in no manifest), then
+    /// ``problem(with:)``.
+    public static func problem(withBytes bytes: [UInt8]) -> String? {
+        guard let path = String(validating: bytes, as: UTF8.self) else {
+            return "path \(CanonicalJSON.quoted(String(decoding: bytes, as: UTF8.self))) is not valid UTF-8"
+        }
+        return problem(with: path)
+    }
+
     /// What is wrong with `path`, as a message naming it, or `nil` when the path is valid.
     ///
     /// ```swift
@@ -15,6 +33,10 @@ public enum ManifestPath {
     public static func problem(with path: String) -> String? {
         let shown = "path \(CanonicalJSON.quoted(path))"
         if path.isEmpty { return "\(shown) is empty" }
+        if path.utf8.count > maxPathBytes {
+            return "path \(CanonicalJSON.quoted(String(path.prefix(60))))… is \(path.utf8.count) bytes long, "
+                + "more than \(maxPathBytes)"
+        }
         for scalar in path.unicodeScalars {
             if scalar.value == 0 { return "\(shown) contains a NUL character" }
             if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
@@ -27,6 +49,9 @@ public enum ManifestPath {
             if component.isEmpty { return "\(shown) has an empty component" }
             if component.elementsEqual("..".utf8) { return "\(shown) has a \"..\" component" }
             if component.elementsEqual(".".utf8) { return "\(shown) has a \".\" component" }
+            if component.count > maxComponentBytes {
+                return "\(shown) has a component of \(component.count) bytes, more than \(maxComponentBytes)"
+            }
         }
         if !isNFC(path) { return "\(shown) is not in Unicode normalization form C (NFC)" }
         return nil
@@ -61,7 +86,8 @@ public enum ManifestPath {
 
 extension Manifest {
     /// Throws when `path` may not appear in a manifest (or an archive): empty, absolute, `..`, `.` or empty
-    /// components, backslashes, NUL or control characters, not NFC. The message names the path and the rule.
+    /// components, backslashes, NUL or control characters, not NFC, a component over 255 bytes or a path over
+    /// 4096. The message names the path and the rule.
     ///
     /// ```swift
     /// try Manifest.validate(path: "btc/model.onnx")  // fine

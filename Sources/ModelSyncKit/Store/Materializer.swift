@@ -12,8 +12,11 @@ struct Materializer: Sendable {
     let mode: LinkMode
 
     /// Creates `target` (which must not exist) with the content of `entry`.
+    /// Refuses (``IntegrityError``, size mismatch) an object whose size is not the entry's: a generation never
+    /// holds a file of another size than its manifest lists.
     func materialize(_ entry: ManifestEntry, at target: String) throws {
         let source = objects.path(of: entry.digest)
+        try objects.checkSize(of: entry)
         if entry.mode == .regular && (mode == .auto || mode == .hardlink) {
             if link(source, target) == 0 { return }
             let failure = IOError.current("link", target)

@@ -13,9 +13,12 @@ public final class StoreLock {
     private let shared: Bool
 
     /// Waits up to `timeout` seconds for the lock, then throws a `BusyError` naming the holder's pid.
+    ///
+    /// The lock file is opened without following a symbolic link and must be a regular file: the pid is
+    /// written into it, and a link planted at `<store>/lock` must not make model-sync overwrite its target.
     public init(path: String, timeout: Double) throws {
         self.path = path
-        let descriptor = try FileSystem.open(path, O_RDWR | O_CREAT, mode: 0o644)
+        let descriptor = try Self.openLockFile(path)
         let deadline = Date().addingTimeInterval(max(0, timeout))
         while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             guard errno == EWOULDBLOCK || errno == EINTR else {
@@ -59,6 +62,24 @@ public final class StoreLock {
         if !shared { ftruncate(descriptor, 0) }
         flock(descriptor, LOCK_UN)
         close(descriptor)
+    }
+
+    /// `open(O_RDWR | O_CREAT | O_NOFOLLOW)`, then a check that what was opened is a regular file.
+    private static func openLockFile(_ path: String) throws -> Int32 {
+        let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o644)
+        if descriptor < 0 {
+            let failure = IOError.current("open", path)
+            guard failure.errno == ELOOP else { throw failure }
+            throw UsageError("the store lock \(path) is a symbolic link: model-sync writes its pid there and "
+                             + "does not follow links", hint: "remove \(path); model-sync creates it again")
+        }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, FileSystem.isRegular(info) else {
+            close(descriptor)
+            throw UsageError("the store lock \(path) is not a regular file",
+                             hint: "remove \(path); model-sync creates it again")
+        }
+        return descriptor
     }
 
     private static func holder(_ descriptor: Int32) -> Int32? {

@@ -15,6 +15,8 @@ struct WalkedEntry: Sendable {
         case special
         /// A name that is not valid UTF-8: manifests carry UTF-8 paths, so it can name no entry of a set.
         case undecodableName
+        /// A path below the folder longer than a manifest may carry (`PATH_MAX`); the walk does not go below it.
+        case pathTooLong
     }
 
     /// The path below the walked folder, `/`-separated, in NFC (a name saved as NFD, as on macOS, gives the
@@ -73,7 +75,11 @@ struct DirectoryWalker: Sendable {
         return found
     }
 
-    /// The name rules: a set of model files holds regular files with UTF-8 names, nothing else.
+    /// The longest relative path the walk follows: `PATH_MAX`, the limit a manifest path has too.
+    static let maxRelativePathBytes = 4096
+
+    /// The kind rules: a set of model files holds regular files with UTF-8 names, nothing else. (The
+    /// manifest's path rules come on top, in the Store layer: `modelSetFiles(under:)`.)
     static func refuseUnlessRegular(_ entry: WalkedEntry) throws(UsageError) {
         switch entry.kind {
         case .regular:
@@ -82,6 +88,10 @@ struct DirectoryWalker: Sendable {
             let name = (entry.relativePath as NSString).lastPathComponent
             throw UsageError("a file name in \(entry.directory) is not valid UTF-8 (shown as \"\(name)\")",
                              hint: "rename it: manifests carry UTF-8 paths")
+        case .pathTooLong:
+            throw UsageError("a path in \(entry.directory) cannot be part of a model set: it is "
+                             + "\(entry.relativePath.utf8.count) bytes long, more than \(maxRelativePathBytes)",
+                             hint: "shorten the folder names below the models folder")
         case .symbolicLink:
             throw UsageError("\(entry.absolutePath) is a symbolic link: model-sync stores regular files only",
                              hint: "replace the link with the file it points to, or move it out of the models folder")
@@ -104,6 +114,12 @@ struct DirectoryWalker: Sendable {
                 continue
             }
             if skipping.contains(path) { continue }
+            // Checked before lstat: the absolute path may be past PATH_MAX, where every call fails.
+            if relativePath.utf8.count > Self.maxRelativePathBytes {
+                found.append(WalkedEntry(relativePath: relativePath, absolutePath: path, rawAbsolutePath: rawPath,
+                                         directory: directory, kind: .pathTooLong, status: nil))
+                continue
+            }
             guard let info = try FileSystem.linkStatus(path) else { continue }  // removed while we walked
             if FileSystem.isDirectory(info) {
                 try walk(path, relative: relative.isEmpty ? name : relative + "/" + name, into: &found)

@@ -45,8 +45,12 @@ enum FileSystem {
     }
 
     /// Opens `path` with `flags`; the caller closes the descriptor.
+    ///
+    /// An open that may write (`O_WRONLY`, `O_RDWR`, `O_CREAT`) never follows a symbolic link at `path`
+    /// (`O_NOFOLLOW`, failing with `ELOOP`): a link planted in the store must not redirect a write.
     static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws(IOError) -> Int32 {
-        let descriptor = Glibc.open(path, flags | O_CLOEXEC, mode)
+        let writes = (flags & O_ACCMODE) != O_RDONLY || (flags & O_CREAT) != 0
+        let descriptor = Glibc.open(path, flags | O_CLOEXEC | (writes ? O_NOFOLLOW : 0), mode)
         if descriptor < 0 { throw IOError.current("open", path) }
         return descriptor
     }

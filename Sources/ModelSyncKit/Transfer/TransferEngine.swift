@@ -61,6 +61,8 @@ public struct TransferEngine {
 
     /// Fetches the blobs of an already validated `manifest` that the store lacks, and records it.
     public func pull(_ manifest: Manifest, from source: any TransferSource) throws -> Pulled {
+        // Blobs already stored are not fetched again: the manifest's sizes for them are checked here instead.
+        try store.objects.checkSizes(of: manifest)
         let missing = missingEntries(of: manifest)
         try source.checkAvailable(missing, of: manifest)
         let insertions = try fetch(missing, from: source)

@@ -4,8 +4,8 @@ import Foundation
 /// A zip archive opened read-only, listing its entries and streaming their data with size enforcement.
 ///
 /// Opening checks the archive's consistency (`ZIP_CHECKCONS`: local and central headers agree, no
-/// duplicate names); truncated files and non-zip files fail with a ``ZipError``. Names are not validated:
-/// see ``ZipEntry``.
+/// duplicate names); truncated files and non-zip files fail with a ``ZipError``. Names are taken whole from
+/// the central directory (``ZipCentralDirectory``), NUL bytes included, and are not validated: see ``ZipEntry``.
 ///
 /// ```swift
 /// let archive = try ZipArchive(path: downloaded)
@@ -48,13 +48,27 @@ public final class ZipArchive {
     private static func readEntries(_ handle: OpaquePointer, path: String) throws -> [ZipEntry] {
         let count = zip_get_num_entries(handle, 0)
         guard count >= 0 else { throw ZipError(archive: handle, archivePath: path) }
+        // libzip 1.7 hands a name holding a NUL byte out with a space in its place (and as a C string, a
+        // newer one could cut it there): the central directory gives every name as stored.
+        let wholeNames = try ZipCentralDirectory.rawNames(ofArchiveAt: path)
+        guard wholeNames.count == Int(count) else {
+            throw ZipError(code: .inconsistent, detail: "the central directory lists \(wholeNames.count) entries, "
+                           + "libzip \(count)", archivePath: path)
+        }
         var entries: [ZipEntry] = []
         entries.reserveCapacity(Int(count))
         for index in 0..<UInt64(count) {
             guard let raw = zip_get_name(handle, index, zip_flags_t(ZIP_FL_ENC_RAW)) else {
                 throw ZipError(archive: handle, archivePath: path)
             }
-            let rawName = Array(UnsafeBufferPointer(start: raw, count: strlen(raw))).map { UInt8(bitPattern: $0) }
+            let cut = Array(UnsafeBufferPointer(start: raw, count: strlen(raw))).map { UInt8(bitPattern: $0) }
+            let rawName = wholeNames[Int(index)]
+            let agrees = cut.count <= rawName.count && (cut.count == rawName.count || rawName[cut.count] == 0)
+                && zip(cut, rawName).allSatisfy { $0 == $1 || ($1 == 0 && $0 == UInt8(ascii: " ")) }
+            guard agrees else {
+                throw ZipError(code: .inconsistent, detail: "entry \(index)'s name differs between libzip and the "
+                               + "central directory", archivePath: path)
+            }
             // Not libzip's ZIP_FL_ENC_GUESS: it reads names with control characters as CP437 and turns
             // 0x01 into "☺", hiding exactly what a validator must see.
             let name = String(decoding: rawName, as: UTF8.self)

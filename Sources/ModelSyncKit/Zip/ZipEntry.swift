@@ -6,8 +6,8 @@
 public struct ZipEntry: Hashable, Sendable {
     /// The entry's position in the central directory (`zip_uint64_t` index in libzip).
     public let index: Int
-    /// The name's bytes exactly as stored in the archive (`ZIP_FL_ENC_RAW`). libzip hands names as C strings,
-    /// so a name holding a NUL byte is cut there.
+    /// The name's bytes exactly as stored in the archive's central directory, NUL bytes included (libzip's
+    /// `zip_get_name` gives a space in place of a NUL: another name than the one stored).
     public let rawName: [UInt8]
     /// `rawName` decoded as UTF-8, control characters kept, invalid bytes replaced by U+FFFD (so a name
     /// that is not UTF-8 never equals a valid one). Validate `rawName` when in doubt.

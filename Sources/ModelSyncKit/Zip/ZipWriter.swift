@@ -24,6 +24,9 @@ public final class ZipWriter {
     /// The `zip_t*`, owned until `zip_close` succeeds (which frees it) or `zip_discard`.
     private var handle: OpaquePointer?
     private var entryCount = 0
+    /// The contexts of streamed entries (``addEntry(from:as:compression:executable:)``): libzip holds them
+    /// unretained until `zip_close` or `zip_discard`, so they live as long as the writer.
+    private var streamed: [ZipSourceContext] = []
 
     /// MS-DOS date of 1980-01-01 (year 0 since 1980, month 1, day 1) and time 00:00:00. Set as a DOS
     /// date rather than with `zip_file_set_mtime`, which converts through the local time zone.
@@ -77,6 +80,29 @@ public final class ZipWriter {
         guard let source = zip_source_file(handle, sourcePath, 0, -1) else {
             throw ZipError(archive: handle, archivePath: path, entryName: name)
         }
+        try add(source, to: handle, as: name, compression: compression, executable: executable)
+    }
+
+    /// Adds an entry whose data `source` supplies while the archive is written (`zip_source_function`), so
+    /// that the source sees, and can check, exactly the bytes the archive holds. An error the source throws
+    /// is the one ``commit()`` throws.
+    func addEntry(from source: any ZipEntrySource, as name: String, compression: ZipCompressionMethod = .deflate,
+                  executable: Bool = false) throws {
+        guard let handle else {
+            throw ZipError(code: .invalidArgument, detail: "the archive was already committed",
+                           archivePath: path, entryName: name)
+        }
+        let context = ZipSourceContext(source)
+        guard let zipSource = zip_source_function(handle, zipSourceCallback, Unmanaged.passUnretained(context).toOpaque()) else {
+            throw ZipError(archive: handle, archivePath: path, entryName: name)
+        }
+        streamed.append(context)
+        try add(zipSource, to: handle, as: name, compression: compression, executable: executable)
+    }
+
+    /// `zip_file_add` of a source, then the fixed time and attributes.
+    private func add(_ source: OpaquePointer, to handle: OpaquePointer, as name: String,
+                     compression: ZipCompressionMethod, executable: Bool) throws {
         let index = zip_file_add(handle, name, source, zip_flags_t(ZIP_FL_ENC_UTF_8))
         guard index >= 0 else {
             // "zip_file_add … the source is freed only on success": on failure it is still ours.
@@ -113,7 +139,7 @@ public final class ZipWriter {
         }
         if zip_close(handle) != 0 {
             // zip_close frees the handle only on success.
-            let error = ZipError(archive: handle, archivePath: path)
+            let error: any Error = streamed.lazy.compactMap(\.failure).first ?? ZipError(archive: handle, archivePath: path)
             zip_discard(handle)
             unlink(temporaryPath)
             throw error

@@ -165,9 +165,9 @@ public struct ArchiveImporter {
             throw reject(archive, "it holds no file under \(prefix.isEmpty ? "its root" : prefix) (runpod.extract_subdir)")
         }
         // The paths must make a valid manifest (no file that is also a directory, no duplicate after NFC)
-        // before anything is written: check them with placeholder digests.
+        // before anything is written: check them with placeholder entries (the empty file's digest and size).
         do {
-            _ = try Manifest(files: taken.map { ManifestEntry(path: $0.path, size: $0.entry.size, digest: .empty) })
+            _ = try Manifest(files: taken.map { ManifestEntry(path: $0.path, size: 0, digest: .empty) })
         } catch {
             throw reject(archive, error.message)
         }

@@ -24,7 +24,9 @@ public struct PackResult: Sendable, Equatable {
 /// The same folder and `have` list always give byte-identical archives: entries sorted (manifest first,
 /// then objects by digest), fixed timestamps and attributes (``ZipWriter``). Blobs that look incompressible
 /// (more than 7.5 bits of entropy per byte in their first MiB) are stored, the rest deflated; libzip writes
-/// zip64 records past 4 GiB. The archive is written to a temp file beside `archivePath` and renamed into place.
+/// zip64 records past 4 GiB. The archive is written to a temp file beside `archivePath` and renamed into place;
+/// each blob is hashed again as it is written into the archive, and any difference from the manifest refuses
+/// the whole archive (nothing appears at `archivePath`).
 /// No store is needed: the worker hashes the folder, and the entries stream from the folder's files.
 ///
 /// ```swift
@@ -33,6 +35,9 @@ public struct PackResult: Sendable, Equatable {
 public struct Packer: Sendable {
     /// Entropy (bits per byte) above which a blob is stored rather than deflated.
     public static let storeEntropyThreshold = 7.5
+
+    /// Called with a blob's path after its first chunk went into the archive (tests rewrite the file there).
+    var afterFirstRead: (@Sendable (String) -> Void)?
 
     /// A packer.
     public init() {}
@@ -46,7 +51,7 @@ public struct Packer: Sendable {
                              hint: "pass --models-dir with the folder the training command writes")
         }
         // The same walk and name rules as `import`: the archive carries exactly the set `import` would record.
-        let files = try DirectoryWalker().modelFiles(under: root)
+        let files = try DirectoryWalker().modelSetFiles(under: root)
         let hashes = try ParallelWork.map(count: files.count) { item in
             try ObjectStore.hashFile(at: files[item].absolutePath)
         }
@@ -71,22 +76,16 @@ public struct Packer: Sendable {
         var objectBytes: UInt64 = 0
         for digest in carried {
             let source = sources[digest]!
-            try writer.addFile(at: source.path, as: ArchiveLayout.objectName(digest),
-                               compression: try Self.compression(forFileAt: source.path))
+            // Hashed again as it goes into the archive: a file rewritten since the pass above fails the
+            // commit, and no archive appears (the client would reject an entry that does not match its name).
+            try writer.addEntry(from: PackedFileSource(path: source.path, digest: digest, size: source.size,
+                                                       afterFirstRead: afterFirstRead),
+                                as: ArchiveLayout.objectName(digest),
+                                compression: try Self.compression(forFileAt: source.path))
             objectBytes += source.size
         }
         progress?(Progress(phase: "packing", completed: 0, total: objectBytes))
         try writer.commit()
-        // The entries streamed from the folder: a file rewritten meanwhile would carry bytes that do not
-        // match their name, and the client would reject the archive. Check before handing it out.
-        for digest in carried {
-            let source = sources[digest]!
-            guard let after = try FileSystem.status(source.path), UInt64(after.st_size) == source.size else {
-                unlink(target)
-                throw UsageError("\(source.path) changed while it was being packed",
-                                 hint: "pack again once the training command has finished writing")
-            }
-        }
         progress?(Progress(phase: "packing", completed: objectBytes, total: objectBytes))
         let archiveHash = try ObjectStore.hashFile(at: target)
         return PackResult(archive: target, archiveSHA256: archiveHash.digest, archiveSize: archiveHash.size,

@@ -192,6 +192,7 @@ public final class GitRegistry {
     /// Checks `commit` out (when HEAD is elsewhere) and points the branch and HEAD at it. Local changes the
     /// checkout would overwrite are refused first, so nothing moves (the branch last, after the files).
     private func moveBranch(to commit: GitOID, from head: GitOID?, force: Bool) throws {
+        if head != commit { try checkTreePaths(commit) }
         if head != commit && !force {
             let conflicts = try repository.checkoutConflicts(commit, baseline: head)
             if !conflicts.isEmpty {
@@ -206,7 +207,19 @@ public final class GitRegistry {
             try repository.setReference(branchReference, to: commit, logMessage: "model-sync: fast-forward")
         }
         try repository.pointHead(atBranch: branch)
-        if head != commit { try repository.checkout(commit, baseline: head, force: force, streamingAdditions: true) }
+        guard head != commit else { return }
+        try repository.checkout(commit, baseline: head, force: force, streamingAdditions: true)
+    }
+
+    /// Refuses a commit whose tree holds a path the project's name rules (``ManifestPath``) refuse, before
+    /// any file of it is written to the worktree: a fetched tree comes from whoever could push.
+    private func checkTreePaths(_ commit: GitOID) throws {
+        try repository.checkPaths(inCommit: commit) { raw in
+            if let problem = ManifestPath.problem(withBytes: raw) {
+                throw IntegrityError(.invalidManifest, "the registry's commit \(commit) holds an invalid path: \(problem)",
+                                     hint: "the commit was not written by model-sync; remove the path in the registry")
+            }
+        }
     }
 
     // MARK: reading
