@@ -233,6 +233,7 @@ public struct Generations {
         let layout = store.layout
         let building = layout.generations + "/.building-\(number)"
         try FileSystem.makeDirectories(building)
+        if chmod(building, generationFolderMode()) != 0 { throw IOError.current("chmod", building) }
         let materializer = Materializer(objects: store.objects, mode: options.linkMode)
         var directories: Set<String> = [building]
         for (position, entry) in manifest.files.enumerated() {
@@ -258,6 +259,15 @@ public struct Generations {
         if rename(building, layout.generationPath(number)) != 0 { throw IOError.current("rename", building) }
         try FileSystem.sync(layout.generations, directory: true)
         try store.ledger.finishBuilding(number)
+    }
+
+    /// The mode of a new generation's folder: that of the folder the models folder shows now (the real folder at
+    /// first use, then the active generation), so a private models folder stays private through every swap
+    /// (StorePermissions); `0777 & ~umask` for the first set. The owner keeps full access: retention removes it.
+    private func generationFolderMode() -> mode_t {
+        var info = stat()
+        guard stat(modelsDir, &info) == 0, FileSystem.isDirectory(info) else { return 0o777 & ~processUmask }
+        return (info.st_mode & 0o777) | 0o700
     }
 
     /// Removes whatever exists of generation `number` (half-built or whole, never the active one) and

@@ -57,7 +57,11 @@ extension Store {
                               mode: file.executable ? .executable : .regular)
             }
             let manifest = try Manifest(files: entries)
-            let manifestInsertion = try objects.insert(bytes: manifest.canonicalBytes, expected: manifest.digest)
+            // The manifest names its files: no more readable than the least readable of them (computed only
+            // when it is new: a re-import of an unchanged folder stats nothing more).
+            let manifestMode = objects.contains(manifest.digest) ? nil : objects.narrowestMode(of: manifest)
+            let manifestInsertion = try objects.insert(bytes: manifest.canonicalBytes, expected: manifest.digest,
+                                                      mode: manifestMode)
             if manifestInsertion.created { created.withLock { $0.append(manifest.digest) } }
             try recordImport(of: manifest, from: root, insertions: insertions.map { (files[$0.key].key, $0.value) }, at: now)
             let new = inserted.filter(\.created)
@@ -72,7 +76,11 @@ extension Store {
 
     /// Records a manifest that arrived from elsewhere (a registry, an archive) once all its blobs are stored.
     public func recordManifest(_ manifest: Manifest) throws {
-        _ = try objects.insert(bytes: manifest.canonicalBytes, expected: manifest.digest)
+        if !objects.contains(manifest.digest) {
+            // The manifest names its files: no more readable than the least readable of them.
+            _ = try objects.insert(bytes: manifest.canonicalBytes, expected: manifest.digest,
+                                   mode: objects.narrowestMode(of: manifest))
+        }
         let now = Date()
         try index.transaction {
             try index.recordObject(manifest.digest, size: UInt64(manifest.canonicalBytes.count), at: now)

@@ -190,14 +190,15 @@ struct Fsck {
                     return .init(digest: digest, path: nil, action: "indexed")
                 }
             }
-            if let mode = object.mode, mode != 0o444 {
+            if let mode = object.mode, !StorePermissions.isValidObjectMode(mode) {
                 // A hard-linked generation file shares the object's inode: a chmod on one changes both.
-                try findings.note("object \(digest) has mode \(String(mode, radix: 8)), expected 444") {
+                let repaired = StorePermissions.repairedObjectMode(mode)
+                try findings.note("object \(digest) has mode \(String(mode, radix: 8)), expected read-only (444 at most)") {
                     let path = layout.objectPath(digest)
                     // Not through a link planted in objects/: Linux refuses AT_SYMLINK_NOFOLLOW on a link,
                     // and the problem stays unrepaired.
-                    if fchmodat(AT_FDCWD, path, 0o444, AT_SYMLINK_NOFOLLOW) != 0 { throw IOError.current("chmod", path) }
-                    guard let after = try FileSystem.linkStatus(path), after.st_mode & 0o7777 == 0o444 else {
+                    if fchmodat(AT_FDCWD, path, repaired, AT_SYMLINK_NOFOLLOW) != 0 { throw IOError.current("chmod", path) }
+                    guard let after = try FileSystem.linkStatus(path), after.st_mode & 0o7777 == repaired else {
                         throw IOError(errno: EPERM, operation: "chmod (mode did not change)", path: path)
                     }
                     return .init(digest: digest, path: nil, action: "mode-fixed")

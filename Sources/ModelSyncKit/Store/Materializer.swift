@@ -5,8 +5,9 @@ import Foundation
 
 /// Writes one manifest entry's file into a generation directory from the store.
 ///
-/// Hard links share the object's inode, so they are read-only like the object (0444). An executable entry
-/// cannot share a 0444 inode without losing its execute bit, so it is always copied (mode 0555).
+/// Hard links share the object's inode, so they are read-only like the object (0444 at most). An executable
+/// entry cannot share that inode without losing its execute bit, so it is always copied, readable and
+/// executable by the same people as its object (0555 at most, see ``StorePermissions``).
 struct Materializer: Sendable {
     let objects: ObjectStore
     let mode: LinkMode
@@ -38,7 +39,10 @@ struct Materializer: Sendable {
         if !(tryClone && ioctl(output, ficlone, input) == 0) {
             try FileSystem.copyContents(from: input, to: output, path: target)
         }
-        if fchmod(output, executable ? 0o555 : 0o444) != 0 { throw IOError.current("chmod", target) }
+        var info = stat()
+        guard fstat(input, &info) == 0 else { throw IOError.current("stat", source) }
+        let mode = StorePermissions.copyMode(objectMode: info.st_mode, executable: executable)
+        if fchmod(output, mode) != 0 { throw IOError.current("chmod", target) }
         if fsync(output) != 0 { throw IOError.current("fsync", target) }
         closed = true
         if close(output) != 0 { throw IOError.current("close", target) }

@@ -52,6 +52,11 @@ public struct ObjectStore: Sendable {
         defer { close(source) }
         _ = posix_fadvise(source, 0, 0, POSIX_FADV_SEQUENTIAL)
         let writer = try ObjectWriter(store: self)
+        var info = stat()
+        if fstat(source, &info) == 0 {
+            // An object is no more readable than its source was (StorePermissions).
+            writer.mode = StorePermissions.objectMode(sourceAccess: StorePermissions.readAccess(ofFileAt: path, mode: info.st_mode))
+        }
         do {
             // The kernel copies (copy_file_range: no round trip through user space) and the writer hashes
             // what landed in the temp file, read back from the page cache: the digest is that of the bytes
@@ -87,7 +92,13 @@ public struct ObjectStore: Sendable {
 
     /// Stores a small byte buffer (a manifest).
     public func insert(bytes: [UInt8], expected: Digest? = nil) throws -> Insertion {
+        try insert(bytes: bytes, expected: expected, mode: nil)
+    }
+
+    /// Stores a small byte buffer with `mode` when given (else ``StorePermissions/objectMode(sourceAccess:)``).
+    func insert(bytes: [UInt8], expected: Digest?, mode: mode_t?) throws -> Insertion {
         let writer = try ObjectWriter(store: self)
+        if let mode { writer.mode = mode }
         do {
             try bytes.withUnsafeBytes { try writer.write($0) }
             return try writer.commit(expected: expected)
@@ -95,6 +106,18 @@ public struct ObjectStore: Sendable {
             writer.abandon()
             throw error
         }
+    }
+
+    /// The mode of the least readable object `manifest` lists (read bits only, the owner's kept): what its
+    /// manifest object may show. Objects not in the store do not narrow it.
+    func narrowestMode(of manifest: Manifest) -> mode_t {
+        var mode = StorePermissions.objectMode()
+        var seen = Set<Digest>()
+        for entry in manifest.files where seen.insert(entry.digest).inserted {
+            var info = stat()
+            if lstat(path(of: entry.digest), &info) == 0 { mode &= info.st_mode | 0o400 }
+        }
+        return mode & StorePermissions.objectBase
     }
 
     /// Hashes a file without storing it, in constant memory; returns its digest and size.
@@ -183,7 +206,8 @@ public struct ObjectStore: Sendable {
 
 /// Streams bytes into a new object: temp file, hash while writing, then `commit` verifies and links it in.
 ///
-/// The temp file and the final link are a ``DurableFile`` (the project's one write protocol): mode 0444,
+/// The temp file and the final link are a ``DurableFile`` (the project's one write protocol): read-only
+/// (0444 at most, see ``StorePermissions``),
 /// fsync, `link(2)` so an object already in the store is never rewritten, fsync of the fan-out directory.
 /// Confined to one task; `abandon` (or a failed `commit`) removes the temp file.
 public final class ObjectWriter {
@@ -192,6 +216,8 @@ public final class ObjectWriter {
     private let hasher = SHA256()
     /// The bytes written so far.
     public private(set) var size: UInt64 = 0
+    /// The new object's mode: 0444 narrowed by the umask, and by its source's readers when copied from a file.
+    var mode: mode_t = StorePermissions.objectMode()
     private var readBackBuffer: UnsafeMutableRawBufferPointer?
 
     /// A new, empty object in the store's `tmp/`.
@@ -272,7 +298,7 @@ public final class ObjectWriter {
             let createdDirectory = try DurableFile.makeDirectory(store.layout.objects + "/sha256/" + digest.fanout)
             // link(2) never replaces an existing name: two writers racing for the same object both succeed
             // and exactly one file (identical bytes) stays.
-            let created = try file.commit(to: finalPath, mode: 0o444, placement: .keepExisting,
+            let created = try file.commit(to: finalPath, mode: mode, placement: .keepExisting,
                                           createdParent: createdDirectory, exactMode: true)
             return .init(digest: digest, size: size, created: created)
         } catch {
