@@ -31,10 +31,9 @@ struct PublishCommand: GlobalOptionsCommand {
     func run() throws {
         let output = global.output()
         let workspace = try global.workspace()
-        let store = try workspace.openStore()
         let result = try Publisher(workspace: workspace,
                                    options: .init(noTrain: noTrain, allowDirty: allowDirty, message: message))
-            .publish(store: store, progress: output.progressHandler())
+            .publish(progress: output.progressHandler())
         let text: String
         switch result.result {
         case .published:

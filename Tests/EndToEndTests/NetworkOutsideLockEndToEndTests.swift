@@ -234,3 +234,40 @@ struct NetworkOutsideLockEndToEndTests {
         }
     }
 }
+
+@Suite("a publish holds the store lock only to snapshot and record", .serialized)
+struct PublishOutsideLockEndToEndTests {
+    @Test("while the training command runs, another command takes the store lock at once; the publish still succeeds")
+    func trainingLeavesTheStoreFree() throws {
+        let fixture = RegistryFixture(files: 2, extraPublisherYAML: """
+              lock_timeout_sec: 1
+              publisher:
+                train_before_push: true
+                train_command: "touch training.started; sleep 4"
+            """)
+        let sandbox = fixture.sandbox
+        let publish = Process()
+        publish.executableURL = URL(fileURLWithPath: CLI.binary)
+        publish.arguments = ["publish", "--config", "publisher.yaml", "--json"]
+        publish.currentDirectoryURL = URL(fileURLWithPath: sandbox.path)
+        publish.standardOutput = FileHandle.nullDevice
+        publish.standardError = FileHandle.nullDevice
+        try publish.run()
+        let started = sandbox.path + "/training.started"
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: started) && Date() < deadline { usleep(50_000) }
+        #expect(FileManager.default.fileExists(atPath: started), "the training never started")
+        #expect(publish.isRunning)
+
+        // A writer on the publisher's store: it would wait for the lock (and fail after 1 s) if training held it.
+        sandbox.write("other/file.bin", pseudoRandomBytes(count: 1000, seed: 5))
+        let imported = try sandbox.cli.run(["import", "other", "--config", "publisher.yaml", "--json"], timeout: 30)
+        #expect(imported.status == 0, "\(imported.stderr)")
+
+        let waitUntil = Date().addingTimeInterval(60)
+        while publish.isRunning && Date() < waitUntil { usleep(100_000) }
+        if publish.isRunning { kill(publish.processIdentifier, SIGKILL) }
+        #expect(publish.terminationStatus == 0)
+        #expect(gitCLI(["rev-parse", "--verify", "-q", "main"], in: fixture.registry).status == 0)
+    }
+}

@@ -39,7 +39,7 @@ private struct LocalRegistry {
             try Data(pseudoRandomBytes(count: 70_000, seed: seed))
                 .write(to: URL(fileURLWithPath: workspace.modelsDir + "/" + name))
         }
-        return try Publisher(workspace: workspace).publish(store: workspace.openStore())
+        return try Publisher(workspace: workspace).publish()
     }
 
     /// Files under `objects/pack` of a repository.

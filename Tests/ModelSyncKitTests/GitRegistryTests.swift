@@ -35,10 +35,9 @@ private struct PublisherSide {
     }
 
     func publish(beforePush: (() throws -> Void)? = nil) throws -> Publisher.Result {
-        let store = try workspace.openStore()
         var publisher = Publisher(workspace: workspace)
         publisher.beforePush = beforePush
-        return try publisher.publish(store: store)
+        return try publisher.publish()
     }
 }
 

@@ -160,9 +160,8 @@ struct NameRulesTests {
             """)
         let workspace = try Workspace.resolve(configPath: config, modelsDir: nil, storeDir: nil, envFile: nil,
                                               processEnvironment: [:])
-        let store = try workspace.openStore()
         let error = try #require(throws: IntegrityError.self) {
-            _ = try Publisher(workspace: workspace).publish(store: store)
+            _ = try Publisher(workspace: workspace).publish()
         }
         #expect(error.message.contains("the registry's commit"), "\(error.message)")
         #expect(error.message.contains(name.fragment), "\(error.message)")

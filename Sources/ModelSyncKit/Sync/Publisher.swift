@@ -52,28 +52,49 @@ public struct Publisher {
 
     /// Publishes the models folder. Throws `UsageError` for a dirty worktree (exit 2), `CommandFailedError`
     /// when training fails (exit 8, nothing published), ``GitError`` of category `.remote` when the remote
-    /// fails or another publisher won twice (exit 4).
-    public func publish(store: Store, progress: ProgressHandler? = nil) throws -> Result {
+    /// fails or another publisher won twice (exit 4), `BusyError` (exit 5) when a lock stays taken past
+    /// `lock_timeout_sec`.
+    ///
+    /// The store lock is held only to snapshot the folder and to record the event: training (often an hour)
+    /// and the registry's network work run without it, so `rollback`, `import` or a pull on the same store are
+    /// never blocked by a publish. `repo_dir` is guarded by `<store>/registry.lock` throughout, as for `pull`.
+    /// The blobs being uploaded stay in the store meanwhile: `gc` keeps what was imported within
+    /// `gc.grace_sec`, and a blob removed anyway fails the publish (exit 3) before the channel moves.
+    public func publish(progress: ProgressHandler? = nil) throws -> Result {
+        try FileSystem.makeDirectories(workspace.storeDir)
+        let registryLock = try StoreLock(path: FileSystem.absolute(workspace.storeDir) + "/registry.lock",
+                                         timeout: workspace.config.lockTimeoutSec)
+        return try withExtendedLifetime(registryLock) { try publishHoldingRegistry(progress: progress) }
+    }
+
+    private func publishHoldingRegistry(progress: ProgressHandler?) throws -> Result {
         let config = workspace.config
         let registry = try GitRegistry.open(config: config, environment: workspace.environment)
         registry.beforePush = beforePush
         if !(options.allowDirty || config.allowDirty) { try registry.requireCleanWorktree() }
         try train()
-        let imported = try store.importDirectory(workspace.modelsDir, progress: progress)
-        let manifest = try store.manifest(imported.manifest)
+        let (imported, manifest) = try snapshot(progress: progress)
         let destination = GitRegistryDestination(registry: registry, author: registry.author(config: config),
                                                  title: options.message)
-        let published = try TransferEngine(store: store, progress: progress)
+        let published = try TransferEngine(store: workspace.openStoreForReading(), progress: progress)
             .publish(manifest, to: destination, channel: RegistryLayout.latest)
         guard let receipt = published.receipt, let commit = GitOID(hex: receipt) else {
             return Result(result: .upToDate, manifest: manifest.digest, commit: nil, newObjects: 0, newBytes: 0,
                           files: imported.files, bytes: imported.bytes)
         }
-        try store.recordCompleted(StoreEvent(kind: .publish, manifest: manifest.digest,
-                                             // The index is shown by `log` without the configuration: no secret goes in.
-                                             reason: SecretScrubber.shared.scrub("commit \(commit) to \(registry.remoteName)/\(registry.branch)")))
+        try workspace.openStore().recordCompleted(StoreEvent(
+            kind: .publish, manifest: manifest.digest,
+            // The index is shown by `log` without the configuration: no secret goes in.
+            reason: SecretScrubber.shared.scrub("commit \(commit) to \(registry.remoteName)/\(registry.branch)")))
         return Result(result: .published, manifest: manifest.digest, commit: commit, newObjects: published.newObjects,
                       newBytes: published.newBytes, files: imported.files, bytes: imported.bytes)
+    }
+
+    /// Imports the models folder under the store lock, released when this returns.
+    private func snapshot(progress: ProgressHandler?) throws -> (ImportResult, Manifest) {
+        let store = try workspace.openStore()
+        let imported = try store.importDirectory(workspace.modelsDir, progress: progress)
+        return (imported, try store.manifest(imported.manifest))
     }
 
     /// Runs `publisher.train_command` when `train_before_push` is set and `--no-train` is not given; a failure

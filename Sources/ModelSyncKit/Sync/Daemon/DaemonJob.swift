@@ -31,8 +31,7 @@ public struct DaemonJob: Sendable {
     public func run() throws -> DaemonRunOutcome {
         switch role {
         case .publisher:
-            let store = try workspace.openStore()
-            return DaemonJob.outcome(of: try Publisher(workspace: workspace).publish(store: store))
+            return DaemonJob.outcome(of: try Publisher(workspace: workspace).publish())
         case .client:
             let result = try Puller(workspace: workspace).pull()
             let store = try? workspace.openStoreForReading()
