@@ -115,3 +115,32 @@ struct StorePermissionsEndToEndTests {
         return files
     }
 }
+
+@Suite("a machine's setup problems exit 2 with a hint, never 1", .serialized)
+struct SetupErrorEndToEndTests {
+    @Test("a store path under a regular file: exit 2, the path named, a hint")
+    func storeUnderAFile() throws {
+        let sandbox = Sandbox()
+        sandbox.write("models/a.bin", pseudoRandomBytes(count: 100, seed: 1))
+        sandbox.write("not-a-folder", Array("x".utf8))
+        let result = try sandbox.cli.run(["import", "models", "--store", "not-a-folder/store"])
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.contains("not-a-folder"), "\(result.stderr)")
+        #expect(result.stderr.contains("hint: "), "\(result.stderr)")
+    }
+
+    @Test("a user who may not write the store: exit 2 naming the path and its permissions",
+          .enabled(if: canSwitchUser, "switching to another user needs root and setpriv"))
+    func storeNotWritable() throws {
+        let sandbox = Sandbox()
+        chmod(sandbox.path, 0o755)
+        sandbox.write("models/a.bin", pseudoRandomBytes(count: 100, seed: 1), mode: 0o644)
+        #expect(try sandbox.cli.run(["import", "models"]).status == 0)
+        shell("chmod -R a+rX '\(sandbox.path)'")
+        var cli = sandbox.cli
+        cli.runThrough = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        let result = try cli.run(["import", "models"])
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.contains("hint: check the permissions of"), "\(result.stderr)")
+    }
+}

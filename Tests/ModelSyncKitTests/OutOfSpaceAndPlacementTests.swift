@@ -38,7 +38,10 @@ struct OutOfSpaceAndPlacementTests {
         #expect(shm.category == .outOfSpace)
         let busy = SQLiteError(resultCode: .SQLITE_BUSY, sqliteMessage: "busy", context: "INSERT", path: "/s/index.sqlite")
         #expect(busy.category == .unexpected)
-        #expect(IOError(errno: EACCES, operation: "open", path: "/x").category == .unexpected)
+        #expect(IOError(errno: EACCES, operation: "open", path: "/x").category == .usage)
+        #expect(IOError(errno: EROFS, operation: "open", path: "/x").category == .usage)
+        #expect(IOError(errno: EIO, operation: "read", path: "/x").category == .integrity)
+        #expect(IOError(errno: EINVAL, operation: "ioctl", path: "/x").category == .unexpected)
     }
 
     @Test("nesting is refused both ways and through symbolic links; side by side is accepted")

@@ -12,10 +12,21 @@ public struct IOError: ModelSyncError {
     /// The path involved.
     public let path: String
 
-    /// Exit 9 for a full disk or quota; any other failed system call is unforeseen.
+    /// Exit 9 for a full disk or quota; exit 2 for what the user's setup must fix (permissions, a read-only
+    /// filesystem, a missing or wrong kind of path, too many open files); exit 3 for a disk that fails to read
+    /// or write (EIO: the bytes cannot be trusted); anything else is unforeseen (exit 1, a bug).
     public var category: ErrorCategory {
-        ErrorCategory.isOutOfSpace(errno: errno) ? .outOfSpace : .unexpected
+        if ErrorCategory.isOutOfSpace(errno: errno) { return .outOfSpace }
+        if Self.setupErrors.contains(errno) { return .usage }
+        if errno == EIO { return .integrity }
+        return .unexpected
     }
+
+    /// The errno values that name a problem of the machine's setup, not of model-sync.
+    static let setupErrors: Set<Int32> = [
+        EACCES, EPERM, EROFS, ENOENT, ENOTDIR, EISDIR, ELOOP, ENAMETOOLONG, EEXIST, ETXTBSY, EMLINK, EXDEV,
+        EMFILE, ENFILE, ENOTEMPTY,
+    ]
 
     public var message: String {
         if ErrorCategory.isOutOfSpace(errno: errno) {
@@ -29,9 +40,13 @@ public struct IOError: ModelSyncError {
         case ENOSPC, EDQUOT:
             return "free some space on the filesystem holding \(path) (`model-sync gc` removes unreferenced objects), "
                 + "then run the command again; the previous set is still active"
-        case EACCES, EPERM: return "check the permissions of \(path)"
+        case EACCES, EPERM: return "check the permissions of \(path) and of the folders above it for this user"
         case ENOENT: return "check that the path exists"
-        case EROFS: return "the filesystem is read-only"
+        case EROFS: return "the filesystem holding \(path) is mounted read-only: remount it read-write or move the store"
+        case ENOTDIR, EISDIR, ELOOP: return "\(path) is not the kind of file expected there: check it and the folders above it"
+        case ENAMETOOLONG: return "shorten the path"
+        case EMFILE, ENFILE: return "too many open files: raise the limit (ulimit -n) and run the command again"
+        case EIO: return "the disk reports an I/O error: check it (dmesg), then run `model-sync fsck`"
         default: return nil
         }
     }
