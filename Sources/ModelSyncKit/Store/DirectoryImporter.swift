@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
 import Foundation
 import Synchronization
 
@@ -34,36 +37,50 @@ extension Store {
     /// Files are hashed in parallel on a bounded number of threads, each with one 1 MiB buffer.
     /// The directory itself is not modified; no generation is created.
     public func importDirectory(_ directory: String, progress: ProgressHandler? = nil) throws -> ImportResult {
-        try importDirectory(directory, progress: progress, now: Date())
+        // Read before the walk stats any file: the racy-file rule compares every file's times with it.
+        let hashStart = StatKey.fileClockNow()
+        return try importDirectory(directory, progress: progress, now: Date(), hashStart: hashStart)
     }
 
     /// `importDirectory` with the clock the racy-file rule is measured against (tests move it forward).
     func importDirectory(_ directory: String, progress: ProgressHandler? = nil, now: Date) throws -> ImportResult {
+        try importDirectory(directory, progress: progress, now: now,
+                            hashStart: Int64((now.timeIntervalSince1970 * 1e9).rounded(.down)))
+    }
+
+    /// `importDirectory` with the moment hashing began (`hashStart`, nanoseconds since 1970 on the clock that
+    /// stamps files), which decides which files are racy (``StatKey/isRacy(hashStart:)``).
+    func importDirectory(_ directory: String, progress: ProgressHandler? = nil, now: Date,
+                         hashStart: Int64) throws -> ImportResult {
         let root = try checkedModelsFolder(directory)
         let files = try scan(root)
-        let known = try cachedDigests(of: files)
-        let pending = files.indices.filter { known[$0] == nil }
+        var digests = try cachedDigests(of: files)
+        let cachedCount = digests.count { $0 != nil }
+        let pending = files.indices.filter { digests[$0] == nil }
         // Objects this import links, so that a failure (a full disk, most often) removes them again: an
         // import either records its whole set or leaves the store as it found it.
         let created = Mutex<[Digest]>([])
         do {
             let inserted = try insert(pending.map { files[$0] }, progress: progress, created: created)
-            var insertions: [Int: ObjectStore.Insertion] = [:]
-            for (item, insertion) in inserted.enumerated() { insertions[pending[item]] = insertion }
+            for (position, insertion) in zip(pending, inserted) { digests[position] = insertion.digest }
 
-            let entries = files.enumerated().map { position, file in
-                ManifestEntry(path: file.relativePath, size: file.key.size,
-                              digest: known[position] ?? insertions[position]!.digest,
-                              mode: file.executable ? .executable : .regular)
+            let entries = files.indices.map { position in
+                ManifestEntry(path: files[position].relativePath, size: files[position].key.size,
+                              digest: digests[position]!, mode: files[position].executable ? .executable : .regular)
             }
+            digests = []
             let manifest = try Manifest(files: entries)
-            let manifestInsertion = try objects.insert(bytes: manifest.canonicalBytes, expected: manifest.digest)
-            if manifestInsertion.created { created.withLock { $0.append(manifest.digest) } }
-            try recordImport(of: manifest, from: root, insertions: insertions.map { (files[$0.key].key, $0.value) }, at: now)
+            // Re-importing an unchanged set gives a manifest the store holds already: not written again.
+            if !objects.contains(manifest.digest) {
+                let manifestInsertion = try objects.insert(bytes: manifest.canonicalBytes, expected: manifest.digest)
+                if manifestInsertion.created { created.withLock { $0.append(manifest.digest) } }
+            }
+            try recordImport(of: manifest, from: root, keys: pending.lazy.map { files[$0].key }, insertions: inserted,
+                             hashStart: hashStart, at: now)
             let new = inserted.filter(\.created)
             return ImportResult(manifest: manifest.digest, files: files.count, bytes: manifest.totalBytes,
                                 newObjects: new.count, newBytes: new.reduce(0) { $0 + $1.size },
-                                cachedFiles: known.count)
+                                cachedFiles: cachedCount)
         } catch {
             for digest in created.withLock({ $0 }) { try? objects.remove(digest) }
             throw error
@@ -109,15 +126,39 @@ extension Store {
         }
     }
 
-    /// The stat cache's digests, by position in `files`, for unchanged files whose object is still present.
-    private func cachedDigests(of files: [ScannedFile]) throws -> [Int: Digest] {
-        var known: [Int: Digest] = [:]
-        for (position, file) in files.enumerated() {
-            if let digest = try index.cachedDigest(for: file.key), objects.contains(digest) {
-                known[position] = digest
-            }
+    /// The stat cache's digests, by position in `files` (nil where the file must be hashed): for unchanged
+    /// files whose object is still present. The cache is read in one pass in path order and merged with the
+    /// files, so that a large folder costs one statement rather than one query per file.
+    private func cachedDigests(of files: [ScannedFile]) throws -> [Digest?] {
+        var digests = [Digest?](repeating: nil, count: files.count)
+        guard !files.isEmpty else { return digests }
+        // Manifest order is the order of the absolute paths too, unless a name on disk is not in NFC.
+        var order = Array(files.indices)
+        let inPathOrder = zip(files, files.dropFirst()).allSatisfy {
+            $0.absolutePath.utf8Precedes($1.absolutePath)
         }
-        return known
+        if !inPathOrder { order.sort { files[$0].absolutePath.utf8Precedes(files[$1].absolutePath) } }
+        var cursor = 0
+        try index.cachedEntries(from: files[order[0]].absolutePath, through: files[order[order.count - 1]].absolutePath) { key, text in
+            while cursor < order.count, files[order[cursor]].absolutePath.utf8Precedes(key.path) { cursor += 1 }
+            guard cursor < order.count, files[order[cursor]].key == key, let digest = try? Digest(parsing: text) else { return }
+            digests[order[cursor]] = digest
+        }
+        // An object removed since (gc, a repaired store) is hashed again. Looked up from one open `objects/`
+        // folder: a stat by absolute path walked the store's whole path for every file.
+        let folder = Glibc.open(layout.objects, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        defer { if folder >= 0 { close(folder) } }
+        for position in digests.indices {
+            if let digest = digests[position], !objectExists(digest, in: folder) { digests[position] = nil }
+        }
+        return digests
+    }
+
+    /// `objects.contains(digest)`, looked up relative to the open `objects/` folder `folder` when there is one.
+    private func objectExists(_ digest: Digest, in folder: Int32) -> Bool {
+        guard folder >= 0 else { return objects.contains(digest) }
+        var info = stat()
+        return fstatat(folder, digest.objectRelativePath, &info, AT_SYMLINK_NOFOLLOW) == 0
     }
 
     /// Hashes `files` into the store in parallel, reporting progress over their total size; refuses a file
@@ -145,16 +186,14 @@ extension Store {
     }
 
     /// One transaction: the new objects, the stat cache, the manifest and the import event.
-    private func recordImport(of manifest: Manifest, from root: String,
-                              insertions: [(key: StatKey, insertion: ObjectStore.Insertion)], at now: Date) throws {
+    private func recordImport(of manifest: Manifest, from root: String, keys: some Sequence<StatKey>,
+                              insertions: [ObjectStore.Insertion], hashStart: Int64, at now: Date) throws {
         try index.transaction {
-            for (key, insertion) in insertions {
+            for (key, insertion) in zip(keys, insertions) {
                 try index.recordObject(insertion.digest, size: insertion.size, at: now)
-                // Racy-file rule (as git's index): a file changed in the last two seconds might change again
-                // within the same timestamp granularity, so it is not cached. ctime counts too: mtime can be
-                // set back (touch -d, rsync -t), ctime cannot.
-                let changed = Double(max(key.mtimeNanoseconds, key.ctimeNanoseconds)) / 1e9
-                if changed < now.timeIntervalSince1970 - 2 {
+                // Racy-file rule (as git's index): a file changed in the timestamp tick its hash began in could
+                // change again without changing its key, so it is not cached (``StatKey/isRacy(hashStart:)``).
+                if !key.isRacy(hashStart: hashStart) {
                     try index.cacheDigest(insertion.digest, for: key)
                 }
             }

@@ -45,7 +45,9 @@ public struct Manifest: Hashable, Sendable {
                     "size of \(CanonicalJSON.quoted(entry.path)) is \(entry.size), more than \(Manifest.maxFileSize)")
             }
         }
-        let sorted = files.sorted { ManifestPath.bytewiseLess($0.path, $1.path) }
+        // An import lists its files in manifest order already: checked in one pass, sorted only if needed.
+        let inOrder = zip(files, files.dropFirst()).allSatisfy { $0.path.utf8Precedes($1.path) }
+        let sorted = inOrder ? files : files.sorted { $0.path.utf8Precedes($1.path) }
         try Manifest.checkSet(sorted)
         self.init(validatedSortedFiles: sorted)
     }
@@ -309,19 +311,36 @@ public struct Manifest: Hashable, Sendable {
             throw invalid("manifest has the path \(CanonicalJSON.quoted(next.path)) more than once")
         }
         try checkSizes(sorted)
-        // Paths are NFC and unique by bytes here, so a Set<String> cannot merge two of them.
-        let paths = Set(sorted.map(\.path))
+        // Each distinct folder is checked once (files of one folder mostly follow each other), each of its
+        // prefixes by a binary search of the sorted paths: a set of every path and a string per prefix per file
+        // were most of the cost of a large manifest.
+        var checkedFolder: Substring = ""
         for entry in sorted {
+            guard let slash = entry.path.utf8.lastIndex(of: UInt8(ascii: "/")) else { continue }
+            let folder = entry.path[..<slash]
+            if !checkedFolder.isEmpty && checkedFolder.utf8.elementsEqual(folder.utf8) { continue }
+            checkedFolder = folder
             let utf8 = Array(entry.path.utf8)
             for (offset, byte) in utf8.enumerated() where byte == UInt8(ascii: "/") {
                 let directory = String(decoding: utf8[..<offset], as: UTF8.self)
-                if paths.contains(directory) {
+                if containsPath(directory, in: sorted) {
                     throw invalid(
                         "manifest path \(CanonicalJSON.quoted(directory)) is both a file and a directory "
                             + "(of \(CanonicalJSON.quoted(entry.path)))")
                 }
             }
         }
+    }
+
+    /// True when the bytewise-sorted `sorted` holds an entry whose path has exactly the bytes of `path`.
+    private static func containsPath(_ path: String, in sorted: [ManifestEntry]) -> Bool {
+        var low = 0
+        var high = sorted.count
+        while low < high {
+            let middle = (low + high) / 2
+            if sorted[middle].path.utf8Precedes(path) { low = middle + 1 } else { high = middle }
+        }
+        return low < sorted.count && sorted[low].path.utf8.elementsEqual(path.utf8)
     }
 
     /// One digest names one content, so one size: two entries with the same digest and different sizes, or
