@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 internal import Glibc
 #endif
+internal import CModelSyncSystem
 import Foundation
 import Synchronization
 
@@ -20,14 +21,49 @@ public struct ImportResult: Sendable, Equatable {
     public let cachedFiles: Int
 }
 
-/// One regular file found while walking a directory.
+/// One regular file found while walking a directory, kept compact: a folder of 200,000 files holds 200,000 of
+/// these through the whole import (its absolute path and stat key are built when needed).
 struct ScannedFile: Sendable {
     /// Relative path, `/`-separated, NFC.
     let relativePath: String
-    /// Absolute path on disk (may differ from `relativePath` in normalization).
-    let absolutePath: String
-    let key: StatKey
+    /// The folder that holds it, on disk (one string shared by its files).
+    let directory: String
+    /// Its name in `directory`, as on disk.
+    let name: String
+    let device: UInt64
+    let inode: UInt64
+    let size: UInt64
+    let mtimeNanoseconds: Int64
+    let ctimeNanoseconds: Int64
     let executable: Bool
+
+    init(_ entry: WalkedEntry) {
+        let key = StatKey(path: "", stat: entry.status!)
+        relativePath = entry.relativePath
+        directory = entry.directory
+        name = entry.name
+        device = key.device
+        inode = key.inode
+        size = key.size
+        mtimeNanoseconds = key.mtimeNanoseconds
+        ctimeNanoseconds = key.ctimeNanoseconds
+        executable = entry.isExecutable
+    }
+
+    /// Absolute path on disk (may differ from `relativePath` in normalization).
+    var absolutePath: String { directory + "/" + name }
+
+    /// What the stat cache compares, as the walk saw the file.
+    var key: StatKey {
+        StatKey(path: absolutePath, device: device, inode: inode, size: size,
+                mtimeNanoseconds: mtimeNanoseconds, ctimeNanoseconds: ctimeNanoseconds)
+    }
+
+    /// True when `key` describes this file as the walk saw it (path included, compared by bytes).
+    func matches(_ key: StatKey) -> Bool {
+        key.device == device && key.inode == inode && key.size == size && key.mtimeNanoseconds == mtimeNanoseconds
+            && key.ctimeNanoseconds == ctimeNanoseconds && key.path.utf8.elementsEqual(absolutePath.utf8)
+    }
 }
 
 extension Store {
@@ -53,7 +89,9 @@ extension Store {
     func importDirectory(_ directory: String, progress: ProgressHandler? = nil, now: Date,
                          hashStart: Int64) throws -> ImportResult {
         let root = try checkedModelsFolder(directory)
-        let files = try scan(root)
+        var files = try scan(root)
+        let fileCount = files.count
+        Self.returnFreedMemory()  // the walk's entries
         var digests = try cachedDigests(of: files)
         let cachedCount = digests.count { $0 != nil }
         let pending = files.indices.filter { digests[$0] == nil }
@@ -61,26 +99,38 @@ extension Store {
         // import either records its whole set or leaves the store as it found it.
         let created = Mutex<[Digest]>([])
         do {
-            let inserted = try insert(pending.map { files[$0] }, progress: progress, created: created)
+            var inserted = try insert(files, at: pending, progress: progress, created: created)
             for (position, insertion) in zip(pending, inserted) { digests[position] = insertion.digest }
+            let newObjects = inserted.count(where: \.created)
+            let newBytes = inserted.reduce(UInt64(0)) { $0 + ($1.created ? $1.size : 0) }
+            inserted = []  // the digests live on in `digests`, then in the entries
 
             let entries = files.indices.map { position in
-                ManifestEntry(path: files[position].relativePath, size: files[position].key.size,
+                ManifestEntry(path: files[position].relativePath, size: files[position].size,
                               digest: digests[position]!, mode: files[position].executable ? .executable : .regular)
             }
             digests = []
-            let manifest = try Manifest(files: entries)
-            // Re-importing an unchanged set gives a manifest the store holds already: not written again.
-            if !objects.contains(manifest.digest) {
-                let manifestInsertion = try objects.insert(bytes: manifest.canonicalBytes, expected: manifest.digest)
-                if manifestInsertion.created { created.withLock { $0.append(manifest.digest) } }
+            // One transaction: the hashed files' objects and stat cache, the manifest and the import event.
+            let manifest = try index.transaction { () throws -> Manifest in
+                try recordHashed(files, at: pending, digests: entries, hashStart: hashStart, at: now)
+                // All the index needs of the walk is recorded: its list goes before the manifest's encoding is
+                // built, which keeps the peak memory of a folder of many small files down.
+                files = []
+                Self.returnFreedMemory()
+                let manifest = try Manifest(files: entries)
+                // Re-importing an unchanged set gives a manifest the store holds already: not written again.
+                if !objects.contains(manifest.digest) {
+                    let manifestInsertion = try objects.insert(bytes: manifest.canonicalBytes, expected: manifest.digest)
+                    if manifestInsertion.created { created.withLock { $0.append(manifest.digest) } }
+                }
+                try index.recordObject(manifest.digest, size: UInt64(manifest.canonicalBytes.count), at: now)
+                try index.recordManifest(manifest, at: now)
+                try index.recordEvent(StoreEvent(time: now, kind: .importSet, manifest: manifest.digest,
+                                                 reason: "imported \(root)"))
+                return manifest
             }
-            try recordImport(of: manifest, from: root, keys: pending.lazy.map { files[$0].key }, insertions: inserted,
-                             hashStart: hashStart, at: now)
-            let new = inserted.filter(\.created)
-            return ImportResult(manifest: manifest.digest, files: files.count, bytes: manifest.totalBytes,
-                                newObjects: new.count, newBytes: new.reduce(0) { $0 + $1.size },
-                                cachedFiles: cachedCount)
+            return ImportResult(manifest: manifest.digest, files: fileCount, bytes: manifest.totalBytes,
+                                newObjects: newObjects, newBytes: newBytes, cachedFiles: cachedCount)
         } catch {
             for digest in created.withLock({ $0 }) { try? objects.remove(digest) }
             throw error
@@ -121,8 +171,7 @@ extension Store {
     /// the models folder is not part of the set).
     private func scan(_ root: String) throws -> [ScannedFile] {
         try DirectoryWalker(skipping: [layout.root]).modelSetFiles(under: root).map { entry in
-            ScannedFile(relativePath: entry.relativePath, absolutePath: entry.absolutePath,
-                        key: StatKey(path: entry.absolutePath, stat: entry.status!), executable: entry.isExecutable)
+            ScannedFile(entry)
         }
     }
 
@@ -141,7 +190,7 @@ extension Store {
         var cursor = 0
         try index.cachedEntries(from: files[order[0]].absolutePath, through: files[order[order.count - 1]].absolutePath) { key, text in
             while cursor < order.count, files[order[cursor]].absolutePath.utf8Precedes(key.path) { cursor += 1 }
-            guard cursor < order.count, files[order[cursor]].key == key, let digest = try? Digest(parsing: text) else { return }
+            guard cursor < order.count, files[order[cursor]].matches(key), let digest = try? Digest(parsing: text) else { return }
             digests[order[cursor]] = digest
         }
         // An object removed since (gc, a repaired store) is hashed again. Looked up from one open `objects/`
@@ -161,46 +210,51 @@ extension Store {
         return fstatat(folder, digest.objectRelativePath, &info, AT_SYMLINK_NOFOLLOW) == 0
     }
 
-    /// Hashes `files` into the store in parallel, reporting progress over their total size; refuses a file
-    /// that changed while it was copied.
-    private func insert(_ files: [ScannedFile], progress: ProgressHandler?,
+    /// Hashes the files at `positions` of `files` into the store in parallel, reporting progress over their
+    /// total size; refuses a file that changed while it was copied.
+    private func insert(_ files: [ScannedFile], at positions: [Int], progress: ProgressHandler?,
                         created: borrowing Mutex<[Digest]>) throws -> [ObjectStore.Insertion] {
-        let totalBytes = files.reduce(UInt64(0)) { $0 + $1.key.size }
+        let totalBytes = positions.reduce(UInt64(0)) { $0 + files[$1].size }
         let done = Atomic<UInt64>(0)
         let objects = self.objects
-        return try ParallelWork.map(count: files.count) { item -> ObjectStore.Insertion in
-            let file = files[item]
-            let insertion = try objects.insert(fileAt: file.absolutePath) { chunk in
+        return try ParallelWork.map(count: positions.count) { item -> ObjectStore.Insertion in
+            let file = files[positions[item]]
+            let path = file.absolutePath
+            let insertion = try objects.insert(fileAt: path) { chunk in
                 let completed = done.add(chunk, ordering: .relaxed).newValue
                 progress?(Progress(phase: "hashing", completed: completed, total: totalBytes))
             }
             if insertion.created { created.withLock { $0.append(insertion.digest) } }
             // A file that changed while it was copied would give a manifest that matches no real state.
-            guard let after = try FileSystem.status(file.absolutePath),
-                  StatKey(path: file.key.path, stat: after) == file.key, insertion.size == file.key.size else {
-                throw UsageError("\(file.absolutePath) changed while it was being imported",
+            guard let after = try FileSystem.status(path),
+                  file.matches(StatKey(path: path, stat: after)), insertion.size == file.size else {
+                throw UsageError("\(path) changed while it was being imported",
                                  hint: "run the import again once the training job has finished writing")
             }
             return insertion
         }
     }
 
-    /// One transaction: the new objects, the stat cache, the manifest and the import event.
-    private func recordImport(of manifest: Manifest, from root: String, keys: some Sequence<StatKey>,
-                              insertions: [ObjectStore.Insertion], hashStart: Int64, at now: Date) throws {
-        try index.transaction {
-            for (key, insertion) in zip(keys, insertions) {
-                try index.recordObject(insertion.digest, size: insertion.size, at: now)
-                // Racy-file rule (as git's index): a file changed in the timestamp tick its hash began in could
-                // change again without changing its key, so it is not cached (``StatKey/isRacy(hashStart:)``).
-                if !key.isRacy(hashStart: hashStart) {
-                    try index.cacheDigest(insertion.digest, for: key)
-                }
+    /// Gives memory freed in the middle of the heap back to the system (`malloc_trim`): the large lists of a
+    /// folder of many small files are freed between phases, and without this the next phase's peak stacks on
+    /// top of them (glibc keeps freed heap pages, and raises its mmap threshold after a large free).
+    private static func returnFreedMemory() {
+        _ = CModelSyncSystem_malloc_trim()
+    }
+
+    /// Records the files at `positions` of `files`, just hashed, with the digests of the entries at the same
+    /// positions: their objects (of the size checked after hashing) and their stat-cache rows.
+    private func recordHashed(_ files: [ScannedFile], at positions: [Int], digests entries: [ManifestEntry],
+                              hashStart: Int64, at now: Date) throws {
+        for position in positions {
+            let key = files[position].key
+            let digest = entries[position].digest
+            try index.recordObject(digest, size: key.size, at: now)
+            // Racy-file rule (as git's index): a file changed in the timestamp tick its hash began in could
+            // change again without changing its key, so it is not cached (``StatKey/isRacy(hashStart:)``).
+            if !key.isRacy(hashStart: hashStart) {
+                try index.cacheDigest(digest, for: key)
             }
-            try index.recordObject(manifest.digest, size: UInt64(manifest.canonicalBytes.count), at: now)
-            try index.recordManifest(manifest, at: now)
-            try index.recordEvent(StoreEvent(time: now, kind: .importSet, manifest: manifest.digest,
-                                             reason: "imported \(root)"))
         }
     }
 }

@@ -24,7 +24,10 @@ struct WalkedEntry: Sendable {
     let relativePath: String
     /// The path on disk (it may differ from `relativePath` in normalization; for an undecodable name it shows
     /// U+FFFD too: use `rawAbsolutePath` to reach the file).
-    let absolutePath: String
+    var absolutePath: String { directory + "/" + name }
+    /// The entry's name in `directory`, as on disk. Kept instead of the absolute path: a short name is stored
+    /// inline, where a path per entry was a large part of the walk's memory for a folder of many small files.
+    let name: String
     /// The path on disk, byte for byte.
     var rawAbsolutePath: [UInt8] { undecodablePath ?? Array(absolutePath.utf8) }
     /// The path on disk, byte for byte, kept only where `absolutePath` cannot spell it (an undecodable name):
@@ -38,9 +41,9 @@ struct WalkedEntry: Sendable {
     let status: stat?
 
     /// An entry; `undecodablePath` is the raw path of an `.undecodableName` (nil for any other kind).
-    init(relativePath: String, absolutePath: String, undecodablePath: [UInt8]?, directory: String, kind: Kind, status: stat?) {
+    init(relativePath: String, name: String, undecodablePath: [UInt8]?, directory: String, kind: Kind, status: stat?) {
         self.relativePath = relativePath
-        self.absolutePath = absolutePath
+        self.name = name
         self.undecodablePath = undecodablePath
         self.directory = directory
         self.kind = kind
@@ -128,7 +131,7 @@ struct DirectoryWalker: Sendable {
             // ASCII is in NFC already; normalizing every name of a large folder was a visible cost.
             let relativePath = joined.utf8.allSatisfy { $0 < 0x80 } ? joined : joined.precomposedStringWithCanonicalMapping
             guard decoded != nil else {
-                found.append(WalkedEntry(relativePath: relativePath, absolutePath: path,
+                found.append(WalkedEntry(relativePath: relativePath, name: name,
                                          undecodablePath: Array(directory.utf8) + [UInt8(ascii: "/")] + raw,
                                          directory: directory, kind: .undecodableName, status: nil))
                 continue
@@ -136,7 +139,7 @@ struct DirectoryWalker: Sendable {
             if skipping.contains(path) { continue }
             // Checked before lstat: the absolute path may be past PATH_MAX, where every call fails.
             if relativePath.utf8.count > Self.maxRelativePathBytes {
-                found.append(WalkedEntry(relativePath: relativePath, absolutePath: path, undecodablePath: nil,
+                found.append(WalkedEntry(relativePath: relativePath, name: name, undecodablePath: nil,
                                          directory: directory, kind: .pathTooLong, status: nil))
                 continue
             }
@@ -147,7 +150,7 @@ struct DirectoryWalker: Sendable {
             }
             let kind: WalkedEntry.Kind = FileSystem.isRegular(info) ? .regular
                 : FileSystem.isSymlink(info) ? .symbolicLink : .special
-            found.append(WalkedEntry(relativePath: relativePath, absolutePath: path, undecodablePath: nil,
+            found.append(WalkedEntry(relativePath: relativePath, name: name, undecodablePath: nil,
                                      directory: directory, kind: kind, status: info))
         }
     }
