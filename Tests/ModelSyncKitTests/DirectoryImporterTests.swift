@@ -107,6 +107,23 @@ struct DirectoryImporterTests {
         #expect(again.newObjects == 0)
     }
 
+    @Test("the stat cache answers for names stored in NFD too, whose paths on disk sort apart from the manifest's")
+    func statCacheWithNonNFCNames() throws {
+        let directory = TemporaryDirectory()
+        // On disk an NFD name ("e" + U+0301) sorts among the "e" names, in the manifest its NFC form (U+00E9)
+        // sorts after "z": the stat cache, read in on-disk path order, must still meet every file.
+        let names = ["a.bin", "e\u{301}.bin", "e\u{301}z/w.bin", "ez.bin", "f.bin", "\u{e9}a.bin", "z.bin"]
+        for (index, name) in names.enumerated() {
+            directory.write("models/" + name, pseudoRandomBytes(count: 10 + index, seed: UInt64(index)))
+        }
+        let store = try Store.open(at: directory.path + "/store", lockTimeout: 1)
+        let first = try store.importDirectory(directory.path + "/models", now: Date().addingTimeInterval(60))
+        #expect(first.files == names.count && first.cachedFiles == 0)
+        let second = try store.importDirectory(directory.path + "/models", now: Date().addingTimeInterval(60))
+        #expect(second.manifest == first.manifest)
+        #expect(second.cachedFiles == names.count)
+    }
+
     @Test("the racy-file rule works at the filesystem's granularity: whole-second times make a two-second tick")
     func racyRuleAtSecondGranularity() {
         let second: Int64 = 1_000_000_000
