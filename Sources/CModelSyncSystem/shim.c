@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/fs.h>
@@ -15,4 +16,8 @@ int CModelSyncSystem_rename_noreplace(const char *from, const char *to) {
 
 ssize_t CModelSyncSystem_copy_file_range(int in, int out, size_t length) {
     return copy_file_range(in, NULL, out, NULL, length, 0);
+}
+
+int CModelSyncSystem_malloc_trim(void) {
+    return malloc_trim(0);
 }

@@ -15,6 +15,9 @@ SWIFT=${SWIFT:-swift}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_TIMEOUT=${FUZZ_TIMEOUT:-10}
 FUZZ_RSS_MB=${FUZZ_RSS_MB:-2048}
+# FUZZ_SEED fixes libFuzzer's random seed (CI sets it, so a run explores the same inputs for the same code;
+# unset: a new seed each run, for exploring by hand).
+FUZZ_SEED=${FUZZ_SEED:-}
 
 if [ "$#" -gt 0 ]; then
     TARGETS="$*"
@@ -38,6 +41,7 @@ for target in $TARGETS; do
     set --
     dictionary="$ROOT/Fixtures/fuzz/$target.dict"
     [ -f "$dictionary" ] && set -- -dict="$dictionary"
+    [ -n "$FUZZ_SEED" ] && set -- "$@" -seed="$FUZZ_SEED"
     # The first folder receives new inputs; the seeds are only read.
     if "$BIN/fuzz-$target" -max_total_time="$FUZZ_SECONDS" -timeout="$FUZZ_TIMEOUT" \
         -rss_limit_mb="$FUZZ_RSS_MB" -print_final_stats=1 -artifact_prefix="$artifacts/" "$@" \

@@ -45,13 +45,13 @@ struct DirectoryImporterTests {
         try handle.write(contentsOf: Data(pseudoRandomBytes(count: 4096, seed: 2)))
         try handle.close()
         try FileManager.default.setAttributes([.modificationDate: mtime], ofItemAtPath: path)
-        let second = try store.importDirectory(directory.path + "/models")
+        let second = try store.importDirectory(directory.path + "/models", now: Date().addingTimeInterval(60))
         #expect(second.manifest != first.manifest)
         #expect(second.cachedFiles == 0)
-        // And it is not cached while its ctime is recent, so a third import hashes it again too.
-        #expect(try store.importDirectory(directory.path + "/models").cachedFiles == 0)
-        #expect(try store.importDirectory(directory.path + "/models", now: Date().addingTimeInterval(60)).cachedFiles == 0)
-        #expect(try store.importDirectory(directory.path + "/models", now: Date().addingTimeInterval(60)).cachedFiles == 1)
+        // Hashed after its last change, it is cached under its new key.
+        let third = try store.importDirectory(directory.path + "/models", now: Date().addingTimeInterval(60))
+        #expect(third.manifest == second.manifest)
+        #expect(third.cachedFiles == 1)
     }
 
     @Test("progress is reported while a large file is copied, and reaches the total")
@@ -68,13 +68,80 @@ struct DirectoryImporterTests {
         #expect(zip(seen, seen.dropFirst()).allSatisfy { $0.completed <= $1.completed })
     }
 
-    @Test("a file written in the last two seconds is not cached (it could change within the same timestamp)")
+    @Test("a file changed in the timestamp tick its hash began in is hashed again; one untouched since is not")
     func racyFilesAreNotCached() throws {
         let directory = TemporaryDirectory()
+        directory.write("models/settled.bin", [4, 5, 6])
+        let settled = try statKey(directory.path + "/models/settled.bin")
+        let tick = StatKey.timestampTick(mtimeNanoseconds: settled.mtimeNanoseconds, ctimeNanoseconds: settled.ctimeNanoseconds)
+        Thread.sleep(forTimeInterval: Double(3 * tick) / 1e9 + 0.01)
         directory.write("models/fresh.bin", [1, 2, 3])
+        let fresh = try statKey(directory.path + "/models/fresh.bin")
+        let store = try Store.open(at: directory.path + "/store", lockTimeout: 1)
+        // The hash "begins" at the very nanosecond fresh.bin last changed: the same tick, so a write later in
+        // that tick would keep its key. settled.bin last changed ticks before.
+        let hashStart = max(fresh.mtimeNanoseconds, fresh.ctimeNanoseconds)
+        try #require(max(settled.mtimeNanoseconds, settled.ctimeNanoseconds) < hashStart - 2 * tick)
+        let first = try store.importDirectory(directory.path + "/models", now: Date(), hashStart: hashStart)
+        #expect(first.cachedFiles == 0)
+        let second = try store.importDirectory(directory.path + "/models", now: Date(), hashStart: hashStart + 10 * tick)
+        // fresh.bin was racy, so it is read again; settled.bin is cached.
+        #expect(second.cachedFiles == 1)
+        // Hashed well after its last change, fresh.bin is cached from then on.
+        #expect(try store.importDirectory(directory.path + "/models", now: Date(), hashStart: hashStart + 10 * tick)
+                    .cachedFiles == 2)
+    }
+
+    @Test("a no-op import right after an import of a folder just written reads no file")
+    func noOpImportRightAfterAnImport() throws {
+        let directory = TemporaryDirectory()
+        for index in 0..<10 { directory.write("models/f\(index).bin", pseudoRandomBytes(count: 100, seed: UInt64(index))) }
+        // Two timestamp ticks between the last write and the import, as between a copy and its import.
+        let last = try statKey(directory.path + "/models/f9.bin")
+        let tick = StatKey.timestampTick(mtimeNanoseconds: last.mtimeNanoseconds, ctimeNanoseconds: last.ctimeNanoseconds)
+        Thread.sleep(forTimeInterval: Double(2 * tick) / 1e9 + 0.01)
         let store = try Store.open(at: directory.path + "/store", lockTimeout: 1)
         _ = try store.importDirectory(directory.path + "/models")
-        #expect(try store.importDirectory(directory.path + "/models").cachedFiles == 0)
+        let again = try store.importDirectory(directory.path + "/models")
+        #expect(again.cachedFiles == 10)
+        #expect(again.newObjects == 0)
+    }
+
+    @Test("the stat cache answers for names stored in NFD too, whose paths on disk sort apart from the manifest's")
+    func statCacheWithNonNFCNames() throws {
+        let directory = TemporaryDirectory()
+        // On disk an NFD name ("e" + U+0301) sorts among the "e" names, in the manifest its NFC form (U+00E9)
+        // sorts after "z": the stat cache, read in on-disk path order, must still meet every file.
+        let names = ["a.bin", "e\u{301}.bin", "e\u{301}z/w.bin", "ez.bin", "f.bin", "\u{e9}a.bin", "z.bin"]
+        for (index, name) in names.enumerated() {
+            directory.write("models/" + name, pseudoRandomBytes(count: 10 + index, seed: UInt64(index)))
+        }
+        let store = try Store.open(at: directory.path + "/store", lockTimeout: 1)
+        let first = try store.importDirectory(directory.path + "/models", now: Date().addingTimeInterval(60))
+        #expect(first.files == names.count && first.cachedFiles == 0)
+        let second = try store.importDirectory(directory.path + "/models", now: Date().addingTimeInterval(60))
+        #expect(second.manifest == first.manifest)
+        #expect(second.cachedFiles == names.count)
+    }
+
+    @Test("the racy-file rule works at the filesystem's granularity: whole-second times make a two-second tick")
+    func racyRuleAtSecondGranularity() {
+        let second: Int64 = 1_000_000_000
+        let wholeSeconds = StatKey(path: "/m/a", device: 1, inode: 1, size: 1,
+                                   mtimeNanoseconds: 1_000 * second, ctimeNanoseconds: 1_000 * second)
+        // Hashed half a second after the stamp: on a filesystem of whole seconds that is the same tick.
+        #expect(wholeSeconds.isRacy(hashStart: 1_000 * second + second / 2))
+        #expect(wholeSeconds.isRacy(hashStart: 1_001 * second + second / 2))
+        #expect(!wholeSeconds.isRacy(hashStart: 1_002 * second + second / 2))
+        let fine = StatKey(path: "/m/a", device: 1, inode: 1, size: 1,
+                           mtimeNanoseconds: 1_000 * second + 123, ctimeNanoseconds: 1_000 * second + 456)
+        #expect(fine.isRacy(hashStart: 1_000 * second + 456))
+        #expect(fine.isRacy(hashStart: 1_000 * second + 400))
+        #expect(!fine.isRacy(hashStart: 1_000 * second + 456 + 2 * StatKey.coarseClockResolution))
+        // ctime counts as much as mtime: mtime can be set back, ctime cannot.
+        let setBack = StatKey(path: "/m/a", device: 1, inode: 1, size: 1,
+                              mtimeNanoseconds: 10 * second + 1, ctimeNanoseconds: 1_000 * second + 1)
+        #expect(setBack.isRacy(hashStart: 1_000 * second + 2))
     }
 
     @Test("paths are relative, sorted bytewise, executable bits kept; symlinks are refused naming the path")
@@ -164,4 +231,11 @@ struct DirectoryImporterTests {
         #expect(aside.count == 1)
         #expect(try Store.openForReading(at: storePath).status(modelsDir: directory.path + "/models").manifests == 1)
     }
+}
+
+/// The stat key of the file at `path`, as the importer takes it.
+private func statKey(_ path: String) throws -> StatKey {
+    var info = stat()
+    guard lstat(path, &info) == 0 else { throw POSIXError(.ENOENT) }
+    return StatKey(path: path, stat: info)
 }

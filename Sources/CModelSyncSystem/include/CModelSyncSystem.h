@@ -14,4 +14,8 @@ int CModelSyncSystem_rename_noreplace(const char *from, const char *to);
 /// copy_file_range(2) on whole descriptors (no offsets): declared only under _GNU_SOURCE too.
 ssize_t CModelSyncSystem_copy_file_range(int in, int out, size_t length);
 
+/// malloc_trim(3) with no padding: gives free heap pages back to the system. <malloc.h> is not part of
+/// Swift's Glibc module. Returns 1 when memory was released.
+int CModelSyncSystem_malloc_trim(void);
+
 #endif

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
+internal import CModelSyncSystem
 import Foundation
 import Synchronization
 
@@ -17,14 +21,49 @@ public struct ImportResult: Sendable, Equatable {
     public let cachedFiles: Int
 }
 
-/// One regular file found while walking a directory.
+/// One regular file found while walking a directory, kept compact: a folder of 200,000 files holds 200,000 of
+/// these through the whole import (its absolute path and stat key are built when needed).
 struct ScannedFile: Sendable {
     /// Relative path, `/`-separated, NFC.
     let relativePath: String
-    /// Absolute path on disk (may differ from `relativePath` in normalization).
-    let absolutePath: String
-    let key: StatKey
+    /// The folder that holds it, on disk (one string shared by its files).
+    let directory: String
+    /// Its name in `directory`, as on disk.
+    let name: String
+    let device: UInt64
+    let inode: UInt64
+    let size: UInt64
+    let mtimeNanoseconds: Int64
+    let ctimeNanoseconds: Int64
     let executable: Bool
+
+    init(_ entry: WalkedEntry) {
+        let key = StatKey(path: "", stat: entry.status!)
+        relativePath = entry.relativePath
+        directory = entry.directory
+        name = entry.name
+        device = key.device
+        inode = key.inode
+        size = key.size
+        mtimeNanoseconds = key.mtimeNanoseconds
+        ctimeNanoseconds = key.ctimeNanoseconds
+        executable = entry.isExecutable
+    }
+
+    /// Absolute path on disk (may differ from `relativePath` in normalization).
+    var absolutePath: String { directory + "/" + name }
+
+    /// What the stat cache compares, as the walk saw the file.
+    var key: StatKey {
+        StatKey(path: absolutePath, device: device, inode: inode, size: size,
+                mtimeNanoseconds: mtimeNanoseconds, ctimeNanoseconds: ctimeNanoseconds)
+    }
+
+    /// True when `key` describes this file as the walk saw it (path included, compared by bytes).
+    func matches(_ key: StatKey) -> Bool {
+        key.device == device && key.inode == inode && key.size == size && key.mtimeNanoseconds == mtimeNanoseconds
+            && key.ctimeNanoseconds == ctimeNanoseconds && key.path.utf8.elementsEqual(absolutePath.utf8)
+    }
 }
 
 extension Store {
@@ -34,40 +73,66 @@ extension Store {
     /// Files are hashed in parallel on a bounded number of threads, each with one 1 MiB buffer.
     /// The directory itself is not modified; no generation is created.
     public func importDirectory(_ directory: String, progress: ProgressHandler? = nil) throws -> ImportResult {
-        try importDirectory(directory, progress: progress, now: Date())
+        // Read before the walk stats any file: the racy-file rule compares every file's times with it.
+        let hashStart = StatKey.fileClockNow()
+        return try importDirectory(directory, progress: progress, now: Date(), hashStart: hashStart)
     }
 
     /// `importDirectory` with the clock the racy-file rule is measured against (tests move it forward).
     func importDirectory(_ directory: String, progress: ProgressHandler? = nil, now: Date) throws -> ImportResult {
+        try importDirectory(directory, progress: progress, now: now,
+                            hashStart: Int64((now.timeIntervalSince1970 * 1e9).rounded(.down)))
+    }
+
+    /// `importDirectory` with the moment hashing began (`hashStart`, nanoseconds since 1970 on the clock that
+    /// stamps files), which decides which files are racy (``StatKey/isRacy(hashStart:)``).
+    func importDirectory(_ directory: String, progress: ProgressHandler? = nil, now: Date,
+                         hashStart: Int64) throws -> ImportResult {
         let root = try checkedModelsFolder(directory)
-        let files = try scan(root)
-        let known = try cachedDigests(of: files)
-        let pending = files.indices.filter { known[$0] == nil }
+        var files = try scan(root)
+        let fileCount = files.count
+        Self.returnFreedMemory()  // the walk's entries
+        var digests = try cachedDigests(of: files)
+        let cachedCount = digests.count { $0 != nil }
+        let pending = files.indices.filter { digests[$0] == nil }
         // Objects this import links, so that a failure (a full disk, most often) removes them again: an
         // import either records its whole set or leaves the store as it found it.
         let created = Mutex<[Digest]>([])
         do {
-            let inserted = try insert(pending.map { files[$0] }, progress: progress, created: created)
-            var insertions: [Int: ObjectStore.Insertion] = [:]
-            for (item, insertion) in inserted.enumerated() { insertions[pending[item]] = insertion }
+            var inserted = try insert(files, at: pending, progress: progress, created: created)
+            for (position, insertion) in zip(pending, inserted) { digests[position] = insertion.digest }
+            let newObjects = inserted.count(where: \.created)
+            let newBytes = inserted.reduce(UInt64(0)) { $0 + ($1.created ? $1.size : 0) }
+            inserted = []  // the digests live on in `digests`, then in the entries
 
-            let entries = files.enumerated().map { position, file in
-                ManifestEntry(path: file.relativePath, size: file.key.size,
-                              digest: known[position] ?? insertions[position]!.digest,
-                              mode: file.executable ? .executable : .regular)
+            let entries = files.indices.map { position in
+                ManifestEntry(path: files[position].relativePath, size: files[position].size,
+                              digest: digests[position]!, mode: files[position].executable ? .executable : .regular)
             }
-            let manifest = try Manifest(files: entries)
-            // The manifest names its files: no more readable than the least readable of them (computed only
-            // when it is new: a re-import of an unchanged folder stats nothing more).
-            let manifestMode = objects.contains(manifest.digest) ? nil : objects.narrowestMode(of: manifest)
-            let manifestInsertion = try objects.insert(bytes: manifest.canonicalBytes, expected: manifest.digest,
-                                                      mode: manifestMode)
-            if manifestInsertion.created { created.withLock { $0.append(manifest.digest) } }
-            try recordImport(of: manifest, from: root, insertions: insertions.map { (files[$0.key].key, $0.value) }, at: now)
-            let new = inserted.filter(\.created)
-            return ImportResult(manifest: manifest.digest, files: files.count, bytes: manifest.totalBytes,
-                                newObjects: new.count, newBytes: new.reduce(0) { $0 + $1.size },
-                                cachedFiles: known.count)
+            digests = []
+            // One transaction: the hashed files' objects and stat cache, the manifest and the import event.
+            let manifest = try index.transaction { () throws -> Manifest in
+                try recordHashed(files, at: pending, digests: entries, hashStart: hashStart, at: now)
+                // All the index needs of the walk is recorded: its list goes before the manifest's encoding is
+                // built, which keeps the peak memory of a folder of many small files down.
+                files = []
+                Self.returnFreedMemory()
+                let manifest = try Manifest(files: entries)
+                // Re-importing an unchanged set gives a manifest the store holds already: not written again.
+                // A new manifest names its files: no more readable than the least readable of them.
+                if !objects.contains(manifest.digest) {
+                    let manifestInsertion = try objects.insert(bytes: manifest.canonicalBytes, expected: manifest.digest,
+                                                              mode: objects.narrowestMode(of: manifest))
+                    if manifestInsertion.created { created.withLock { $0.append(manifest.digest) } }
+                }
+                try index.recordObject(manifest.digest, size: UInt64(manifest.canonicalBytes.count), at: now)
+                try index.recordManifest(manifest, at: now)
+                try index.recordEvent(StoreEvent(time: now, kind: .importSet, manifest: manifest.digest,
+                                                 reason: "imported \(root)"))
+                return manifest
+            }
+            return ImportResult(manifest: manifest.digest, files: fileCount, bytes: manifest.totalBytes,
+                                newObjects: newObjects, newBytes: newBytes, cachedFiles: cachedCount)
         } catch {
             for digest in created.withLock({ $0 }) { try? objects.remove(digest) }
             throw error
@@ -112,64 +177,90 @@ extension Store {
     /// the models folder is not part of the set).
     private func scan(_ root: String) throws -> [ScannedFile] {
         try DirectoryWalker(skipping: [layout.root]).modelSetFiles(under: root).map { entry in
-            ScannedFile(relativePath: entry.relativePath, absolutePath: entry.absolutePath,
-                        key: StatKey(path: entry.absolutePath, stat: entry.status!), executable: entry.isExecutable)
+            ScannedFile(entry)
         }
     }
 
-    /// The stat cache's digests, by position in `files`, for unchanged files whose object is still present.
-    private func cachedDigests(of files: [ScannedFile]) throws -> [Int: Digest] {
-        var known: [Int: Digest] = [:]
-        for (position, file) in files.enumerated() {
-            if let digest = try index.cachedDigest(for: file.key), objects.contains(digest) {
-                known[position] = digest
-            }
+    /// The stat cache's digests, by position in `files` (nil where the file must be hashed): for unchanged
+    /// files whose object is still present. The cache is read in one pass in path order and merged with the
+    /// files, so that a large folder costs one statement rather than one query per file.
+    private func cachedDigests(of files: [ScannedFile]) throws -> [Digest?] {
+        var digests = [Digest?](repeating: nil, count: files.count)
+        guard !files.isEmpty else { return digests }
+        // Manifest order is the order of the absolute paths too, unless a name on disk is not in NFC.
+        var order = Array(files.indices)
+        let inPathOrder = zip(files, files.dropFirst()).allSatisfy {
+            $0.absolutePath.utf8Precedes($1.absolutePath)
         }
-        return known
+        if !inPathOrder { order.sort { files[$0].absolutePath.utf8Precedes(files[$1].absolutePath) } }
+        var cursor = 0
+        try index.cachedEntries(from: files[order[0]].absolutePath, through: files[order[order.count - 1]].absolutePath) { key, text in
+            while cursor < order.count, files[order[cursor]].absolutePath.utf8Precedes(key.path) { cursor += 1 }
+            guard cursor < order.count, files[order[cursor]].matches(key), let digest = try? Digest(parsing: text) else { return }
+            digests[order[cursor]] = digest
+        }
+        // An object removed since (gc, a repaired store) is hashed again. Looked up from one open `objects/`
+        // folder: a stat by absolute path walked the store's whole path for every file.
+        let folder = Glibc.open(layout.objects, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        defer { if folder >= 0 { close(folder) } }
+        for position in digests.indices {
+            if let digest = digests[position], !objectExists(digest, in: folder) { digests[position] = nil }
+        }
+        return digests
     }
 
-    /// Hashes `files` into the store in parallel, reporting progress over their total size; refuses a file
-    /// that changed while it was copied.
-    private func insert(_ files: [ScannedFile], progress: ProgressHandler?,
+    /// `objects.contains(digest)`, looked up relative to the open `objects/` folder `folder` when there is one.
+    private func objectExists(_ digest: Digest, in folder: Int32) -> Bool {
+        guard folder >= 0 else { return objects.contains(digest) }
+        var info = stat()
+        return fstatat(folder, digest.objectRelativePath, &info, AT_SYMLINK_NOFOLLOW) == 0
+    }
+
+    /// Hashes the files at `positions` of `files` into the store in parallel, reporting progress over their
+    /// total size; refuses a file that changed while it was copied.
+    private func insert(_ files: [ScannedFile], at positions: [Int], progress: ProgressHandler?,
                         created: borrowing Mutex<[Digest]>) throws -> [ObjectStore.Insertion] {
-        let totalBytes = files.reduce(UInt64(0)) { $0 + $1.key.size }
+        let totalBytes = positions.reduce(UInt64(0)) { $0 + files[$1].size }
         let done = Atomic<UInt64>(0)
         let objects = self.objects
-        return try ParallelWork.map(count: files.count) { item -> ObjectStore.Insertion in
-            let file = files[item]
-            let insertion = try objects.insert(fileAt: file.absolutePath) { chunk in
+        return try ParallelWork.map(count: positions.count) { item -> ObjectStore.Insertion in
+            let file = files[positions[item]]
+            let path = file.absolutePath
+            let insertion = try objects.insert(fileAt: path) { chunk in
                 let completed = done.add(chunk, ordering: .relaxed).newValue
                 progress?(Progress(phase: "hashing", completed: completed, total: totalBytes))
             }
             if insertion.created { created.withLock { $0.append(insertion.digest) } }
             // A file that changed while it was copied would give a manifest that matches no real state.
-            guard let after = try FileSystem.status(file.absolutePath),
-                  StatKey(path: file.key.path, stat: after) == file.key, insertion.size == file.key.size else {
-                throw UsageError("\(file.absolutePath) changed while it was being imported",
+            guard let after = try FileSystem.status(path),
+                  file.matches(StatKey(path: path, stat: after)), insertion.size == file.size else {
+                throw UsageError("\(path) changed while it was being imported",
                                  hint: "run the import again once the training job has finished writing")
             }
             return insertion
         }
     }
 
-    /// One transaction: the new objects, the stat cache, the manifest and the import event.
-    private func recordImport(of manifest: Manifest, from root: String,
-                              insertions: [(key: StatKey, insertion: ObjectStore.Insertion)], at now: Date) throws {
-        try index.transaction {
-            for (key, insertion) in insertions {
-                try index.recordObject(insertion.digest, size: insertion.size, at: now)
-                // Racy-file rule (as git's index): a file changed in the last two seconds might change again
-                // within the same timestamp granularity, so it is not cached. ctime counts too: mtime can be
-                // set back (touch -d, rsync -t), ctime cannot.
-                let changed = Double(max(key.mtimeNanoseconds, key.ctimeNanoseconds)) / 1e9
-                if changed < now.timeIntervalSince1970 - 2 {
-                    try index.cacheDigest(insertion.digest, for: key)
-                }
+    /// Gives memory freed in the middle of the heap back to the system (`malloc_trim`): the large lists of a
+    /// folder of many small files are freed between phases, and without this the next phase's peak stacks on
+    /// top of them (glibc keeps freed heap pages, and raises its mmap threshold after a large free).
+    private static func returnFreedMemory() {
+        _ = CModelSyncSystem_malloc_trim()
+    }
+
+    /// Records the files at `positions` of `files`, just hashed, with the digests of the entries at the same
+    /// positions: their objects (of the size checked after hashing) and their stat-cache rows.
+    private func recordHashed(_ files: [ScannedFile], at positions: [Int], digests entries: [ManifestEntry],
+                              hashStart: Int64, at now: Date) throws {
+        for position in positions {
+            let key = files[position].key
+            let digest = entries[position].digest
+            try index.recordObject(digest, size: key.size, at: now)
+            // Racy-file rule (as git's index): a file changed in the timestamp tick its hash began in could
+            // change again without changing its key, so it is not cached (``StatKey/isRacy(hashStart:)``).
+            if !key.isRacy(hashStart: hashStart) {
+                try index.cacheDigest(digest, for: key)
             }
-            try index.recordObject(manifest.digest, size: UInt64(manifest.canonicalBytes.count), at: now)
-            try index.recordManifest(manifest, at: now)
-            try index.recordEvent(StoreEvent(time: now, kind: .importSet, manifest: manifest.digest,
-                                             reason: "imported \(root)"))
         }
     }
 }

@@ -144,7 +144,27 @@ final class Index {
         return result
     }
 
+    /// The number of indexed objects and their total size, counted by SQLite (status reads no row into memory).
+    func objectTotals() throws(SQLiteError) -> (count: Int, bytes: UInt64) {
+        try database.query("SELECT count(*), coalesce(sum(size), 0) FROM objects") {
+            ($0.int(0), UInt64(max(0, $0.int64(1))))
+        }.first ?? (0, 0)
+    }
+
     // MARK: manifests
+
+    /// The file count and total size recorded for `digest` when it was recorded, or nil for an unknown manifest:
+    /// `status` reads them here rather than decoding a manifest of every file.
+    func manifestCounts(_ digest: Digest) throws(SQLiteError) -> (files: Int, bytes: UInt64)? {
+        try database.query("SELECT files, bytes FROM manifests WHERE digest = ?", [.text(digest.description)]) {
+            ($0.int(0), UInt64(max(0, $0.int64(1))))
+        }.first
+    }
+
+    /// The number of recorded manifests.
+    func manifestCount() throws(SQLiteError) -> Int {
+        try database.query("SELECT count(*) FROM manifests") { $0.int(0) }.first ?? 0
+    }
 
     func recordManifest(_ manifest: Manifest, at time: Date = Date()) throws(SQLiteError) {
         let digest = manifest.digest.description
@@ -247,6 +267,24 @@ final class Index {
         }
         guard let (cached, text) = rows.first, cached == key else { return nil }
         return try? Digest(parsing: text)
+    }
+
+    /// Calls `body` with every stat-cache entry whose path lies between `first` and `last` (inclusive), in
+    /// path order (bytewise, SQLite's `BINARY` collation): one statement for a whole folder, where one query per
+    /// file cost a round trip each.
+    func cachedEntries(from first: String, through last: String,
+                       _ body: (_ key: StatKey, _ digest: String) -> Void) throws(SQLiteError) {
+        let statement = try database.prepare("""
+            SELECT path, device, inode, size, mtime_ns, ctime_ns, digest FROM stat_cache
+            WHERE path >= ? AND path <= ? ORDER BY path
+            """)
+        try statement.bind([.text(first), .text(last)])
+        while try statement.step() {
+            body(StatKey(path: statement.text(0), device: UInt64(bitPattern: statement.int64(1)),
+                         inode: UInt64(bitPattern: statement.int64(2)), size: UInt64(statement.int64(3)),
+                         mtimeNanoseconds: statement.int64(4), ctimeNanoseconds: statement.int64(5)),
+                 statement.text(6))
+        }
     }
 
     func cacheDigest(_ digest: Digest, for key: StatKey) throws(SQLiteError) {

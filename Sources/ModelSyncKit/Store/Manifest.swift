@@ -45,7 +45,9 @@ public struct Manifest: Hashable, Sendable {
                     "size of \(CanonicalJSON.quoted(entry.path)) is \(entry.size), more than \(Manifest.maxFileSize)")
             }
         }
-        let sorted = files.sorted { ManifestPath.bytewiseLess($0.path, $1.path) }
+        // An import lists its files in manifest order already: checked in one pass, sorted only if needed.
+        let inOrder = zip(files, files.dropFirst()).allSatisfy { $0.path.utf8Precedes($1.path) }
+        let sorted = inOrder ? files : files.sorted { $0.path.utf8Precedes($1.path) }
         try Manifest.checkSet(sorted)
         self.init(validatedSortedFiles: sorted)
     }
@@ -112,6 +114,9 @@ public struct Manifest: Hashable, Sendable {
     /// The canonical bytes of a manifest of `files` (sorted).
     private static func encode(_ files: [ManifestEntry]) -> [UInt8] {
         var out = head
+        // Reserved up front (an entry is about 110 bytes besides its path): grown by doubling, the buffer of a
+        // large manifest briefly took up to three times its size.
+        out.reserveCapacity(files.reduce(head.count + tail.count) { $0 + 128 + $1.path.utf8.count })
         for (index, entry) in files.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             appendEntry(entry, to: &out)
@@ -309,13 +314,19 @@ public struct Manifest: Hashable, Sendable {
             throw invalid("manifest has the path \(CanonicalJSON.quoted(next.path)) more than once")
         }
         try checkSizes(sorted)
-        // Paths are NFC and unique by bytes here, so a Set<String> cannot merge two of them.
-        let paths = Set(sorted.map(\.path))
+        // Each distinct folder is checked once (files of one folder mostly follow each other), each of its
+        // prefixes by a binary search of the sorted paths: a set of every path and a string per prefix per file
+        // were most of the cost of a large manifest.
+        var checkedFolder: Substring = ""
         for entry in sorted {
+            guard let slash = entry.path.utf8.lastIndex(of: UInt8(ascii: "/")) else { continue }
+            let folder = entry.path[..<slash]
+            if !checkedFolder.isEmpty && checkedFolder.utf8.elementsEqual(folder.utf8) { continue }
+            checkedFolder = folder
             let utf8 = Array(entry.path.utf8)
             for (offset, byte) in utf8.enumerated() where byte == UInt8(ascii: "/") {
                 let directory = String(decoding: utf8[..<offset], as: UTF8.self)
-                if paths.contains(directory) {
+                if containsPath(directory, in: sorted) {
                     throw invalid(
                         "manifest path \(CanonicalJSON.quoted(directory)) is both a file and a directory "
                             + "(of \(CanonicalJSON.quoted(entry.path)))")
@@ -324,26 +335,64 @@ public struct Manifest: Hashable, Sendable {
         }
     }
 
+    /// True when the bytewise-sorted `sorted` holds an entry whose path has exactly the bytes of `path`.
+    private static func containsPath(_ path: String, in sorted: [ManifestEntry]) -> Bool {
+        var low = 0
+        var high = sorted.count
+        while low < high {
+            let middle = (low + high) / 2
+            if sorted[middle].path.utf8Precedes(path) { low = middle + 1 } else { high = middle }
+        }
+        return low < sorted.count && sorted[low].path.utf8.elementsEqual(path.utf8)
+    }
+
     /// One digest names one content, so one size: two entries with the same digest and different sizes, or
     /// the digest of the empty content with a size other than 0 (or size 0 with another digest), describe
     /// files no blob can be. Refused here so that no entry point (decode, import, pull, archive, activate)
     /// accepts such a manifest.
     private static func checkSizes(_ files: [ManifestEntry]) throws(IntegrityError) {
-        var sizes: [Digest: (size: UInt64, path: String)] = [:]
-        for entry in files {
-            if (entry.digest == .empty) != (entry.size == 0) {
-                throw invalid("manifest path \(CanonicalJSON.quoted(entry.path)) has size \(entry.size) and digest "
-                              + "\(entry.digest): only the empty file, of size 0, has the digest \(Digest.empty)")
-            }
-            if let first = sizes[entry.digest] {
-                guard first.size == entry.size else {
-                    throw invalid("manifest lists \(entry.digest) with two sizes: \(first.size) bytes for "
-                                  + "\(CanonicalJSON.quoted(first.path)) and \(entry.size) for \(CanonicalJSON.quoted(entry.path))")
-                }
-            } else {
-                sizes[entry.digest] = (entry.size, entry.path)
-            }
+        // Positions grouped by digest (sorted, each group in path order) rather than a dictionary by digest,
+        // which for a manifest of 200,000 files took tens of MB at its peak. The error reported is the one met
+        // first in path order, as a single pass would.
+        let empty = files.firstIndex { ($0.digest == .empty) != ($0.size == 0) }
+        // Sorted by the digest's first 64 bits first (integers, no string touched), by the whole digest on a tie.
+        var order = files.indices.map { (prefix: Self.leadingBits(of: files[$0].digest), position: $0) }
+        order.sort { left, right in
+            if left.prefix != right.prefix { return left.prefix < right.prefix }
+            let (a, b) = (files[left.position].digest.hex, files[right.position].digest.hex)
+            return a == b ? left.position < right.position : a.utf8Precedes(b)
         }
+        var conflict: (first: Int, other: Int)?
+        var start = 0
+        while start < order.count {
+            let first = order[start].position
+            var end = start + 1
+            while end < order.count && files[order[end].position].digest == files[first].digest { end += 1 }
+            if let other = order[(start + 1)..<end].lazy.map(\.position).first(where: { files[$0].size != files[first].size }),
+               conflict.map({ other < $0.other }) ?? true {
+                conflict = (first, other)
+            }
+            start = end
+        }
+        if let empty, empty <= conflict?.other ?? Int.max {
+            let entry = files[empty]
+            throw invalid("manifest path \(CanonicalJSON.quoted(entry.path)) has size \(entry.size) and digest "
+                          + "\(entry.digest): only the empty file, of size 0, has the digest \(Digest.empty)")
+        }
+        if let (first, other) = conflict {
+            let (first, entry) = (files[first], files[other])
+            throw invalid("manifest lists \(entry.digest) with two sizes: \(first.size) bytes for "
+                          + "\(CanonicalJSON.quoted(first.path)) and \(entry.size) for \(CanonicalJSON.quoted(entry.path))")
+        }
+    }
+
+    /// The first 16 hex digits of `digest` as a number, which orders digests as their hex text does.
+    private static func leadingBits(of digest: Digest) -> UInt64 {
+        var value: UInt64 = 0
+        for byte in digest.hex.utf8.prefix(16) {
+            value = value << 4 | UInt64(byte <= UInt8(ascii: "9") ? byte &- UInt8(ascii: "0") : byte &- UInt8(ascii: "a") &+ 10)
+        }
+        return value
     }
 
     private static func invalid(_ message: String) -> IntegrityError {

@@ -31,7 +31,8 @@ public enum ManifestPath {
     /// ManifestPath.problem(with: "../etc/passwd")   // "path \"../etc/passwd\" has a \"..\" component"
     /// ```
     public static func problem(with path: String) -> String? {
-        let shown = "path \(CanonicalJSON.quoted(path))"
+        // Built only for a message: quoting every valid path of a large folder was a visible cost.
+        var shown: String { "path \(CanonicalJSON.quoted(path))" }
         if path.isEmpty { return "\(shown) is empty" }
         if path.utf8.count > maxPathBytes {
             return "path \(CanonicalJSON.quoted(String(path.prefix(60))))… is \(path.utf8.count) bytes long, "
@@ -75,7 +76,7 @@ public enum ManifestPath {
 
     /// The order of `files` in a manifest: by UTF-8 bytes (`"B" < "a" < "é"`), not by Swift's String ordering.
     public static func bytewiseLess(_ lhs: String, _ rhs: String) -> Bool {
-        lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
+        lhs.utf8Precedes(rhs)
     }
 
     private static func codePoint(_ scalar: Unicode.Scalar) -> String {

@@ -46,13 +46,16 @@ extension Store {
         var active: StoreStatus.Active?
         if let number = activeNumber,
            let record = generations.first(where: { $0.number == number }) {
-            let manifest = try? self.manifest(record.manifest)
-            active = .init(generation: number, manifest: record.manifest, files: manifest?.files.count ?? 0,
-                           bytes: manifest?.totalBytes ?? 0, activatedAt: record.activatedAt)
+            // The counts recorded with the manifest: decoding a manifest of 200,000 files took seconds. A
+            // manifest the index lost (a rebuild in progress) is read from its object instead.
+            let counts = try index.manifestCounts(record.manifest)
+                ?? (try? self.manifest(record.manifest)).map { (files: $0.files.count, bytes: $0.totalBytes) }
+            active = .init(generation: number, manifest: record.manifest, files: counts?.files ?? 0,
+                           bytes: counts?.bytes ?? 0, activatedAt: record.activatedAt)
         }
-        let objects = try index.allObjects()
+        let objects = try index.objectTotals()
         return StoreStatus(modelsDir: FileSystem.absolute(modelsDir), storeDir: layout.root, active: active,
                            generations: generations, objects: objects.count,
-                           objectBytes: objects.values.reduce(0, +), manifests: try index.allManifests().count)
+                           objectBytes: objects.bytes, manifests: try index.manifestCount())
     }
 }

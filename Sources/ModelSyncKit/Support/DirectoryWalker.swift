@@ -24,15 +24,31 @@ struct WalkedEntry: Sendable {
     let relativePath: String
     /// The path on disk (it may differ from `relativePath` in normalization; for an undecodable name it shows
     /// U+FFFD too: use `rawAbsolutePath` to reach the file).
-    let absolutePath: String
+    var absolutePath: String { directory + "/" + name }
+    /// The entry's name in `directory`, as on disk. Kept instead of the absolute path: a short name is stored
+    /// inline, where a path per entry was a large part of the walk's memory for a folder of many small files.
+    let name: String
     /// The path on disk, byte for byte.
-    let rawAbsolutePath: [UInt8]
+    var rawAbsolutePath: [UInt8] { undecodablePath ?? Array(absolutePath.utf8) }
+    /// The path on disk, byte for byte, kept only where `absolutePath` cannot spell it (an undecodable name):
+    /// a copy of every path doubled the walk's memory for a folder of many small files.
+    private let undecodablePath: [UInt8]?
     /// The folder that holds the entry, on disk.
     let directory: String
     /// What the entry is.
     let kind: Kind
     /// Its `lstat`; nil for an undecodable name.
     let status: stat?
+
+    /// An entry; `undecodablePath` is the raw path of an `.undecodableName` (nil for any other kind).
+    init(relativePath: String, name: String, undecodablePath: [UInt8]?, directory: String, kind: Kind, status: stat?) {
+        self.relativePath = relativePath
+        self.name = name
+        self.undecodablePath = undecodablePath
+        self.directory = directory
+        self.kind = kind
+        self.status = status
+    }
 
     /// True for a regular file the owner may execute (a symbolic link's own mode means nothing).
     var isExecutable: Bool {
@@ -64,7 +80,8 @@ struct DirectoryWalker: Sendable {
     func entries(under root: String) throws(IOError) -> [WalkedEntry] {
         var found: [WalkedEntry] = []
         try walk(Self.resolvingLink(root), relative: "", into: &found)
-        return found.sorted { $0.relativePath.utf8.lexicographicallyPrecedes($1.relativePath.utf8) }
+        found.sort { $0.relativePath.utf8Precedes($1.relativePath) }
+        return found
     }
 
     /// The regular files below `root`, sorted by relative path; any other kind of entry is refused with a
@@ -102,34 +119,55 @@ struct DirectoryWalker: Sendable {
     }
 
     private func walk(_ directory: String, relative: String, into found: inout [WalkedEntry]) throws(IOError) {
+        // Each name is looked up from its folder (fstatat), not from `/` again: for a folder of many small
+        // files the path walk was most of the cost of a stat.
+        let folder = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        defer { if folder >= 0 { close(folder) } }
         for raw in try FileSystem.listRawNames(directory) {
             let decoded = String(validating: raw, as: UTF8.self)
             let name = decoded ?? String(decoding: raw, as: UTF8.self)
             let path = directory + "/" + name
-            let rawPath = Array(directory.utf8) + [UInt8(ascii: "/")] + raw
-            let relativePath = (relative.isEmpty ? name : relative + "/" + name).precomposedStringWithCanonicalMapping
+            let joined = relative.isEmpty ? name : relative + "/" + name
+            // ASCII is in NFC already; normalizing every name of a large folder was a visible cost.
+            let relativePath = joined.utf8.allSatisfy { $0 < 0x80 } ? joined : joined.precomposedStringWithCanonicalMapping
             guard decoded != nil else {
-                found.append(WalkedEntry(relativePath: relativePath, absolutePath: path, rawAbsolutePath: rawPath,
+                found.append(WalkedEntry(relativePath: relativePath, name: name,
+                                         undecodablePath: Array(directory.utf8) + [UInt8(ascii: "/")] + raw,
                                          directory: directory, kind: .undecodableName, status: nil))
                 continue
             }
             if skipping.contains(path) { continue }
             // Checked before lstat: the absolute path may be past PATH_MAX, where every call fails.
             if relativePath.utf8.count > Self.maxRelativePathBytes {
-                found.append(WalkedEntry(relativePath: relativePath, absolutePath: path, rawAbsolutePath: rawPath,
+                found.append(WalkedEntry(relativePath: relativePath, name: name, undecodablePath: nil,
                                          directory: directory, kind: .pathTooLong, status: nil))
                 continue
             }
-            guard let info = try FileSystem.linkStatus(path) else { continue }  // removed while we walked
+            guard let info = try Self.linkStatus(of: raw, in: folder, path: path) else { continue }  // removed while we walked
             if FileSystem.isDirectory(info) {
                 try walk(path, relative: relative.isEmpty ? name : relative + "/" + name, into: &found)
                 continue
             }
             let kind: WalkedEntry.Kind = FileSystem.isRegular(info) ? .regular
                 : FileSystem.isSymlink(info) ? .symbolicLink : .special
-            found.append(WalkedEntry(relativePath: relativePath, absolutePath: path, rawAbsolutePath: rawPath,
+            found.append(WalkedEntry(relativePath: relativePath, name: name, undecodablePath: nil,
                                      directory: directory, kind: kind, status: info))
         }
+    }
+
+    /// The `lstat` of the entry `name` of the open folder `folder` (by path where the folder could not be
+    /// opened), nil when it is gone.
+    private static func linkStatus(of name: [UInt8], in folder: Int32, path: String) throws(IOError) -> stat? {
+        guard folder >= 0 else { return try FileSystem.linkStatus(path) }
+        var info = stat()
+        let result = (name + [0]).withUnsafeBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+                fstatat(folder, $0, &info, AT_SYMLINK_NOFOLLOW)
+            }
+        }
+        if result == 0 { return info }
+        if errno == ENOENT || errno == ENOTDIR { return nil }
+        throw IOError.current("lstat", path)
     }
 
     /// `root`, or the target of the symbolic link it is (one level, made absolute).
