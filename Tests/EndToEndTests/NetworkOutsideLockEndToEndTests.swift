@@ -54,30 +54,6 @@ private final class StallingRunPod {
     }
 }
 
-/// Fixtures/git/http_backend_server.py serving the sandbox's registries with a slow git-upload-pack.
-private final class SlowGitServer {
-    private let process = Process()
-    let port: Int
-
-    init(root: String, token: String, delay: Double) throws {
-        let output = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", CLI.packageRoot + "/Fixtures/git/http_backend_server.py", "--root", root,
-                             "--slow-upload-pack", String(delay)]
-        var environment = ProcessInfo.processInfo.environment
-        environment["REGISTRY_SERVER_TOKEN"] = token
-        environment["GIT_CONFIG_NOSYSTEM"] = "1"
-        environment["GIT_CONFIG_GLOBAL"] = "/dev/null"
-        process.environment = environment
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        port = try readPort(from: output, process: process, name: "http_backend_server.py")
-    }
-
-    deinit { stop(process) }
-}
-
 @Suite("network waits happen outside the store lock", .serialized)
 struct NetworkOutsideLockEndToEndTests {
     /// Two generations made from local folders, so that `rollback` has somewhere to go.
@@ -97,7 +73,7 @@ struct NetworkOutsideLockEndToEndTests {
         let fixture = RegistryFixture(files: 2)
         #expect(try fixture.publish().status == 0)
         let sandbox = fixture.sandbox
-        let server = try SlowGitServer(root: sandbox.path, token: "slow-token", delay: 60)
+        let server = try AuthenticatedHTTPRegistry(root: sandbox.path, token: "slow-token", slowUploadPack: 60)
         sandbox.write("bot.yaml", """
             model_sync:
               models_dir: client/models
@@ -126,11 +102,7 @@ struct NetworkOutsideLockEndToEndTests {
         #expect(FileManager.default.fileExists(atPath: started), "the fetch never started")
         #expect(pull.isRunning)
 
-        let before = Date()
-        let rollback = try sandbox.cli.run(["rollback", "--config", "bot.yaml", "--json"], timeout: 30)
-        #expect(rollback.status == 0, "\(rollback.stderr)")
-        #expect(rollback.json["generation"] as? Int == 1)
-        #expect(Date().timeIntervalSince(before) < 10)
+        try expectRollbackAtOnce(sandbox)
         #expect(sandbox.read("client/models/model.bin") == Array("first set\n".utf8))
         // A second pull waits for the first one's fetch into repo_dir (the registry lock), then says busy.
         var cli = sandbox.cli
@@ -176,11 +148,7 @@ struct NetworkOutsideLockEndToEndTests {
         usleep(300_000)
         #expect(pull.isRunning, "the stalled pull should still be waiting for its download")
 
-        let started = Date()
-        let rollback = try sandbox.cli.run(["rollback", "--config", "bot.yaml", "--json"], timeout: 30)
-        #expect(rollback.status == 0, "\(rollback.stderr)")
-        #expect(rollback.json["generation"] as? Int == 1)
-        #expect(Date().timeIntervalSince(started) < 10)
+        try expectRollbackAtOnce(sandbox)
         let status = try sandbox.cli.run(["status", "--config", "bot.yaml", "--json"], timeout: 30)
         #expect(status.status == 0, "\(status.stderr)")
         #expect(sandbox.read("models/model.bin") == Array("first set\n".utf8))
@@ -270,4 +238,13 @@ struct PublishOutsideLockEndToEndTests {
         #expect(publish.terminationStatus == 0)
         #expect(gitCLI(["rev-parse", "--verify", "-q", "main"], in: fixture.registry).status == 0)
     }
+}
+
+/// `rollback` (to generation 1) succeeds while another command waits on the network: the store lock is free.
+private func expectRollbackAtOnce(_ sandbox: Sandbox) throws {
+    let started = Date()
+    let rollback = try sandbox.cli.run(["rollback", "--config", "bot.yaml", "--json"], timeout: 30)
+    #expect(rollback.status == 0, "\(rollback.stderr)")
+    #expect(rollback.json["generation"] as? Int == 1)
+    #expect(Date().timeIntervalSince(started) < 10)
 }

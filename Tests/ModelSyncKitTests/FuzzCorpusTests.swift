@@ -65,7 +65,7 @@ struct FuzzCorpusTests {
     func dotEnv(name: String) throws {
         let text = String(decoding: input("dotenv", name), as: UTF8.self)
         guard let values = try? DotEnv.parse(text, file: name) else { return }
-        let written = values.keys.sorted().map { "\($0)=\(Self.doubleQuoted(values[$0]!))\n" }.joined()
+        let written = values.keys.sorted().map { "\($0)=\(DotEnv.quoted(values[$0]!))\n" }.joined()
         #expect(try DotEnv.parse(written, file: name) == values)
     }
 
@@ -124,22 +124,5 @@ struct FuzzCorpusTests {
         case .object(let members): return .object(members.map { (key: $0.key, value: encodable($0.value)) })
         default: return value
         }
-    }
-
-    /// `value` as a double-quoted .env value, with exactly the escapes DotEnv documents.
-    private static func doubleQuoted(_ value: String) -> String {
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "$": out += "\\$"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

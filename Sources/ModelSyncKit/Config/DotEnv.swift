@@ -13,6 +13,24 @@ public enum DotEnv {
     /// The file read when no `--env-file` is given: `.env` in the current directory.
     public static let defaultPath = ".env"
 
+    /// `value` as a double-quoted value, with exactly the escapes ``parse(_:file:)`` reads back
+    /// (`KEY=` + this parses to `value`).
+    static func quoted(_ value: String) -> String {
+        var out = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "$": out += "\\$"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
     /// The variables of `.env` text; `file` names it in error messages.
     public static func parse(_ text: String, file: String) throws(ConfigError) -> [String: String] {
         var parser = DotEnvParser(scalars: Array(text.unicodeScalars), file: file)

@@ -3,27 +3,10 @@
 import FuzzSupport
 @testable import ModelSyncKit
 
-/// `value` as a double-quoted .env value, escaped with exactly the escapes DotEnv documents.
-func quoted(_ value: String) -> String {
-    var out = "\""
-    for scalar in value.unicodeScalars {
-        switch scalar {
-        case "\\": out += "\\\\"
-        case "\"": out += "\\\""
-        case "$": out += "\\$"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
-}
-
 runFuzzer { start, count in
     let text = String(decoding: fuzzBytes(start, count), as: UTF8.self)
     guard let values = try? DotEnv.parse(text, file: ".env") else { return 0 }
-    let written = values.keys.sorted().map { "\($0)=\(quoted(values[$0]!))\n" }.joined()
+    let written = values.keys.sorted().map { "\($0)=\(DotEnv.quoted(values[$0]!))\n" }.joined()
     do {
         let again = try DotEnv.parse(written, file: ".env")
         invariant(again == values, "a written .env reads back differently: \(written.debugDescription)")
