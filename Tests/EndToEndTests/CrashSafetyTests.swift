@@ -10,7 +10,7 @@ import Testing
 /// mix, never a dangling link — and that `fsck --repair` leaves a clean store.
 @Suite("crash safety of activation", .serialized)
 struct CrashSafetyTests {
-    static let points = ["mid-build", "before-rename-generation", "before-swap", "after-symlink", "after-swap", "after-index"]
+    static let points = ["mid-build", "before-rename-generation", "before-recording-build", "before-swap", "after-symlink", "after-swap", "after-index"]
 
     @Test("SIGKILL at every activation step and at random moments leaves the old or the new set, whole")
     func killAnywhere() throws {

@@ -258,6 +258,7 @@ public struct Generations {
         FaultInjection.point("before-rename-generation")
         if rename(building, layout.generationPath(number)) != 0 { throw IOError.current("rename", building) }
         try FileSystem.sync(layout.generations, directory: true)
+        FaultInjection.point("before-recording-build")
         try store.ledger.finishBuilding(number)
     }
 

@@ -242,10 +242,17 @@ struct Fsck {
     /// and generations the index does not know.
     private func checkGenerationEntries(_ records: [GenerationRecord], active: Int?, findings: inout FsckFindings) throws {
         let known = Set(records.filter { $0.state != .building }.map(\.number))
+        // Renamed into place but never recorded as built: an activation killed between the two. It was never
+        // active, so it goes (its record is forgotten by checkInterruptedBuilds), as the next activation does.
+        let interrupted = Set(records.filter { $0.state == .building }.map(\.number))
         for name in try FileSystem.list(layout.generations).sorted() {
             let path = layout.generations + "/" + name
             let number = Int(name.hasSuffix(".manifest") ? String(name.dropLast(".manifest".count)) : name)
             if let number, known.contains(number) || number == active { continue }
+            if let number, interrupted.contains(number) {
+                try findings.note("generation entry \(path) belongs to an interrupted activation") { try removal(of: path) }
+                continue
+            }
             if let number, FileSystem.exists(layout.generationPath(number)) {
                 // A whole generation whose manifest is lost (else opening the store had recorded it): its files
                 // may be the only copy, so it is never removed (nor its sidecar), only reported.
