@@ -4,6 +4,21 @@ import Testing
 
 @Suite("SQLite index")
 struct IndexTests {
+    @Test("no secret is written into the index: event reasons and named values are scrubbed as they go in")
+    func secretsScrubbedOnTheWayIn() throws {
+        SecretScrubber.register(["index-secret-value-7f3a"])
+        let directory = TemporaryDirectory()
+        let store = try Store.open(at: directory.path + "/store", lockTimeout: 1)
+        try store.record(StoreEvent(kind: .publish, reason: "commit abc to index-secret-value-7f3a/main"))
+        try store.setValue(#"{"last_error":"failed with index-secret-value-7f3a"}"#, named: "daemon.test")
+        let reasons = try store.events().compactMap(\.reason)
+        #expect(reasons.contains("commit abc to [redacted]/main"))
+        #expect(try store.value(named: "daemon.test") == #"{"last_error":"failed with [redacted]"}"#)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: directory.path + "/store/index.sqlite"))
+            + ((try? Data(contentsOf: URL(fileURLWithPath: directory.path + "/store/index.sqlite-wal"))) ?? Data())
+        #expect(bytes.range(of: Data("index-secret-value-7f3a".utf8)) == nil)
+    }
+
     @Test("a new index is in WAL mode with foreign keys and the latest schema version")
     func schema() throws {
         let directory = TemporaryDirectory()

@@ -219,10 +219,12 @@ final class Index {
     // MARK: events
 
     func recordEvent(_ event: StoreEvent) throws(SQLiteError) {
+        // `log` shows the index without the configuration: no secret is written into it.
+        let reason = event.reason.map { SecretScrubber.shared.scrub($0) }
         try database.run("""
             INSERT INTO events(time, kind, generation, from_generation, manifest, reason) VALUES(?, ?, ?, ?, ?, ?)
             """, [.int(Int64(event.time.timeIntervalSince1970)), .text(event.kind.rawValue), .optionalInt(event.generation),
-                  .optionalInt(event.fromGeneration), .optionalText(event.manifest?.description), .optionalText(event.reason)])
+                  .optionalInt(event.fromGeneration), .optionalText(event.manifest?.description), .optionalText(reason)])
     }
 
     /// Events, oldest first (at most `limit`, the most recent ones).
@@ -253,7 +255,8 @@ final class Index {
             try database.run("DELETE FROM named_values WHERE name = ?", [.text(name)])
             return
         }
-        try database.run("INSERT OR REPLACE INTO named_values(name, value) VALUES(?, ?)", [.text(name), .text(value)])
+        try database.run("INSERT OR REPLACE INTO named_values(name, value) VALUES(?, ?)",
+                         [.text(name), .text(SecretScrubber.shared.scrub(value))])
     }
 
     // MARK: stat cache

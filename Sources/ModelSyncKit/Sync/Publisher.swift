@@ -83,9 +83,7 @@ public struct Publisher {
                           files: imported.files, bytes: imported.bytes)
         }
         try workspace.openStore().recordCompleted(StoreEvent(
-            kind: .publish, manifest: manifest.digest,
-            // The index is shown by `log` without the configuration: no secret goes in.
-            reason: SecretScrubber.shared.scrub("commit \(commit) to \(registry.remoteName)/\(registry.branch)")))
+            kind: .publish, manifest: manifest.digest, reason: "commit \(commit) to \(registry.remoteName)/\(registry.branch)"))
         return Result(result: .published, manifest: manifest.digest, commit: commit, newObjects: published.newObjects,
                       newBytes: published.newBytes, files: imported.files, bytes: imported.bytes)
     }
