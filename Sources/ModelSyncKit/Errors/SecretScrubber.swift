@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Replaces secret values with `[redacted]` in text bound for a terminal, a log, `--json` or a metrics file.
 ///
@@ -81,7 +80,7 @@ public struct SecretScrubber: Sendable {
         String(scrub(text).suffix(maxLength))
     }
 
-    private static let registry = Mutex(SecretScrubber())
+    private static let registry = Locked(SecretScrubber())
 
     /// The process-wide scrubber: the secrets of every workspace resolved so far. Errors are thrown far from
     /// where the configuration was read, and every path out of the process (the CLI's messages, the daemon's

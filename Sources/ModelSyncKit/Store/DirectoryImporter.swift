@@ -97,7 +97,7 @@ extension Store {
         let pending = files.indices.filter { digests[$0] == nil }
         // Objects this import links, so that a failure (a full disk, most often) removes them again: an
         // import either records its whole set or leaves the store as it found it.
-        let created = Mutex<[Digest]>([])
+        let created = Locked<[Digest]>([])
         do {
             var inserted = try insert(files, at: pending, progress: progress, created: created)
             for (position, insertion) in zip(pending, inserted) { digests[position] = insertion.digest }
@@ -219,7 +219,7 @@ extension Store {
     /// Hashes the files at `positions` of `files` into the store in parallel, reporting progress over their
     /// total size; refuses a file that changed while it was copied.
     private func insert(_ files: [ScannedFile], at positions: [Int], progress: ProgressHandler?,
-                        created: borrowing Mutex<[Digest]>) throws -> [ObjectStore.Insertion] {
+                        created: Locked<[Digest]>) throws -> [ObjectStore.Insertion] {
         let totalBytes = positions.reduce(UInt64(0)) { $0 + files[$1].size }
         let done = Atomic<UInt64>(0)
         let objects = self.objects

@@ -58,35 +58,13 @@ enum StorePermissions {
     /// grants; remembered per folder (a models folder of 200,000 files has a few hundred folders).
     private static func traversal(of directory: String) -> mode_t {
         if directory.isEmpty || directory == "/" { return 0o011 }
-        if let known = traversalCache.value(for: directory) { return known }
+        if let known = traversalCache.withLock({ $0[directory] }) { return known }
         var info = stat()
         let own: mode_t = stat(directory, &info) == 0 ? info.st_mode & 0o011 : 0
         let result = own & traversal(of: (directory as NSString).deletingLastPathComponent)
-        traversalCache.store(result, for: directory)
+        traversalCache.withLock { $0[directory] = result }
         return result
     }
 
-    private static let traversalCache = TraversalCache()
-}
-
-/// The folders' traversal bits already looked up, shared by the hashing threads.
-///
-/// `@unchecked Sendable`: every access goes through `lock`. An `NSLock` (a pthread mutex) rather than
-/// `Synchronization.Mutex`, whose futex ThreadSanitizer does not model: the CI's TSan run would report its
-/// protected accesses as races.
-private final class TraversalCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var values: [String: mode_t] = [:]
-
-    func value(for directory: String) -> mode_t? {
-        lock.lock()
-        defer { lock.unlock() }
-        return values[directory]
-    }
-
-    func store(_ value: mode_t, for directory: String) {
-        lock.lock()
-        defer { lock.unlock() }
-        values[directory] = value
-    }
+    private static let traversalCache = Locked<[String: mode_t]>([:])
 }

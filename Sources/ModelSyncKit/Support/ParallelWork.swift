@@ -18,8 +18,8 @@ enum ParallelWork {
                                  _ body: @Sendable (Int) throws -> T) throws -> [T] {
         guard count > 0 else { return [] }
         let next = Atomic<Int>(0)
-        let results = Mutex<[T?]>(Array(repeating: nil, count: count))
-        let failure = Mutex<(any Error)?>(nil)
+        let results = Locked<[T?]>(Array(repeating: nil, count: count))
+        let failure = Locked<(any Error)?>(nil)
         let threads = min(workers, count)
         DispatchQueue.concurrentPerform(iterations: threads) { _ in
             while true {
