@@ -26,6 +26,11 @@ public protocol PublishSession: AnyObject {
     /// Stores one blob, read from the local store, whose digest the engine has just verified.
     func putBlob(_ blob: OutgoingBlob) throws
 
+    /// Stores `entries` (distinct blobs this state lacks), each obtained from `outgoing.verified(_:)` just
+    /// before it is sent, reporting bytes with `outgoing.sent(_:)`. A transport that can run uploads in
+    /// parallel implements it; the default verifies and puts one blob after another.
+    func putBlobs(_ entries: [ManifestEntry], from outgoing: OutgoingBlobs) throws
+
     /// Stores the manifest.
     func putManifest(_ manifest: Manifest) throws
 
@@ -34,6 +39,16 @@ public protocol PublishSession: AnyObject {
     /// another publisher moved it first; the engine then starts a new attempt.
     func moveChannel(_ name: String, to digest: Digest, expecting expected: Digest?,
                      summary: PublishSummary) throws -> ChannelUpdate
+}
+
+extension PublishSession {
+    /// One blob after another: verified, then ``putBlob(_:)``.
+    public func putBlobs(_ entries: [ManifestEntry], from outgoing: OutgoingBlobs) throws {
+        for entry in entries {
+            try putBlob(try outgoing.verified(entry))
+            outgoing.sent(Int64(entry.size))
+        }
+    }
 }
 
 /// A blob leaving the store: its digest and size, and the object file holding it.

@@ -89,41 +89,19 @@ public struct TransferEngine {
         return manifest.files.filter { !store.objects.contains($0.digest) && seen.insert($0.digest).inserted }
     }
 
-    /// Streams each entry into the store through ``ObjectWriter``, which hashes on the way in and links the
-    /// object only when digest and size match. On failure, the blobs stored so far are recorded (a registry)
-    /// or removed again (an archive), as the source asks.
+    /// Streams the entries into the store through the source's ``TransferSource/fetchBlobs(_:into:)``; each
+    /// ``IncomingBlob`` hashes on the way in and links the object only when digest and size match. On failure,
+    /// the blobs stored so far are recorded (a registry) or removed again (an archive), as the source asks.
     private func fetch(_ entries: [ManifestEntry], from source: any TransferSource) throws -> [ObjectStore.Insertion] {
-        let total = entries.reduce(UInt64(0)) { $0 + $1.size }
-        var completed: UInt64 = 0
-        var insertions: [ObjectStore.Insertion] = []
-        for entry in entries {
-            do {
-                insertions.append(try fetchOne(entry, from: source) { count in
-                    completed += count
-                    progress?(Progress(phase: "fetching", completed: completed, total: total))
-                })
-            } catch {
-                try undo(insertions, keep: source.keepsVerifiedBlobsOnFailure)
-                if let failure = error as? IntegrityError { throw source.describe(failure, entry: entry) }
-                throw error
-            }
-        }
-        return insertions
-    }
-
-    private func fetchOne(_ entry: ManifestEntry, from source: any TransferSource,
-                          advanced: (UInt64) -> Void) throws -> ObjectStore.Insertion {
-        let writer = try ObjectWriter(store: store.objects)
+        let sink = BlobSink(objects: store.objects, total: entries.reduce(0) { $0 + $1.size }, progress: progress)
         do {
-            try source.readBlob(entry) { chunk in
-                try writer.write(chunk)
-                advanced(UInt64(chunk.count))
-            }
-            return try writer.commit(expected: entry.digest, expectedSize: entry.size)
+            try source.fetchBlobs(entries, into: sink)
         } catch {
-            writer.abandon()
+            try undo(sink.insertions, keep: source.keepsVerifiedBlobsOnFailure)
+            if let failure = error as? IntegrityError { throw source.describe(failure, entry: sink.failedEntry) }
             throw error
         }
+        return sink.insertions
     }
 
     /// After a failed fetch: keeps what was verified (recorded, so a later pull need not fetch it again), or
@@ -179,24 +157,22 @@ public struct TransferEngine {
         return distinct.filter { lacking.contains($0.digest) }
     }
 
-    /// Verifies each blob against its digest in the store, then hands it to the session.
+    /// Hands the blobs to the session, each verified against its digest in the store just before it leaves.
     private func upload(_ entries: [ManifestEntry], to session: any PublishSession) throws {
-        let total = entries.reduce(UInt64(0)) { $0 + $1.size }
-        var completed: UInt64 = 0
-        for entry in entries {
-            let blob = try verifiedBlob(entry)
-            try session.putBlob(blob)
-            completed += entry.size
-            progress?(Progress(phase: "uploading", completed: completed, total: total))
+        let objects = store.objects
+        let root = store.layout.root
+        let outgoing = OutgoingBlobs(total: entries.reduce(0) { $0 + $1.size }, progress: progress) { entry in
+            try Self.verifiedBlob(entry, objects: objects, storeRoot: root)
         }
+        try session.putBlobs(entries, from: outgoing)
     }
 
     /// The store's object for `entry`, after checking that its bytes still hash to its name: a blob that rotted
     /// on disk never leaves the store (`fsck --repair` quarantines it, a new import restores it).
-    private func verifiedBlob(_ entry: ManifestEntry) throws -> OutgoingBlob {
-        let path = store.objects.path(of: entry.digest)
-        guard store.objects.contains(entry.digest) else {
-            throw IntegrityError(.missingObject, "object \(entry.digest) (\(entry.path)) is not in the store \(store.layout.root)",
+    private static func verifiedBlob(_ entry: ManifestEntry, objects: ObjectStore, storeRoot: String) throws -> OutgoingBlob {
+        let path = objects.path(of: entry.digest)
+        guard objects.contains(entry.digest) else {
+            throw IntegrityError(.missingObject, "object \(entry.digest) (\(entry.path)) is not in the store \(storeRoot)",
                                  hint: "import the models folder again, then publish")
         }
         let (digest, size) = try ObjectStore.hashFile(at: path)

@@ -16,6 +16,12 @@ public protocol TransferSource: AnyObject {
     /// serve one of them, so a set the source cannot complete is refused before anything is written.
     func checkAvailable(_ missing: [ManifestEntry], of manifest: Manifest) throws
 
+    /// Fetches `entries` (distinct blobs the store lacks, already checked by ``checkAvailable(_:of:)``) into
+    /// `sink`, one ``IncomingBlob`` each, finished in any order. A transport that can run transfers in parallel
+    /// implements it; the default reads one blob after another with ``readBlob(_:into:)``.
+    /// On failure, the blobs finished so far stay in the sink for the engine to keep or undo.
+    func fetchBlobs(_ entries: [ManifestEntry], into sink: BlobSink) throws
+
     /// Streams the bytes of `entry`'s blob to `body`, in chunks. The engine hashes them on the way in.
     func readBlob(_ entry: ManifestEntry, into body: (UnsafeRawBufferPointer) throws -> Void) throws
 
@@ -26,4 +32,21 @@ public protocol TransferSource: AnyObject {
     /// Whether verified blobs stay in the store when a later blob fails: true for a registry (a retry need not
     /// fetch them again), false for an archive (a rejected archive leaves the store exactly as it was).
     var keepsVerifiedBlobsOnFailure: Bool { get }
+}
+
+extension TransferSource {
+    /// One blob after another, each streamed through ``readBlob(_:into:)``.
+    public func fetchBlobs(_ entries: [ManifestEntry], into sink: BlobSink) throws {
+        for entry in entries {
+            let blob = try sink.open(entry)
+            do {
+                try readBlob(entry) { chunk in try blob.write(chunk) }
+                try blob.finish()
+            } catch {
+                blob.abandon()
+                sink.markFailed(entry)
+                throw error
+            }
+        }
+    }
 }
