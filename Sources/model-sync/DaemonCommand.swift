@@ -8,6 +8,8 @@ import Synchronization
 
 /// Set by SIGTERM and SIGINT; the daemon checks it between steps.
 let stopRequested = Atomic<Bool>(false)
+/// Set by SIGHUP; the daemon re-reads its configuration before its next wait.
+let reloadRequested = Atomic<Bool>(false)
 
 struct DaemonCommand: GlobalOptionsCommand {
     static let configuration = CommandConfiguration(
@@ -15,11 +17,15 @@ struct DaemonCommand: GlobalOptionsCommand {
         abstract: "Run a role's job (publish, pull or runpod-pull) every day at its schedule until SIGTERM.",
         discussion: """
             Roles and their schedules: publisher (publisher.schedule), client (client.schedule), \
-            runpod_client (runpod_client.schedule), "HH:MM" in daemon.timezone or the local zone. It runs \
-            at once when the last success is older than the latest scheduled time, retries failures with \
-            exponential backoff until the next slot, logs one line per event on stderr, and rewrites \
-            daemon.metrics_file (Prometheus text) after each run. SIGTERM or SIGINT stops it between steps \
-            with exit 0.
+            runpod_client (runpod_client.schedule), "HH:MM" in daemon.timezone or the local zone. A new \
+            daemon waits for its first slot (--run-now runs at once); a slot missed while it was down runs \
+            once at start. Failures are retried with exponential backoff until the next slot, except those \
+            retrying cannot fix (a missing key, runpod.enabled: false, an unset repo_dir): the configuration \
+            is checked at start (exit 2 at once), and such an error in a run stops the daemon with its exit \
+            code. It logs one line per event on stderr and rewrites daemon.metrics_file (Prometheus text) \
+            after each run. SIGHUP re-reads the YAML file and .env between runs (an invalid new \
+            configuration is logged and the old one kept). SIGTERM or SIGINT stops it between steps with \
+            exit 0.
 
             Example: model-sync daemon --role client --config configs/bot.yaml
             """)
@@ -69,47 +75,62 @@ struct DaemonCommand: GlobalOptionsCommand {
     }
 
     private func runDaemon() throws {
-        var workspace = try global.workspace()
-        let daemon = try Daemon(role: role.daemonRole, config: workspace.config)
-        DaemonCommand.installSignalHandlers()
         let format = logFormat
         let quiet = global.quiet
         let daemonRole = role.daemonRole
-        // A configured command's output becomes fields of one log line, so that every line stays one record.
-        workspace.commands.observer = { report in
-            DaemonCommand.log(DaemonEvent(commandReport: report, role: daemonRole), format: format)
-        }
+        let global = self.global
+        let (daemon, job) = try DaemonCommand.prepare(role: daemonRole, global: global, format: format)
+        let workspace = try global.workspace()
+        DaemonCommand.installSignalHandlers()
         let shouldStop: @Sendable () -> Bool = { stopRequested.load(ordering: .relaxed) }
-        let job = DaemonJob(role: role.daemonRole, workspace: workspace, sleep: DaemonCommand.interruptibleSleep,
-                            shouldStop: shouldStop)
-        daemon.run(runNow: runNow,
-                   state: .store(at: workspace.storeDir, lockTimeout: workspace.config.lockTimeoutSec, role: role.daemonRole),
-                   clock: { Date() }, sleep: DaemonCommand.interruptibleSleep, shouldStop: shouldStop,
-                   events: { event in if !(quiet && event.level == .info) { DaemonCommand.log(event, format: format) } },
-                   job: job.run)
+        let reload = DaemonReload(requested: { reloadRequested.exchange(false, ordering: .relaxed) },
+                                  load: { try DaemonCommand.prepare(role: daemonRole, global: global, format: format) })
+        let exit = daemon.run(runNow: runNow,
+                              state: .store(at: workspace.storeDir, lockTimeout: workspace.config.lockTimeoutSec, role: daemonRole),
+                              clock: { Date() }, sleep: DaemonCommand.interruptibleSleep, shouldStop: shouldStop,
+                              events: { event in if !(quiet && event.level == .info) { DaemonCommand.log(event, format: format) } },
+                              reload: reload, job: job)
+        if case .failed(let failure) = exit { throw ExitCode(failure.category.exitCode) }
     }
 
-    /// Sleeps up to `seconds` in short steps; false when a stop was requested.
+    /// Reads the configuration and `.env`, checks what the role needs, and builds the daemon and its job —
+    /// at start and again on each SIGHUP.
+    @Sendable static func prepare(role: DaemonRole, global: GlobalOptions, format: LogFormat) throws -> (Daemon, DaemonReload.Job) {
+        var workspace = try global.workspace()
+        let daemon = try Daemon(role: role, config: workspace.config)
+        // A configured command's output becomes fields of one log line, so that every line stays one record.
+        workspace.commands.observer = { report in
+            DaemonCommand.log(DaemonEvent(commandReport: report, role: role), format: format)
+        }
+        let job = DaemonJob(role: role, workspace: workspace, sleep: DaemonCommand.interruptibleSleep,
+                            shouldStop: { stopRequested.load(ordering: .relaxed) })
+        try job.checkConfiguration()
+        return (daemon, job.run)
+    }
+
+    /// Sleeps up to `seconds` in short steps; false when a stop was requested, true (early) when a reload was.
     @Sendable static func interruptibleSleep(_ seconds: Double) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if stopRequested.load(ordering: .relaxed) { return false }
+            if reloadRequested.load(ordering: .relaxed) { return true }
             usleep(UInt32(min(0.2, max(0.001, deadline.timeIntervalSinceNow)) * 1_000_000))
         }
         return !stopRequested.load(ordering: .relaxed)
     }
 
-    /// SIGTERM and SIGINT set `stopRequested`. They are unblocked first: a process started by a parent that
-    /// blocks them (Foundation's Process does) would otherwise never see them.
+    /// SIGTERM and SIGINT set `stopRequested`, SIGHUP `reloadRequested`. They are unblocked first: a process
+    /// started by a parent that blocks them (Foundation's Process does) would otherwise never see them.
     static func installSignalHandlers() {
         var set = sigset_t()
         sigemptyset(&set)
-        sigaddset(&set, SIGTERM)
-        sigaddset(&set, SIGINT)
+        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, signal) }
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
-        let handler: @convention(c) (Int32) -> Void = { _ in stopRequested.store(true, ordering: .relaxed) }
-        signal(SIGTERM, handler)
-        signal(SIGINT, handler)
+        let stop: @convention(c) (Int32) -> Void = { _ in stopRequested.store(true, ordering: .relaxed) }
+        signal(SIGTERM, stop)
+        signal(SIGINT, stop)
+        let reload: @convention(c) (Int32) -> Void = { _ in reloadRequested.store(true, ordering: .relaxed) }
+        signal(SIGHUP, reload)
     }
 
     /// Writes one log line for `event` on stderr, every field scrubbed of secrets.

@@ -101,24 +101,142 @@ struct DaemonEndToEndTests {
     @Test("a failed run is logged with its error and retried; SIGTERM while waiting exits 0")
     func failureIsRetried() throws {
         let sandbox = Sandbox()
+        // Port 1 on this machine refuses connections: a network error, which waiting can fix.
         sandbox.write("client.yaml", Array("""
             model_sync:
               repo_dir: nowhere/repo
+              repo_url: http://127.0.0.1:1/registry.git
               daemon:
                 retry_initial_sec: 0.2
                 retry_max_sec: 0.4
             """.utf8))
         let log = sandbox.path + "/daemon.log"
-        let daemon = try start(["daemon", "--role", "client", "--config", "client.yaml"], in: sandbox.path, log: log)
-        // Never succeeded: it runs at start (catch-up), fails, and retries.
+        let daemon = try start(["daemon", "--role", "client", "--config", "client.yaml", "--run-now"], in: sandbox.path, log: log)
         #expect(waitFor("attempt=2", in: log))
         kill(daemon.processIdentifier, SIGTERM)
         #expect(waitForExit(daemon))
         #expect(daemon.terminationStatus == 0)
         let text = try String(contentsOfFile: log, encoding: .utf8)
         #expect(text.contains(" error client run-failed error="))
+        #expect(text.contains("127.0.0.1"))
+        #expect(text.contains("exit_code=4"))
+    }
+
+    @Test("a new daemon waits for its slot instead of running at start")
+    func waitsForSlot() throws {
+        let sandbox = Sandbox()
+        sandbox.write("client.yaml", Array("""
+            model_sync:
+              repo_dir: nowhere/repo
+              repo_url: http://127.0.0.1:1/registry.git
+            """.utf8))
+        let log = sandbox.path + "/daemon.log"
+        let daemon = try start(["daemon", "--role", "client", "--config", "client.yaml"], in: sandbox.path, log: log)
+        #expect(waitFor(" started ", in: log))
+        usleep(500_000)
+        kill(daemon.processIdentifier, SIGTERM)
+        #expect(waitForExit(daemon))
+        let text = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(!text.contains("run-started"), "\(text)")
+        #expect(text.contains("last_success=never"))
+    }
+
+    @Test("configuration a role needs is checked at start: exit 2 at once, naming the key")
+    func configurationCheckedAtStart() throws {
+        let sandbox = Sandbox()
+        sandbox.write("bot.yaml", Array("""
+            model_sync:
+              repo_dir: registry
+              runpod:
+                enabled: false
+              publisher:
+                train_before_push: true
+            """.utf8))
+        let runpod = try sandbox.cli.run(["daemon", "--role", "runpod_client", "--config", "bot.yaml"])
+        #expect(runpod.status == 2)
+        #expect(runpod.stderr.contains("runpod.enabled"))
+        let publisher = try sandbox.cli.run(["daemon", "--role", "publisher", "--config", "bot.yaml"])
+        #expect(publisher.status == 2)
+        #expect(publisher.stderr.contains("train_command"))
+        sandbox.write("client.yaml", Array("""
+            model_sync:
+              git:
+                token_env: REGISTRY_TOKEN
+            """.utf8))
+        let client = try sandbox.cli.run(["daemon", "--role", "client", "--config", "client.yaml"])
+        #expect(client.status == 2)
+        #expect(client.stderr.contains("repo_dir"))
+        sandbox.write("client2.yaml", Array("""
+            model_sync:
+              repo_dir: registry
+              git:
+                token_env: REGISTRY_TOKEN
+            """.utf8))
+        let token = try sandbox.cli.run(["daemon", "--role", "client", "--config", "client2.yaml"])
+        #expect(token.status == 2)
+        #expect(token.stderr.contains("REGISTRY_TOKEN"))
+    }
+
+    @Test("an error retrying cannot fix stops the daemon with its exit code, a log line and a metric")
+    func unhealableErrorStops() throws {
+        let sandbox = Sandbox()
+        sandbox.write("client.yaml", Array("""
+            model_sync:
+              repo_dir: nowhere/repo
+              daemon:
+                retry_initial_sec: 0.2
+                metrics_file: metrics/model_sync.prom
+            """.utf8))
+        let log = sandbox.path + "/daemon.log"
+        let daemon = try start(["daemon", "--role", "client", "--config", "client.yaml", "--run-now"], in: sandbox.path, log: log)
+        #expect(waitForExit(daemon))
+        #expect(daemon.terminationStatus == 2)
+        let text = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(text.contains(" error client run-failed error="))
         #expect(text.contains("repo_dir"))
-        #expect(text.contains("exit_code=2"))
+        #expect(text.contains(" error client stopped "))
+        #expect(!text.contains("attempt=2"))
+        let metrics = try String(contentsOfFile: sandbox.path + "/metrics/model_sync.prom", encoding: .utf8)
+        #expect(metrics.contains("model_sync_stopped_on_error{role=\"client\"} 2"))
+    }
+
+    @Test("SIGHUP re-reads the YAML and .env; an invalid new configuration is logged and the old one kept")
+    func sighupReloads() throws {
+        let sandbox = Sandbox()
+        let yaml = """
+            model_sync:
+              repo_dir: registry
+              git:
+                token_env: REGISTRY_TOKEN
+              client:
+                schedule: "%@"
+            """
+        sandbox.write("client.yaml", Array(String(format: yaml, "03:00").utf8))
+        sandbox.write(".env", Array("REGISTRY_TOKEN=first-secret-value\n".utf8))
+        let log = sandbox.path + "/daemon.log"
+        let daemon = try start(["daemon", "--role", "client", "--config", "client.yaml"], in: sandbox.path, log: log)
+        defer { if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL) } }
+        #expect(waitFor(" started ", in: log))
+        // Broken YAML: refused, the daemon keeps running on the old file.
+        sandbox.write("client.yaml", Array("model_sync: [\n".utf8))
+        kill(daemon.processIdentifier, SIGHUP)
+        #expect(waitFor("reload-failed", in: log))
+        #expect(daemon.isRunning)
+        // The token removed from .env: refused too (the check at start runs again).
+        sandbox.write("client.yaml", Array(String(format: yaml, "04:30").utf8))
+        sandbox.write(".env", Array("OTHER=1\n".utf8))
+        kill(daemon.processIdentifier, SIGHUP)
+        #expect(waitFor("REGISTRY_TOKEN", in: log))
+        // Fixed: the new schedule is taken.
+        sandbox.write(".env", Array("REGISTRY_TOKEN=second-secret-value\n".utf8))
+        kill(daemon.processIdentifier, SIGHUP)
+        #expect(waitFor("reloaded schedule=04:30", in: log))
+        kill(daemon.processIdentifier, SIGTERM)
+        #expect(waitForExit(daemon))
+        #expect(daemon.terminationStatus == 0)
+        let text = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(text.components(separatedBy: "reload-failed").count == 3, "\(text)")
+        #expect(!text.contains("secret-value"))
     }
 
     @Test("daemon needs --config and a known role")

@@ -57,17 +57,43 @@ struct DaemonScheduleTests {
         #expect(schedule.latest(atOrBefore: instant("2026-05-10T05:00:00Z")) == instant("2026-05-09T06:00:00Z"))
     }
 
-    @Test("catch-up: a run is due at start when the last success is older than the latest slot, or never happened")
+    @Test("a daemon with no history waits for its slot; a slot missed since the last run is caught up once")
     func catchUp() {
         let daemon = Daemon(role: .client, schedule: DailySchedule(time: DailyTime(parsing: "06:00")!, timeZone: TimeZone(identifier: "UTC")!),
                             jitter: 0, backoff: RetryBackoff(initial: 60, maximum: 3600), metricsFile: nil)
         let now = instant("2026-05-10T09:00:00Z")
-        #expect(daemon.needsCatchUp(DaemonState(), now: now))
-        #expect(daemon.needsCatchUp(DaemonState(lastSuccess: instant("2026-05-09T06:00:05Z")), now: now))
-        #expect(!daemon.needsCatchUp(DaemonState(lastSuccess: instant("2026-05-10T06:00:05Z")), now: now))
-        #expect(daemon.firstRun(state: DaemonState(lastSuccess: instant("2026-05-10T06:00:05Z")), now: now, runNow: false)
-                == instant("2026-05-11T06:00:00Z"))
-        #expect(daemon.firstRun(state: DaemonState(lastSuccess: instant("2026-05-10T06:00:05Z")), now: now, runNow: true) == now)
+        // Never ran: the next slot, not now (a new publisher does not train, a RunPod client starts no paid job).
+        #expect(daemon.firstRun(state: DaemonState(), now: now, runNow: false) == instant("2026-05-11T06:00:00Z"))
+        #expect(daemon.firstRun(state: DaemonState(), now: now, runNow: true) == now)
+        // Last run before today's slot: that slot was missed while down, run once now.
+        let yesterday = DaemonState(lastRun: instant("2026-05-09T06:00:05Z"), lastSuccess: instant("2026-05-09T06:00:05Z"))
+        #expect(daemon.missedSlot(yesterday, now: now))
+        #expect(daemon.firstRun(state: yesterday, now: now, runNow: false) == now)
+        // Ran after today's slot: nothing missed, whether it succeeded or not.
+        let today = DaemonState(lastRun: instant("2026-05-10T06:00:05Z"), lastSuccess: instant("2026-05-10T06:00:05Z"))
+        #expect(!daemon.missedSlot(today, now: now))
+        #expect(daemon.firstRun(state: today, now: now, runNow: false) == instant("2026-05-11T06:00:00Z"))
+        #expect(daemon.firstRun(state: today, now: now, runNow: true) == now)
+        // Stopped while retrying a failure (3rd attempt due 4 min after the last run): the retry resumes.
+        let retrying = DaemonState(lastRun: instant("2026-05-10T08:58:00Z"), lastResult: "failed", failures: 3)
+        #expect(daemon.firstRun(state: retrying, now: now, runNow: false) == instant("2026-05-10T09:02:00Z"))
+        let overdue = DaemonState(lastRun: instant("2026-05-10T07:00:00Z"), lastResult: "failed", failures: 1)
+        #expect(daemon.firstRun(state: overdue, now: now, runNow: false) == now)
+    }
+
+    @Test("the failure count survives a restart in the stored state; an old state without it reads as 0")
+    func storedFailures() throws {
+        let state = DaemonState(lastRun: instant("2026-05-10T08:58:00Z"), lastResult: "failed", lastError: "x", failures: 3)
+        #expect(DaemonState(decoding: try state.encoded()) == state)
+        #expect(DaemonState(decoding: #"{"last_run": 1778403480, "last_result": "failed"}"#).failures == 0)
+    }
+
+    @Test("only usage errors stop a daemon, and not those another machine fixes in time")
+    func healing() {
+        #expect(Daemon.healsByWaiting(TestRemoteError()))
+        #expect(!Daemon.healsByWaiting(UsageError("model_sync.repo_dir is not set")))
+        #expect(!Daemon.healsByWaiting(ConfigError(.missingValue, file: "bot.yaml", key: "model_sync.x", reason: "missing")))
+        #expect(Daemon.healsByWaiting(UsageError("nothing was published", healsByWaiting: true)))
     }
 
     @Test("backoff doubles from retry_initial_sec to retry_max_sec and never passes the next slot")
@@ -93,6 +119,13 @@ struct DaemonScheduleTests {
     }
 }
 
+/// A failure retrying can fix, as a network error is.
+struct TestRemoteError: ModelSyncError {
+    var message = "registry unreachable"
+    var hint: String? { nil }
+    var category: ErrorCategory { .remote }
+}
+
 /// A clock the test advances; `sleep` jumps it forward.
 final class FakeClock: Sendable {
     let now: Mutex<Date>
@@ -103,7 +136,7 @@ final class FakeClock: Sendable {
 
 @Suite("the daemon loop")
 struct DaemonLoopTests {
-    @Test("runs at start when behind, retries failures with backoff, then runs daily; state and metrics follow")
+    @Test("runs at start when asked, retries failures with backoff, then runs daily; state and metrics follow")
     func loop() throws {
         let directory = TemporaryDirectory()
         let clock = FakeClock(instant("2026-05-10T09:00:00Z"))
@@ -112,14 +145,14 @@ struct DaemonLoopTests {
         let saved = Mutex<DaemonState>(DaemonState())
         let runTimes = Mutex<[Date]>([])
         let logged = Mutex<[String]>([])
-        let results: [Result<DaemonRunOutcome, UsageError>] = [
-            .failure(UsageError("registry unreachable")),
-            .failure(UsageError("registry unreachable")),
+        let results: [Result<DaemonRunOutcome, TestRemoteError>] = [
+            .failure(TestRemoteError()),
+            .failure(TestRemoteError()),
             .success(DaemonRunOutcome(result: "activated", generation: 4, fetchedObjects: 2, fetchedBytes: 2048)),
             .success(DaemonRunOutcome(result: "up-to-date", generation: 4)),
         ]
         let calls = Mutex(0)
-        daemon.run(runNow: false,
+        daemon.run(runNow: true,
                    state: .init(load: { DaemonState() }, save: { state in saved.withLock { $0 = state } }),
                    clock: { clock.read() },
                    sleep: { seconds in clock.advance(seconds); return true },
@@ -170,5 +203,65 @@ struct DaemonLoopTests {
                    clock: { clock.read() }, sleep: { _ in false }, shouldStop: { false }, events: { _ in },
                    job: { ran.withLock { $0 = true }; return DaemonRunOutcome(result: "published") })
         #expect(!ran.withLock { $0 })
+    }
+
+    @Test("an error retrying cannot fix stops the loop after one run, with its exit code in the log and metrics")
+    func fatalStops() throws {
+        let directory = TemporaryDirectory()
+        let clock = FakeClock(instant("2026-05-10T09:00:00Z"))
+        let daemon = Daemon(role: .runpodClient, schedule: DailySchedule(time: DailyTime(parsing: "06:00")!, timeZone: TimeZone(identifier: "UTC")!),
+                            jitter: 0, backoff: RetryBackoff(initial: 60, maximum: 3600), metricsFile: directory.path + "/m.prom")
+        let calls = Mutex(0)
+        let logged = Mutex<[DaemonEvent]>([])
+        let exit = daemon.run(runNow: true, state: .init(load: { DaemonState() }, save: { _ in }),
+                              clock: { clock.read() }, sleep: { seconds in clock.advance(seconds); return true },
+                              shouldStop: { calls.withLock { $0 } > 5 },
+                              events: { event in logged.withLock { $0.append(event) } },
+                              job: {
+                                  calls.withLock { $0 += 1 }
+                                  throw UsageError("the RunPod API key is missing: RUNPOD_API_KEY is not set")
+                              })
+        #expect(calls.withLock { $0 } == 1)
+        guard case .failed(let failure) = exit else {
+            Issue.record("the loop did not report the fatal error")
+            return
+        }
+        #expect(failure.category.exitCode == 2)
+        let events = logged.withLock { $0 }
+        #expect(events.map(\.event) == ["started", "run-started", "run-failed", "stopped"])
+        #expect(events.last?.level == .error)
+        #expect(try String(contentsOfFile: directory.path + "/m.prom", encoding: .utf8)
+            .contains("model_sync_stopped_on_error{role=\"runpod_client\"} 2"))
+    }
+
+    @Test("a reload takes the new schedule before the next wait; a failed reload keeps the old one and says so")
+    func reload() {
+        let clock = FakeClock(instant("2026-05-10T09:00:00Z"))
+        @Sendable func daemon(_ time: String) -> Daemon {
+            Daemon(role: .client, schedule: DailySchedule(time: DailyTime(parsing: time)!, timeZone: TimeZone(identifier: "UTC")!),
+                   jitter: 0, backoff: RetryBackoff(initial: 60, maximum: 3600), metricsFile: nil)
+        }
+        // Requests: the first wait's reload fails (invalid file), the second succeeds with 10:00.
+        let requests = Mutex([true, true])
+        let loads = Mutex(0)
+        let runs = Mutex<[Date]>([])
+        let logged = Mutex<[String]>([])
+        let job: DaemonReload.Job = { runs.withLock { $0.append(clock.read()) }; return DaemonRunOutcome(result: "up-to-date") }
+        let reload = DaemonReload(
+            requested: { requests.withLock { $0.isEmpty ? false : $0.removeFirst() } },
+            load: {
+                let attempt = loads.withLock { value -> Int in value += 1; return value }
+                if attempt == 1 { throw ConfigError(.invalidYAML, file: "bot.yaml", reason: "bad indentation") }
+                return (daemon("10:00"), job)
+            })
+        // Sleeps of at most 30 minutes, as if a SIGHUP woke the daemon every half hour.
+        daemon("06:00").run(runNow: false, state: .init(load: { DaemonState() }, save: { _ in }),
+                            clock: { clock.read() }, sleep: { seconds in clock.advance(min(seconds, 1800)); return true },
+                            shouldStop: { runs.withLock { $0.count } >= 1 },
+                            events: { event in logged.withLock { $0.append(event.event + ":" + (event.fields.first { $0.0 == "schedule" }?.1 ?? "")) } },
+                            reload: reload, job: job)
+        // Without the reload it would have run at 06:00 the next day.
+        #expect(runs.withLock { $0 } == [instant("2026-05-10T10:00:00Z")])
+        #expect(logged.withLock { $0 }.prefix(3) == ["started:06:00", "reload-failed:", "reloaded:10:00"])
     }
 }

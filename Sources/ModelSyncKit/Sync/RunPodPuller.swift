@@ -61,15 +61,20 @@ public struct RunPodPuller {
         return key
     }
 
-    /// Runs the whole pull and returns the activation's result with `fetchedObjects`/`fetchedBytes` set.
-    public func pull(progress: ProgressHandler? = nil) throws -> ActivationResult {
+    /// The API client, after checking what a pull needs and the configuration alone tells: `runpod.enabled`,
+    /// the API key, the trigger and status URLs. Each missing piece is a usage error (exit 2).
+    public func configuredClient() throws -> RunPodClient {
         let runpod = workspace.config.runpod
         guard runpod.enabled else {
             throw UsageError("runpod-pull is disabled: model_sync.runpod.enabled is false",
                              hint: "set model_sync.runpod.enabled: true and the trigger and status URLs")
         }
-        let key = try apiKey()
-        var client = try RunPodClient(config: runpod, apiKey: key, http: apiHTTP)
+        return try RunPodClient(config: runpod, apiKey: try apiKey(), http: apiHTTP)
+    }
+
+    /// Runs the whole pull and returns the activation's result with `fetchedObjects`/`fetchedBytes` set.
+    public func pull(progress: ProgressHandler? = nil) throws -> ActivationResult {
+        var client = try configuredClient()
         client.http.sleep = sleep
         let have = try haveList()
         let job = try runJob(client, have: have)

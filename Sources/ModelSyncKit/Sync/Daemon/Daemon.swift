@@ -2,9 +2,12 @@ import Foundation
 
 /// Runs a role's job every day at its schedule until asked to stop.
 ///
-/// - At start it runs at once with `runNow`, or when the last success is older than the latest scheduled
-///   slot (the machine was down), or when the role has never succeeded.
-/// - A failed run is retried with exponential backoff until the next slot.
+/// - A daemon with no history waits for its next slot: installing it neither trains a model nor starts a paid
+///   RunPod job. `runNow` runs at once. A slot missed since the last recorded run (the machine was down) is
+///   caught up once, at start; a daemon stopped while retrying a failure resumes its retries.
+/// - A failed run is retried with exponential backoff until the next slot — unless the error cannot heal by
+///   waiting (a configuration or usage error such as a missing key): then the loop stops and says so.
+/// - A reload request (SIGHUP) re-reads the configuration between runs; an invalid one keeps the old.
 /// - `shouldStop` is checked between steps and while waiting: a run in progress completes (an activation
 ///   is never cut in half), then the loop returns.
 /// The clock, the sleep and the job are injected so tests can drive days in milliseconds.
@@ -40,15 +43,21 @@ public struct Daemon: Sendable {
                   metricsFile: config.daemon.metricsFile)
     }
 
-    /// True when a run is due at start.
-    public func needsCatchUp(_ state: DaemonState, now: Date) -> Bool {
-        guard let lastSuccess = state.lastSuccess else { return true }
-        return lastSuccess < schedule.latest(atOrBefore: now)
+    /// True when a slot passed since the last recorded run: the daemon was down at that time.
+    public func missedSlot(_ state: DaemonState, now: Date) -> Bool {
+        guard let lastRun = state.lastRun else { return false }
+        return lastRun < schedule.latest(atOrBefore: now)
     }
 
     /// When the first run happens.
     public func firstRun(state: DaemonState, now: Date, runNow: Bool) -> Date {
-        runNow || needsCatchUp(state, now: now) ? now : slotWithJitter(after: now)
+        if runNow || missedSlot(state, now: now) { return now }
+        if let lastRun = state.lastRun, state.failures > 0 {
+            // Stopped while retrying: the retry it was waiting for, never later than the next slot.
+            let retry = lastRun.addingTimeInterval(backoff.delay(attempt: state.failures))
+            return max(now, min(retry, slotWithJitter(after: now)))
+        }
+        return slotWithJitter(after: now)
     }
 
     /// When the next run happens after a run that ended at `now`, successful or not (`failures` in a row).
@@ -59,6 +68,13 @@ public struct Daemon: Sendable {
         return min(retry, slot)
     }
 
+    /// Whether retrying can fix `failure`: everything but usage and configuration errors, and the few usage
+    /// errors another machine fixes in time (nothing published yet).
+    public static func healsByWaiting(_ failure: any ModelSyncError) -> Bool {
+        guard failure.category == .usage else { return true }
+        return (failure as? UsageError)?.healsByWaiting ?? false
+    }
+
     private func slotWithJitter(after date: Date) -> Date {
         schedule.next(after: date).addingTimeInterval(jitter > 0 ? Double.random(in: 0...jitter) : 0)
     }
@@ -67,10 +83,10 @@ public struct Daemon: Sendable {
     private struct LoopState {
         var state: DaemonState
         var metrics = DaemonMetrics()
-        /// Failed runs in a row (0 after a success).
-        var failures = 0
         /// When the next run is due.
         var next: Date
+        /// Set when a run failed in a way waiting cannot fix: the loop ends.
+        var fatal: (any ModelSyncError)?
 
         init(state: DaemonState, next: Date) {
             self.state = state
@@ -85,26 +101,68 @@ public struct Daemon: Sendable {
         case due, early, stopped
     }
 
-    /// The loop. `sleep(seconds)` returns false when it was interrupted by a stop request.
-    public func run(runNow: Bool, state access: StateAccess, clock: @Sendable () -> Date,
-                    sleep: @Sendable (Double) -> Bool, shouldStop: @Sendable () -> Bool,
-                    events: @Sendable (DaemonEvent) -> Void,
-                    job: () throws -> DaemonRunOutcome) {
+    /// How the loop ended.
+    public enum Exit: Sendable {
+        /// A stop request (SIGTERM): exit 0.
+        case stopped
+        /// A run failed with an error that waiting cannot fix; the daemon exits with its code.
+        case failed(any ModelSyncError)
+    }
+
+    /// The loop. `sleep(seconds)` returns false when it was interrupted by a stop request, and may return
+    /// early (true) when a reload was requested.
+    @discardableResult
+    public func run(runNow: Bool, state access: StateAccess, clock: @escaping @Sendable () -> Date,
+                    sleep: @escaping @Sendable (Double) -> Bool, shouldStop: @escaping @Sendable () -> Bool,
+                    events: @escaping @Sendable (DaemonEvent) -> Void, reload: DaemonReload? = nil,
+                    job: @escaping DaemonReload.Job) -> Exit {
         let state = access.load()
+        var current = (daemon: self, job: job)
         var loop = LoopState(state: state, next: firstRun(state: state, now: clock(), runNow: runNow))
         events(startedEvent(loop, now: clock()))
         running: while !shouldStop() {
+            if let reload, reload.requested() {
+                current.daemon.apply(reload, to: &current, loop: &loop, clock: clock, events: events)
+            }
             switch wait(until: loop.next, clock: clock, sleep: sleep) {
             case .stopped: break running
             case .early: continue running
             case .due:
                 if shouldStop() { break running }
-                runOnce(&loop, clock: clock, events: events, job: job)
+                current.daemon.runOnce(&loop, clock: clock, events: events, job: current.job)
                 access.save(loop.state)
-                writeMetrics(loop.metrics, clock: clock, events: events)
+                current.daemon.writeMetrics(loop.metrics, clock: clock, events: events)
+                if let fatal = loop.fatal {
+                    events(DaemonEvent(time: clock(), level: .error, role: role, event: "stopped", fields: [
+                        ("reason", "an error that retrying cannot fix"), ("exit_code", String(fatal.category.exitCode)),
+                    ]))
+                    return .failed(fatal)
+                }
             }
         }
         events(DaemonEvent(time: clock(), level: .info, role: role, event: "stopped"))
+        return .stopped
+    }
+
+    /// Re-reads the configuration; on success the loop continues with the new daemon and job, and a run not
+    /// yet due is rescheduled by the new schedule. On failure the old ones stay, and the log says why.
+    private func apply(_ reload: DaemonReload, to current: inout (daemon: Daemon, job: DaemonReload.Job),
+                       loop: inout LoopState, clock: @Sendable () -> Date, events: @Sendable (DaemonEvent) -> Void) {
+        do {
+            let (daemon, job) = try reload.load()
+            current = (daemon, job)
+            let now = clock()
+            if loop.next > now { loop.next = daemon.nextRun(after: now, failures: loop.state.failures) }
+            events(DaemonEvent(time: now, level: .info, role: role, event: "reloaded", fields: [
+                ("schedule", daemon.schedule.time.description), ("timezone", daemon.schedule.timeZone.identifier),
+                ("next_run", DaemonEvent.format(loop.next)),
+            ]))
+        } catch {
+            let failure = modelSyncError(from: error)
+            events(DaemonEvent(time: clock(), level: .error, role: role, event: "reload-failed", fields: [
+                ("error", failure.message), ("hint", failure.hint ?? ""), ("kept", "the previous configuration"),
+            ]))
+        }
     }
 
     private func startedEvent(_ loop: LoopState, now: Date) -> DaemonEvent {
@@ -125,7 +183,7 @@ public struct Daemon: Sendable {
 
     /// Runs the job once and records its outcome (or failure) in the state, the metrics and the log.
     private func runOnce(_ loop: inout LoopState, clock: @Sendable () -> Date, events: @Sendable (DaemonEvent) -> Void,
-                         job: () throws -> DaemonRunOutcome) {
+                         job: DaemonReload.Job) {
         let started = clock()
         events(DaemonEvent(time: started, level: .info, role: role, event: "run-started"))
         loop.state.lastRun = started
@@ -145,15 +203,15 @@ public struct Daemon: Sendable {
         loop.metrics.record(outcome, seconds: seconds)
         loop.state.lastResult = outcome.result
         if outcome.succeeded {
-            loop.failures = 0
+            loop.state.failures = 0
             loop.state.lastSuccess = clock()
             loop.state.lastError = nil
             loop.metrics.lastSuccess = loop.state.lastSuccess
         } else {
-            loop.failures += 1
+            loop.state.failures += 1
             loop.state.lastError = "result \(outcome.result)"
         }
-        loop.next = nextRun(after: clock(), failures: loop.failures)
+        loop.next = nextRun(after: clock(), failures: loop.state.failures)
         var fields: [(String, String)] = [("result", outcome.result)]
         if let generation = outcome.generation { fields.append(("generation", String(generation))) }
         if let manifest = outcome.manifest { fields.append(("manifest", manifest.description)) }
@@ -170,17 +228,24 @@ public struct Daemon: Sendable {
                                clock: @Sendable () -> Date) -> DaemonEvent {
         let failure = modelSyncError(from: error)
         let seconds = clock().timeIntervalSince(started)
-        loop.failures += 1
+        loop.state.failures += 1
         loop.metrics.recordFailure(seconds: seconds)
         loop.state.lastResult = "failed"
         // Kept in the index and shown by later commands: scrubbed now, like every log line.
         loop.state.lastError = SecretScrubber.shared.scrub(failure.message)
-        loop.next = nextRun(after: clock(), failures: loop.failures)
-        return DaemonEvent(time: clock(), level: .error, role: role, event: "run-failed", fields: [
+        loop.next = nextRun(after: clock(), failures: loop.state.failures)
+        var fields: [(String, String)] = [
             ("error", failure.message), ("hint", failure.hint ?? ""), ("exit_code", String(failure.category.exitCode)),
-            ("attempt", String(loop.failures)), ("seconds", String(format: "%.3f", seconds)),
-            ("next_run", DaemonEvent.format(loop.next)),
-        ])
+            ("attempt", String(loop.state.failures)), ("seconds", String(format: "%.3f", seconds)),
+        ]
+        if Self.healsByWaiting(failure) {
+            fields.append(("next_run", DaemonEvent.format(loop.next)))
+        } else {
+            loop.fatal = failure
+            loop.metrics.stoppedOnError = failure.category.exitCode
+            fields.append(("next_run", "none: fix the configuration, then start the daemon again"))
+        }
+        return DaemonEvent(time: clock(), level: .error, role: role, event: "run-failed", fields: fields)
     }
 
     /// Rewrites the metrics file, when one is configured; a failure is logged, never fatal.

@@ -27,6 +27,22 @@ public struct DaemonJob: Sendable {
         self.shouldStop = shouldStop
     }
 
+    /// Checks what the configuration alone tells about the job — the keys and secrets it needs — without
+    /// touching the network, the registry or the store. A daemon calls it at start (exit 2 at once) and on
+    /// reload (a bad new configuration is refused and the old one kept).
+    public func checkConfiguration() throws {
+        let config = workspace.config
+        switch role {
+        case .publisher:
+            _ = try GitRegistry.checkConfiguration(config, environment: workspace.environment)
+            if config.publisher.trainBeforePush { _ = try config.requireTrainCommand() }
+        case .client:
+            _ = try GitRegistry.checkConfiguration(config, environment: workspace.environment)
+        case .runpodClient:
+            _ = try RunPodPuller(workspace: workspace).configuredClient()
+        }
+    }
+
     /// Runs the job once; throws what the one-shot command would (the daemon logs it and retries).
     public func run() throws -> DaemonRunOutcome {
         switch role {

@@ -8,12 +8,16 @@ public struct DaemonState: Sendable, Equatable {
     public var lastResult: String?
     /// The last failure's message (never a secret: error messages carry none).
     public var lastError: String?
+    /// Failed runs in a row (0 after a success): a restarted daemon resumes its retries from here.
+    public var failures: Int
 
-    public init(lastRun: Date? = nil, lastSuccess: Date? = nil, lastResult: String? = nil, lastError: String? = nil) {
+    public init(lastRun: Date? = nil, lastSuccess: Date? = nil, lastResult: String? = nil, lastError: String? = nil,
+                failures: Int = 0) {
         self.lastRun = lastRun
         self.lastSuccess = lastSuccess
         self.lastResult = lastResult
         self.lastError = lastError
+        self.failures = failures
     }
 
     /// The store value name for `role`'s state; the index migration that moved the old per-role table
@@ -26,16 +30,18 @@ public struct DaemonState: Sendable, Equatable {
         var lastSuccess: Int64?
         var lastResult: String?
         var lastError: String?
+        var failures: Int?
 
         enum CodingKeys: String, CodingKey {
             case lastRun = "last_run", lastSuccess = "last_success", lastResult = "last_result", lastError = "last_error"
+            case failures
         }
     }
 
     /// The JSON object saved in the store.
     func encoded() throws -> String {
         let stored = Stored(lastRun: lastRun.map(DaemonState.seconds), lastSuccess: lastSuccess.map(DaemonState.seconds),
-                            lastResult: lastResult, lastError: lastError)
+                            lastResult: lastResult, lastError: lastError, failures: failures > 0 ? failures : nil)
         return try JSONCoding.encode(stored)
     }
 
@@ -47,7 +53,7 @@ public struct DaemonState: Sendable, Equatable {
             return
         }
         self.init(lastRun: stored.lastRun.map(DaemonState.date), lastSuccess: stored.lastSuccess.map(DaemonState.date),
-                  lastResult: stored.lastResult, lastError: stored.lastError)
+                  lastResult: stored.lastResult, lastError: stored.lastError, failures: max(0, stored.failures ?? 0))
     }
 
     private static func seconds(_ date: Date) -> Int64 { Int64(date.timeIntervalSince1970) }

@@ -14,6 +14,8 @@ public struct DaemonMetrics: Sendable, Equatable {
     public var lastDuration: Double?
     public var durationSum: Double = 0
     public var durationCount = 0
+    /// The exit code of the error that stopped the daemon (one retrying cannot fix), nil while it runs.
+    public var stoppedOnError: Int32?
 
     public init() {}
 
@@ -65,6 +67,9 @@ public struct DaemonMetrics: Sendable, Equatable {
                [(label, String(rollbacks))])
         metric("model_sync_last_run_duration_seconds", "gauge", "How long the last run took.",
                [(label, String(format: "%.3f", lastDuration ?? 0))])
+        metric("model_sync_stopped_on_error", "gauge",
+               "The exit code of an error that stopped the daemon because retrying cannot fix it (0: running).",
+               [(label, String(stoppedOnError ?? 0))])
         metric("model_sync_run_duration_seconds", "summary", "Run durations since the daemon started.",
                [])
         lines.append("model_sync_run_duration_seconds_sum{\(label)} \(String(format: "%.3f", durationSum))")

@@ -41,21 +41,7 @@ public final class GitRegistry {
     /// blob is checked out; an existing `repo_dir` is used as it is. A local `repo_url` (a path or `file://`)
     /// is not cloned: the new repository shares the registry's objects (``LocalRemote``).
     public static func open(config: Config, environment: [String: String], worktree: Bool = true) throws -> GitRegistry {
-        guard let repoDir = config.repoDir, !repoDir.isEmpty else {
-            throw UsageError("model_sync.repo_dir is not set", hint: "set repo_dir to a working clone of the model registry")
-        }
-        if let sshKey = config.git.sshKey, let info = try FileSystem.status(sshKey), !FileSystem.isRegular(info) {
-            // libssh2 would block reading a FIFO, or read a device without end.
-            throw UsageError("git.ssh_key \(sshKey) is not a regular file", hint: "give the path of the private key file")
-        }
-        var credentials = GitCredentials(sshKey: config.git.sshKey)
-        if let tokenEnv = config.git.tokenEnv {
-            guard let token = environment[tokenEnv], !token.isEmpty else {
-                throw UsageError("git.token_env names \(tokenEnv), which is not set",
-                                 hint: "export \(tokenEnv) or put it in the .env file")
-            }
-            credentials.token = token
-        }
+        let (repoDir, credentials) = try checkConfiguration(config, environment: environment)
         let path = FileSystem.absolute(repoDir)
         let repository: Repository
         if FileManager.default.fileExists(atPath: path) {
@@ -77,6 +63,29 @@ public final class GitRegistry {
                                    remote: config.remote, branch: config.branch, credentials: credentials)
         registry.allowInsecureHTTP = config.git.allowInsecureHTTP
         return registry
+    }
+
+    /// The configuration's `repo_dir` and the credentials it names, checked without touching the network or
+    /// the repository: an unset `repo_dir`, a `git.ssh_key` that is not a file or a `git.token_env` naming an
+    /// unset variable is a usage error (exit 2). A daemon checks this at start.
+    public static func checkConfiguration(_ config: Config, environment: [String: String]) throws
+        -> (repoDir: String, credentials: GitCredentials) {
+        guard let repoDir = config.repoDir, !repoDir.isEmpty else {
+            throw UsageError("model_sync.repo_dir is not set", hint: "set repo_dir to a working clone of the model registry")
+        }
+        if let sshKey = config.git.sshKey, let info = try FileSystem.status(sshKey), !FileSystem.isRegular(info) {
+            // libssh2 would block reading a FIFO, or read a device without end.
+            throw UsageError("git.ssh_key \(sshKey) is not a regular file", hint: "give the path of the private key file")
+        }
+        var credentials = GitCredentials(sshKey: config.git.sshKey)
+        if let tokenEnv = config.git.tokenEnv {
+            guard let token = environment[tokenEnv], !token.isEmpty else {
+                throw UsageError("git.token_env names \(tokenEnv), which is not set",
+                                 hint: "export \(tokenEnv) or put it in the .env file")
+            }
+            credentials.token = token
+        }
+        return (repoDir, credentials)
     }
 
     private var branchReference: String { "refs/heads/" + branch }

@@ -14,7 +14,7 @@ public final class GitRegistrySource: TransferSource {
     public init(registry: GitRegistry) throws {
         guard let commit = try registry.synchronize(following: true) else {
             throw UsageError("the registry has no branch \(registry.branch) yet: nothing was published",
-                             hint: "run `model-sync publish` on the publisher first")
+                             hint: "run `model-sync publish` on the publisher first", healsByWaiting: true)
         }
         self.registry = registry
         self.commit = commit
@@ -23,7 +23,7 @@ public final class GitRegistrySource: TransferSource {
     public func channel(_ name: String) throws -> Digest {
         guard let digest = try registry.channel(name, in: commit) else {
             throw UsageError("the registry's commit \(commit) has no \(registry.layout.channelPath(name))",
-                             hint: "run `model-sync publish` on the publisher first")
+                             hint: "run `model-sync publish` on the publisher first", healsByWaiting: true)
         }
         return digest
     }
