@@ -242,6 +242,98 @@ struct RunPodEndToEndTests {
         #expect(try server.requests().filter { $0["route"] as? String == "cancel" }.count == 1)
     }
 
+    @Test("a runpod-pull killed while polling leaves its job recorded; the next one resumes it instead of paying for another")
+    func killedPullResumesJob() throws {
+        let sandbox = Sandbox()
+        sandbox.write("worker/models/a.bin", pseudoRandomBytes(count: 20_000, seed: 31))
+        let server = try RunPodStandIn(sandbox: sandbox, scenario: [
+            "statuses": ["IN_QUEUE"] + Array(repeating: "IN_PROGRESS", count: 60) + ["COMPLETED"],
+            "archive": ["mode": "pack", "binary": CLI.binary, "models_dir": sandbox.path + "/worker/models"],
+        ])
+        sandbox.write("bot.yaml", Array(config(port: server.port).utf8))
+        let first = Process()
+        first.executableURL = URL(fileURLWithPath: CLI.binary)
+        first.arguments = ["runpod-pull", "--config", "bot.yaml"]
+        first.currentDirectoryURL = URL(fileURLWithPath: sandbox.path)
+        first.environment = ProcessInfo.processInfo.environment.merging([keyVariable: "test-key"]) { $1 }
+        first.standardError = FileHandle.nullDevice
+        try first.run()
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, try server.requests().filter({ $0["route"] as? String == "status" }).count < 3 {
+            usleep(20_000)
+        }
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+
+        let result = try pull(sandbox)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(sandbox.read("models/a.bin") == pseudoRandomBytes(count: 20_000, seed: 31))
+        #expect(try server.runs().count == 1, "a second paid job was started")
+        let polled = Set(try server.requests().filter { $0["route"] as? String == "status" }.compactMap { $0["path"] as? String })
+        #expect(polled.count == 1, "\(polled)")
+        // Finished with: a third pull starts a new job (the set is up to date on its side).
+        _ = try pull(sandbox)
+        #expect(try server.runs().count == 2)
+    }
+
+    @Test("after a failed job no new one is triggered before runpod.retry_min_sec, and never more than max_jobs_per_day")
+    func failedJobsAreThrottled() throws {
+        let sandbox = Sandbox()
+        let server = try RunPodStandIn(sandbox: sandbox, scenario: ["statuses": ["IN_QUEUE", "FAILED"], "error": "CUDA out of memory"])
+        sandbox.write("bot.yaml", Array(config(port: server.port).utf8))
+        #expect(try pull(sandbox).status == 4)
+        let again = try pull(sandbox)
+        #expect(again.status == 4)
+        #expect(again.stderr.contains("the last RunPod job failed at "), "\(again.stderr)")
+        #expect(again.stderr.contains("runpod.retry_min_sec: 900"))
+        #expect(try server.runs().count == 1)
+
+        // Without the minimum, the daily cap stops the third trigger.
+        sandbox.write("bot.yaml", Array(config(port: server.port, extra: """
+                retry_min_sec: 0
+                max_jobs_per_day: 2
+            """).utf8))
+        #expect(try pull(sandbox).status == 4)
+        #expect(try server.runs().count == 2)
+        let capped = try pull(sandbox)
+        #expect(capped.status == 4)
+        #expect(capped.stderr.contains("the cap of runpod.max_jobs_per_day (2)"), "\(capped.stderr)")
+        #expect(try server.runs().count == 2)
+    }
+
+    @Test("a runpod_client daemon logs each job it triggers with its id, counts it, and does not retrigger a failure at once")
+    func daemonLogsAndCountsJobs() throws {
+        let sandbox = Sandbox()
+        let server = try RunPodStandIn(sandbox: sandbox, scenario: ["statuses": ["IN_QUEUE", "FAILED"]])
+        sandbox.write("bot.yaml", Array(config(port: server.port, extra: """
+              daemon:
+                retry_initial_sec: 0.1
+                metrics_file: metrics/model_sync.prom
+            """).utf8))
+        let log = sandbox.path + "/daemon.log"
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: CLI.binary)
+        daemon.arguments = ["daemon", "--role", "runpod_client", "--config", "bot.yaml", "--run-now"]
+        daemon.currentDirectoryURL = URL(fileURLWithPath: sandbox.path)
+        daemon.environment = ProcessInfo.processInfo.environment.merging([keyVariable: "test-key"]) { $1 }
+        daemon.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        try daemon.run()
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, !((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("run-failed") {
+            usleep(50_000)
+        }
+        usleep(500_000) // retry_initial_sec would have retried by now, were it not for runpod.retry_min_sec
+        kill(daemon.processIdentifier, SIGTERM)
+        daemon.waitUntilExit()
+        let text = try String(contentsOfFile: log, encoding: .utf8)
+        let id = try #require(try server.runs().count == 1 ? server.requests().first { $0["route"] as? String == "status" }?["path"] as? String : nil)
+        #expect(text.contains("runpod-job-submitted job_id=" + (id.split(separator: "/").last.map(String.init) ?? "?")), "\(text)")
+        #expect(text.components(separatedBy: "run-started").count == 2, "\(text)")
+        let metrics = try String(contentsOfFile: sandbox.path + "/metrics/model_sync.prom", encoding: .utf8)
+        #expect(metrics.contains("model_sync_runpod_jobs_total{role=\"runpod_client\"} 1"))
+    }
+
     @Test("429s on status are retried; a download dropped halfway is resumed with a Range request")
     func rateLimitAndResume() throws {
         let sandbox = Sandbox()

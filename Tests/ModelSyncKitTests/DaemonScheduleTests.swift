@@ -158,7 +158,7 @@ struct DaemonLoopTests {
                    sleep: { seconds in clock.advance(seconds); return true },
                    shouldStop: { calls.withLock { $0 } >= results.count },
                    events: { event in logged.withLock { $0.append(event.event) } },
-                   job: {
+                   job: { _ in
                        let call = calls.withLock { value -> Int in value += 1; return value - 1 }
                        runTimes.withLock { $0.append(clock.read()) }
                        clock.advance(1)
@@ -201,7 +201,7 @@ struct DaemonLoopTests {
         daemon.run(runNow: false,
                    state: .init(load: { DaemonState(lastSuccess: instant("2026-05-10T06:00:10Z")) }, save: { _ in }),
                    clock: { clock.read() }, sleep: { _ in false }, shouldStop: { false }, events: { _ in },
-                   job: { ran.withLock { $0 = true }; return DaemonRunOutcome(result: "published") })
+                   job: { _ in ran.withLock { $0 = true }; return DaemonRunOutcome(result: "published") })
         #expect(!ran.withLock { $0 })
     }
 
@@ -217,7 +217,7 @@ struct DaemonLoopTests {
                               clock: { clock.read() }, sleep: { seconds in clock.advance(seconds); return true },
                               shouldStop: { calls.withLock { $0 } > 5 },
                               events: { event in logged.withLock { $0.append(event) } },
-                              job: {
+                              job: { _ in
                                   calls.withLock { $0 += 1 }
                                   throw UsageError("the RunPod API key is missing: RUNPOD_API_KEY is not set")
                               })
@@ -246,7 +246,7 @@ struct DaemonLoopTests {
         let loads = Mutex(0)
         let runs = Mutex<[Date]>([])
         let logged = Mutex<[String]>([])
-        let job: DaemonReload.Job = { runs.withLock { $0.append(clock.read()) }; return DaemonRunOutcome(result: "up-to-date") }
+        let job: DaemonReload.Job = { _ in runs.withLock { $0.append(clock.read()) }; return DaemonRunOutcome(result: "up-to-date") }
         let reload = DaemonReload(
             requested: { requests.withLock { $0.isEmpty ? false : $0.removeFirst() } },
             load: {
@@ -263,5 +263,28 @@ struct DaemonLoopTests {
         // Without the reload it would have run at 06:00 the next day.
         #expect(runs.withLock { $0 } == [instant("2026-05-10T10:00:00Z")])
         #expect(logged.withLock { $0 }.prefix(3) == ["started:06:00", "reload-failed:", "reloaded:10:00"])
+    }
+}
+
+@Suite("the RunPod job ledger")
+struct RunPodJobLedgerTests {
+    @Test("it survives its stored form, times included")
+    func roundTrip() throws {
+        var ledger = RunPodJobLedger()
+        ledger.submitted("abc-1", at: instant("2026-05-10T09:00:00Z"))
+        ledger.lastFailure = instant("2026-05-10T08:00:00Z")
+        #expect(try JSONCoding.decode(RunPodJobLedger.self, from: Array(JSONCoding.encode(ledger).utf8)) == ledger)
+    }
+
+    @Test("the daily cap counts the triggers of the last 24 hours only; a failure blocks until retry_min_sec has passed")
+    func refusal() {
+        let now = instant("2026-05-10T09:00:00Z")
+        var ledger = RunPodJobLedger(triggers: [instant("2026-05-09T08:59:59Z"), instant("2026-05-09T10:00:00Z"),
+                                                instant("2026-05-10T08:00:00Z")])
+        #expect(ledger.refusal(now: now, maxPerDay: 3, retryMin: 0) == nil)
+        #expect(ledger.refusal(now: now, maxPerDay: 2, retryMin: 0)?.code == .throttled)
+        ledger.finished(failed: true, at: instant("2026-05-10T08:50:00Z"))
+        #expect(ledger.refusal(now: now, maxPerDay: 3, retryMin: 900)?.message.contains("2026-05-10T09:05:00Z") == true)
+        #expect(ledger.refusal(now: now, maxPerDay: 3, retryMin: 600) == nil)
     }
 }

@@ -18,7 +18,7 @@ extension Config {
             "enabled", "trigger_url", "status_url_template", "api_key_env", "trigger_method", "trigger_payload",
             "headers", "request_timeout_sec", "poll_interval_sec", "job_timeout_sec", "download_timeout_sec",
             "extract_subdir", "cancel_url_template", "archive_field", "ca_bundle", "max_archive_bytes",
-            "max_extract_bytes", "allow_insecure_http",
+            "max_extract_bytes", "allow_insecure_http", "retry_min_sec", "max_jobs_per_day",
         ],
         "registry": ["keep_manifests"],
         "gc": ["grace_sec"],
@@ -153,6 +153,8 @@ extension Config {
         if let value = try section.integer("max_archive_bytes", minimum: 1) { runpod.maxArchiveBytes = value }
         if let value = try section.integer("max_extract_bytes", minimum: 1) { runpod.maxExtractBytes = value }
         if let value = try section.bool("allow_insecure_http") { runpod.allowInsecureHTTP = value }
+        if let value = try section.seconds("retry_min_sec", allowZero: true) { runpod.retryMinSec = value }
+        if let value = try section.integer("max_jobs_per_day", minimum: 1) { runpod.maxJobsPerDay = value }
         try checkInsecureHTTP(section)
 
         guard runpod.enabled else { return }

@@ -56,6 +56,8 @@ extension Config {
         // 1 PiB: far above any model set, far below where byte counts overflow.
         "model_sync.runpod.max_archive_bytes": .atLeast(1, upTo: 1_125_899_906_842_624),
         "model_sync.runpod.max_extract_bytes": .atLeast(1, upTo: 1_125_899_906_842_624),
+        "model_sync.runpod.retry_min_sec": .atLeast(0, upTo: day),
+        "model_sync.runpod.max_jobs_per_day": .atLeast(1, upTo: 1000),
         "model_sync.registry.keep_manifests": .atLeast(1, upTo: 100_000),
         "model_sync.gc.grace_sec": .atLeast(0, upTo: decade),
         "model_sync.activation.health_timeout_sec": .positive(upTo: day),

@@ -34,6 +34,11 @@ public struct RunPodConfig: Sendable, Hashable {
     public var maxArchiveBytes: Int64 = 20 << 30
     /// `max_extract_bytes` [20 GiB]: the largest total of declared entry sizes accepted in an archive.
     public var maxExtractBytes: Int64 = 20 << 30
+    /// `retry_min_sec` [900]: after a job that failed, no new job is triggered before this many seconds.
+    public var retryMinSec: Double = 900
+    /// `max_jobs_per_day` [4]: at most this many jobs are triggered in any 24 hours (one daily run and three
+    /// retries); past it `runpod-pull` refuses to trigger until the oldest trigger is a day old.
+    public var maxJobsPerDay: Int64 = 4
 
     /// `allow_insecure_http` [false]: fetch plain `http://` URLs (API or archive) from hosts other than this
     /// machine; without it only `https://` and `http://` to loopback are fetched.

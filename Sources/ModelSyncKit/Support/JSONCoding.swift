@@ -20,8 +20,17 @@ public enum JSONCoding {
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
-    /// Decodes a `T` from JSON bytes (RFC 8259).
+    /// Decodes a `T` from JSON bytes (RFC 8259); dates are read as ``encode(_:)`` writes them.
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: some Sequence<UInt8>) throws -> T {
-        try JSONDecoder().decode(type, from: Data(bytes))
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let date = Date(rfc3339: text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an RFC 3339 time: \(text)")
+            }
+            return date
+        }
+        return try decoder.decode(type, from: Data(bytes))
     }
 }

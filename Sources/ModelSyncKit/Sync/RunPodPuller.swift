@@ -37,6 +37,9 @@ public struct RunPodPuller {
     public var now: @Sendable () -> Date
     /// Receives one line per step ("job abc submitted", "job abc IN_PROGRESS"...); never the key.
     public var note: (@Sendable (String) -> Void)?
+    /// Called with the id of each job triggered (not for a job resumed after a restart): the daemon logs it
+    /// and counts it in its metrics.
+    public var jobSubmitted: (@Sendable (String) -> Void)?
 
     /// A puller for `workspace`, with HTTP settings from its `runpod:` section.
     public init(workspace: Workspace) {
@@ -73,25 +76,65 @@ public struct RunPodPuller {
     }
 
     /// Runs the whole pull and returns the activation's result with `fetchedObjects`/`fetchedBytes` set.
+    ///
+    /// A job outstanding from an earlier run (the process was restarted while it ran) is polled again instead
+    /// of starting another; a new job is triggered only within `runpod.max_jobs_per_day` and not before
+    /// `runpod.retry_min_sec` after a failed one (``RunPodJobLedger``).
     public func pull(progress: ProgressHandler? = nil) throws -> ActivationResult {
         var client = try configuredClient()
         client.http.sleep = sleep
         let have = try haveList()
         let job = try runJob(client, have: have)
-        guard let output = job.output, case .object = output else {
-            throw RunPodError(.invalidResponse, "RunPod job \(job.id) completed without an output object",
-                              hint: "the worker must return {archive_url | archive_base64, archive_sha256, archive_size, manifest}")
+        // Set once the ledger has been settled under a lock already held, so the outer handler does not wait
+        // for that same lock again.
+        var settled = false
+        do {
+            guard let output = job.output, case .object = output else {
+                throw RunPodError(.invalidResponse, "RunPod job \(job.id) completed without an output object",
+                                  hint: "the worker must return {archive_url | archive_base64, archive_sha256, archive_size, manifest}")
+            }
+            let incoming = try IncomingDirectory(storeDir: workspace.storeDir)
+            defer { incoming.remove() }
+            let archivePath = incoming.path + "/runpod-\(job.id.filter { $0.isLetter || $0.isNumber || $0 == "-" }).zip"
+            try fetchArchive(output, job: job.id, to: archivePath, progress: progress)
+
+            let store = try workspace.openStore()
+            let expectedManifest = output["manifest"]?.stringValue.flatMap { try? Digest(parsing: $0, allowBareHex: true) }
+            do {
+                let result = try importAndActivate(archivePath, store: store, expectedManifest: expectedManifest,
+                                                   source: "RunPod job \(job.id)", progress: progress)
+                try? updateLedger(in: store) { $0.finished(failed: false, at: now()) }
+                return result
+            } catch {
+                if !Self.worthResuming(error) { try? updateLedger(in: store) { $0.finished(failed: true, at: now()) } }
+                settled = true
+                throw error
+            }
+        } catch {
+            // A network failure fetching the archive keeps the job outstanding: the next run fetches its output
+            // again instead of paying for another job. Anything else (a bad output) is final.
+            if !settled && !Self.worthResuming(error) { try? updateLedger { $0.finished(failed: true, at: now()) } }
+            throw error
         }
+    }
 
-        let incoming = try IncomingDirectory(storeDir: workspace.storeDir)
-        defer { incoming.remove() }
-        let archivePath = incoming.path + "/runpod-\(job.id.filter { $0.isLetter || $0.isNumber || $0 == "-" }).zip"
-        try fetchArchive(output, job: job.id, to: archivePath, progress: progress)
+    /// True for failures after which the same completed job is worth asking again: network and remote errors.
+    static func worthResuming(_ error: any Error) -> Bool {
+        modelSyncError(from: error).category == .remote
+    }
 
-        let store = try workspace.openStore()
-        let expectedManifest = output["manifest"]?.stringValue.flatMap { try? Digest(parsing: $0, allowBareHex: true) }
-        return try importAndActivate(archivePath, store: store, expectedManifest: expectedManifest,
-                                     source: "RunPod job \(job.id)", progress: progress)
+    /// The job ledger, read without the lock; empty when the store does not exist yet.
+    func ledger() -> RunPodJobLedger {
+        guard let store = try? workspace.openStoreForReading() else { return RunPodJobLedger() }
+        return (try? RunPodJobLedger.load(from: store)) ?? RunPodJobLedger()
+    }
+
+    /// Changes the job ledger under the store lock (`store` when the caller holds it already).
+    func updateLedger(in store: Store? = nil, _ change: (inout RunPodJobLedger) -> Void) throws {
+        let store = try store ?? workspace.openStore()
+        var ledger = try RunPodJobLedger.load(from: store)
+        change(&ledger)
+        try ledger.save(to: store)
     }
 
     /// Imports an archive already on disk (a job's archive fetched by other means) and activates it,
@@ -152,12 +195,61 @@ public struct RunPodPuller {
     /// The JSON size of a list of `count` digests: `"sha256:<64>"` (73 bytes) and a comma each, brackets.
     static func encodedSize(of count: Int) -> Int { 2 + count * 74 }
 
-    /// Submits the job and polls it until it finishes; cancels it when `job_timeout_sec` passes.
+    /// Resumes the outstanding job or submits a new one (recorded before the first poll), and polls it until it
+    /// finishes; cancels it when `job_timeout_sec` passes.
     func runJob(_ client: RunPodClient, have: [Digest]) throws -> RunPodJob {
+        let (id, started) = try startJob(client, have: have)
+        do {
+            return try poll(client, id: id, started: started)
+        } catch {
+            // A network failure while polling leaves the job outstanding, to be polled again; an ended job does not.
+            if !(Self.worthResuming(error) && !Self.endsJob(error)) {
+                try? updateLedger { $0.finished(failed: (error as? RunPodError)?.code != .stopped, at: now()) }
+            }
+            throw error
+        }
+    }
+
+    /// True for the RunPod errors that mean the job is over (failed, cancelled, timed out, expired, stopped).
+    static func endsJob(_ error: any Error) -> Bool {
+        guard let code = (error as? RunPodError)?.code else { return false }
+        return [.jobFailed, .jobCancelled, .jobTimedOut, .clientTimeout, .jobExpired, .stopped].contains(code)
+    }
+
+    /// The outstanding job when there is one still within `job_timeout_sec`, else a new job — refused with
+    /// ``RunPodError/Code/throttled`` past the daily cap or too soon after a failure.
+    private func startJob(_ client: RunPodClient, have: [Digest]) throws -> (id: String, started: Date) {
         let runpod = workspace.config.runpod
+        let ledger = ledger()
+        if let pending = ledger.pending {
+            if now().timeIntervalSince(pending.submitted) < runpod.jobTimeoutSec {
+                note?("resuming RunPod job \(pending.id), submitted at \(pending.submitted.rfc3339)")
+                return (pending.id, pending.submitted)
+            }
+            // Older than job_timeout_sec: given up on, as the poll loop would have; cancelled in case it still runs.
+            try? client.cancel(pending.id)
+            try updateLedger { $0.finished(failed: true, at: now()) }
+        }
+        if let refusal = self.ledger().refusal(now: now(), maxPerDay: runpod.maxJobsPerDay, retryMin: runpod.retryMinSec) {
+            throw refusal
+        }
         let id = try client.submit(have: have)
         let started = now()
+        do {
+            try updateLedger { $0.submitted(id, at: started) }
+        } catch {
+            // A job nobody would remember costs money until its timeout: better not to run it at all.
+            try? client.cancel(id)
+            throw error
+        }
+        jobSubmitted?(id)
         note?("RunPod job \(id) submitted (have: \(have.count) objects)")
+        return (id, started)
+    }
+
+    /// Polls job `id` until it finishes; cancels it when `job_timeout_sec` passes since `started`.
+    private func poll(_ client: RunPodClient, id: String, started: Date) throws -> RunPodJob {
+        let runpod = workspace.config.runpod
         var last: RunPodJob.Status?
         while true {
             let job = try client.status(of: id)

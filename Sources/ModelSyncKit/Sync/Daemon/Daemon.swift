@@ -37,9 +37,12 @@ public struct Daemon: Sendable {
         } else {
             zone = TimeZone.current
         }
+        // A RunPod retry is a new paid job: never sooner than runpod.retry_min_sec.
+        let initial = role == .runpodClient ? max(config.daemon.retryInitialSec, config.runpod.retryMinSec)
+                                            : config.daemon.retryInitialSec
         self.init(role: role, schedule: DailySchedule(time: role.scheduleTime(in: config), timeZone: zone),
                   jitter: config.daemon.jitterSec,
-                  backoff: RetryBackoff(initial: config.daemon.retryInitialSec, maximum: config.daemon.retryMaxSec),
+                  backoff: RetryBackoff(initial: initial, maximum: max(initial, config.daemon.retryMaxSec)),
                   metricsFile: config.daemon.metricsFile)
     }
 
@@ -182,16 +185,20 @@ public struct Daemon: Sendable {
     }
 
     /// Runs the job once and records its outcome (or failure) in the state, the metrics and the log.
-    private func runOnce(_ loop: inout LoopState, clock: @Sendable () -> Date, events: @Sendable (DaemonEvent) -> Void,
+    private func runOnce(_ loop: inout LoopState, clock: @escaping @Sendable () -> Date,
+                         events: @escaping @Sendable (DaemonEvent) -> Void,
                          job: DaemonReload.Job) {
         let started = clock()
         events(DaemonEvent(time: started, level: .info, role: role, event: "run-started"))
         loop.state.lastRun = started
         loop.metrics.lastRun = started
+        let context = DaemonRunContext(role: role, clock: clock, events: events)
         do {
-            let outcome = try job()
+            let outcome = try job(context)
+            loop.metrics.runPodJobs += context.runPodJobsSubmitted
             events(record(outcome, startedAt: started, in: &loop, clock: clock))
         } catch {
+            loop.metrics.runPodJobs += context.runPodJobsSubmitted
             events(recordFailure(error, startedAt: started, in: &loop, clock: clock))
         }
     }

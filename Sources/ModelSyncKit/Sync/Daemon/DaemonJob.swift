@@ -43,8 +43,9 @@ public struct DaemonJob: Sendable {
         }
     }
 
-    /// Runs the job once; throws what the one-shot command would (the daemon logs it and retries).
-    public func run() throws -> DaemonRunOutcome {
+    /// Runs the job once; throws what the one-shot command would (the daemon logs it and retries). Each
+    /// RunPod job it triggers is reported to `context`.
+    public func run(_ context: DaemonRunContext) throws -> DaemonRunOutcome {
         switch role {
         case .publisher:
             return DaemonJob.outcome(of: try Publisher(workspace: workspace).publish())
@@ -57,6 +58,7 @@ public struct DaemonJob: Sendable {
             let sleep = self.sleep
             puller.sleep = { seconds in _ = sleep(seconds) }
             puller.shouldStop = shouldStop
+            puller.jobSubmitted = { id in context.runPodJobSubmitted(id) }
             let result = try puller.pull()
             let store = try? workspace.openStoreForReading()
             return DaemonJob.outcome(of: result, manifest: try? store?.manifest(result.manifest))

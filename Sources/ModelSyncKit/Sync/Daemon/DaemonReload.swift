@@ -1,8 +1,8 @@
 /// How a running daemon takes a new configuration (SIGHUP): the signal only asks, and the loop re-reads the
 /// YAML file and `.env` between runs, never during one.
 public struct DaemonReload: Sendable {
-    /// One run of the role's job.
-    public typealias Job = @Sendable () throws -> DaemonRunOutcome
+    /// One run of the role's job; it reports what happens inside the run through the context.
+    public typealias Job = @Sendable (DaemonRunContext) throws -> DaemonRunOutcome
 
     /// True once for each reload request since the last call.
     public var requested: @Sendable () -> Bool

@@ -16,6 +16,8 @@ public struct DaemonMetrics: Sendable, Equatable {
     public var durationCount = 0
     /// The exit code of the error that stopped the daemon (one retrying cannot fix), nil while it runs.
     public var stoppedOnError: Int32?
+    /// RunPod jobs triggered since the daemon started.
+    public var runPodJobs = 0
 
     public init() {}
 
@@ -67,6 +69,10 @@ public struct DaemonMetrics: Sendable, Equatable {
                [(label, String(rollbacks))])
         metric("model_sync_last_run_duration_seconds", "gauge", "How long the last run took.",
                [(label, String(format: "%.3f", lastDuration ?? 0))])
+        if role == .runpodClient {
+            metric("model_sync_runpod_jobs_total", "counter", "RunPod jobs triggered since the daemon started.",
+                   [(label, String(runPodJobs))])
+        }
         metric("model_sync_stopped_on_error", "gauge",
                "The exit code of an error that stopped the daemon because retrying cannot fix it (0: running).",
                [(label, String(stoppedOnError ?? 0))])

@@ -25,6 +25,9 @@ public struct RunPodError: ModelSyncError {
         public static let invalidResponse = Code("invalid-response")
         /// The pull was asked to stop (SIGTERM to the daemon) while the job ran; the job was cancelled.
         public static let stopped = Code("stopped")
+        /// No job was triggered: `runpod.max_jobs_per_day` is reached, or the last job failed less than
+        /// `runpod.retry_min_sec` ago.
+        public static let throttled = Code("throttled")
     }
 
     /// What went wrong.
