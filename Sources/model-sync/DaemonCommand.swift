@@ -22,8 +22,8 @@ struct DaemonCommand: GlobalOptionsCommand {
             once at start. Failures are retried with exponential backoff until the next slot, except those \
             retrying cannot fix (a missing key, runpod.enabled: false, an unset repo_dir): the configuration \
             is checked at start (exit 2 at once), and such an error in a run stops the daemon with its exit \
-            code. It logs one line per event on stderr and rewrites daemon.metrics_file (Prometheus text) \
-            after each run. SIGHUP re-reads the YAML file and .env between runs (an invalid new \
+            code. It logs one line per event on stderr, rewrites daemon.metrics_file (Prometheus text) \
+            after each run, and serves the same metrics at GET /metrics on daemon.metrics_listen. SIGHUP re-reads the YAML file and .env between runs (an invalid new \
             configuration is logged and the old one kept). SIGTERM or SIGINT stops it between steps with \
             exit 0.
 
@@ -81,6 +81,8 @@ struct DaemonCommand: GlobalOptionsCommand {
         let global = self.global
         let (daemon, job) = try DaemonCommand.prepare(role: daemonRole, global: global, format: format)
         let workspace = try global.workspace()
+        let endpoint = try workspace.config.daemon.metricsListen.map { try MetricsEndpoint(listeningOn: $0) }
+        defer { endpoint?.stop() }
         DaemonCommand.installSignalHandlers()
         let shouldStop: @Sendable () -> Bool = { stopRequested.load(ordering: .relaxed) }
         let reload = DaemonReload(requested: { reloadRequested.exchange(false, ordering: .relaxed) },
@@ -89,7 +91,7 @@ struct DaemonCommand: GlobalOptionsCommand {
                               state: .store(at: workspace.storeDir, lockTimeout: workspace.config.lockTimeoutSec, role: daemonRole),
                               clock: { Date() }, sleep: DaemonCommand.interruptibleSleep, shouldStop: shouldStop,
                               events: { event in if !(quiet && event.level == .info) { DaemonCommand.log(event, format: format) } },
-                              reload: reload, job: job)
+                              reload: reload, metrics: endpoint, job: job)
         if case .failed(let failure) = exit { throw ExitCode(failure.category.exitCode) }
     }
 

@@ -41,19 +41,28 @@ struct DaemonEndToEndTests {
         return true
     }
 
-    @Test("client daemon with --run-now pulls, logs one line per event, writes metrics, and exits 0 on SIGTERM")
+    @Test("client daemon with --run-now pulls, logs one line per event, writes and serves metrics, and exits 0 on SIGTERM")
     func clientRunNowThenSigterm() throws {
+        let port = try freePort()
         let fixture = RegistryFixture(files: 3, extraClientYAML: """
               client:
                 schedule: "03:00"
               daemon:
                 metrics_file: metrics/model_sync.prom
+                metrics_listen: "127.0.0.1:\(port)"
             """)
         #expect(try fixture.publish().status == 0)
         let log = fixture.sandbox.path + "/daemon.log"
         let daemon = try start(["daemon", "--role", "client", "--config", "client.yaml", "--run-now"],
                                in: fixture.sandbox.path, log: log)
         #expect(waitFor("run-finished", in: log), "no run finished: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        // Prometheus scrapes the daemon itself: the set this host runs is a labelled info metric.
+        let scraped = try httpGet("http://127.0.0.1:\(port)/metrics")
+        #expect(scraped.status == 200)
+        let status1 = try fixture.sandbox.cli.run(["status", "--config", "client.yaml", "--json"])
+        let manifest = try #require((status1.json["active"] as? [String: Any])?["manifest"] as? String)
+        #expect(scraped.body.contains("model_sync_active_manifest_info{manifest=\"\(manifest)\",generation=\"1\",role=\"client\",host="),
+                "\(scraped.body)")
         kill(daemon.processIdentifier, SIGTERM)
         #expect(waitForExit(daemon), "the daemon did not stop on SIGTERM")
         #expect(daemon.terminationReason == .exit)

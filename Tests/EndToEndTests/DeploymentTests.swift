@@ -61,4 +61,89 @@ struct DeploymentTests {
         #expect(unit.contains("ExecStart=/usr/local/bin/model-sync daemon --role client --config "))
         #expect(unit.contains("KillSignal=SIGTERM"))
     }
+
+    private func scalar(_ node: YAMLNode?) -> String? {
+        if case .scalar(let value, _, _)? = node { return value }
+        return nil
+    }
+
+    private func services(_ node: YAMLNode?) -> [String] {
+        guard case .mapping(let entries, _)? = node else { return [] }
+        return entries.map(\.key)
+    }
+
+    @Test("the bot's example compose file keeps the old profiles, mounts the models read-only for the bots, and runs model-sync")
+    func botStack() throws {
+        let file = "deploy/compose/docker-compose.bot.yml"
+        let root = try #require(try YAMLNode.parse(try text(file), file: file))
+        let services = try #require(root["services"])
+        // `docker compose --profile paper|live up -d bot-paper|bot-live model-sync-runpod dashboard api prometheus grafana`
+        for (profile, bot) in [("paper", "bot-paper"), ("live", "bot-live")] {
+            let definition = try #require(services[bot], "missing \(bot)")
+            #expect(strings(definition["profiles"]) == [profile])
+            let volumes = strings(definition["volumes"])
+            #expect(volumes.contains("bot-data:/app/data:ro"), "\(bot) must mount the models read-only: \(volumes)")
+            #expect(!volumes.contains { $0.hasPrefix("bot-data:") && !$0.hasSuffix(":ro") })
+        }
+        for name in ["model-sync-runpod", "dashboard", "api", "prometheus", "grafana"] {
+            let definition = try #require(services[name], "missing \(name)")
+            // No profile: enabled under --profile paper and --profile live alike.
+            #expect(definition["profiles"] == nil, "\(name) must run under both profiles")
+        }
+        let runpod = try #require(services["model-sync-runpod"])
+        let command = strings(runpod["command"])
+        #expect(Array(command.prefix(3)) == ["daemon", "--role", "runpod_client"])
+        let modelsDir = try #require(command.firstIndex(of: "--models-dir").map { command[$0 + 1] })
+        #expect(strings(runpod["volumes"]).contains("bot-data:" + (modelsDir as NSString).deletingLastPathComponent))
+
+        // Prometheus scrapes the port the reference configuration listens on, and loads the alert rules.
+        let config = try Config.load(path: CLI.packageRoot + "/configs/all-keys.yaml", environment: ["RUNPOD_ENDPOINT_ID": "ep1"])
+        let port = try #require(config.daemon.metricsListen?.port)
+        #expect(strings(runpod["expose"]) == [String(port)])
+        let prometheus = try #require(try YAMLNode.parse(try text("deploy/prometheus/prometheus.yml"), file: "prometheus.yml"))
+        guard case .sequence(let jobs, _)? = prometheus["scrape_configs"], let job = jobs.first,
+              case .sequence(let statics, _)? = job["static_configs"] else {
+            Issue.record("prometheus.yml has no static scrape configuration")
+            return
+        }
+        #expect(statics.flatMap { strings($0["targets"]) }.contains("model-sync-runpod:\(port)"))
+        #expect(strings(prometheus["rule_files"]) == ["/etc/prometheus/alerts.yml"])
+        let prometheusVolumes = strings(services["prometheus"]?["volumes"])
+        let grafanaVolumes = strings(services["grafana"]?["volumes"])
+        #expect(prometheusVolumes.contains("./deploy/prometheus:/etc/prometheus:ro"))
+        #expect(grafanaVolumes.contains("./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro"))
+    }
+
+    @Test("every metric the alert rules and the Grafana dashboard use is one the daemon exports")
+    func metricNames() throws {
+        var metrics = DaemonMetrics()
+        metrics.active = .init(generation: 1, manifest: try Digest(parsing: "sha256:" + String(repeating: "0", count: 64)))
+        let exported = Set(DaemonRole.allCases.flatMap { role in
+            metrics.render(role: role).split(separator: "\n").compactMap { line -> String? in
+                line.hasPrefix("# TYPE ") ? line.split(separator: " ")[2].description : nil
+            }
+        })
+        let alerts = try text("deploy/prometheus/alerts.yml")
+        let dashboard = try text("deploy/grafana/dashboards/model-sync.json")
+        let parsed = try JSONSerialization.jsonObject(with: Data(dashboard.utf8)) as? [String: Any]
+        #expect(parsed?["uid"] as? String == "model-sync")
+        #expect(((parsed?["panels"] as? [[String: Any]]) ?? []).allSatisfy { ($0["targets"] as? [Any])?.isEmpty == false })
+        let rules = try #require(try YAMLNode.parse(alerts, file: "alerts.yml"))
+        guard case .sequence(let groups, _)? = rules["groups"], case .sequence(let list, _)? = groups.first?["rules"] else {
+            Issue.record("alerts.yml has no rules")
+            return
+        }
+        let names = Set(list.compactMap { scalar($0["alert"]) })
+        for name in ["ModelSyncNoSuccessfulPull", "ModelSyncHealthCheckFailed", "ModelSyncHeldBack", "ModelSyncRunPodJobFailures"] {
+            #expect(names.contains(name), "missing alert \(name)")
+        }
+        let used = try NSRegularExpression(pattern: "model_sync_[a-z_]+")
+        for source in [alerts, dashboard] {
+            let range = NSRange(source.startIndex..., in: source)
+            for match in used.matches(in: source, range: range) {
+                let name = String(source[Range(match.range, in: source)!])
+                #expect(exported.contains(name), "\(name) is used but the daemon does not export it")
+            }
+        }
+    }
 }

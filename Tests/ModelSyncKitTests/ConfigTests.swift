@@ -316,7 +316,10 @@ struct ConfigTests {
         #expect(config.runpod.effectiveCancelURLTemplate == "https://api.runpod.ai/v2/ep1/cancel/{job_id}")
         #expect(try config.requireTrainCommand() == "python3 -m scripts.train --all")
         #expect(config.runpod.maxArchiveBytes == RunPodConfig().maxArchiveBytes)
-        #expect(config.daemon == DaemonConfig())
+        var daemon = DaemonConfig()
+        daemon.metricsListen = ListenAddress(parsing: "0.0.0.0:9464")
+        #expect(config.daemon == daemon)
+        #expect(config.runpod.retryMinSec == 900 && config.runpod.maxJobsPerDay == 4)
         #expect(config.gc == GCConfig() && config.registry == RegistryConfig())
     }
 }

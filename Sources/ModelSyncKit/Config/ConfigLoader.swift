@@ -24,7 +24,7 @@ extension Config {
         "gc": ["grace_sec"],
         "activation": ["health_check", "health_timeout_sec", "on_activate"],
         "git": ["token_env", "ssh_key", "author_name", "author_email", "allow_insecure_http"],
-        "daemon": ["timezone", "jitter_sec", "retry_initial_sec", "retry_max_sec", "metrics_file"],
+        "daemon": ["timezone", "jitter_sec", "retry_initial_sec", "retry_max_sec", "metrics_file", "metrics_listen"],
     ]
 
     /// Loads the `model_sync:` section of the YAML file at `path`; other top-level sections are ignored.
@@ -206,6 +206,14 @@ extension Config {
             )
         }
         daemon.metricsFile = try section.string("metrics_file")
+        if let text = try section.string("metrics_listen") {
+            guard let address = ListenAddress(parsing: text) else {
+                throw section.reader.error("model_sync.daemon.metrics_listen", section.keyLine("metrics_listen"),
+                                           "expected host:port with an IPv4 address and a port 1–65535 "
+                                               + "(127.0.0.1:9464, 0.0.0.0:9464), got \"\(text)\"")
+            }
+            daemon.metricsListen = address
+        }
     }
 
     private static func format(_ seconds: Double) -> String {

@@ -10,6 +10,9 @@ public struct DaemonConfig: Sendable, Hashable {
     public var retryMaxSec: Double = 3600
     /// `metrics_file`: a Prometheus textfile the daemon rewrites after each run.
     public var metricsFile: String?
+    /// `metrics_listen`: `host:port` where the daemon serves `GET /metrics` to Prometheus (`127.0.0.1:9464`;
+    /// `0.0.0.0:9464` in a container); nil: no endpoint.
+    public var metricsListen: ListenAddress?
 
     /// The defaults.
     public init() {}

@@ -118,11 +118,16 @@ public struct Daemon: Sendable {
     public func run(runNow: Bool, state access: StateAccess, clock: @escaping @Sendable () -> Date,
                     sleep: @escaping @Sendable (Double) -> Bool, shouldStop: @escaping @Sendable () -> Bool,
                     events: @escaping @Sendable (DaemonEvent) -> Void, reload: DaemonReload? = nil,
-                    job: @escaping DaemonReload.Job) -> Exit {
+                    metrics endpoint: MetricsEndpoint? = nil, job: @escaping DaemonReload.Job) -> Exit {
         let state = access.load()
         var current = (daemon: self, job: job)
         var loop = LoopState(state: state, next: firstRun(state: state, now: clock(), runNow: runNow))
-        events(startedEvent(loop, now: clock()))
+        loop.metrics.active = access.active()
+        var started = startedEvent(loop, now: clock())
+        if let endpoint { started.fields.append(("metrics", "http://\(endpoint.address)/metrics")) }
+        events(started)
+        // Scrapes before the first run see the set this machine runs.
+        endpoint?.update(loop.metrics.render(role: role))
         running: while !shouldStop() {
             if let reload, reload.requested() {
                 current.daemon.apply(reload, to: &current, loop: &loop, clock: clock, events: events)
@@ -134,7 +139,9 @@ public struct Daemon: Sendable {
                 if shouldStop() { break running }
                 current.daemon.runOnce(&loop, clock: clock, events: events, job: current.job)
                 access.save(loop.state)
+                if let active = access.active() { loop.metrics.active = active }
                 current.daemon.writeMetrics(loop.metrics, clock: clock, events: events)
+                endpoint?.update(loop.metrics.render(role: role))
                 if let fatal = loop.fatal {
                     events(DaemonEvent(time: clock(), level: .error, role: role, event: "stopped", fields: [
                         ("reason", "an error that retrying cannot fix"), ("exit_code", String(fatal.category.exitCode)),

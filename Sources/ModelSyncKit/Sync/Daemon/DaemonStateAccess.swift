@@ -7,11 +7,16 @@ extension Daemon {
         public var load: @Sendable () -> DaemonState
         /// Writes it after every run.
         public var save: @Sendable (DaemonState) -> Void
+        /// The set `models_dir` points at, read at start and after every run for the metrics; nil when none
+        /// (or unknown: the metrics then follow what the runs report).
+        public var active: @Sendable () -> DaemonMetrics.ActiveSet?
 
         /// State kept wherever `load` and `save` say (tests keep it in memory).
-        public init(load: @escaping @Sendable () -> DaemonState, save: @escaping @Sendable (DaemonState) -> Void) {
+        public init(load: @escaping @Sendable () -> DaemonState, save: @escaping @Sendable (DaemonState) -> Void,
+                    active: @escaping @Sendable () -> DaemonMetrics.ActiveSet? = { nil }) {
             self.load = load
             self.save = save
+            self.active = active
         }
 
         /// The state kept in the store at `storeDir` for `role`: read without the lock, written under it.
@@ -26,6 +31,11 @@ extension Daemon {
                     if let store = try? Store.open(at: storeDir, lockTimeout: lockTimeout) {
                         try? store.saveDaemonState(state, role: role.rawValue)
                     }
+                },
+                active: {
+                    guard let store = try? Store.openForReading(at: storeDir),
+                          let record = try? store.generations().first(where: { $0.state == .active }) else { return nil }
+                    return DaemonMetrics.ActiveSet(generation: record.number, manifest: record.manifest)
                 })
         }
     }

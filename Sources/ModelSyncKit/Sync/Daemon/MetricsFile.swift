@@ -3,11 +3,25 @@ import Foundation
 /// The daemon's Prometheus metrics, written in the text exposition format to a file that node_exporter's
 /// textfile collector reads; rewritten atomically (temp file + rename) after every run.
 public struct DaemonMetrics: Sendable, Equatable {
+    /// The set a machine runs: which generation `models_dir` points at, and its manifest.
+    public struct ActiveSet: Sendable, Equatable {
+        public var generation: Int
+        public var manifest: Digest
+        public init(generation: Int, manifest: Digest) {
+            self.generation = generation
+            self.manifest = manifest
+        }
+    }
+
     public var lastRun: Date?
     public var lastSuccess: Date?
     /// Runs since the daemon started, by result (`activated`, `up-to-date`, `failed`…).
     public var runs: [String: Int] = [:]
     public var activeGeneration: Int?
+    /// The active set as the store records it; when set, it wins over what runs reported.
+    public var active: ActiveSet?
+    /// The `host` label of `model_sync_active_manifest_info`: this machine's name.
+    public var host: String = ProcessInfo.processInfo.hostName
     public var fetchedBytes: UInt64 = 0
     public var fetchedObjects: Int = 0
     public var rollbacks = 0
@@ -60,7 +74,13 @@ public struct DaemonMetrics: Sendable, Equatable {
         metric("model_sync_runs_total", "counter", "Runs since the daemon started, by result.",
                runs.keys.sorted().map { ("\(label),result=\"\($0)\"", String(runs[$0]!)) })
         metric("model_sync_active_generation", "gauge", "The generation models_dir points at (0 when none).",
-               [(label, String(activeGeneration ?? 0))])
+               [(label, String(active?.generation ?? activeGeneration ?? 0))])
+        if let active {
+            // An info metric: the value is 1, the labels are the facts — the fleet view of who runs which set.
+            let labels = "manifest=\"\(active.manifest)\",generation=\"\(active.generation)\",\(label),host=\"\(Self.escape(host))\""
+            metric("model_sync_active_manifest_info", "gauge", "The manifest of the set models_dir points at, by host.",
+                   [(labels, "1")])
+        }
         metric("model_sync_fetched_bytes_total", "counter", "Blob bytes fetched since the daemon started.",
                [(label, String(fetchedBytes))])
         metric("model_sync_fetched_objects_total", "counter", "Blobs fetched since the daemon started.",
@@ -81,6 +101,12 @@ public struct DaemonMetrics: Sendable, Equatable {
         lines.append("model_sync_run_duration_seconds_sum{\(label)} \(String(format: "%.3f", durationSum))")
         lines.append("model_sync_run_duration_seconds_count{\(label)} \(durationCount)")
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A label value with backslash, quote and line feed escaped, as the exposition format asks.
+    static func escape(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
     }
 
     /// Writes the file atomically, so the collector never reads half of it.
