@@ -56,8 +56,14 @@ struct DaemonEndToEndTests {
         let daemon = try start(["daemon", "--role", "client", "--config", "client.yaml", "--run-now"],
                                in: fixture.sandbox.path, log: log)
         #expect(waitFor("run-finished", in: log), "no run finished: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
-        // Prometheus scrapes the daemon itself: the set this host runs is a labelled info metric.
-        let scraped = try httpGet("http://127.0.0.1:\(port)/metrics")
+        // Prometheus scrapes the daemon itself: the set this host runs is a labelled info metric. The log line
+        // comes just before the metrics are updated: poll a little.
+        var scraped = try httpGet("http://127.0.0.1:\(port)/metrics")
+        let deadline = Date().addingTimeInterval(10)
+        while !scraped.body.contains("model_sync_active_manifest_info") && Date() < deadline {
+            usleep(50_000)
+            scraped = try httpGet("http://127.0.0.1:\(port)/metrics")
+        }
         #expect(scraped.status == 200)
         let status1 = try fixture.sandbox.cli.run(["status", "--config", "client.yaml", "--json"])
         let manifest = try #require((status1.json["active"] as? [String: Any])?["manifest"] as? String)
