@@ -21,9 +21,12 @@ struct ImportCommand: GlobalOptionsCommand {
         let output = global.output()
         let workspace = try global.workspace()
         let store = try workspace.openStore()
-        let result = try store.importDirectory(directory ?? workspace.modelsDir, progress: output.progressHandler())
+        let result = try store.importDirectory(directory ?? workspace.modelsDir, filtered: true,
+                                               progress: output.progressHandler())
+        output.excluded(result.excluded)
         output.result(ImportOutput(manifest: result.manifest, files: result.files, bytes: result.bytes,
-                                   newObjects: result.newObjects, newBytes: result.newBytes), text: global.verbose
+                                   newObjects: result.newObjects, newBytes: result.newBytes, excluded: result.excluded),
+                      text: global.verbose
             ? "\(result.manifest)\n\(result.files) files, \(Output.bytes(result.bytes)); \(result.newObjects) new objects (\(Output.bytes(result.newBytes))), \(result.cachedFiles) unchanged files not re-read"
             : result.manifest.description)
     }
@@ -36,9 +39,11 @@ struct ImportOutput: Encodable {
     let bytes: UInt64
     let newObjects: Int
     let newBytes: UInt64
+    /// Files left out of the set: `{path, pattern, secret}`.
+    let excluded: [ModelSetExclusion]
 
     enum CodingKeys: String, CodingKey {
-        case manifest, files, bytes
+        case manifest, files, bytes, excluded
         case newObjects = "new_objects"
         case newBytes = "new_bytes"
     }

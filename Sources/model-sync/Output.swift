@@ -28,6 +28,17 @@ struct Output: Sendable {
         FileHandle.standardError.write(Data((SecretScrubber.shared.scrub(line) + "\n").utf8))
     }
 
+    /// One warning line per secret left out of a set, so nobody wonders where `.env` went; files the user's
+    /// `.modelsyncignore` leaves out are listed with `--verbose` only (the user asked for it).
+    func excluded(_ exclusions: [ModelSetExclusion]) {
+        for exclusion in exclusions where exclusion.isSecret || verbose {
+            note(exclusion.isSecret
+                 ? "warning: \(exclusion.path) was left out of the set: it looks like a secret (\(exclusion.pattern)); "
+                     + "add `!\(exclusion.path)` to .modelsyncignore to include it"
+                 : "left out of the set by .modelsyncignore (\(exclusion.pattern)): \(exclusion.path)")
+        }
+    }
+
     /// A progress handler drawing one self-overwriting line on stderr, at most ten times a second.
     func progressHandler() -> ProgressHandler? {
         guard !quiet, isatty(2) != 0 else { return nil }

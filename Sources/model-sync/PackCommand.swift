@@ -27,6 +27,7 @@ struct PackCommand: GlobalOptionsCommand {
         let haveList = try have.map { try Packer.readHaveList(at: $0) } ?? []
         let result = try Packer().pack(modelsDir: workspace.modelsDir, to: archivePath, have: haveList,
                                        progress: output.progressHandler())
+        output.excluded(result.excluded)
         output.result(PackOutput(result), text: "\(result.archive): \(Output.bytes(result.archiveSize)), \(result.objects) objects, "
             + "sha256 \(result.archiveSHA256.hex)\nmanifest \(result.manifest)")
     }
@@ -40,9 +41,11 @@ struct PackOutput: Encodable {
     let manifest: Digest
     let objects: Int
     let objectBytes: UInt64
+    /// Files left out of the set: `{path, pattern, secret}`.
+    let excluded: [ModelSetExclusion]
 
     enum CodingKeys: String, CodingKey {
-        case archive, manifest, objects
+        case archive, manifest, objects, excluded
         case archiveSHA256 = "archive_sha256"
         case archiveSize = "archive_size"
         case objectBytes = "object_bytes"
@@ -55,5 +58,6 @@ struct PackOutput: Encodable {
         manifest = result.manifest
         objects = result.objects
         objectBytes = result.objectBytes
+        excluded = result.excluded
     }
 }

@@ -34,6 +34,7 @@ struct PublishCommand: GlobalOptionsCommand {
         let result = try Publisher(workspace: workspace,
                                    options: .init(noTrain: noTrain, allowDirty: allowDirty, message: message))
             .publish(progress: output.progressHandler())
+        output.excluded(result.excluded)
         let text: String
         switch result.result {
         case .published:
@@ -56,9 +57,11 @@ struct PublishOutput: Encodable {
     let newBytes: UInt64
     let files: Int
     let bytes: UInt64
+    /// Files left out of the set: `{path, pattern, secret}`.
+    let excluded: [ModelSetExclusion]
 
     enum CodingKeys: String, CodingKey {
-        case result, manifest, commit, files, bytes
+        case result, manifest, commit, files, bytes, excluded
         case newObjects = "new_objects"
         case newBytes = "new_bytes"
     }
@@ -71,5 +74,6 @@ struct PublishOutput: Encodable {
         newBytes = publish.newBytes
         files = publish.files
         bytes = publish.bytes
+        excluded = publish.excluded
     }
 }

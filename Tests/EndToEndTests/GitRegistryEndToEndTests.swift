@@ -54,6 +54,35 @@ struct RegistryFixture {
 
 @Suite("publish and pull through a git registry, run as a user would", .serialized)
 struct GitRegistryEndToEndTests {
+    @Test("publish leaves secrets and .modelsyncignore's patterns out of the set, warning about the secrets")
+    func publishFiltersTheFolder() throws {
+        let fixture = RegistryFixture(files: 2)
+        fixture.sandbox.write("publisher/models/.env", Array("EXCHANGE_SECRET=hunter2\n".utf8))
+        fixture.sandbox.write("publisher/models/keys/id_ed25519", Array("-----BEGIN OPENSSH PRIVATE KEY-----\n".utf8))
+        fixture.sandbox.write("publisher/models/scratch/epoch1.tmp", Array("scratch".utf8))
+        fixture.sandbox.write("publisher/models/.modelsyncignore", Array("scratch/\n".utf8))
+        let published = try fixture.publish()
+        #expect(published.status == 0, "\(published.stderr)")
+        #expect(published.json["files"] as? Int == 2)
+        #expect(published.stderr.contains("warning: .env was left out of the set"), "\(published.stderr)")
+        #expect(published.stderr.contains("warning: keys/id_ed25519 was left out of the set"))
+        #expect(!published.stderr.contains("scratch"), "the user's own patterns need no warning")
+        let excluded = (published.json["excluded"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String }
+        #expect(excluded.sorted() == [".env", ".modelsyncignore", "keys/id_ed25519", "scratch/epoch1.tmp"])
+        // Nothing of them reached the registry or the client.
+        let tree = fixture.git(["ls-tree", "-r", "--name-only", "main"])
+        #expect(!tree.contains(".env") && !tree.contains("id_ed25519"))
+        #expect(gitCLI(["grep", "-q", "hunter2", "main"], in: fixture.registry).status != 0)
+        #expect(try fixture.pull().status == 0)
+        #expect(!FileManager.default.fileExists(atPath: fixture.sandbox.path + "/client/models/.env"))
+        #expect(FileManager.default.fileExists(atPath: fixture.sandbox.path + "/client/models/set/file1.bin"))
+        // pack applies the same rule.
+        let pack = try fixture.sandbox.cli.run(["pack", "--archive-path", fixture.sandbox.path + "/out.zip", "--models-dir", "publisher/models", "--json"])
+        #expect(pack.status == 0, "\(pack.stderr)")
+        #expect((pack.json["excluded"] as? [[String: Any]])?.count == 4)
+        #expect(pack.stderr.contains("warning: .env was left out of the set"))
+    }
+
     @Test("a pulled set that fails its health check is rolled back (exit 6) and refused by later pulls until --force")
     func badSetIsRemembered() throws {
         let fixture = RegistryFixture(files: 3, extraClientYAML: """

@@ -19,6 +19,8 @@ public struct ImportResult: Sendable, Equatable {
     public let newBytes: UInt64
     /// Files whose digest came from the stat cache (not read at all).
     public let cachedFiles: Int
+    /// Files left out of the set (secrets, `.modelsyncignore`), when the import filtered the folder.
+    public var excluded: [ModelSetExclusion] = []
 }
 
 /// One regular file found while walking a directory, kept compact: a folder of 200,000 files holds 200,000 of
@@ -71,11 +73,13 @@ extension Store {
     ///
     /// Unchanged files (same device, inode, size, mtime and ctime as when last hashed) are not read again.
     /// Files are hashed in parallel on a bounded number of threads, each with one 1 MiB buffer.
-    /// The directory itself is not modified; no generation is created.
-    public func importDirectory(_ directory: String, progress: ProgressHandler? = nil) throws -> ImportResult {
+    /// The directory itself is not modified; no generation is created. With `filtered`, secrets and what the
+    /// folder's `.modelsyncignore` names are left out of the set (``ModelSetFilter``), and listed in the result.
+    public func importDirectory(_ directory: String, filtered: Bool = false,
+                                progress: ProgressHandler? = nil) throws -> ImportResult {
         // Read before the walk stats any file: the racy-file rule compares every file's times with it.
         let hashStart = StatKey.fileClockNow()
-        return try importDirectory(directory, progress: progress, now: Date(), hashStart: hashStart)
+        return try importDirectory(directory, filtered: filtered, progress: progress, now: Date(), hashStart: hashStart)
     }
 
     /// `importDirectory` with the clock the racy-file rule is measured against (tests move it forward).
@@ -86,10 +90,12 @@ extension Store {
 
     /// `importDirectory` with the moment hashing began (`hashStart`, nanoseconds since 1970 on the clock that
     /// stamps files), which decides which files are racy (``StatKey/isRacy(hashStart:)``).
-    func importDirectory(_ directory: String, progress: ProgressHandler? = nil, now: Date,
+    func importDirectory(_ directory: String, filtered: Bool = false, progress: ProgressHandler? = nil, now: Date,
                          hashStart: Int64) throws -> ImportResult {
         let root = try checkedModelsFolder(directory)
-        var files = try scan(root)
+        let scanned = try scan(root, filter: filtered ? ModelSetFilter(root: root) : nil)
+        var files = scanned.0
+        let excluded = scanned.1
         let fileCount = files.count
         Self.returnFreedMemory()  // the walk's entries
         var digests = try cachedDigests(of: files)
@@ -132,7 +138,7 @@ extension Store {
                 return manifest
             }
             return ImportResult(manifest: manifest.digest, files: fileCount, bytes: manifest.totalBytes,
-                                newObjects: newObjects, newBytes: newBytes, cachedFiles: cachedCount)
+                                newObjects: newObjects, newBytes: newBytes, cachedFiles: cachedCount, excluded: excluded)
         } catch {
             for digest in created.withLock({ $0 }) { try? objects.remove(digest) }
             throw error
@@ -175,10 +181,9 @@ extension Store {
 
     /// The folder's files, in manifest order, through the walker every command shares (a store kept inside
     /// the models folder is not part of the set).
-    private func scan(_ root: String) throws -> [ScannedFile] {
-        try DirectoryWalker(skipping: [layout.root]).modelSetFiles(under: root).map { entry in
-            ScannedFile(entry)
-        }
+    private func scan(_ root: String, filter: ModelSetFilter?) throws -> ([ScannedFile], [ModelSetExclusion]) {
+        let (entries, excluded) = try DirectoryWalker(skipping: [layout.root]).modelSetFiles(under: root, filter: filter)
+        return (entries.map { ScannedFile($0) }, excluded)
     }
 
     /// The stat cache's digests, by position in `files` (nil where the file must be hashed): for unchanged

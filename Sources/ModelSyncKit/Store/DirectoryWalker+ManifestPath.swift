@@ -3,13 +3,27 @@ extension DirectoryWalker {
     /// UTF-8 names), then the manifest's path rules (``ManifestPath``) on each relative path, so that `import`
     /// and `pack` refuse, naming the file, exactly what a manifest could not carry (exit 2, not 3).
     func modelSetFiles(under root: String) throws -> [WalkedEntry] {
-        let found = try modelFiles(under: root)
-        for entry in found {
+        try modelSetFiles(under: root, filter: nil).files
+    }
+
+    /// The same, after leaving out what `filter` excludes (secrets, the ignore file's patterns): excluded
+    /// entries are not checked at all, so an ignored link or pipe does not stop the import.
+    func modelSetFiles(under root: String, filter: ModelSetFilter?)
+        throws -> (files: [WalkedEntry], excluded: [ModelSetFilter.Exclusion]) {
+        var files: [WalkedEntry] = []
+        var excluded: [ModelSetFilter.Exclusion] = []
+        for entry in try entries(under: root) {
+            if let filter, let exclusion = filter.exclusion(for: entry.relativePath) {
+                excluded.append(exclusion)
+                continue
+            }
+            try Self.refuseUnlessRegular(entry)
             if let problem = ManifestPath.problem(with: entry.relativePath) {
                 throw UsageError("\(entry.absolutePath.debugDescription) cannot be part of a model set: \(problem)",
                                  hint: "rename it, or move it out of the models folder")
             }
+            files.append(entry)
         }
-        return found
+        return (files, excluded)
     }
 }

@@ -37,6 +37,8 @@ public struct Publisher {
         /// Files and bytes of the whole set.
         public let files: Int
         public let bytes: UInt64
+        /// Files of the models folder left out of the set (secrets, `.modelsyncignore`).
+        public var excluded: [ModelSetExclusion] = []
     }
 
     public let workspace: Workspace
@@ -80,18 +82,19 @@ public struct Publisher {
             .publish(manifest, to: destination, channel: RegistryLayout.latest)
         guard let receipt = published.receipt, let commit = GitOID(hex: receipt) else {
             return Result(result: .upToDate, manifest: manifest.digest, commit: nil, newObjects: 0, newBytes: 0,
-                          files: imported.files, bytes: imported.bytes)
+                          files: imported.files, bytes: imported.bytes, excluded: imported.excluded)
         }
         try workspace.openStore().recordCompleted(StoreEvent(
             kind: .publish, manifest: manifest.digest, reason: "commit \(commit) to \(registry.remoteName)/\(registry.branch)"))
         return Result(result: .published, manifest: manifest.digest, commit: commit, newObjects: published.newObjects,
-                      newBytes: published.newBytes, files: imported.files, bytes: imported.bytes)
+                      newBytes: published.newBytes, files: imported.files, bytes: imported.bytes,
+                      excluded: imported.excluded)
     }
 
     /// Imports the models folder under the store lock, released when this returns.
     private func snapshot(progress: ProgressHandler?) throws -> (ImportResult, Manifest) {
         let store = try workspace.openStore()
-        let imported = try store.importDirectory(workspace.modelsDir, progress: progress)
+        let imported = try store.importDirectory(workspace.modelsDir, filtered: true, progress: progress)
         return (imported, try store.manifest(imported.manifest))
     }
 

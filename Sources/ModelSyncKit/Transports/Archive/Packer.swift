@@ -17,6 +17,8 @@ public struct PackResult: Sendable, Equatable {
     public let objects: Int
     /// Their total size.
     public let objectBytes: UInt64
+    /// Files of the models folder left out of the set (secrets, `.modelsyncignore`).
+    public var excluded: [ModelSetExclusion] = []
 }
 
 /// Builds a deterministic delta archive from a models folder: `manifest.json` plus the blobs the client lacks.
@@ -51,7 +53,7 @@ public struct Packer: Sendable {
                              hint: "pass --models-dir with the folder the training command writes")
         }
         // The same walk and name rules as `import`: the archive carries exactly the set `import` would record.
-        let files = try DirectoryWalker().modelSetFiles(under: root)
+        let (files, excluded) = try DirectoryWalker().modelSetFiles(under: root, filter: ModelSetFilter(root: root))
         let hashes = try ParallelWork.map(count: files.count) { item in
             try ObjectStore.hashFile(at: files[item].absolutePath)
         }
@@ -89,7 +91,8 @@ public struct Packer: Sendable {
         progress?(Progress(phase: "packing", completed: objectBytes, total: objectBytes))
         let archiveHash = try ObjectStore.hashFile(at: target)
         return PackResult(archive: target, archiveSHA256: archiveHash.digest, archiveSize: archiveHash.size,
-                          manifest: manifest.digest, objects: carried.count, objectBytes: objectBytes)
+                          manifest: manifest.digest, objects: carried.count, objectBytes: objectBytes,
+                          excluded: excluded)
     }
 
     /// Store when the first MiB looks random (compressed or quantized weights gain nothing from deflate).

@@ -1,0 +1,118 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
+/// Patterns in gitignore syntax (https://git-scm.com/docs/gitignore), matched against `/`-separated paths
+/// relative to the folder the rules belong to.
+///
+/// What is supported, as git does it: `#` comments and blank lines, `\` escapes (`\#`, `\!`, trailing
+/// `\ `), `!` to re-include, a trailing `/` for folders only, a leading or inner `/` anchoring the pattern
+/// to the root (otherwise it matches a name at any depth), `*`, `?`, `[…]` within one path segment, and
+/// `**` for any number of segments. The last matching pattern wins, and — as in git — a file inside an
+/// excluded folder cannot be re-included.
+struct IgnoreRules: Sendable {
+    /// One pattern line, compiled.
+    struct Rule: Sendable {
+        /// The pattern's segments (`**` as its own segment).
+        let segments: [String]
+        /// `!pattern`: a match re-includes.
+        let negated: Bool
+        /// `pattern/`: matches folders only.
+        let directoryOnly: Bool
+        /// No slash but a trailing one: the pattern matches the last name at any depth.
+        let matchesAnyDepth: Bool
+        /// The line as written, for messages.
+        let source: String
+        /// True for a rule of a built-in list rather than a user's file.
+        var builtIn = false
+    }
+
+    let rules: [Rule]
+
+    /// Parses the text of an ignore file.
+    init(parsing text: String) {
+        rules = text.split(separator: "\n", omittingEmptySubsequences: false).compactMap { Self.rule(String($0)) }
+    }
+
+    /// Rules from patterns given one per element (built-in lists).
+    init(patterns: [String], builtIn: Bool = false) {
+        rules = patterns.compactMap(Self.rule).map { rule in
+            var rule = rule
+            rule.builtIn = builtIn
+            return rule
+        }
+    }
+
+    private init(rules: [Rule]) {
+        self.rules = rules
+    }
+
+    /// These rules, then `later`'s: a later rule wins over an earlier one for the same path.
+    func followed(by later: IgnoreRules) -> IgnoreRules {
+        IgnoreRules(rules: rules + later.rules)
+    }
+
+    private static func rule(_ rawLine: String) -> Rule? {
+        var line = rawLine.hasSuffix("\r") ? String(rawLine.dropLast()) : rawLine
+        // Trailing spaces are ignored unless escaped.
+        while line.hasSuffix(" ") && !line.hasSuffix("\\ ") { line.removeLast() }
+        if line.hasSuffix("\\ ") { line = String(line.dropLast(2)) + " " }
+        guard !line.isEmpty, !line.hasPrefix("#") else { return nil }
+        var negated = false
+        if line.hasPrefix("!") {
+            negated = true
+            line.removeFirst()
+        } else if line.hasPrefix("\\!") || line.hasPrefix("\\#") {
+            line.removeFirst()
+        }
+        var directoryOnly = false
+        if line.hasSuffix("/") {
+            directoryOnly = true
+            line.removeLast()
+        }
+        guard !line.isEmpty else { return nil }
+        let anchored = line.contains("/")
+        if line.hasPrefix("/") { line.removeFirst() }
+        let segments = line.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        guard !segments.isEmpty else { return nil }
+        return Rule(segments: segments, negated: negated, directoryOnly: directoryOnly, matchesAnyDepth: !anchored,
+                    source: rawLine)
+    }
+
+    /// The rule that excludes `path` (a file), or nil when the file is kept: either a folder on its way is
+    /// excluded, or the last rule matching the file itself is not a negation.
+    func excludingRule(for path: String) -> Rule? {
+        let segments = path.split(separator: "/").map(String.init)
+        guard !segments.isEmpty else { return nil }
+        for depth in 1..<segments.count {
+            if let rule = lastMatch(Array(segments[0..<depth]), isDirectory: true), !rule.negated { return rule }
+        }
+        guard let rule = lastMatch(segments, isDirectory: false), !rule.negated else { return nil }
+        return rule
+    }
+
+    private func lastMatch(_ path: [String], isDirectory: Bool) -> Rule? {
+        rules.last { rule in
+            if rule.directoryOnly && !isDirectory { return false }
+            if rule.matchesAnyDepth { return Self.matches(rule.segments, path.suffix(rule.segments.count)) }
+            return Self.matches(rule.segments, path[...])
+        }
+    }
+
+    /// Segment-wise glob match, `**` matching zero or more whole segments.
+    private static func matches(_ pattern: [String], _ path: ArraySlice<String>) -> Bool {
+        guard let first = pattern.first else { return path.isEmpty }
+        if first == "**" {
+            let rest = Array(pattern.dropFirst())
+            if rest.isEmpty { return true }
+            var tail = path
+            while true {
+                if matches(rest, tail) { return true }
+                guard !tail.isEmpty else { return false }
+                tail = tail.dropFirst()
+            }
+        }
+        guard let name = path.first, fnmatch(first, name, 0) == 0 else { return false }
+        return matches(Array(pattern.dropFirst()), path.dropFirst())
+    }
+}
