@@ -38,6 +38,11 @@ struct ActivateCommand: GlobalOptionsCommand {
         case .rolledBack:
             text = "rolled back: \(result.manifest) \(result.reason ?? "failed its health check"); "
                 + (result.generation.map { "generation \($0) is active again" } ?? "no set is active")
+        case .heldBack:
+            text = "held back: \(result.manifest) is not activated, \(result.reason ?? "it is held"); "
+                + (result.generation.map { "generation \($0) stays active" } ?? "no set is active")
+                + " (pass --force to activate it)"
+            output.note("warning: the latest manifest \(result.manifest) is held back: \(result.reason ?? "it is held")")
         }
         output.result(ActivationOutput(result), text: text)
         if result.result == .rolledBack {

@@ -103,11 +103,14 @@ struct GitRegistryEndToEndTests {
         #expect(bad.json["generation"] as? Int == 1)
         #expect(!FileManager.default.fileExists(atPath: fixture.sandbox.path + "/client/models/set/broken"))
 
-        // The next pull (a daemon's retry, say) does not activate the known-bad set again.
+        // The next pull (a daemon's run, say) does not activate the known-bad set again, and says so
+        // without failing: held back, exit 0, a warning.
         let refused = try fixture.pull()
-        #expect(refused.status == 2)
-        #expect(refused.stderr.contains("failed its health check before"))
-        #expect(refused.stderr.contains("--force"))
+        #expect(refused.status == 0, "\(refused.stderr)")
+        #expect(refused.json["result"] as? String == "held-back")
+        #expect(refused.json["generation"] as? Int == 1)
+        #expect(refused.stderr.contains("warning: the latest manifest"))
+        #expect(refused.stderr.contains("failed its health check"))
         let status = try fixture.sandbox.cli.run(["status", "--config", "client.yaml", "--json"])
         #expect((status.json["active"] as? [String: Any])?["manifest"] as? String == good)
 
@@ -115,6 +118,42 @@ struct GitRegistryEndToEndTests {
         let forced = try fixture.pull(["--force"])
         #expect(forced.status == 6)
         #expect(forced.json["result"] as? String == "rolled-back")
+    }
+
+    @Test("rollback holds the set it left: pull reports held-back until another set is published or --force")
+    func rollbackHolds() throws {
+        let fixture = RegistryFixture(files: 2)
+        #expect(try fixture.publish().status == 0)
+        #expect(try fixture.pull().status == 0)
+        fixture.sandbox.write("publisher/models/set/file0.bin", Array("v2".utf8))
+        let v2 = try #require(try fixture.publish().json["manifest"] as? String)
+        #expect(try fixture.pull().json["generation"] as? Int == 2)
+
+        let rollback = try fixture.sandbox.cli.run(["rollback", "--config", "client.yaml", "--json"])
+        #expect(rollback.status == 0, "\(rollback.stderr)")
+        #expect(rollback.json["generation"] as? Int == 1)
+        for _ in 0..<2 {
+            let held = try fixture.pull()
+            #expect(held.status == 0, "\(held.stderr)")
+            #expect(held.json["result"] as? String == "held-back")
+            #expect(held.json["manifest"] as? String == v2)
+            #expect(held.json["generation"] as? Int == 1)
+            #expect(held.json["fetched_objects"] as? Int == 0)
+            #expect(held.stderr.contains("rolled back from generation 2"))
+        }
+        // --force activates it again, and ends the hold.
+        let forced = try fixture.pull(["--force"])
+        #expect(forced.json["result"] as? String == "activated", "\(forced.stderr)")
+        #expect(try fixture.pull().json["result"] as? String == "up-to-date")
+
+        // Held again by a second rollback; a newly published set ends it.
+        #expect(try fixture.sandbox.cli.run(["rollback", "--config", "client.yaml"]).status == 0)
+        #expect(try fixture.pull().json["result"] as? String == "held-back")
+        fixture.sandbox.write("publisher/models/set/file1.bin", Array("v3".utf8))
+        let v3 = try #require(try fixture.publish().json["manifest"] as? String)
+        let pulled = try fixture.pull()
+        #expect(pulled.json["result"] as? String == "activated")
+        #expect(pulled.json["manifest"] as? String == v3)
     }
 
     @Test("v1 → pull → v2 with 1 of 20 files changed adds one blob, one manifest and the channel change → pull v2")

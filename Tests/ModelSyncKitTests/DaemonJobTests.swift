@@ -39,6 +39,17 @@ struct DaemonJobTests {
         #expect(outcome.generation == 3)
     }
 
+    @Test("a held-back set is a success (retrying cannot change it), counted under its own result")
+    func heldBack() {
+        let result = ActivationResult(result: .heldBack, generation: 3, manifest: asked, reason: "rolled back from generation 4")
+        let outcome = DaemonJob.outcome(of: result, manifest: nil)
+        #expect(outcome.succeeded)
+        #expect(outcome.result == "held-back")
+        var metrics = DaemonMetrics()
+        metrics.record(outcome, seconds: 1)
+        #expect(metrics.render(role: .client).contains("model_sync_runs_total{role=\"client\",result=\"held-back\"} 1"))
+    }
+
     @Test("an activation whose on_activate failed is not a success, though the set stands")
     func onActivateFailed() {
         var result = ActivationResult(result: .activated, generation: 5, manifest: asked)

@@ -33,6 +33,9 @@ public struct ActivationResult: Sendable, Equatable {
         case activated
         case upToDate = "up-to-date"
         case rolledBack = "rolled-back"
+        /// A pull left the active set alone: the channel's manifest is held (rolled back by the user, or it
+        /// failed its health check) until another one is published or `--force` is given.
+        case heldBack = "held-back"
     }
 
     public var result: Outcome

@@ -39,6 +39,14 @@ public struct Generations {
     /// (history order), if it is still retained.
     public func rollbackTarget() throws -> Int? { try store.ledger.rollbackTarget(modelsDir: modelsDir) }
 
+    /// Why a pull must not activate `manifest` — the user rolled back from it, or it failed its health
+    /// check — or nil when it may. `--force` overrides both.
+    public func holdReason(_ manifest: Digest) throws -> String? {
+        if let reason = try store.ledger.holdReason(manifest) { return reason }
+        if let reason = try store.ledger.badReason(manifest) { return "it failed its health check (\(reason))" }
+        return nil
+    }
+
     // MARK: activation
 
     /// Materializes `manifest` as a new generation and makes it active (DESIGN.md "Activation").
@@ -83,7 +91,11 @@ public struct Generations {
         // The set runs and passed its check (or had none): a bad mark from an earlier failure, which only
         // `--force` could get past, no longer holds. A full disk during this bookkeeping must not report the
         // set, active and recorded, as not activated (retention runs again after the next activation).
-        try unlessOutOfSpace(()) { try ledger.recordHealthy(digest) }
+        try unlessOutOfSpace(()) {
+            try ledger.recordHealthy(digest)
+            // Activated on purpose (`activate`, or a forced pull): a hold a rollback put on it is over.
+            try ledger.release(digest)
+        }
         try ledger.endCheck()
         var result = ActivationResult(result: .activated, generation: number, manifest: digest, previousGeneration: previous)
         result.removedGenerations = try unlessOutOfSpace([]) { try applyRetention(keep: options.keepGenerations) }
@@ -201,6 +213,12 @@ public struct Generations {
         try swap(to: target)
         try ledger.recordActivation(of: target, replacing: current, manifest: record.manifest, kind: .rollback,
                                     reason: requested == nil ? "previous" : "requested")
+        // The set left behind is held: the next pull would otherwise activate it again at once.
+        if let current, let left = records.first(where: { $0.number == current })?.manifest, left != record.manifest {
+            try unlessOutOfSpace(()) {
+                try ledger.hold(left, reason: "rolled back from generation \(current) at \(Date().rfc3339)")
+            }
+        }
         return (target, record.manifest, current)
     }
 

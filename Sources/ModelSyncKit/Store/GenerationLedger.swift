@@ -153,6 +153,37 @@ struct GenerationLedger {
         try write(record)
     }
 
+    // MARK: held manifests
+
+    /// The named value holding the manifests a rollback left, with why: `{"sha256:…": "reason"}`.
+    private static let heldValueName = "held_manifests"
+
+    private func heldManifests() throws -> [String: String] {
+        guard let text = try index.value(named: Self.heldValueName),
+              let held = try? JSONCoding.decode([String: String].self, from: Array(text.utf8)) else { return [:] }
+        return held
+    }
+
+    /// Why `manifest` is held (the user rolled back from it), or nil.
+    func holdReason(_ manifest: Digest) throws -> String? {
+        try heldManifests()[manifest.description]
+    }
+
+    /// Holds `manifest`: a pull does not activate it again until the channel names another manifest or
+    /// `--force` is given.
+    func hold(_ manifest: Digest, reason: String) throws {
+        var held = try heldManifests()
+        held[manifest.description] = reason
+        try index.setValue(try JSONCoding.encode(held), named: Self.heldValueName)
+    }
+
+    /// Releases the hold on `manifest` (it was activated on purpose).
+    func release(_ manifest: Digest) throws {
+        var held = try heldManifests()
+        guard held.removeValue(forKey: manifest.description) != nil else { return }
+        try index.setValue(held.isEmpty ? nil : try JSONCoding.encode(held), named: Self.heldValueName)
+    }
+
     // MARK: bad manifests
 
     /// Why `manifest` is remembered as bad (it failed its health check), or nil.

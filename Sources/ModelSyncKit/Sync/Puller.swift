@@ -29,10 +29,24 @@ public struct Puller {
             let registry = try GitRegistry.open(config: workspace.config, environment: workspace.environment, worktree: false)
             return try GitRegistrySource(registry: registry)
         }
+        if let held = try heldBack(source) { return held }
         return try withExtendedLifetime(registryLock) {
             let store = try workspace.openStore()
             return try pull(from: source, into: store, progress: progress)
         }
+    }
+
+    /// `held-back` when the channel names a manifest the user rolled back from or that failed its health
+    /// check (and `--force` is not given): nothing is fetched, the active set stays.
+    private func heldBack(_ source: GitRegistrySource) throws -> ActivationResult? {
+        guard !force, FileManager.default.fileExists(atPath: StoreLayout(root: FileSystem.absolute(workspace.storeDir)).indexPath)
+        else { return nil }
+        let digest = try source.channel(RegistryLayout.latest)
+        let store = try workspace.openStoreForReading()
+        let generations = Generations(store: store, modelsDir: workspace.modelsDir)
+        guard let reason = try generations.holdReason(digest) else { return nil }
+        return ActivationResult(result: .heldBack, generation: generations.activeNumber, manifest: digest,
+                                previousGeneration: nil, reason: reason)
     }
 
     /// The part that needs the store lock: blobs from the fetched `repo_dir` into `store`, then activation.

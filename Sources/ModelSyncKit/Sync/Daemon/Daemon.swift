@@ -233,7 +233,9 @@ public struct Daemon: Sendable {
         if let bytes = outcome.bytes { fields.append(("bytes", String(bytes))) }
         fields += [("fetched_objects", String(outcome.fetchedObjects)), ("fetched_bytes", String(outcome.fetchedBytes)),
                    ("seconds", String(format: "%.3f", seconds)), ("next_run", DaemonEvent.format(loop.next))]
-        return DaemonEvent(time: clock(), level: outcome.succeeded ? .info : .warning, role: role,
+        // A held-back set is a success (nothing to retry) that someone should know about.
+        let quiet = outcome.succeeded && outcome.result != ActivationResult.Outcome.heldBack.rawValue
+        return DaemonEvent(time: clock(), level: quiet ? .info : .warning, role: role,
                            event: "run-finished", fields: fields)
     }
 
