@@ -22,7 +22,7 @@ struct ModelSync: ParsableCommand {
         subcommands: [
             PublishCommand.self, PullCommand.self, RunPodPullCommand.self, DaemonCommand.self,
             ImportCommand.self, ActivateCommand.self, RollbackCommand.self, StatusCommand.self, LogCommand.self,
-            DiffCommand.self, FsckCommand.self, GCCommand.self, PinCommand.self, PackCommand.self,
+            DiffCommand.self, FsckCommand.self, GCCommand.self, PinCommand.self, PackCommand.self, VersionsCommand.self,
         ]
     )
 

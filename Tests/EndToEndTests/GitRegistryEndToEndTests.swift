@@ -156,6 +156,35 @@ struct GitRegistryEndToEndTests {
         #expect(pulled.json["manifest"] as? String == v3)
     }
 
+    @Test("versions lists the channel's sets newest first with time, files, bytes and commit, marking active and held")
+    func versionsListsHistory() throws {
+        let fixture = RegistryFixture(files: 2)
+        var published: [String] = []
+        for version in 1...3 {
+            if version > 1 { fixture.sandbox.write("publisher/models/set/file0.bin", Array("v\(version)".utf8)) }
+            let result = try fixture.publish()
+            published.append(try #require(result.json["manifest"] as? String))
+            #expect(try fixture.pull().status == 0)
+        }
+        #expect(try fixture.sandbox.cli.run(["rollback", "--config", "client.yaml"]).status == 0)
+        let listed = try fixture.sandbox.cli.run(["versions", "--config", "client.yaml", "--json"])
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let versions = try #require(listed.json["versions"] as? [[String: Any]])
+        #expect(versions.compactMap { $0["manifest"] as? String } == published.reversed())
+        let commits = fixture.git(["log", "--format=%H", "main"]).split(separator: "\n").map(String.init)
+        #expect(versions.compactMap { $0["commit"] as? String } == Array(commits.prefix(3)))
+        #expect(versions.map { $0["active"] as? Bool } == [false, true, false])
+        #expect((versions.first?["held_back"] as? String)?.contains("rolled back from generation 3") == true)
+        #expect(versions[1]["held_back"] is NSNull)
+        #expect(versions.last?["files"] as? Int == 2)
+        #expect(versions.last?["bytes"] as? Int == 40_001)
+        #expect((versions.first?["time"] as? String)?.hasSuffix("Z") == true)
+        // --limit, and the text form.
+        let one = try fixture.sandbox.cli.run(["versions", "--config", "client.yaml", "--limit", "1"])
+        #expect(one.stdout.split(separator: "\n").count == 1)
+        #expect(one.stdout.contains(published[2]) && one.stdout.contains("(held)"))
+    }
+
     @Test("v1 → pull → v2 with 1 of 20 files changed adds one blob, one manifest and the channel change → pull v2")
     func deltaPublishAndPull() throws {
         let fixture = RegistryFixture()

@@ -1,4 +1,5 @@
 internal import CModelSyncGit2
+import Foundation
 
 /// A looked-up commit (`git_commit*`), freed in deinit. Keeps its repository alive: libgit2 objects must
 /// not outlive the `git_repository` they come from.
@@ -44,6 +45,9 @@ final class GitCommit {
 
     /// The full commit message.
     var message: String { String(cString: git_commit_message(handle)) }
+
+    /// The committer's time (`git_commit_time`).
+    var time: Date { Date(timeIntervalSince1970: TimeInterval(git_commit_time(handle))) }
 }
 
 @available(*, unavailable)

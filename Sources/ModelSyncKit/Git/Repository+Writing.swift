@@ -2,6 +2,7 @@
 internal import Glibc
 #endif
 internal import CModelSyncGit2
+import Foundation
 
 /// Who a commit is by: name and email (the time is the commit's).
 public struct GitSignature: Sendable, Hashable {
@@ -199,10 +200,10 @@ extension Repository {
         return GitOID(oid)
     }
 
-    /// The commit's message and first parent, for walking history.
-    public func commitSummary(_ commit: GitOID) throws -> (message: String, firstParent: GitOID?) {
+    /// The commit's message, first parent and committer time, for walking history.
+    public func commitSummary(_ commit: GitOID) throws -> (message: String, firstParent: GitOID?, time: Date) {
         let object = try GitCommit(commit, in: self)
-        return (object.message, object.parentOIDs.first)
+        return (object.message, object.parentOIDs.first, object.time)
     }
 
     /// The blobs below `directory` in the commit's tree, recursively: path (relative to `directory`) → id.

@@ -1,0 +1,63 @@
+import Foundation
+
+/// `versions`: the sets published on the registry's channel, newest first — when, which manifest, how many
+/// files and bytes, which commit — and which of them this machine runs or holds back.
+///
+/// Reads the registry as a pull does (fetched under `<store>/registry.lock`, following the remote's branch)
+/// and the store without its lock; it changes nothing.
+public struct RegistryVersions {
+    /// One published set.
+    public struct Version: Sendable, Equatable {
+        /// When the channel moved to it (the commit's time).
+        public let time: Date
+        public let manifest: Digest
+        /// Files and bytes, from the manifest as that commit holds it; nil when it cannot be read.
+        public let files: Int?
+        public let bytes: UInt64?
+        /// The commit that moved the channel.
+        public let commit: GitOID
+        /// True for the set `models_dir` points at.
+        public let active: Bool
+        /// Why a pull would not activate it (rolled back from, failed its health check), or nil.
+        public let heldBack: String?
+    }
+
+    public let workspace: Workspace
+
+    /// A lister for the workspace's registry.
+    public init(workspace: Workspace) {
+        self.workspace = workspace
+    }
+
+    /// The last `limit` sets published on `latest`, newest first.
+    public func list(limit: Int) throws -> [Version] {
+        let source = try workspace.fetchedRegistry()
+        let registry = source.registry
+        let changes = try registry.channelHistory(RegistryLayout.latest, from: source.commit, limit: limit)
+        let store = FileManager.default.fileExists(atPath: StoreLayout(root: FileSystem.absolute(workspace.storeDir)).indexPath)
+            ? try workspace.openStoreForReading() : nil
+        let generations = store.map { Generations(store: $0, modelsDir: workspace.modelsDir) }
+        let active = try generations?.activeNumber.flatMap { number in
+            try store?.generations().first { $0.number == number }?.manifest
+        }
+        return try changes.map { change in
+            let manifest = try? registry.manifest(change.manifest, in: change.commit)
+            return Version(time: change.time, manifest: change.manifest, files: manifest?.files.count,
+                           bytes: manifest?.totalBytes, commit: change.commit, active: change.manifest == active,
+                           heldBack: try generations?.holdReason(change.manifest))
+        }
+    }
+}
+
+extension Workspace {
+    /// The registry fetched and fast-forwarded as a pull reads it (`<store>/registry.lock` held meanwhile, so
+    /// two commands never fetch into `repo_dir` at once), at the remote branch's tip.
+    public func fetchedRegistry() throws -> GitRegistrySource {
+        try FileSystem.makeDirectories(storeDir)
+        let registryLock = try StoreLock(path: FileSystem.absolute(storeDir) + "/registry.lock", timeout: config.lockTimeoutSec)
+        return try withExtendedLifetime(registryLock) {
+            let registry = try GitRegistry.open(config: config, environment: environment, worktree: false)
+            return try GitRegistrySource(registry: registry)
+        }
+    }
+}
