@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Loopback git smart-HTTP server with Basic authentication, for the credentials tests.
 
-    http_backend_server.py --root DIR [--slow-upload-pack SECONDS]
+    http_backend_server.py --root DIR [--slow-upload-pack SECONDS] [--user USER]
 
 Serves the repositories under DIR through `git http-backend` (run as CGI, GIT_HTTP_EXPORT_ALL set; a bare
 repository accepts pushes when its config has http.receivepack = true). Every request must carry
-`Authorization: Basic base64(x-access-token:TOKEN)`, TOKEN read from the environment variable
-REGISTRY_SERVER_TOKEN; anything else gets 401 with `WWW-Authenticate: Basic realm="registry"`.
+`Authorization: Basic base64(USER:TOKEN)` (USER x-access-token unless --user names another), TOKEN read
+from the environment variable REGISTRY_SERVER_TOKEN; anything else gets 401 with `WWW-Authenticate: Basic realm="registry"`.
 Listens on 127.0.0.1 with an ephemeral port and prints the port on stdout once listening.
 Appends one line per request to DIR/requests.log: the status and the path (never a header).
 With --slow-upload-pack, each authenticated git-upload-pack POST (the fetch itself) first writes
@@ -118,7 +118,8 @@ def main():
     if "--slow-upload-pack" in arguments:
         SLOW_UPLOAD_PACK = float(arguments[arguments.index("--slow-upload-pack") + 1])
     token = os.environ["REGISTRY_SERVER_TOKEN"]
-    EXPECTED = "Basic " + base64.b64encode(("x-access-token:" + token).encode()).decode()
+    user = arguments[arguments.index("--user") + 1] if "--user" in arguments else "x-access-token"
+    EXPECTED = "Basic " + base64.b64encode((user + ":" + token).encode()).decode()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     print(server.server_address[1], flush=True)
     server.serve_forever()

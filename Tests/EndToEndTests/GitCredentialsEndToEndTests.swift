@@ -5,17 +5,17 @@ import Foundation
 import Testing
 
 /// Fixtures/git/http_backend_server.py on 127.0.0.1: `git http-backend` behind Basic authentication with the
-/// token `x-access-token:<token>`, its git-upload-pack slowed by `slowUploadPack` seconds when given; stopped
+/// token `x-access-token:<token>` (or `<user>:<token>`), its git-upload-pack slowed by `slowUploadPack` seconds when given; stopped
 /// with SIGKILL.
 final class AuthenticatedHTTPRegistry {
     private let process = Process()
     let port: Int
 
-    init(root: String, token: String, slowUploadPack: Double? = nil) throws {
+    init(root: String, token: String, slowUploadPack: Double? = nil, user: String? = nil) throws {
         let output = Pipe()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", CLI.packageRoot + "/Fixtures/git/http_backend_server.py", "--root", root]
-            + (slowUploadPack.map { ["--slow-upload-pack", String($0)] } ?? [])
+            + (slowUploadPack.map { ["--slow-upload-pack", String($0)] } ?? []) + (user.map { ["--user", $0] } ?? [])
         var environment = ProcessInfo.processInfo.environment
         environment["REGISTRY_SERVER_TOKEN"] = token
         environment["GIT_CONFIG_NOSYSTEM"] = "1"

@@ -57,6 +57,8 @@ extension Config {
         "model_sync.runpod.max_archive_bytes": .atLeast(1, upTo: 1_125_899_906_842_624),
         "model_sync.runpod.max_extract_bytes": .atLeast(1, upTo: 1_125_899_906_842_624),
         "model_sync.registry.keep_manifests": .atLeast(1, upTo: 100_000),
+        // Each transfer holds a connection and a buffer; hosts throttle far below this.
+        "model_sync.git.lfs_concurrency": .atLeast(1, upTo: 64),
         "model_sync.gc.grace_sec": .atLeast(0, upTo: decade),
         "model_sync.activation.health_timeout_sec": .positive(upTo: day),
         // More than a day of jitter would skip a daily run.

@@ -64,13 +64,23 @@ final class GitRemote {
         let code = withExtendedLifetime(state) {
             withStrArray([refspec]) { specs in git_remote_push(handle, specs, &options) }
         }
-        guard code == 0 else { throw remoteError(code, "push to \(name)", credentials) }
+        // The remote's own words (a pre-receive hook, a host's size rule) go with any failure: libgit2 keeps
+        // only "pre-receive hook declined" or an HTTP status, which do not say why.
+        let said = state.sideband.quoted.map { "\n" + credentials.scrub($0) } ?? ""
+        guard code == 0 else {
+            let error = remoteError(code, "push to \(name)", credentials)
+            guard !said.isEmpty else { throw error }
+            throw GitError(code: error.code, errorClass: error.errorClass, detail: error.detail + said,
+                           operation: error.operation, repositoryPath: error.repositoryPath, category: .remote,
+                           refusedByHost: true)
+        }
         if let refusal = state.rejected.first {
             let message = credentials.scrub(refusal.message)
             let nonFastForward = ["non-fast-forward", "fetch first", "stale info"].contains { message.contains($0) }
             throw GitError(code: nonFastForward ? .nonFastForward : .generic, errorClass: Int32(GIT_ERROR_NET.rawValue),
-                           detail: "the remote refused \(refusal.reference): \(message)",
-                           operation: "push to \(name)", repositoryPath: repository.path, category: .remote)
+                           detail: "the remote refused \(refusal.reference): \(message)" + said,
+                           operation: "push to \(name)", repositoryPath: repository.path, category: .remote,
+                           refusedByHost: !nonFastForward)
         }
     }
 

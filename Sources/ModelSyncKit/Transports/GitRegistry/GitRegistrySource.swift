@@ -2,12 +2,20 @@
 /// the source is made) whose `channels/<name>` names a manifest under `manifests/` and whose blobs sit under
 /// `objects/`.
 ///
+/// A registry file under `objects/` that is a Git LFS pointer naming the manifest entry's digest and size is
+/// fetched from the remote's LFS server (endpoint derived from the remote, or `git.lfs_url`), N transfers at
+/// a time; clients need no setting. Other files are the blobs themselves, read from git.
+///
 /// Confined to one task, like the ``GitRegistry`` it reads.
 public final class GitRegistrySource: TransferSource {
     /// The registry read.
     public let registry: GitRegistry
     /// The commit every read comes from.
     public let commit: GitOID
+    /// The blobs found to be LFS pointers by ``checkAvailable(_:of:)``.
+    private var throughLFS: Set<Digest> = []
+    /// The LFS client that checked them, kept for the download (it remembers the batch's actions).
+    private var lfsClient: LFSClient?
 
     /// Fetches the registry and reads from its tip, following the remote's branch even when its history was
     /// rewritten. An empty registry (no branch yet) is a usage error (exit 2).
@@ -32,7 +40,9 @@ public final class GitRegistrySource: TransferSource {
         try registry.manifestBytes(digest, in: commit)
     }
 
-    /// Every missing blob must be a file of the commit's tree; checked before any blob is read.
+    /// Every missing blob must be a file of the commit's tree; checked before any blob is read. Files that
+    /// are LFS pointers must name the entry's digest and size, and the LFS server must offer every object
+    /// (one download batch call), so a set that cannot be completed is refused before anything is written.
     public func checkAvailable(_ missing: [ManifestEntry], of manifest: Manifest) throws {
         guard !missing.isEmpty else { return }
         let present = try registry.objects(in: commit)
@@ -41,6 +51,38 @@ public final class GitRegistrySource: TransferSource {
                                  + "\(registry.layout.objectPath(absent.digest)) (\(absent.path))",
                                  hint: "the publisher did not push it, or `gc --registry` removed it")
         }
+        var pointed: [ManifestEntry] = []
+        for entry in missing where try registry.blobKind(of: entry, oid: present[entry.digest]!, in: commit) == .lfs {
+            pointed.append(entry)
+        }
+        throughLFS = Set(pointed.map(\.digest))
+        guard !pointed.isEmpty else { return }
+        guard let client = try registry.lfsClient(for: .download) else {
+            let url = (try? registry.repository.remoteURL(named: registry.remoteName)) ?? registry.remoteName
+            throw UsageError("the registry holds Git LFS pointers (\(registry.layout.objectPath(pointed[0].digest)), "
+                             + "\(pointed.count) in all) but its remote \(HTTPError.redact(url)) has no Git LFS endpoint",
+                             hint: "set model_sync.git.lfs_url to the LFS server the publisher uploads to")
+        }
+        try client.checkDownloadable(pointed.map { LFSObject(oid: $0.digest, size: $0.size) })
+        lfsClient = client
+    }
+
+    /// Blobs held in git, one after another; then the LFS objects, N at a time, through the LFS client.
+    public func fetchBlobs(_ entries: [ManifestEntry], into sink: BlobSink) throws {
+        for entry in entries where !throughLFS.contains(entry.digest) {
+            let blob = try sink.open(entry)
+            do {
+                try readBlob(entry) { chunk in try blob.write(chunk) }
+                try blob.finish()
+            } catch {
+                blob.abandon()
+                sink.markFailed(entry)
+                throw error
+            }
+        }
+        let pointed = entries.filter { throughLFS.contains($0.digest) }
+        guard !pointed.isEmpty, let lfsClient else { return }
+        try lfsClient.download(pointed, into: sink)
     }
 
     public func readBlob(_ entry: ManifestEntry, into body: (UnsafeRawBufferPointer) throws -> Void) throws {
@@ -49,6 +91,11 @@ public final class GitRegistrySource: TransferSource {
 
     public func describe(_ failure: IntegrityError, entry: ManifestEntry?) -> IntegrityError {
         guard let entry else { return failure }
+        if throughLFS.contains(entry.digest) {
+            return IntegrityError(failure.code, "Git LFS object \(entry.digest) of registry pointer "
+                                  + "\(registry.layout.objectPath(entry.digest)) (\(entry.path)): \(failure.message)",
+                                  hint: failure.hint)
+        }
         return IntegrityError(failure.code, "registry blob \(registry.layout.objectPath(entry.digest)) "
                               + "(\(entry.path)): \(failure.message)", hint: failure.hint)
     }
