@@ -7,16 +7,31 @@ import Testing
 /// A registry served by `git http-backend` (Fixtures/git/http_backend_server.py) whose pre-receive hook refuses
 /// blobs over `limit` bytes with GitHub-like messages; `publisher.yaml` and `client.yaml` name it with
 /// `git.token_env: REGISTRY_TOKEN` and `extraGit` (more `git:` keys).
+///
+/// With `lfs`, giftless runs beside it (``LFSServerProcess``) and both configurations name it in `git.lfs_url`
+/// with its JWT as the token (user `_jwt`), which the git server requires too.
 struct HostedRegistryFixture {
     let fixture: RegistryFixture
     let server: AuthenticatedHTTPRegistry
+    let lfsServer: LFSServerProcess?
     let url: String
     let token: String
     static let limit = 30_000
 
-    init(files: Int = 3, token: String = "ghp-test-7d1f0c2a9b8e4f61", user: String? = nil, extraGit: String = "") throws {
+    init(files: Int = 3, lfs: Bool = false, extraGit: String = "") throws {
         fixture = RegistryFixture(files: files)
-        self.token = token
+        var extraGit = extraGit
+        var user: String?
+        if lfs {
+            let lfsServer = try LFSServerProcess(directory: fixture.sandbox.path)
+            self.lfsServer = lfsServer
+            token = lfsServer.token
+            user = "_jwt"
+            extraGit += "    lfs_url: \(lfsServer.url)\n"
+        } else {
+            lfsServer = nil
+            token = "ghp-test-7d1f0c2a9b8e4f61"
+        }
         fixture.git(["config", "http.receivepack", "true"])
         fixture.git(["config", "hooks.maxblobbytes", String(Self.limit)])
         let hook = fixture.registry + "/hooks/pre-receive"
@@ -77,7 +92,8 @@ struct HostedRegistryFixture {
 struct GitLFSRegistryEndToEndTests {
     @Test("a push the host refuses fails with exit 4 and the host's own message, the token scrubbed, with a hint about Git LFS")
     func hostRefusalIsShown() throws {
-        let hosted = try HostedRegistryFixture(extraGit: "    lfs: false\n")
+        // No LFS key: `auto` finds no LFS API on this host and commits the blobs into git.
+        let hosted = try HostedRegistryFixture()
         hosted.sandbox.write("publisher/models/set/large.bin", pseudoRandomBytes(count: HostedRegistryFixture.limit + 1, seed: 99))
         let refused = try hosted.publish()
         #expect(refused.status == 4, "\(refused.stdout)\(refused.stderr)")
@@ -97,4 +113,80 @@ struct GitLFSRegistryEndToEndTests {
         #expect(published.status == 0, "\(published.stderr)")
         withExtendedLifetime(hosted) {}
     }
+
+    /// Each object file of the registry's tree at `main`: its path and its bytes.
+    static func treeObjects(_ fixture: RegistryFixture) -> [(path: String, bytes: String)] {
+        let listing = fixture.git(["ls-tree", "-r", "--name-only", "main", "models/objects"])
+        return listing.split(separator: "\n").map { path in
+            (String(path), fixture.git(["show", "main:\(path)"]))
+        }
+    }
+
+    @Test("through Git LFS a file over the host's limit publishes and pulls; the commit holds pointers and the push stays small")
+    func largeFileThroughLFS() throws {
+        let hosted = try HostedRegistryFixture(lfs: true)
+        let large = pseudoRandomBytes(count: 3 * HostedRegistryFixture.limit, seed: 42)
+        hosted.sandbox.write("publisher/models/set/large.bin", large)
+        let published = try hosted.publish()
+        #expect(published.status == 0, "\(published.stderr)")
+        #expect(published.json["new_objects"] as? Int == 4)
+        #expect(published.json["new_bytes"] as? Int == large.count + 20_000 + 20_001 + 20_002)
+
+        // The registry: pointers under objects/, the .gitattributes git-lfs writes, the bytes on the LFS server.
+        let fixture = hosted.fixture
+        #expect(fixture.git(["show", "main:.gitattributes"]) == "models/objects/sha256/** filter=lfs diff=lfs merge=lfs -text")
+        let objects = Self.treeObjects(fixture)
+        #expect(objects.count == 4)
+        for (path, text) in objects {
+            let hex = String(path.split(separator: "/").last!)
+            #expect(text.hasPrefix("version https://git-lfs.github.com/spec/v1\noid sha256:\(hex)\nsize "), "\(path): \(text)")
+            let stored = try #require(hosted.lfsServer?.storedObject(hex), "\(hex) not on the LFS server")
+            #expect(sha256Hex(stored) == hex)
+        }
+        // Every object of the registry's history together is a few KB: the push carried no model bytes.
+        let sizes = fixture.git(["rev-list", "--objects", "--all"]).split(separator: "\n").map { String($0.prefix(40)) }
+        let total = sizes.reduce(0) { $0 + (Int(fixture.git(["cat-file", "-s", $1])) ?? 0) }
+        #expect(total < 16_384, "\(total) bytes in git")
+        #expect(gitCLI(["fsck", "--strict", "--no-dangling"], in: fixture.registry).status == 0)
+
+        let pulled = try hosted.pull()
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        #expect(pulled.json["fetched_objects"] as? Int == 4)
+        #expect(pulled.json["manifest"] as? String == published.json["manifest"] as? String)
+        #expect(hosted.sandbox.read("client/models/set/large.bin") == large)
+        #expect(hosted.sandbox.read("client/models/set/file2.bin") == pseudoRandomBytes(count: 20_002, seed: 3))
+
+        // Publishing again with one more file uploads only that one.
+        hosted.sandbox.write("publisher/models/set/more.bin", pseudoRandomBytes(count: 5_000, seed: 7))
+        let second = try hosted.publish()
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.json["new_objects"] as? Int == 1)
+        #expect(hosted.lfsServer?.storedObjects.count == 5)
+        let again = try hosted.pull()
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.json["fetched_objects"] as? Int == 1)
+        for result in [published, pulled, second, again] {
+            #expect(!result.stdout.contains(hosted.token) && !result.stderr.contains(hosted.token))
+        }
+        for directory in ["publisher/repo/.git", "client/repo", "publisher/store", "client/store"] {
+            #expect(files(under: hosted.sandbox.path + "/" + directory, containing: hosted.token) == [], "\(directory)")
+        }
+        withExtendedLifetime(hosted) {}
+    }
+}
+
+/// The lowercase hex SHA-256 of `data`, from `sha256sum`.
+func sha256Hex(_ data: Data) -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["sha256sum"]
+    let input = Pipe(), output = Pipe()
+    process.standardInput = input
+    process.standardOutput = output
+    try? process.run()
+    input.fileHandleForWriting.write(data)
+    try? input.fileHandleForWriting.close()
+    let printed = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(String(decoding: printed, as: UTF8.self).prefix(64))
 }

@@ -87,9 +87,12 @@ public final class GitRegistryDestination: TransferDestination {
                 }
                 return
             }
-            guard !entries.isEmpty else { return }
-            try lfs.upload(entries, from: outgoing)
-            for entry in entries {
+            // An empty file stays an empty blob, as git-lfs leaves it: no server stores the empty object.
+            let (empty, pointed) = (entries.filter { $0.size == 0 }, entries.filter { $0.size > 0 })
+            for entry in empty { try putBlob(try outgoing.verified(entry)) }
+            guard !pointed.isEmpty else { return }
+            try lfs.upload(pointed, from: outgoing)
+            for entry in pointed {
                 let pointer = LFSPointer.text(for: LFSObject(oid: entry.digest, size: entry.size))
                 let oid = try registry.repository.createBlob(bytes: pointer)
                 changes.append(.upsert(path: registry.layout.objectPath(entry.digest), blob: oid))
