@@ -173,6 +173,157 @@ struct GitLFSRegistryEndToEndTests {
         }
         withExtendedLifetime(hosted) {}
     }
+
+    /// `git lfs …` in `directory` with the LFS server's URL (credentials in it, as git-lfs takes them).
+    static func gitLFS(_ arguments: [String], in directory: String, hosted: HostedRegistryFixture) -> (status: Int32, output: String) {
+        let server = hosted.lfsServer!
+        let url = "http://_jwt:\(server.token)@127.0.0.1:\(server.port)/\(LFSServerProcess.repository)"
+        return gitCLI(["-c", "lfs.url=\(url)"] + arguments, in: directory)
+    }
+
+    @Test("a git clone of the registry and `git lfs pull` materialize every object, each named by its sha256sum")
+    func gitLFSReadsWhatWasPublished() throws {
+        let hosted = try HostedRegistryFixture(lfs: true)
+        hosted.sandbox.write("publisher/models/set/large.bin", pseudoRandomBytes(count: 2 * HostedRegistryFixture.limit, seed: 5))
+        let published = try hosted.publish()
+        #expect(published.status == 0, "\(published.stderr)")
+
+        #expect(gitCLI(["clone", "-q", "registry.git", "lfs-clone"], in: hosted.sandbox.path).status == 0)
+        let clone = hosted.sandbox.path + "/lfs-clone"
+        #expect(gitCLI(["lfs", "install", "--local"], in: clone).status == 0)
+        let pulled = Self.gitLFS(["lfs", "pull"], in: clone, hosted: hosted)
+        #expect(pulled.status == 0, "\(pulled.output)")
+        let root = clone + "/models/objects/sha256"
+        var checked = 0
+        for fanout in try FileManager.default.contentsOfDirectory(atPath: root) {
+            for name in try FileManager.default.contentsOfDirectory(atPath: root + "/" + fanout) {
+                let bytes = try #require(FileManager.default.contents(atPath: root + "/" + fanout + "/" + name))
+                #expect(sha256Hex(bytes) == name, "\(name) holds \(bytes.count) bytes that hash elsewhere")
+                #expect(name.hasPrefix(fanout))
+                checked += 1
+            }
+        }
+        #expect(checked == 4)
+        #expect(gitCLI(["status", "--porcelain"], in: clone).output == "")
+        withExtendedLifetime(hosted) {}
+    }
+
+    @Test("a registry commit written with git and the git-lfs CLI is pulled by model-sync")
+    func pullsWhatGitLFSPushed() throws {
+        let hosted = try HostedRegistryFixture(lfs: true)
+        let sandbox = hosted.sandbox
+        let large = pseudoRandomBytes(count: 2 * HostedRegistryFixture.limit, seed: 11)
+        let small = pseudoRandomBytes(count: 100, seed: 12)
+        sandbox.write("handmade/set/large.bin", large)
+        sandbox.write("handmade/set/small.bin", small)
+        // The canonical manifest, from model-sync itself, in a store of its own.
+        let imported = try sandbox.cli.run(["import", "handmade", "--store", "handmade-store", "--json"])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let manifest = try #require((imported.json["manifest"] as? String)?.dropFirst("sha256:".count)).description
+
+        #expect(gitCLI(["clone", "-q", "registry.git", "writer"], in: sandbox.path).status == 0)
+        let writer = sandbox.path + "/writer"
+        #expect(gitCLI(["lfs", "install", "--local"], in: writer).status == 0)
+        #expect(gitCLI(["lfs", "track", "models/objects/sha256/**"], in: writer).status == 0)
+        for bytes in [large, small] {
+            let hex = sha256Hex(Data(bytes))
+            sandbox.write("writer/models/objects/sha256/\(hex.prefix(2))/\(hex)", bytes)
+        }
+        sandbox.write("writer/models/manifests/sha256/\(manifest).json",
+                      sandbox.read("handmade-store/objects/sha256/\(manifest.prefix(2))/\(manifest)"))
+        sandbox.write("writer/models/channels/latest", Array("sha256:\(manifest)\n".utf8))
+        #expect(gitCLI(["add", "-A"], in: writer).status == 0)
+        #expect(gitCLI(["commit", "-q", "-m", "handmade"], in: writer).status == 0)
+        let pushed = Self.gitLFS(["push", "-q", "origin", "main"], in: writer, hosted: hosted)
+        #expect(pushed.status == 0, "\(pushed.output)")
+        #expect(hosted.lfsServer?.storedObjects.count == 2)
+
+        let pulled = try hosted.pull()
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        #expect(pulled.json["manifest"] as? String == "sha256:" + manifest)
+        #expect(pulled.json["fetched_objects"] as? Int == 2)
+        #expect(sandbox.read("client/models/set/large.bin") == large)
+        #expect(sandbox.read("client/models/set/small.bin") == small)
+        withExtendedLifetime(hosted) {}
+    }
+
+    @Test("a pointer that names another object than the manifest lists is refused (exit 3) before anything is written")
+    func hostilePointer() throws {
+        let hosted = try HostedRegistryFixture(lfs: true)
+        let sandbox = hosted.sandbox
+        #expect(try hosted.publish().status == 0)
+        let first = try hosted.pull()
+        #expect(first.status == 0, "\(first.stderr)")
+
+        let added = pseudoRandomBytes(count: 4_000, seed: 21)
+        sandbox.write("publisher/models/set/new.bin", added)
+        #expect(try hosted.publish().status == 0)
+        // Someone with push access swaps new.bin's pointer for one naming file0.bin's object.
+        let hex = sha256Hex(Data(added))
+        let other = sha256Hex(Data(pseudoRandomBytes(count: 20_000, seed: 1)))
+        #expect(gitCLI(["clone", "-q", "registry.git", "tamper"], in: sandbox.path).status == 0)
+        sandbox.write("tamper/models/objects/sha256/\(hex.prefix(2))/\(hex)",
+                      Array("version https://git-lfs.github.com/spec/v1\noid sha256:\(other)\nsize 20000\n".utf8))
+        #expect(gitCLI(["commit", "-q", "-am", "swap a pointer"], in: sandbox.path + "/tamper").status == 0)
+        #expect(gitCLI(["push", "-q", "origin", "main"], in: sandbox.path + "/tamper").status == 0)
+
+        let storeObjects = { (FileManager.default.subpaths(atPath: sandbox.path + "/client/store/objects") ?? []).sorted() }
+        let objectsBefore = storeObjects()
+        #expect(objectsBefore.count > 3)
+        let refused = try hosted.pull()
+        #expect(refused.status == 3, "\(refused.stdout)\(refused.stderr)")
+        #expect(refused.stderr.contains("is a Git LFS pointer to sha256:\(other) (20000 bytes), but the manifest lists "
+                                        + "sha256:\(hex) (4000 bytes) for set/new.bin"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: sandbox.path + "/client/models/set/new.bin"))
+        #expect(sandbox.read("client/models/set/file0.bin") == pseudoRandomBytes(count: 20_000, seed: 1))
+        #expect(storeObjects() == objectsBefore)
+        withExtendedLifetime(hosted) {}
+    }
+
+    @Test("gc --registry drops the pointers of objects no kept manifest references")
+    func registryGCDropsPointers() throws {
+        let hosted = try HostedRegistryFixture(lfs: true)
+        let sandbox = hosted.sandbox
+        sandbox.write("publisher/models/set/old.bin", pseudoRandomBytes(count: 3_000, seed: 31))
+        #expect(try hosted.publish().status == 0)
+        try FileManager.default.removeItem(atPath: sandbox.path + "/publisher/models/set/old.bin")
+        #expect(try hosted.publish().status == 0)
+        let old = sha256Hex(Data(pseudoRandomBytes(count: 3_000, seed: 31)))
+        #expect(Self.treeObjects(hosted.fixture).contains { $0.path.hasSuffix(old) })
+
+        var cli = sandbox.cli
+        cli.environment["REGISTRY_TOKEN"] = hosted.token
+        sandbox.write("gc.yaml", String(decoding: sandbox.read("publisher.yaml"), as: UTF8.self)
+                      + "  registry:\n    keep_manifests: 1\n")
+        let collected = try cli.run(["gc", "--registry", "--config", "gc.yaml", "--json"])
+        #expect(collected.status == 0, "\(collected.stderr)")
+        #expect(collected.json["objects_removed"] as? Int == 1, "\(collected.stdout)")
+        let left = Self.treeObjects(hosted.fixture)
+        #expect(left.count == 3 && !left.contains { $0.path.hasSuffix(old) })
+        #expect(left.allSatisfy { $0.bytes.hasPrefix("version https://git-lfs.github.com/spec/v1") })
+        // The kept set still pulls.
+        let pulled = try hosted.pull()
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        withExtendedLifetime(hosted) {}
+    }
+
+    @Test("git.lfs auto is off for a path remote; true there without lfs_url is exit 2")
+    func autoOffForPaths() throws {
+        let fixture = RegistryFixture(files: 2)
+        let published = try fixture.publish()
+        #expect(published.status == 0, "\(published.stderr)")
+        #expect(gitCLI(["cat-file", "-e", "main:.gitattributes"], in: fixture.registry).status != 0)
+        let listing = fixture.git(["ls-tree", "-r", "-l", "main", "models/objects"])
+        #expect(listing.contains(" 20000\t") && listing.contains(" 20001\t"), "\(listing)")
+
+        fixture.sandbox.write("forced.yaml", String(decoding: fixture.sandbox.read("publisher.yaml"), as: UTF8.self)
+                              .replacingOccurrences(of: "  git:\n", with: "  git:\n    lfs: true\n"))
+        fixture.sandbox.write("publisher/models/set/extra.bin", Array("more".utf8))
+        let forced = try fixture.sandbox.cli.run(["publish", "--config", "forced.yaml"])
+        #expect(forced.status == 2, "\(forced.stderr)")
+        #expect(forced.stderr.contains("git.lfs is true but the registry remote"), "\(forced.stderr)")
+        #expect(forced.stderr.contains("set model_sync.git.lfs_url"), "\(forced.stderr)")
+    }
 }
 
 /// The lowercase hex SHA-256 of `data`, from `sha256sum`.
