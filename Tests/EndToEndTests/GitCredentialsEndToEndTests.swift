@@ -57,14 +57,14 @@ func files(under directory: String, containing needle: String) -> [String] {
 /// `sshd -D -e` on 127.0.0.1 with its own configuration, host key and authorized keys in the sandbox's `ssh/`;
 /// stopped with SIGKILL. Run as root, sshd insists on its privilege separation directory `/run/sshd`: when
 /// that is missing it runs in a private mount namespace with a tmpfs over `/run`, so nothing outside changes.
-private final class LoopbackSSHServer {
+final class LoopbackSSHServer {
     private let process = Process()
     let port: UInt16
     let user: String
     /// The `<type> <base64>` of the server's host key, as known_hosts lists it.
     let hostKey: String
 
-    init(sandbox: Sandbox, authorizedKey: String) throws {
+    init(sandbox: Sandbox, authorizedKey: String, extraConfig: String = "") throws {
         let directory = sandbox.path + "/ssh"
         try keygen(directory + "/host_key")
         hostKey = try String(contentsOfFile: directory + "/host_key.pub", encoding: .utf8)
@@ -84,7 +84,7 @@ private final class LoopbackSSHServer {
             PasswordAuthentication no
             KbdInteractiveAuthentication no
             PermitRootLogin prohibit-password
-
+            \(extraConfig)
             """.utf8))
         // sshd closes every inherited descriptor, including the one Foundation's Process watches to learn that
         // a child exited (it would then block in waitpid on a running sshd): a shell stays its parent instead,

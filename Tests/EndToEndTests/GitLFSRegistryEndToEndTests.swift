@@ -324,6 +324,66 @@ struct GitLFSRegistryEndToEndTests {
         #expect(forced.stderr.contains("git.lfs is true but the registry remote"), "\(forced.stderr)")
         #expect(forced.stderr.contains("set model_sync.git.lfs_url"), "\(forced.stderr)")
     }
+
+    @Test("over SSH, git-lfs-authenticate gives the LFS endpoint and its header; publish and pull go through it")
+    func sshGitLFSAuthenticate() throws {
+        let fixture = RegistryFixture(files: 2)
+        let sandbox = fixture.sandbox
+        let lfsServer = try LFSServerProcess(directory: sandbox.path)
+        try keygen(sandbox.path + "/keys/client")
+        // What a forge's sshd answers: the LFS endpoint and a header for it (here giftless and its JWT).
+        let header = Data("_jwt:\(lfsServer.token)".utf8).base64EncodedString()
+        let authenticate = sandbox.write("ssh/git-lfs-authenticate", Array("""
+            #!/bin/sh
+            echo "$@" >> '\(sandbox.path)/ssh/authenticate.log'
+            printf '{"href": "%s", "header": {"Authorization": "Basic %s"}, "expires_in": 3600}\\n' '\(lfsServer.url)' '\(header)'
+
+            """.utf8), mode: 0o755)
+        let dispatch = sandbox.write("ssh/dispatch", Array("""
+            #!/bin/sh
+            case "$SSH_ORIGINAL_COMMAND" in
+              "git-lfs-authenticate "*) exec '\(authenticate)' ${SSH_ORIGINAL_COMMAND#git-lfs-authenticate } ;;
+            esac
+            exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"
+
+            """.utf8), mode: 0o755)
+        let server = try LoopbackSSHServer(sandbox: sandbox, authorizedKey: String(decoding: sandbox.read("keys/client.pub"), as: UTF8.self),
+                                           extraConfig: "ForceCommand \(dispatch)\n")
+        let url = "ssh://\(server.user)@127.0.0.1:\(server.port)\(fixture.registry)"
+        sandbox.write("home/.ssh/known_hosts", Array("[127.0.0.1]:\(server.port) \(server.hostKey)\n".utf8))
+        fixture.git(["remote", "set-url", "origin", url], in: "publisher/repo")
+        let git = """
+              git:
+                ssh_key: \(sandbox.path)/keys/client
+                author_name: Publisher
+                author_email: publisher@example.invalid
+            """
+        sandbox.write("publisher.yaml", "model_sync:\n  models_dir: publisher/models\n  store_dir: publisher/store\n"
+                      + "  repo_dir: publisher/repo\n\(git)\n")
+        sandbox.write("client.yaml", "model_sync:\n  models_dir: client/models\n  store_dir: client/store\n"
+                      + "  repo_dir: client/repo\n  repo_url: \"\(url)\"\n\(git)\n")
+        var cli = sandbox.cli
+        cli.environment["HOME"] = sandbox.path + "/home"
+        cli.environment["SSH_AUTH_SOCK"] = ""
+        // OpenSSH reads known_hosts from the account's home, not $HOME: git's own variable points it here.
+        cli.environment["GIT_SSH_COMMAND"] = "ssh -o UserKnownHostsFile=\(sandbox.path)/home/.ssh/known_hosts"
+
+        let published = try cli.run(["publish", "--config", "publisher.yaml", "--json"])
+        #expect(published.status == 0, "\(published.stderr)")
+        #expect(published.json["new_objects"] as? Int == 2)
+        #expect(lfsServer.storedObjects.count == 2)
+        #expect(Self.treeObjects(fixture).allSatisfy { $0.bytes.hasPrefix("version https://git-lfs.github.com/spec/v1") })
+
+        let pulled = try cli.run(["pull", "--config", "client.yaml", "--json"])
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        #expect(pulled.json["fetched_objects"] as? Int == 2)
+        #expect(sandbox.read("client/models/set/file1.bin") == pseudoRandomBytes(count: 20_001, seed: 2))
+        // The path as git-lfs passes it for an ssh:// URL (leading slash kept), and each operation.
+        let log = String(decoding: sandbox.read("ssh/authenticate.log"), as: UTF8.self)
+        #expect(log.contains("\(fixture.registry) upload\n"), "\(log)")
+        #expect(log.contains("\(fixture.registry) download\n"), "\(log)")
+        withExtendedLifetime((server, lfsServer)) {}
+    }
 }
 
 /// The lowercase hex SHA-256 of `data`, from `sha256sum`.

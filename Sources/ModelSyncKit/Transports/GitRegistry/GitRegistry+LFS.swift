@@ -11,6 +11,9 @@ public struct RegistryLFSSettings: Sendable {
     public var concurrency = 8
     /// `git.allow_insecure_http`: LFS hrefs over plain http to other machines.
     public var allowInsecureHTTP = false
+    /// `GIT_SSH_COMMAND` and `GIT_SSH` from the environment, for `git-lfs-authenticate`, as git-lfs reads them.
+    public var sshCommand: String?
+    public var sshProgram: String?
 
     /// The defaults: `auto`, no URL, 8 transfers.
     public init() {}
@@ -30,8 +33,12 @@ extension GitRegistry {
 
     /// The endpoint resolver for this registry's remote and settings.
     func lfsResolver() throws -> LFSEndpointResolver {
-        LFSEndpointResolver(remoteURL: try repository.remoteURL(named: remoteName), lfsURL: lfs.url,
-                            token: credentials.token, username: credentials.basicUser, sshKey: credentials.sshKey)
+        var resolver = LFSEndpointResolver(remoteURL: try repository.remoteURL(named: remoteName), lfsURL: lfs.url,
+                                           token: credentials.token, username: credentials.basicUser,
+                                           sshKey: credentials.sshKey)
+        resolver.sshCommand = lfs.sshCommand
+        if let program = lfs.sshProgram, !program.isEmpty { resolver.sshProgram = program }
+        return resolver
     }
 
     /// An LFS client for `operation`, or nil when the remote has no LFS endpoint (a path, `file://`, `git://`

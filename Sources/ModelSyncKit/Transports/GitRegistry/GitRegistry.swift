@@ -84,6 +84,8 @@ public final class GitRegistry {
         registry.lfs.url = config.git.lfsURL
         registry.lfs.concurrency = config.git.lfsConcurrency
         registry.lfs.allowInsecureHTTP = config.git.allowInsecureHTTP
+        registry.lfs.sshCommand = environment["GIT_SSH_COMMAND"]
+        registry.lfs.sshProgram = environment["GIT_SSH"]
         return registry
     }
 

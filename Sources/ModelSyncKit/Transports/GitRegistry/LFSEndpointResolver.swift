@@ -41,8 +41,11 @@ struct LFSEndpointResolver: Sendable {
     let username: String
     /// `git.ssh_key`.
     let sshKey: String?
-    /// The ssh program (tests put their own first on PATH).
+    /// The ssh program (`GIT_SSH`, else `ssh` from PATH).
     var sshProgram = "ssh"
+    /// `GIT_SSH_COMMAND`: a shell command line run instead of ``sshProgram``, the arguments appended, as git
+    /// and git-lfs run it.
+    var sshCommand: String?
     /// How long `git-lfs-authenticate` may take.
     var sshTimeout: Double = 60
 
@@ -204,8 +207,13 @@ extension LFSEndpointResolver {
     /// Runs the ssh program with `arguments`, stdin closed, at most ``sshTimeout`` seconds (then SIGKILL).
     private func runSSH(_ arguments: [String]) throws -> (Int32, [UInt8], [UInt8]) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [sshProgram] + arguments
+        if let sshCommand, !sshCommand.isEmpty {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", sshCommand + " \"$@\"", "ssh"] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [sshProgram] + arguments
+        }
         let output = Pipe(), errors = Pipe()
         process.standardOutput = output
         process.standardError = errors
