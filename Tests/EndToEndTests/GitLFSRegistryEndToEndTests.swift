@@ -384,6 +384,37 @@ struct GitLFSRegistryEndToEndTests {
         #expect(log.contains("\(fixture.registry) download\n"), "\(log)")
         withExtendedLifetime((server, lfsServer)) {}
     }
+
+    @Test("a set the LFS server cannot complete is refused before any object is downloaded")
+    func serverLacksAnObject() throws {
+        let hosted = try HostedRegistryFixture(lfs: true)
+        let published = try hosted.publish()
+        #expect(published.status == 0, "\(published.stderr)")
+        let lfsServer = try #require(hosted.lfsServer)
+        let gone = try #require(lfsServer.storedObjects.last)
+        try FileManager.default.removeItem(atPath: lfsServer.storage + "/" + LFSServerProcess.repository + "/" + gone)
+
+        let refused = try hosted.pull()
+        #expect(refused.status == 3, "\(refused.stdout)\(refused.stderr)")
+        #expect(refused.stderr.contains(gone), "\(refused.stderr)")
+        let stored = FileManager.default.subpaths(atPath: hosted.sandbox.path + "/client/store/objects") ?? []
+        #expect(!stored.contains { $0.count > 64 }, "\(stored)")
+        #expect(!FileManager.default.fileExists(atPath: hosted.sandbox.path + "/client/models"))
+        withExtendedLifetime(hosted) {}
+    }
+
+    @Test("a push of pointers the host still refuses shows its message, with a hint that the blobs went through LFS")
+    func refusalWithLFS() throws {
+        let hosted = try HostedRegistryFixture(lfs: true)
+        // A host whose rule refuses even pointer files.
+        hosted.fixture.git(["config", "hooks.maxblobbytes", "50"])
+        let refused = try hosted.publish()
+        #expect(refused.status == 4, "\(refused.stdout)\(refused.stderr)")
+        #expect(refused.stderr.contains("remote: error: GH001: Large files detected."), "\(refused.stderr)")
+        #expect(refused.stderr.contains("the blobs went through Git LFS and the commit holds only pointers"), "\(refused.stderr)")
+        #expect(!refused.stderr.contains(hosted.token))
+        withExtendedLifetime(hosted) {}
+    }
 }
 
 /// The lowercase hex SHA-256 of `data`, from `sha256sum`.
