@@ -318,5 +318,6 @@ struct ConfigTests {
         #expect(config.runpod.maxArchiveBytes == RunPodConfig().maxArchiveBytes)
         #expect(config.daemon == DaemonConfig())
         #expect(config.gc == GCConfig() && config.registry == RegistryConfig())
+        #expect(config.git.lfs == .auto && config.git.lfsConcurrency == 8 && config.git.lfsURL == nil)
     }
 }
