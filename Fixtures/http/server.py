@@ -34,7 +34,9 @@ sizes are one more); drop (the first GET of each object sends half and closes); 
 Range is ignored); stall (the first GET of each object sends half and waits 30 s); put-500 (the first PUT of
 each object answers 500); expired (the first batch's actions have expired); href-401 (the first batch's
 hrefs answer 401); other-host (hrefs name localhost, another origin, with an X-Action-Token header);
-insecure (hrefs are http:// to a non-loopback host).
+insecure (hrefs are http:// to a non-loopback host); redirect (hrefs answer 307 to the same object on
+localhost, logged as "redirected"); slow (each GET waits 1 s before answering); echo (hrefs answer 404
+quoting the Authorization and X-Action-Token headers they got).
 """
 import json
 import sys
@@ -218,7 +220,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(code, json.dumps({"message": message[code]}).encode(),
                               [("Content-Type", "application/vnd.git-lfs+json")])
         stale = mode in ("expired", "href-401") and hit("batch-" + mode) == 1
-        headers = {"X-Action-Token": "action-secret"} if mode == "other-host" else {}
+        headers = {"X-Action-Token": "action-secret"} if mode in ("other-host", "echo") else {}
         answer = []
         for item in request.get("objects", []):
             oid, size = item["oid"], item["size"]
@@ -253,6 +255,14 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(401, b'{"message": "token expired"}')
         if mode.endswith("-stale"):
             return self.reply(410, b'{"message": "stale action used"}')
+        if mode == "redirect":
+            target = "http://localhost:%d/lfs-obj/redirected/%s" % (self.server.server_address[1], oid)
+            return self.reply(307, b"", [("Location", target)])
+        if mode == "echo":
+            message = "no object for %s / %s" % (self.headers.get("Authorization"), self.headers.get("X-Action-Token"))
+            return self.reply(404, json.dumps({"message": message}).encode())
+        if mode == "slow" and self.command == "GET":
+            time.sleep(1)
         if self.command == "PUT":
             if mode == "put-500" and hit("put-" + oid) == 1:
                 return self.reply(500, b'{"message": "storage hiccup"}')

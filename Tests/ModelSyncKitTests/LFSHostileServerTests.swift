@@ -247,3 +247,66 @@ struct LFSHostileServerTests {
         #expect(asked.sorted() == entries.map(\.digest.hex).sorted())
     }
 }
+
+extension LFSHostileServerTests {
+    @Test("transfers run in parallel, as many as asked whatever the number of cores")
+    func parallelTransfers() throws {
+        let server = try LoopbackHTTPServer()
+        let (fixture, entries) = try seeded(server, (1...8).map { 1_000 + $0 })
+        let client = LFSClient(endpoint: LFSEndpoint(url: server.baseURL + "/lfs/slow"), http: HTTPClient(maxAttempts: 1),
+                               concurrency: 8)
+        let started = Date()
+        try client.download(entries, into: fixture.sink(entries))
+        // Each GET waits 1 s on the server: one after another would take 8 s.
+        #expect(Date().timeIntervalSince(started) < 4)
+        #expect(entries.allSatisfy { fixture.destination.objects.contains($0.digest) })
+    }
+
+    @Test("a transfer redirected to another host loses every header on the way")
+    func redirectDropsHeaders() throws {
+        let server = try LoopbackHTTPServer()
+        let fixture = try LFSFixture()
+        let entries = try fixture.blobs([30_000])
+        try client(server, "redirect").upload(entries, from: fixture.outgoing(entries))
+        try client(server, "redirect").download(entries, into: fixture.sink(entries))
+        #expect(LFSFixture.bytes(fixture.destination, entries[0].digest) == LFSFixture.bytes(fixture.source, entries[0].digest))
+        // The hrefs share the endpoint's origin and get its Authorization; the redirect target does not.
+        #expect(try log(server, "redirect").filter { $0.path.hasPrefix("/lfs-obj/") }
+            .allSatisfy { $0.headers["authorization"] == "Bearer \(Self.secret)" })
+        let redirected = try log(server, "redirected")
+        #expect(redirected.map(\.method).sorted() == ["GET", "PUT"])
+        #expect(redirected.allSatisfy { $0.headers["authorization"] == nil })
+    }
+
+    @Test("a server quoting the credentials it got in an error never gets them shown")
+    func credentialsScrubbed() throws {
+        let server = try LoopbackHTTPServer()
+        let (fixture, entries) = try seeded(server, [1_000])
+        let error = #expect(throws: LFSError.self) { try client(server, "echo").download(entries, into: fixture.sink(entries)) }
+        #expect(error?.message.contains("no object for") == true)
+        #expect(error?.message.contains("action-secret") == false)
+        expectNoSecret(error)
+    }
+
+    @Test("progress reaches the total on the way up and down, and empty blobs need no transfer")
+    func progressAndEmptyBlobs() throws {
+        let server = try LoopbackHTTPServer()
+        let fixture = try LFSFixture()
+        let entries = try fixture.blobs([0, 50_000, 70_000])
+        let uploaded = Locked<[ModelSyncKit.Progress]>([])
+        let objects = fixture.source.objects
+        let outgoing = OutgoingBlobs(total: 120_000, progress: { p in uploaded.withLock { $0.append(p) } }) { entry in
+            OutgoingBlob(digest: entry.digest, size: entry.size, path: objects.path(of: entry.digest))
+        }
+        let sent = try client(server, "normal").upload(entries, from: outgoing)
+        #expect(sent.objects == 2 && sent.bytes == 120_000)
+        #expect(uploaded.withLock { $0.map(\.completed).max() } == 120_000)
+        let downloaded = Locked<[ModelSyncKit.Progress]>([])
+        let sink = BlobSink(objects: fixture.destination.objects, total: 120_000,
+                            progress: { p in downloaded.withLock { $0.append(p) } })
+        try client(server, "normal").download(entries, into: sink)
+        #expect(downloaded.withLock { $0.map(\.completed).max() } == 120_000)
+        #expect(entries.allSatisfy { fixture.destination.objects.contains($0.digest) })
+        #expect(try log(server, "normal").filter { $0.method == "GET" }.count == 2)
+    }
+}

@@ -101,7 +101,7 @@ extension LFSClient {
             } catch {
                 if workers.isCancelled { throw LFSCancelled() }
                 throw LFSError(.transfer, "uploading object \(object.oid) to the LFS server at \(describeEndpoint) "
-                               + "failed: \(error.message)", hint: error.hint)
+                               + "failed: \(scrub(error.message, headers: action.header))", hint: error.hint)
             }
             if (200...299).contains(response.status) { break }
             outgoing.sent(-Int64(entry.size))
@@ -111,7 +111,8 @@ extension LFSClient {
                 continue
             }
             throw LFSError(.transfer, "the LFS server at \(describeEndpoint) refused the upload of object \(object.oid) "
-                           + "(\(object.size) bytes): \(statusText(response))", hint: Self.hint(status: response.status))
+                           + "(\(object.size) bytes): \(scrub(statusText(response), headers: action.header))",
+                           hint: Self.hint(status: response.status))
         }
         if let verify = actions["verify"] { try self.verify(object, with: verify) }
     }
@@ -132,11 +133,11 @@ extension LFSClient {
             response = try http.send(HTTPRequest(method: "POST", url: action.href, headers: headers, body: body))
         } catch {
             throw LFSError(.transfer, "verifying object \(object.oid) on the LFS server at \(describeEndpoint) "
-                           + "failed: \(error.message)", hint: error.hint)
+                           + "failed: \(scrub(error.message, headers: action.header))", hint: error.hint)
         }
         guard (200...299).contains(response.status) else {
             throw LFSError(.transfer, "the LFS server at \(describeEndpoint) did not verify object \(object.oid) after "
-                           + "its upload: \(statusText(response))")
+                           + "its upload: \(scrub(statusText(response), headers: action.header))")
         }
     }
 }
