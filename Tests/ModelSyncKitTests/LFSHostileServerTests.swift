@@ -310,3 +310,32 @@ extension LFSHostileServerTests {
         #expect(try log(server, "normal").filter { $0.method == "GET" }.count == 2)
     }
 }
+
+extension LFSHostileServerTests {
+    @Test("an upload whose action expired or was refused gets a new batch call and lands whole",
+          arguments: ["expired", "href-401"])
+    func refreshedUploadActions(_ mode: String) throws {
+        let server = try LoopbackHTTPServer()
+        let fixture = try LFSFixture()
+        let entries = try fixture.blobs([40_000])
+        let sent = try client(server, mode).upload(entries, from: fixture.outgoing(entries))
+        #expect(sent.objects == 1)
+        #expect(try log(server, mode).filter { $0.path.hasSuffix("/objects/batch") }.count == 2)
+        #expect(try objectRequests(server, mode + "-stale", "PUT").count == (mode == "expired" ? 0 : 1))
+        try client(server, "normal").download(entries, into: fixture.sink(entries))
+        #expect(LFSFixture.bytes(fixture.destination, entries[0].digest) == LFSFixture.bytes(fixture.source, entries[0].digest))
+    }
+
+    @Test("a failed transfer stops the others and is the error reported")
+    func firstFailureWins() throws {
+        let server = try LoopbackHTTPServer()
+        let (fixture, entries) = try seeded(server, [2_000, 3_000, 4_000, 5_000])
+        let sink = fixture.sink(entries)
+        let client = LFSClient(endpoint: LFSEndpoint(url: server.baseURL + "/lfs/wrong-bytes"), http: HTTPClient(maxAttempts: 1),
+                               concurrency: 2)
+        #expect(throws: IntegrityError.self) { try client.download(entries, into: sink) }
+        #expect(sink.insertions.isEmpty)
+        // At most one transfer per worker started before the failure stopped them.
+        #expect(try objectRequests(server, "wrong-bytes").count <= 2)
+    }
+}
