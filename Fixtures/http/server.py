@@ -36,7 +36,8 @@ each object answers 500); expired (the first batch's actions have expired); href
 hrefs answer 401); other-host (hrefs name localhost, another origin, with an X-Action-Token header);
 insecure (hrefs are http:// to a non-loopback host); redirect (hrefs answer 307 to the same object on
 localhost, logged as "redirected"); slow (each GET waits 1 s before answering); echo (hrefs answer 404
-quoting the Authorization and X-Action-Token headers they got).
+quoting the Authorization and X-Action-Token headers they got); put-stall (the first PUT of each object
+is neither read nor answered for 30 s).
 """
 import json
 import sys
@@ -104,6 +105,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def route(self):
         path, query = self.query()
+        if path.startswith("/lfs-obj/put-stall/") and self.command == "PUT" and hit("put-stall" + path) == 1:
+            time.sleep(30)  # neither reads the body nor answers: a frozen upload
+            self.close_connection = True
+            return
         body = self.read_body()
         if path.startswith("/lfs"):
             self.lfs(path, query, body)

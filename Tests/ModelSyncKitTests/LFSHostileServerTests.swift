@@ -339,3 +339,18 @@ extension LFSHostileServerTests {
         #expect(try objectRequests(server, "wrong-bytes").count <= 2)
     }
 }
+
+extension LFSHostileServerTests {
+    @Test("a frozen upload is dropped after the stall timeout and sent again")
+    func uploadStallTimeout() throws {
+        let server = try LoopbackHTTPServer()
+        let fixture = try LFSFixture()
+        let entries = try fixture.blobs([100_000])
+        let started = Date()
+        let sent = try client(server, "put-stall", stallTimeout: 1).upload(entries, from: fixture.outgoing(entries))
+        #expect(sent.objects == 1)
+        #expect(Date().timeIntervalSince(started) < 15)
+        try client(server, "normal").download(entries, into: fixture.sink(entries))
+        #expect(LFSFixture.bytes(fixture.destination, entries[0].digest) == LFSFixture.bytes(fixture.source, entries[0].digest))
+    }
+}
