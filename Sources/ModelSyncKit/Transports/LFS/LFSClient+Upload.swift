@@ -94,17 +94,24 @@ extension LFSClient {
                 headers.append(("Content-Type", "application/octet-stream"))
             }
             let response: HTTPResponse
+            // The bytes this PUT reported, taken back if the server refuses it.
+            let reported = Locked<Int64>(0)
             do {
                 response = try http.upload(url: action.href, headers: headers, file: blob.path, size: blob.size,
-                                           stallTimeout: stallTimeout, progress: { outgoing.sent($0) },
+                                           stallTimeout: stallTimeout,
+                                           progress: { count in
+                                               reported.withLock { $0 += count }
+                                               outgoing.sent(count)
+                                           },
                                            isCancelled: { workers.isCancelled })
             } catch {
+                outgoing.sent(-reported.withLock { $0 })
                 if workers.isCancelled { throw LFSCancelled() }
                 throw LFSError(.transfer, "uploading object \(object.oid) to the LFS server at \(describeEndpoint) "
                                + "failed: \(scrub(error.message, headers: action.header))", hint: error.hint)
             }
             if (200...299).contains(response.status) { break }
-            outgoing.sent(-Int64(entry.size))
+            outgoing.sent(-reported.withLock { $0 })
             if response.status == 401 || response.status == 403, refreshes < 2 {
                 refreshes += 1
                 actions = try freshUploadActions(object)
