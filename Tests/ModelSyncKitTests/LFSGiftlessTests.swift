@@ -81,6 +81,22 @@ struct LFSGiftlessTests {
         #expect(error.map { !$0.message.contains(secret) && !($0.hint ?? "").contains(secret) } == true)
     }
 
+    @Test("credentials the server refuses are replaced once through refreshEndpoint")
+    func refreshedEndpoint() throws {
+        let server = try GiftlessServer()
+        let fixture = try LFSFixture()
+        let entries = try fixture.blobs([5_000])
+        let refreshes = Locked(0)
+        let client = LFSClient(endpoint: LFSEndpoint(url: server.url, headers: [("Authorization", "Bearer expired-0123456789")]),
+                               http: HTTPClient(maxAttempts: 1), refreshEndpoint: { [endpoint = server.endpoint] in
+                                   refreshes.withLock { $0 += 1 }
+                                   return endpoint
+                               })
+        #expect(try client.upload(entries, from: fixture.outgoing(entries)).objects == 1)
+        #expect(refreshes.withLock { $0 } == 1)
+        #expect(server.storedObject(entries[0].digest) != nil)
+    }
+
     @Test("the endpoint answers the batch API; a plain web server does not")
     func probe() throws {
         let server = try GiftlessServer()

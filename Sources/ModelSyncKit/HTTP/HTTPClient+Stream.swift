@@ -82,13 +82,12 @@ extension HTTPClient {
         transfer.onBody = { [unowned transfer] chunk in
             if !started {
                 started = true
-                let status = transfer.status
-                if status != 0 && !(200...299).contains(status) {
-                    errorPage = []
-                } else if offset > 0 && status == 200 {
+                switch Self.streamStart(transfer, offset: offset) {
+                case .body: break
+                case .errorPage: errorPage = []
+                case .wholeBody:
                     do { try state.sink.restart() } catch { sinkError = error; return false }
-                } else if offset > 0, status == 206,
-                          ContentRange(transfer.responseHeaders["content-range"])?.start != offset {
+                case .otherRange:
                     state.resend = true
                     return false
                 }
@@ -126,6 +125,27 @@ extension HTTPClient {
                             detail: HTTPClient.statusDetail(status, body: errorPage ?? []))
         }
         return nil
+    }
+
+    /// What the first chunk of a streamed response is.
+    private enum StreamStart {
+        /// The bytes from the offset asked.
+        case body
+        /// An error status's page, kept for its message.
+        case errorPage
+        /// The whole body, from byte 0, though a range was asked (the server ignored Range).
+        case wholeBody
+        /// A range other than the one asked: the next attempt starts over.
+        case otherRange
+    }
+
+    private static func streamStart(_ transfer: Transfer, offset: UInt64) -> StreamStart {
+        let status = transfer.status
+        if status != 0 && !(200...299).contains(status) { return .errorPage }
+        guard offset > 0 else { return .body }
+        if status == 200 { return .wholeBody }
+        if status == 206, ContentRange(transfer.responseHeaders["content-range"])?.start != offset { return .otherRange }
+        return .body
     }
 
     /// `HTTP <status>`, with the server's own explanation when its body gives one: the `message` of a

@@ -79,7 +79,7 @@ extension LFSClient {
             guard let oid = try? Digest(parsing: object.oid, allowBareHex: true), let wanted = asked[oid],
                   results[oid] == nil else { continue }
             if let error = object.error {
-                results[oid] = .error(code: error.code, message: error.message.map(scrub) ?? "no message")
+                results[oid] = .error(code: error.code, message: error.message.map { scrub($0) } ?? "no message")
                 continue
             }
             if let size = object.size, size != wanted.size {
@@ -96,7 +96,7 @@ extension LFSClient {
 
     /// `HTTP <status>` and the server's own message, scrubbed.
     func statusText(_ response: HTTPResponse) -> String {
-        let message = jsonMessage(response.body) ?? HTTPClient.serverMessage(response.body).map(scrub)
+        let message = jsonMessage(response.body) ?? HTTPClient.serverMessage(response.body).map { scrub($0) }
         return "HTTP \(response.status)" + (message.map { ": " + $0 } ?? "")
     }
 
@@ -107,11 +107,11 @@ extension LFSClient {
         return scrub(String(message.prefix(300)))
     }
 
-    /// Server text with the endpoint's header values removed (a server may echo the credentials it got)
-    /// and every registered secret.
-    func scrub(_ text: String) -> String {
+    /// Server text with the endpoint's header values and `headers` removed (a server may echo the
+    /// credentials it got) and every registered secret.
+    func scrub(_ text: String, headers: [String: String] = [:]) -> String {
         var text = text
-        for (_, value) in endpoint.headers {
+        for (_, value) in endpoint.headers + headers.map({ ($0.key, $0.value) }) {
             var secrets = [value]
             if let space = value.firstIndex(of: " ") { secrets.append(String(value[value.index(after: space)...])) }
             for secret in secrets where secret.count >= 8 {

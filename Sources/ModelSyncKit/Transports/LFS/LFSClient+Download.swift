@@ -85,7 +85,7 @@ extension LFSClient {
                     continue
                 }
                 throw LFSError(.transfer, "downloading object \(object.oid) from the LFS server at \(describeEndpoint) "
-                               + "failed: \(error.message)", hint: error.hint)
+                               + "failed: \(scrub(error.message, headers: action.header))", hint: error.hint)
             }
         }
     }

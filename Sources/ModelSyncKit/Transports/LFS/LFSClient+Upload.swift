@@ -94,24 +94,32 @@ extension LFSClient {
                 headers.append(("Content-Type", "application/octet-stream"))
             }
             let response: HTTPResponse
+            // The bytes this PUT reported, taken back if the server refuses it.
+            let reported = Locked<Int64>(0)
             do {
                 response = try http.upload(url: action.href, headers: headers, file: blob.path, size: blob.size,
-                                           stallTimeout: stallTimeout, progress: { outgoing.sent($0) },
+                                           stallTimeout: stallTimeout,
+                                           progress: { count in
+                                               reported.withLock { $0 += count }
+                                               outgoing.sent(count)
+                                           },
                                            isCancelled: { workers.isCancelled })
             } catch {
+                outgoing.sent(-reported.withLock { $0 })
                 if workers.isCancelled { throw LFSCancelled() }
                 throw LFSError(.transfer, "uploading object \(object.oid) to the LFS server at \(describeEndpoint) "
-                               + "failed: \(error.message)", hint: error.hint)
+                               + "failed: \(scrub(error.message, headers: action.header))", hint: error.hint)
             }
             if (200...299).contains(response.status) { break }
-            outgoing.sent(-Int64(entry.size))
+            outgoing.sent(-reported.withLock { $0 })
             if response.status == 401 || response.status == 403, refreshes < 2 {
                 refreshes += 1
                 actions = try freshUploadActions(object)
                 continue
             }
             throw LFSError(.transfer, "the LFS server at \(describeEndpoint) refused the upload of object \(object.oid) "
-                           + "(\(object.size) bytes): \(statusText(response))", hint: Self.hint(status: response.status))
+                           + "(\(object.size) bytes): \(scrub(statusText(response), headers: action.header))",
+                           hint: Self.hint(status: response.status))
         }
         if let verify = actions["verify"] { try self.verify(object, with: verify) }
     }
@@ -132,11 +140,11 @@ extension LFSClient {
             response = try http.send(HTTPRequest(method: "POST", url: action.href, headers: headers, body: body))
         } catch {
             throw LFSError(.transfer, "verifying object \(object.oid) on the LFS server at \(describeEndpoint) "
-                           + "failed: \(error.message)", hint: error.hint)
+                           + "failed: \(scrub(error.message, headers: action.header))", hint: error.hint)
         }
         guard (200...299).contains(response.status) else {
             throw LFSError(.transfer, "the LFS server at \(describeEndpoint) did not verify object \(object.oid) after "
-                           + "its upload: \(statusText(response))")
+                           + "its upload: \(scrub(statusText(response), headers: action.header))")
         }
     }
 }

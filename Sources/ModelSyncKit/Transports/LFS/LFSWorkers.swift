@@ -34,8 +34,6 @@ final class LFSWorkers: Sendable {
                     }
                 }
             }
-            // Transfers hold little on the stack; curl's own buffers are on the heap.
-            thread.stackSize = 1 << 20
             thread.start()
         }
         finished.wait()
