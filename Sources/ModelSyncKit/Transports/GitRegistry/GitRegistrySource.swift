@@ -20,6 +20,9 @@ public final class GitRegistrySource: TransferSource {
     private var throughLFS: Set<Digest> = []
     /// The LFS client that checked them, kept for the download (it remembers the batch's actions).
     private var lfsClient: LFSClient?
+    /// The blobs under `objects/` at ``commit``, read once (a pull checks availability before and under the
+    /// store lock).
+    private lazy var present: Result<[Digest: GitOID], any Error> = Result { try registry.objects(in: commit) }
     /// LFS objects already downloaded and verified into a private folder by ``stageLFSObjects(channel:lacking:into:progress:)``.
     private var staged: [Digest: String] = [:]
 
@@ -52,7 +55,7 @@ public final class GitRegistrySource: TransferSource {
     public func checkAvailable(_ missing: [ManifestEntry], of manifest: Manifest) throws {
         let missing = missing.filter { staged[$0.digest] == nil }
         guard !missing.isEmpty else { return }
-        let present = try registry.objects(in: commit)
+        let present = try present.get()
         if let absent = missing.first(where: { present[$0.digest] == nil }) {
             throw IntegrityError(.missingObject, "the registry's commit \(commit) has no "
                                  + "\(registry.layout.objectPath(absent.digest)) (\(absent.path))",
