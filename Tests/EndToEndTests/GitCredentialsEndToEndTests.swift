@@ -11,11 +11,12 @@ final class AuthenticatedHTTPRegistry {
     private let process = Process()
     let port: Int
 
-    init(root: String, token: String, slowUploadPack: Double? = nil, user: String? = nil) throws {
+    init(root: String, token: String, slowUploadPack: Double? = nil, user: String? = nil, maxPushBytes: Int? = nil) throws {
         let output = Pipe()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", CLI.packageRoot + "/Fixtures/git/http_backend_server.py", "--root", root]
             + (slowUploadPack.map { ["--slow-upload-pack", String($0)] } ?? []) + (user.map { ["--user", $0] } ?? [])
+            + (maxPushBytes.map { ["--max-push-bytes", String($0)] } ?? [])
         var environment = ProcessInfo.processInfo.environment
         environment["REGISTRY_SERVER_TOKEN"] = token
         environment["GIT_CONFIG_NOSYSTEM"] = "1"

@@ -18,7 +18,7 @@ struct HostedRegistryFixture {
     let token: String
     static let limit = 30_000
 
-    init(files: Int = 3, lfs: Bool = false, extraGit: String = "") throws {
+    init(files: Int = 3, lfs: Bool = false, extraGit: String = "", maxPushBytes: Int? = nil) throws {
         fixture = RegistryFixture(files: files)
         var extraGit = extraGit
         var user: String?
@@ -37,7 +37,7 @@ struct HostedRegistryFixture {
         let hook = fixture.registry + "/hooks/pre-receive"
         try FileManager.default.copyItem(atPath: CLI.packageRoot + "/Fixtures/git/pre-receive-size-limit.sh", toPath: hook)
         chmod(hook, 0o755)
-        server = try AuthenticatedHTTPRegistry(root: fixture.sandbox.path, token: token, user: user)
+        server = try AuthenticatedHTTPRegistry(root: fixture.sandbox.path, token: token, user: user, maxPushBytes: maxPushBytes)
         url = "http://127.0.0.1:\(server.port)/registry.git"
         fixture.git(["remote", "set-url", "origin", url], in: "publisher/repo")
         let git = """
@@ -225,6 +225,8 @@ struct GitLFSRegistryEndToEndTests {
         let writer = sandbox.path + "/writer"
         #expect(gitCLI(["lfs", "install", "--local"], in: writer).status == 0)
         #expect(gitCLI(["lfs", "track", "models/objects/sha256/**"], in: writer).status == 0)
+        // What git-lfs writes is, byte for byte, what model-sync writes.
+        #expect(sandbox.read("writer/.gitattributes") == Array("models/objects/sha256/** filter=lfs diff=lfs merge=lfs -text\n".utf8))
         for bytes in [large, small] {
             let hex = sha256Hex(Data(bytes))
             sandbox.write("writer/models/objects/sha256/\(hex.prefix(2))/\(hex)", bytes)
@@ -401,6 +403,23 @@ struct GitLFSRegistryEndToEndTests {
         #expect(!stored.contains { $0.count > 64 }, "\(stored)")
         #expect(!FileManager.default.fileExists(atPath: hosted.sandbox.path + "/client/models"))
         withExtendedLifetime(hosted) {}
+    }
+
+    @Test("a push refused with HTTP 413 says the host found it too large and hints at Git LFS; through LFS it passes")
+    func pushTooLarge() throws {
+        let refusing = try HostedRegistryFixture(maxPushBytes: 20_000)
+        refusing.sandbox.write("publisher/models/set/large.bin", pseudoRandomBytes(count: 10_000, seed: 77))
+        let refused = try refusing.publish()
+        #expect(refused.status == 4, "\(refused.stdout)\(refused.stderr)")
+        #expect(refused.stderr.contains("unexpected http status code: 413 (the host refused the push as too large)"),
+                "\(refused.stderr)")
+        #expect(refused.stderr.contains("model_sync.git.lfs: true"), "\(refused.stderr)")
+
+        let through = try HostedRegistryFixture(lfs: true, maxPushBytes: 20_000)
+        through.sandbox.write("publisher/models/set/large.bin", pseudoRandomBytes(count: 10_000, seed: 77))
+        let published = try through.publish()
+        #expect(published.status == 0, "\(published.stderr)")
+        withExtendedLifetime((refusing, through)) {}
     }
 
     @Test("a push of pointers the host still refuses shows its message, with a hint that the blobs went through LFS")

@@ -69,10 +69,12 @@ final class GitRemote {
         let said = state.sideband.quoted.map { "\n" + credentials.scrub($0) } ?? ""
         guard code == 0 else {
             let error = remoteError(code, "push to \(name)", credentials)
-            guard !said.isEmpty else { throw error }
-            throw GitError(code: error.code, errorClass: error.errorClass, detail: error.detail + said,
-                           operation: error.operation, repositoryPath: error.repositoryPath, category: .remote,
-                           refusedByHost: true)
+            // 413: the host (or its proxy) refused the push's size; libgit2 keeps only the status, not its body.
+            let tooLarge = error.detail.contains("status code: 413")
+            guard !said.isEmpty || tooLarge else { throw error }
+            let detail = error.detail + (tooLarge ? " (the host refused the push as too large)" : "") + said
+            throw GitError(code: error.code, errorClass: error.errorClass, detail: detail, operation: error.operation,
+                           repositoryPath: error.repositoryPath, category: .remote, refusedByHost: true)
         }
         if let refusal = state.rejected.first {
             let message = credentials.scrub(refusal.message)
