@@ -127,16 +127,22 @@ struct GitLFSRegistryEndToEndTests {
         let hosted = try HostedRegistryFixture(lfs: true)
         let large = pseudoRandomBytes(count: 3 * HostedRegistryFixture.limit, seed: 42)
         hosted.sandbox.write("publisher/models/set/large.bin", large)
+        // As long as its own pointer (128 bytes), and an empty file, which stays an empty git blob.
+        let twin = pseudoRandomBytes(count: 128, seed: 43)
+        hosted.sandbox.write("publisher/models/set/twin.cfg", twin)
+        hosted.sandbox.write("publisher/models/set/empty", [])
         let published = try hosted.publish()
         #expect(published.status == 0, "\(published.stderr)")
-        #expect(published.json["new_objects"] as? Int == 4)
-        #expect(published.json["new_bytes"] as? Int == large.count + 20_000 + 20_001 + 20_002)
+        #expect(published.json["new_objects"] as? Int == 6)
+        #expect(published.json["new_bytes"] as? Int == large.count + 128 + 20_000 + 20_001 + 20_002)
 
         // The registry: pointers under objects/, the .gitattributes git-lfs writes, the bytes on the LFS server.
         let fixture = hosted.fixture
         #expect(fixture.git(["show", "main:.gitattributes"]) == "models/objects/sha256/** filter=lfs diff=lfs merge=lfs -text")
-        let objects = Self.treeObjects(fixture)
-        #expect(objects.count == 4)
+        let empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        #expect(fixture.git(["cat-file", "-s", "main:models/objects/sha256/e3/\(empty)"]) == "0")
+        let objects = Self.treeObjects(fixture).filter { !$0.path.hasSuffix(empty) }
+        #expect(objects.count == 5)
         for (path, text) in objects {
             let hex = String(path.split(separator: "/").last!)
             #expect(text.hasPrefix("version https://git-lfs.github.com/spec/v1\noid sha256:\(hex)\nsize "), "\(path): \(text)")
@@ -151,9 +157,11 @@ struct GitLFSRegistryEndToEndTests {
 
         let pulled = try hosted.pull()
         #expect(pulled.status == 0, "\(pulled.stderr)")
-        #expect(pulled.json["fetched_objects"] as? Int == 4)
+        #expect(pulled.json["fetched_objects"] as? Int == 6)
         #expect(pulled.json["manifest"] as? String == published.json["manifest"] as? String)
         #expect(hosted.sandbox.read("client/models/set/large.bin") == large)
+        #expect(hosted.sandbox.read("client/models/set/twin.cfg") == twin)
+        #expect(hosted.sandbox.read("client/models/set/empty") == [])
         #expect(hosted.sandbox.read("client/models/set/file2.bin") == pseudoRandomBytes(count: 20_002, seed: 3))
 
         // Publishing again with one more file uploads only that one.
@@ -161,7 +169,7 @@ struct GitLFSRegistryEndToEndTests {
         let second = try hosted.publish()
         #expect(second.status == 0, "\(second.stderr)")
         #expect(second.json["new_objects"] as? Int == 1)
-        #expect(hosted.lfsServer?.storedObjects.count == 5)
+        #expect(hosted.lfsServer?.storedObjects.count == 6)
         let again = try hosted.pull()
         #expect(again.status == 0, "\(again.stderr)")
         #expect(again.json["fetched_objects"] as? Int == 1)

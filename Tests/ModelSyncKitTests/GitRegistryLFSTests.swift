@@ -37,6 +37,18 @@ struct GitRegistryLFSTests {
         #expect(try registry.blobKind(of: entry, oid: oid("junk"), in: commit) == .raw)
         #expect(try registry.blobKind(of: pointerAsContent, oid: oid("literal"), in: commit) == .raw)
 
+        // A file as long as its own pointer (128 bytes) is still found to be a pointer.
+        let twin = Array(repeating: UInt8(9), count: 128)
+        let twinEntry = Self.entry(twin, path: "set/twin.bin")
+        let twinPointer = LFSPointer.text(for: LFSObject(oid: twinEntry.digest, size: 128))
+        #expect(twinPointer.count == 128)
+        let (twinDirectory, twinRegistry, twinCommit) = try self.registry(["twin": twinPointer, "raw": twin])
+        let twinOID = try #require(try twinRegistry.repository.entry(atPath: "twin", inCommit: twinCommit)).oid
+        let rawOID = try #require(try twinRegistry.repository.entry(atPath: "raw", inCommit: twinCommit)).oid
+        #expect(try twinRegistry.blobKind(of: twinEntry, oid: twinOID, in: twinCommit) == .lfs)
+        #expect(try twinRegistry.blobKind(of: twinEntry, oid: rawOID, in: twinCommit) == .raw)
+        withExtendedLifetime(twinDirectory) {}
+
         // A pointer to anything else than the entry is refused (exit 3), naming both.
         let other = Self.entry(Array(repeating: UInt8(8), count: 5_000), path: "set/b.bin")
         let error = #expect(throws: IntegrityError.self) { try registry.blobKind(of: other, oid: oid("pointer"), in: commit) }

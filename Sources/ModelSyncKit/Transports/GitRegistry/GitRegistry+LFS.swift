@@ -75,15 +75,19 @@ extension GitRegistry {
 
     /// Whether the registry file for `entry` (git blob `oid`) holds the bytes or an LFS pointer to them.
     ///
-    /// A blob of the entry's size is the bytes (the engine verifies them); a pointer naming the entry's
-    /// digest and size is fetched through LFS; a pointer naming anything else is an integrity error (exit 3),
-    /// raised before any byte moves. Anything else is read as bytes, and the engine reports the mismatch.
+    /// A pointer naming the entry's digest and size is fetched through LFS — even when the pointer happens to
+    /// be as long as the file (a file of 128 bytes has a pointer of 128 bytes): no content is a pointer to
+    /// itself. Other content of the entry's size is the bytes (the engine verifies them), pointer text
+    /// included; a pointer of another size naming anything else is an integrity error (exit 3), raised before
+    /// any byte moves. Anything else is read as bytes, and the engine reports the mismatch.
     func blobKind(of entry: ManifestEntry, oid: GitOID, in commit: GitOID) throws -> RegistryBlobKind {
         let size = try repository.blobSize(oid)
-        guard size != entry.size, size <= UInt64(LFSPointer.maxSize) else { return .raw }
+        guard entry.size > 0, size <= UInt64(LFSPointer.maxSize) else { return .raw }
         var bytes: [UInt8] = []
         _ = try repository.readBlob(oid) { chunk in bytes.append(contentsOf: chunk) }
         guard let pointer = LFSPointer.parse(bytes) else { return .raw }
+        if pointer.oid == entry.digest && pointer.size == entry.size { return .lfs }
+        guard size != entry.size else { return .raw }
         guard pointer.oid == entry.digest, pointer.size == entry.size else {
             throw IntegrityError(.digestMismatch, "the registry's \(layout.objectPath(entry.digest)) at commit \(commit) is a "
                                  + "Git LFS pointer to \(pointer.oid) (\(pointer.size) bytes), but the manifest lists "
