@@ -32,13 +32,15 @@ struct GitConfigLFSTests {
         #expect(config.git.username == "_jwt")
         #expect(try Self.parse("    lfs: false\n").git.lfs == .off)
         #expect(try Self.parse("    lfs: AUTO\n").git.lfs == .auto)
+        #expect(try Self.parse("    lfs: off\n").git.lfs == .off)
+        #expect(try Self.parse("    lfs: on\n").git.lfs == .on)
         #expect(GitCredentials(token: "t", username: "_jwt").basicUser == "_jwt")
     }
 
     @Test("bad values name the key and the line (exit 2)")
     func badValues() throws {
         let cases: [(String, String, String)] = [
-            ("    lfs: sometimes\n", "model_sync.git.lfs", "expected one of auto, true, false"),
+            ("    lfs: sometimes\n", "model_sync.git.lfs", "expected one of auto, true, false, on, off"),
             ("    lfs_url: ftp://h/x\n", "model_sync.git.lfs_url", "expected an http or https URL"),
             ("    lfs_url: http://lfs.example.com/x\n", "model_sync.git.lfs_url", "plain http:// to another machine"),
             ("    lfs_concurrency: 0\n", "model_sync.git.lfs_concurrency", "expected an integer ≥ 1 and ≤ 64"),

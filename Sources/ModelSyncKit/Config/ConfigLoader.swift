@@ -188,8 +188,9 @@ extension Config {
 
     /// `git.lfs`, `git.lfs_url`, `git.lfs_concurrency`, `git.username`.
     private mutating func readLFS(_ section: SectionReader) throws(ConfigError) {
-        if let value = try section.choice("lfs", ["auto", "true", "false"], ignoringCase: true) {
-            git.lfs = GitConfig.LFSMode(rawValue: value)!
+        // `on`/`off` too: YAML 1.1 spells booleans that way, and messages may.
+        if let value = try section.choice("lfs", ["auto", "true", "false", "on", "off"], ignoringCase: true) {
+            git.lfs = value == "on" ? .on : value == "off" ? .off : GitConfig.LFSMode(rawValue: value)!
         }
         git.lfsURL = try section.url("lfs_url")
         if let value = try section.integer("lfs_concurrency", minimum: 1) { git.lfsConcurrency = Int(value) }
