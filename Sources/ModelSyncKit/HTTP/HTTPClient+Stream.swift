@@ -75,6 +75,8 @@ extension HTTPClient {
         let transfer = try makeTransfer(method: "GET", url: url, headers: requestHeaders)
         try transfer.set(CURLOPT_LOW_SPEED_LIMIT, 1)
         try transfer.set(CURLOPT_LOW_SPEED_TIME, max(1, Int(stallTimeout.rounded(.up))))
+        // Chunks of up to 256 KiB rather than curl's 16 KiB: a sixteenth of the calls into the sink per GiB.
+        try transfer.set(CURLOPT_BUFFERSIZE, 256 << 10)
         state.retryAfter = nil
         var started = false
         var errorPage: [UInt8]?
