@@ -27,6 +27,17 @@ enum RegistryBlobKind: Equatable {
 }
 
 extension GitRegistry {
+    /// Takes `git.lfs*` from the configuration, and `GIT_SSH_COMMAND`/`GIT_SSH` from the environment, as
+    /// git-lfs reads them.
+    func configureLFS(_ config: Config, environment: [String: String]) {
+        lfs.mode = config.git.lfs
+        lfs.url = config.git.lfsURL
+        lfs.concurrency = config.git.lfsConcurrency
+        lfs.allowInsecureHTTP = config.git.allowInsecureHTTP
+        lfs.sshCommand = environment["GIT_SSH_COMMAND"]
+        lfs.sshProgram = environment["GIT_SSH"]
+    }
+
     /// The `.gitattributes` line `git lfs track '<objects>/**'` writes, so that git-lfs (a clone, `git lfs
     /// pull`) treats every registry object as an LFS file.
     var lfsAttributesLine: String { "\(layout.objectsDirectory)/** filter=lfs diff=lfs merge=lfs -text" }

@@ -80,12 +80,7 @@ public final class GitRegistry {
         let registry = GitRegistry(repository: repository, layout: RegistryLayout(subdir: config.repoModelsSubdir),
                                    remote: config.remote, branch: config.branch, credentials: credentials)
         registry.allowInsecureHTTP = config.git.allowInsecureHTTP
-        registry.lfs.mode = config.git.lfs
-        registry.lfs.url = config.git.lfsURL
-        registry.lfs.concurrency = config.git.lfsConcurrency
-        registry.lfs.allowInsecureHTTP = config.git.allowInsecureHTTP
-        registry.lfs.sshCommand = environment["GIT_SSH_COMMAND"]
-        registry.lfs.sshProgram = environment["GIT_SSH"]
+        registry.configureLFS(config, environment: environment)
         return registry
     }
 
