@@ -46,6 +46,7 @@ struct GitConfigLFSTests {
             ("    lfs_concurrency: 0\n", "model_sync.git.lfs_concurrency", "expected an integer ≥ 1 and ≤ 64"),
             ("    lfs_concurrency: 65\n", "model_sync.git.lfs_concurrency", "expected an integer ≥ 1 and ≤ 64"),
             ("    username: \"\"\n", "model_sync.git.username", "expected a non-empty string"),
+            ("    lfs_url: https://_jwt:secret@lfs.example.com/o/r\n", "model_sync.git.lfs_url", "credentials in the URL"),
             ("    lfs_uri: https://h/x\n", "model_sync.git.lfs_uri", "unknown key"),
         ]
         for (yaml, key, reason) in cases {

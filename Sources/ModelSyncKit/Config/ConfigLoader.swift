@@ -195,6 +195,13 @@ extension Config {
         git.lfsURL = try section.url("lfs_url")
         if let value = try section.integer("lfs_concurrency", minimum: 1) { git.lfsConcurrency = Int(value) }
         git.username = try section.string("username")
+        if let text = git.lfsURL, let scheme = text.range(of: "://"),
+           text[scheme.upperBound...].prefix(while: { $0 != "/" }).contains("@") {
+            // A password written into the configuration would escape the secret scrubber and every rule for it.
+            throw section.reader.error(
+                "model_sync.git.lfs_url", section.keyLine("lfs_url"), "credentials in the URL are not accepted",
+                hint: "put the user in git.username and the password or token in the variable git.token_env names")
+        }
         if let text = git.lfsURL, !git.allowInsecureHTTP, text.lowercased().hasPrefix("http://"),
            (try? RemoteURL(text))?.isLoopback != true {
             throw section.reader.error(
