@@ -37,7 +37,8 @@ hrefs answer 401); other-host (hrefs name localhost, another origin, with an X-A
 insecure (hrefs are http:// to a non-loopback host); redirect (hrefs answer 307 to the same object on
 localhost, logged as "redirected"); slow (each GET waits 1 s before answering); echo (hrefs answer 404
 quoting the Authorization and X-Action-Token headers they got); put-stall (the first PUT of each object
-is neither read nor answered for 30 s).
+is neither read nor answered for 30 s); garbage (the batch answers 200 with an HTML page); tus (the
+answer names another transfer adapter); omit (the answer lists no object).
 """
 import json
 import sys
@@ -224,6 +225,8 @@ class Handler(BaseHTTPRequestHandler):
             message = {413: "batch over the host's request size limit", 422: "hash_algo not accepted by this host"}
             return self.reply(code, json.dumps({"message": message[code]}).encode(),
                               [("Content-Type", "application/vnd.git-lfs+json")])
+        if mode == "garbage":
+            return self.reply(200, b"<html>a login page</html>", [("Content-Type", "text/html")])
         stale = mode in ("expired", "href-401") and hit("batch-" + mode) == 1
         headers = {"X-Action-Token": "action-secret"} if mode in ("other-host", "echo") else {}
         answer = []
@@ -252,7 +255,10 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 LFS_OBJECTS[other] = b"unrequested"
             answer.append({"oid": other, "size": 11, "actions": {"download": {"href": self.lfs_href(mode, other, False)}}})
-        self.reply(200, json.dumps({"transfer": "basic", "objects": answer, "hash_algo": "sha256"}).encode(),
+        if mode == "omit":
+            answer = []
+        transfer = "tus" if mode == "tus" else "basic"
+        self.reply(200, json.dumps({"transfer": transfer, "objects": answer, "hash_algo": "sha256"}).encode(),
                    [("Content-Type", "application/vnd.git-lfs+json")])
 
     def lfs_object(self, mode, oid, body):

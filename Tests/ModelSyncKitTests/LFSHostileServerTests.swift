@@ -354,3 +354,27 @@ extension LFSHostileServerTests {
         #expect(LFSFixture.bytes(fixture.destination, entries[0].digest) == LFSFixture.bytes(fixture.source, entries[0].digest))
     }
 }
+
+extension LFSHostileServerTests {
+    @Test("an answer that is not the batch API's is refused before any transfer",
+          arguments: ["garbage", "tus", "omit"])
+    func invalidAnswers(_ mode: String) throws {
+        let server = try LoopbackHTTPServer()
+        let (fixture, entries) = try seeded(server, [1_000])
+        let error = #expect(throws: LFSError.self) { try client(server, mode).download(entries, into: fixture.sink(entries)) }
+        #expect(error?.code == .invalidAnswer)
+        #expect(error?.category.exitCode == 4)
+        #expect(try objectRequests(server, mode).isEmpty)
+        #expect(!fixture.destination.objects.contains(entries[0].digest))
+    }
+
+    @Test("with insecure HTTP allowed, a plain http:// href is followed rather than refused")
+    func insecureHrefAllowedByPolicy() throws {
+        let server = try LoopbackHTTPServer()
+        let (fixture, entries) = try seeded(server, [1_000])
+        let client = client(server, "insecure", policy: HTTPURLPolicy(allowInsecureHTTP: true))
+        let error = #expect(throws: LFSError.self) { try client.download(entries, into: fixture.sink(entries)) }
+        // lfs.example.invalid never resolves: the transfer was tried.
+        #expect(error?.code == .transfer)
+    }
+}
