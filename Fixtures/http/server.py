@@ -27,17 +27,25 @@ A Git LFS server whose misbehaviour a test picks with MODE (objects kept in memo
   POST /lfs-verify/MODE          verify: 200 when the object is held with the size given, else 404
   /lfs-log?key=MODE              JSON list of {method, path, headers, body} of the requests in MODE
                                  (the body of batch requests only)
-MODE is one of: normal; wrong-bytes (GET serves other bytes of the same size); too-many (GET serves 100
-bytes more); extra (the answer adds an object not asked for); object-error (a 422 error per object);
-status-413, status-422 (the batch answers that status with a JSON message); size-mismatch (the answer's
-sizes are one more); drop (the first GET of each object sends half and closes); ignore-range (drop, and
-Range is ignored); stall (the first GET of each object sends half and waits 30 s); put-500 (the first PUT of
-each object answers 500); expired (the first batch's actions have expired); href-401 (the first batch's
-hrefs answer 401); other-host (hrefs name localhost, another origin, with an X-Action-Token header);
-insecure (hrefs are http:// to a non-loopback host); redirect (hrefs answer 307 to the same object on
-localhost, logged as "redirected"); slow (each GET waits 1 s before answering); echo (hrefs answer 404
-quoting the Authorization and X-Action-Token headers they got); put-stall (the first PUT of each object
-is neither read nor answered for 30 s).
+MODE is one of:
+  normal
+  wrong-bytes, too-many, too-few   GET serves other bytes of the same size, 100 bytes more, 100 bytes less
+  extra                 the answer adds an object not asked for
+  object-error          a 422 error per object
+  status-413, status-422  the batch answers that status with a JSON message
+  size-mismatch         the answer's sizes are one more than asked
+  garbage, tus, omit    the batch answers an HTML page, another transfer adapter, no object at all
+  drop                  the first GET of each object sends half and closes
+  ignore-range          like drop, and Range is ignored (always 200)
+  stall                 the first GET of each object sends half and waits 30 s
+  put-500               the first PUT of each object answers 500
+  put-stall             the first PUT of each object is neither read nor answered for 30 s
+  expired, href-401     the first batch's actions have expired / their hrefs answer 401
+  other-host            hrefs name localhost (another origin) with an X-Action-Token header
+  insecure              hrefs are http:// to a non-loopback host
+  redirect              hrefs answer 307 to the same object on localhost, logged as "redirected"
+  slow                  each GET waits 1 s before answering
+  echo                  hrefs answer 404 quoting the Authorization and X-Action-Token headers they got
 """
 import json
 import sys
@@ -224,6 +232,8 @@ class Handler(BaseHTTPRequestHandler):
             message = {413: "batch over the host's request size limit", 422: "hash_algo not accepted by this host"}
             return self.reply(code, json.dumps({"message": message[code]}).encode(),
                               [("Content-Type", "application/vnd.git-lfs+json")])
+        if mode == "garbage":
+            return self.reply(200, b"<html>a login page</html>", [("Content-Type", "text/html")])
         stale = mode in ("expired", "href-401") and hit("batch-" + mode) == 1
         headers = {"X-Action-Token": "action-secret"} if mode in ("other-host", "echo") else {}
         answer = []
@@ -252,7 +262,10 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 LFS_OBJECTS[other] = b"unrequested"
             answer.append({"oid": other, "size": 11, "actions": {"download": {"href": self.lfs_href(mode, other, False)}}})
-        self.reply(200, json.dumps({"transfer": "basic", "objects": answer, "hash_algo": "sha256"}).encode(),
+        if mode == "omit":
+            answer = []
+        transfer = "tus" if mode == "tus" else "basic"
+        self.reply(200, json.dumps({"transfer": transfer, "objects": answer, "hash_algo": "sha256"}).encode(),
                    [("Content-Type", "application/vnd.git-lfs+json")])
 
     def lfs_object(self, mode, oid, body):
@@ -282,6 +295,8 @@ class Handler(BaseHTTPRequestHandler):
             data = data[:-1] + bytes([data[-1] ^ 0xFF])
         elif mode == "too-many":
             data = data + b"x" * 100
+        elif mode == "too-few":
+            data = data[:-100]
         first = mode in ("drop", "ignore-range", "stall") and hit("get-" + mode + oid) == 1
         range_header = self.headers.get("Range")
         start = 0

