@@ -162,6 +162,11 @@ struct GitLFSRegistryEndToEndTests {
         #expect(hosted.sandbox.read("client/models/set/large.bin") == large)
         #expect(hosted.sandbox.read("client/models/set/twin.cfg") == twin)
         #expect(hosted.sandbox.read("client/models/set/empty") == [])
+        // The objects linked in from the download folder are ordinary store objects; the folder is gone.
+        let checked = try hosted.run("fsck", config: "client.yaml")
+        #expect(checked.status == 0 && checked.json["ok"] as? Bool == true, "\(checked.stdout)\(checked.stderr)")
+        let incoming = (try? FileManager.default.contentsOfDirectory(atPath: hosted.sandbox.path + "/client/store/incoming")) ?? []
+        #expect(incoming.isEmpty, "\(incoming)")
         #expect(hosted.sandbox.read("client/models/set/file2.bin") == pseudoRandomBytes(count: 20_002, seed: 3))
 
         // Publishing again with one more file uploads only that one.

@@ -77,10 +77,12 @@ public final class GitRegistrySource: TransferSource {
         lfsClient = client
     }
 
-    /// Blobs held in git and LFS objects staged before the lock, one after another; then the other LFS
-    /// objects, N at a time, through the LFS client.
+    /// Blobs held in git, one after another, and LFS objects staged before the lock (linked into the store,
+    /// or copied where the filesystem cannot link); then the other LFS objects, N at a time, through the
+    /// LFS client.
     public func fetchBlobs(_ entries: [ManifestEntry], into sink: BlobSink) throws {
         for entry in entries where !throughLFS.contains(entry.digest) || staged[entry.digest] != nil {
+            if let path = staged[entry.digest], try sink.adopt(entry, verifiedFileAt: path) { continue }
             let blob = try sink.open(entry)
             do {
                 if let path = staged[entry.digest] {
@@ -102,7 +104,7 @@ public final class GitRegistrySource: TransferSource {
 
     /// Before the store lock is taken: reads `channel`'s manifest (validated) and downloads the LFS objects it
     /// needs and `lacking` says the store lacks into a private folder (`makeStaging()`, made only when there
-    /// is something to download), each verified on the way in. The pull under the lock then copies them from
+    /// is something to download), each verified on the way in. The pull under the lock then links them from
     /// there, so a slow LFS server never holds the store lock, as a slow git fetch does not.
     func stageLFSObjects(channel name: String, lacking: (Digest) -> Bool, into makeStaging: () throws -> String,
                          progress: ProgressHandler?) throws {
