@@ -435,6 +435,28 @@ struct GitLFSRegistryEndToEndTests {
         withExtendedLifetime((refusing, through)) {}
     }
 
+    @Test("an LFS server that serves other bytes than the oid names fails the pull with exit 3; nothing is stored")
+    func serverSendsWrongBytes() throws {
+        let hosted = try HostedRegistryFixture(lfs: true)
+        #expect(try hosted.publish().status == 0)
+        let lfsServer = try #require(hosted.lfsServer)
+        let target = 20_001
+        let hex = sha256Hex(Data(pseudoRandomBytes(count: target, seed: 2)))
+        let stored = lfsServer.storage + "/" + LFSServerProcess.repository + "/" + hex
+        try FileManager.default.removeItem(atPath: stored)
+        try Data(pseudoRandomBytes(count: target, seed: 999)).write(to: URL(fileURLWithPath: stored))
+
+        let refused = try hosted.pull()
+        #expect(refused.status == 3, "\(refused.stdout)\(refused.stderr)")
+        #expect(refused.stderr.contains("Git LFS object sha256:\(hex) of registry pointer models/objects/sha256/"),
+                "\(refused.stderr)")
+        #expect(refused.stderr.contains("(set/file1.bin)"), "\(refused.stderr)")
+        let objects = FileManager.default.subpaths(atPath: hosted.sandbox.path + "/client/store/objects") ?? []
+        #expect(!objects.contains { $0.hasSuffix(hex) }, "\(objects)")
+        #expect(!FileManager.default.fileExists(atPath: hosted.sandbox.path + "/client/models"))
+        withExtendedLifetime(hosted) {}
+    }
+
     @Test("a push of pointers the host still refuses shows its message, with a hint that the blobs went through LFS")
     func refusalWithLFS() throws {
         let hosted = try HostedRegistryFixture(lfs: true)
