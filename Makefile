@@ -18,7 +18,7 @@ demo: build
 	MODEL_SYNC=$(abspath $(BINARY)) sh scripts/demo.sh
 
 # Builds the library, the binary and the tests once, then runs the tests without rebuilding.
-test:
+test: lfs-venv
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	$(SWIFT) test --skip-build --parallel $(BUILD_FLAGS)
 
@@ -31,6 +31,21 @@ bench: release
 
 clean:
 	rm -rf .build
+
+# giftless, the Git LFS server the LFS tests start on 127.0.0.1, with its dependencies (its package declares
+# none) in a virtual environment under .build; created once, when missing.
+LFS_VENV ?= .build/lfs-venv
+.PHONY: lfs-venv
+lfs-venv: $(LFS_VENV)/.installed
+
+# The stamp is written last: an install that failed halfway is started over, not taken for done.
+$(LFS_VENV)/.installed:
+	rm -rf $(LFS_VENV)
+	python3 -m venv $(LFS_VENV)
+	$(LFS_VENV)/bin/pip install --quiet giftless==0.6.2 waitress flask flask-marshmallow flask-classful \
+	    marshmallow-enum webargs pyyaml python-dotenv cachetools typing-extensions figcan pyjwt python-dateutil \
+	    cryptography importlib-metadata
+	touch $@
 
 # The RunPod worker (deploy/runpod/handler.py) under the runpod SDK's local API server: POST /runsync, inline
 # archives and the bucket path against a local S3 server (moto). Installs the SDK and the test-only

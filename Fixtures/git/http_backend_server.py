@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
 """Loopback git smart-HTTP server with Basic authentication, for the credentials tests.
 
-    http_backend_server.py --root DIR [--slow-upload-pack SECONDS]
+    http_backend_server.py --root DIR [--slow-upload-pack SECONDS] [--user USER] [--max-push-bytes N]
 
 Serves the repositories under DIR through `git http-backend` (run as CGI, GIT_HTTP_EXPORT_ALL set; a bare
 repository accepts pushes when its config has http.receivepack = true). Every request must carry
-`Authorization: Basic base64(x-access-token:TOKEN)`, TOKEN read from the environment variable
-REGISTRY_SERVER_TOKEN; anything else gets 401 with `WWW-Authenticate: Basic realm="registry"`.
+`Authorization: Basic base64(USER:TOKEN)` (USER x-access-token unless --user names another), TOKEN read
+from the environment variable REGISTRY_SERVER_TOKEN; anything else gets 401 with `WWW-Authenticate: Basic realm="registry"`.
 Listens on 127.0.0.1 with an ephemeral port and prints the port on stdout once listening.
 Appends one line per request to DIR/requests.log: the status and the path (never a header).
 With --slow-upload-pack, each authenticated git-upload-pack POST (the fetch itself) first writes
 DIR/upload-pack.started, then waits that long: a slow network fetch.
+With --max-push-bytes, a git-receive-pack POST (the push itself) whose body is larger gets 413 with a
+plain-text explanation, as a host or its proxy refuses a push over its size limit.
 Python 3 standard library only.
 """
 import base64
@@ -25,6 +27,7 @@ from urllib.parse import urlparse
 ROOT = ""
 EXPECTED = ""
 SLOW_UPLOAD_PACK = 0.0
+MAX_PUSH_BYTES = 0
 LOG_LOCK = threading.Lock()
 
 
@@ -70,6 +73,11 @@ class Handler(BaseHTTPRequestHandler):
                              ("Content-Type", "text/plain")], b"authentication required\n")
             return
         url = urlparse(self.path)
+        if MAX_PUSH_BYTES and self.command == "POST" and url.path.endswith("/git-receive-pack") \
+                and len(body) > MAX_PUSH_BYTES:
+            self.reply(413, [("Content-Type", "text/plain")],
+                       b"push of %d bytes refused: the limit is %d bytes\n" % (len(body), MAX_PUSH_BYTES))
+            return
         if SLOW_UPLOAD_PACK and self.command == "POST" and url.path.endswith("/git-upload-pack"):
             open(os.path.join(ROOT, "upload-pack.started"), "w").close()
             time.sleep(SLOW_UPLOAD_PACK)
@@ -112,13 +120,16 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    global ROOT, EXPECTED, SLOW_UPLOAD_PACK
+    global ROOT, EXPECTED, SLOW_UPLOAD_PACK, MAX_PUSH_BYTES
     arguments = sys.argv[1:]
     ROOT = os.path.abspath(arguments[arguments.index("--root") + 1])
     if "--slow-upload-pack" in arguments:
         SLOW_UPLOAD_PACK = float(arguments[arguments.index("--slow-upload-pack") + 1])
+    if "--max-push-bytes" in arguments:
+        MAX_PUSH_BYTES = int(arguments[arguments.index("--max-push-bytes") + 1])
     token = os.environ["REGISTRY_SERVER_TOKEN"]
-    EXPECTED = "Basic " + base64.b64encode(("x-access-token:" + token).encode()).decode()
+    user = arguments[arguments.index("--user") + 1] if "--user" in arguments else "x-access-token"
+    EXPECTED = "Basic " + base64.b64encode((user + ":" + token).encode()).decode()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     print(server.server_address[1], flush=True)
     server.serve_forever()

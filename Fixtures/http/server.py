@@ -19,6 +19,33 @@ Python 3 standard library only. Routes:
                              mode=stall: the first request with key K sends half the body and waits.
                              mode=no-length: no Content-Length, the body ends when the connection closes.
   /log?key=K                 JSON list of the Range headers received by /download with key K
+
+A Git LFS server whose misbehaviour a test picks with MODE (objects kept in memory, shared by all modes):
+  POST /lfs/MODE/objects/batch   the batch API: download actions for the objects held (404 errors for
+                                 the others), upload and verify actions for the objects lacking
+  GET|PUT /lfs-obj/MODE/OID      an object's bytes (GET honours "Range: bytes=S-" with a 206)
+  POST /lfs-verify/MODE          verify: 200 when the object is held with the size given, else 404
+  /lfs-log?key=MODE              JSON list of {method, path, headers, body} of the requests in MODE
+                                 (the body of batch requests only)
+MODE is one of:
+  normal
+  wrong-bytes, too-many, too-few   GET serves other bytes of the same size, 100 bytes more, 100 bytes less
+  extra                 the answer adds an object not asked for
+  object-error          a 422 error per object
+  status-413, status-422  the batch answers that status with a JSON message
+  size-mismatch         the answer's sizes are one more than asked
+  garbage, tus, omit    the batch answers an HTML page, another transfer adapter, no object at all
+  drop                  the first GET of each object sends half and closes
+  ignore-range          like drop, and Range is ignored (always 200)
+  stall                 the first GET of each object sends half and waits 30 s
+  put-500               the first PUT of each object answers 500
+  put-stall             the first PUT of each object is neither read nor answered for 30 s
+  expired, href-401     the first batch's actions have expired / their hrefs answer 401
+  other-host            hrefs name localhost (another origin) with an X-Action-Token header
+  insecure              hrefs are http:// to a non-loopback host
+  redirect              hrefs answer 307 to the same object on localhost, logged as "redirected"
+  slow                  each GET waits 1 s before answering
+  echo                  hrefs answer 404 quoting the Authorization and X-Action-Token headers they got
 """
 import json
 import sys
@@ -28,6 +55,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 LOCK = threading.Lock()
+LFS_OBJECTS = {}
+LFS_LOG = {}
 HITS = {}
 RANGES = {}
 PATTERNS = {}
@@ -84,8 +113,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def route(self):
         path, query = self.query()
+        if path.startswith("/lfs-obj/put-stall/") and self.command == "PUT" and hit("put-stall" + path) == 1:
+            time.sleep(30)  # neither reads the body nor answers: a frozen upload
+            self.close_connection = True
+            return
         body = self.read_body()
-        if path == "/echo":
+        if path.startswith("/lfs"):
+            self.lfs(path, query, body)
+        elif path == "/echo":
             payload = {
                 "method": self.command,
                 "path": self.path,
@@ -157,6 +192,132 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         self.wfile.write(body)
+
+
+    def lfs(self, path, query, body):
+        if path == "/lfs-log":
+            with LOCK:
+                records = list(LFS_LOG.get(query.get("key", ""), []))
+            return self.reply(200, json.dumps(records).encode(), [("Content-Type", "application/json")])
+        parts = path.split("/")
+        mode = parts[2] if len(parts) > 2 else ""
+        with LOCK:
+            LFS_LOG.setdefault(mode, []).append(
+                {"method": self.command, "path": path, "headers": {k.lower(): v for k, v in self.headers.items()},
+                 "body": body.decode("utf-8", "replace") if path.endswith("/objects/batch") else ""})
+        if parts[1] == "lfs" and path.endswith("/objects/batch"):
+            self.lfs_batch(mode, json.loads(body or b"{}"))
+        elif parts[1] == "lfs-obj" and len(parts) == 4:
+            self.lfs_object(mode, parts[3], body)
+        elif parts[1] == "lfs-verify":
+            request = json.loads(body or b"{}")
+            with LOCK:
+                held = LFS_OBJECTS.get(request.get("oid"))
+            ok = held is not None and len(held) == request.get("size")
+            self.reply(200 if ok else 404, b"{}" if ok else b'{"message": "not there"}')
+        else:
+            self.reply(404, b"not found")
+
+    def lfs_href(self, mode, oid, stale):
+        port = self.server.server_address[1]
+        if mode == "other-host":
+            return "http://localhost:%d/lfs-obj/%s/%s" % (port, mode, oid)
+        if mode == "insecure":
+            return "http://lfs.example.invalid/lfs-obj/%s/%s" % (mode, oid)
+        return "http://127.0.0.1:%d/lfs-obj/%s/%s" % (port, mode + ("-stale" if stale else ""), oid)
+
+    def lfs_batch(self, mode, request):
+        if mode in ("status-413", "status-422"):
+            code = int(mode[-3:])
+            message = {413: "batch over the host's request size limit", 422: "hash_algo not accepted by this host"}
+            return self.reply(code, json.dumps({"message": message[code]}).encode(),
+                              [("Content-Type", "application/vnd.git-lfs+json")])
+        if mode == "garbage":
+            return self.reply(200, b"<html>a login page</html>", [("Content-Type", "text/html")])
+        stale = mode in ("expired", "href-401") and hit("batch-" + mode) == 1
+        headers = {"X-Action-Token": "action-secret"} if mode in ("other-host", "echo") else {}
+        answer = []
+        for item in request.get("objects", []):
+            oid, size = item["oid"], item["size"]
+            with LOCK:
+                held = LFS_OBJECTS.get(oid)
+            entry = {"oid": oid, "size": size + 1 if mode == "size-mismatch" else size}
+            action = {"href": self.lfs_href(mode, oid, stale), "header": headers, "expires_in": 3600}
+            if stale and mode == "expired":
+                action["expires_at"] = "2001-01-01T00:00:00Z"
+            if mode == "object-error":
+                entry["error"] = {"code": 422, "message": "object %s refused by the host's file size rule" % oid[:8]}
+            elif request.get("operation") == "download":
+                if held is None:
+                    entry["error"] = {"code": 404, "message": "Object does not exist"}
+                else:
+                    entry["actions"] = {"download": action}
+            elif held is None:
+                port = self.server.server_address[1]
+                verify = {"href": "http://127.0.0.1:%d/lfs-verify/%s" % (port, mode), "header": headers}
+                entry["actions"] = {"upload": action, "verify": verify}
+            answer.append(entry)
+        if mode == "extra":
+            other = "e" * 64
+            with LOCK:
+                LFS_OBJECTS[other] = b"unrequested"
+            answer.append({"oid": other, "size": 11, "actions": {"download": {"href": self.lfs_href(mode, other, False)}}})
+        if mode == "omit":
+            answer = []
+        transfer = "tus" if mode == "tus" else "basic"
+        self.reply(200, json.dumps({"transfer": transfer, "objects": answer, "hash_algo": "sha256"}).encode(),
+                   [("Content-Type", "application/vnd.git-lfs+json")])
+
+    def lfs_object(self, mode, oid, body):
+        if mode == "href-401-stale":
+            return self.reply(401, b'{"message": "token expired"}')
+        if mode.endswith("-stale"):
+            return self.reply(410, b'{"message": "stale action used"}')
+        if mode == "redirect":
+            target = "http://localhost:%d/lfs-obj/redirected/%s" % (self.server.server_address[1], oid)
+            return self.reply(307, b"", [("Location", target)])
+        if mode == "echo":
+            message = "no object for %s / %s" % (self.headers.get("Authorization"), self.headers.get("X-Action-Token"))
+            return self.reply(404, json.dumps({"message": message}).encode())
+        if mode == "slow" and self.command == "GET":
+            time.sleep(1)
+        if self.command == "PUT":
+            if mode == "put-500" and hit("put-" + oid) == 1:
+                return self.reply(500, b'{"message": "storage hiccup"}')
+            with LOCK:
+                LFS_OBJECTS[oid] = body
+            return self.reply(200, b"")
+        with LOCK:
+            data = LFS_OBJECTS.get(oid)
+        if data is None:
+            return self.reply(404, b'{"message": "Object does not exist"}')
+        if mode == "wrong-bytes":
+            data = data[:-1] + bytes([data[-1] ^ 0xFF])
+        elif mode == "too-many":
+            data = data + b"x" * 100
+        elif mode == "too-few":
+            data = data[:-100]
+        first = mode in ("drop", "ignore-range", "stall") and hit("get-" + mode + oid) == 1
+        range_header = self.headers.get("Range")
+        start = 0
+        if range_header and range_header.startswith("bytes=") and mode != "ignore-range":
+            start = int(range_header[len("bytes="):].split("-")[0])
+        if start > 0:
+            self.send_response(206)
+            self.send_header("Content-Range", "bytes %d-%d/%d" % (start, len(data) - 1, len(data)))
+        else:
+            self.send_response(200)
+        self.send_header("Content-Length", str(len(data) - start))
+        self.end_headers()
+        rest = data[start:]
+        if first:
+            self.wfile.write(rest[: len(rest) // 2])
+            self.wfile.flush()
+            if mode == "stall":
+                time.sleep(30)
+            self.close_connection = True
+            return
+        self.wfile.write(rest)
 
 
 class Server(ThreadingHTTPServer):

@@ -26,6 +26,11 @@ static inline CURLcode CModelSyncCurl_easy_setopt_write_callback(CURL *handle, C
         size_t (*callback)(char *, size_t, size_t, void *)) {
     return curl_easy_setopt(handle, option, callback);
 }
+/// curl_easy_setopt with a read callback (CURLOPT_READFUNCTION: the body of an upload, pulled by curl).
+static inline CURLcode CModelSyncCurl_easy_setopt_read_callback(CURL *handle,
+        size_t (*callback)(char *, size_t, size_t, void *)) {
+    return curl_easy_setopt(handle, CURLOPT_READFUNCTION, callback);
+}
 /// curl_easy_setopt with a transfer-progress callback.
 static inline CURLcode CModelSyncCurl_easy_setopt_xferinfo_callback(CURL *handle,
         int (*callback)(void *, curl_off_t, curl_off_t, curl_off_t, curl_off_t)) {

@@ -5,17 +5,18 @@ import Foundation
 import Testing
 
 /// Fixtures/git/http_backend_server.py on 127.0.0.1: `git http-backend` behind Basic authentication with the
-/// token `x-access-token:<token>`, its git-upload-pack slowed by `slowUploadPack` seconds when given; stopped
+/// token `x-access-token:<token>` (or `<user>:<token>`), its git-upload-pack slowed by `slowUploadPack` seconds when given; stopped
 /// with SIGKILL.
 final class AuthenticatedHTTPRegistry {
     private let process = Process()
     let port: Int
 
-    init(root: String, token: String, slowUploadPack: Double? = nil) throws {
+    init(root: String, token: String, slowUploadPack: Double? = nil, user: String? = nil, maxPushBytes: Int? = nil) throws {
         let output = Pipe()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", CLI.packageRoot + "/Fixtures/git/http_backend_server.py", "--root", root]
-            + (slowUploadPack.map { ["--slow-upload-pack", String($0)] } ?? [])
+            + (slowUploadPack.map { ["--slow-upload-pack", String($0)] } ?? []) + (user.map { ["--user", $0] } ?? [])
+            + (maxPushBytes.map { ["--max-push-bytes", String($0)] } ?? [])
         var environment = ProcessInfo.processInfo.environment
         environment["REGISTRY_SERVER_TOKEN"] = token
         environment["GIT_CONFIG_NOSYSTEM"] = "1"
@@ -57,14 +58,14 @@ func files(under directory: String, containing needle: String) -> [String] {
 /// `sshd -D -e` on 127.0.0.1 with its own configuration, host key and authorized keys in the sandbox's `ssh/`;
 /// stopped with SIGKILL. Run as root, sshd insists on its privilege separation directory `/run/sshd`: when
 /// that is missing it runs in a private mount namespace with a tmpfs over `/run`, so nothing outside changes.
-private final class LoopbackSSHServer {
+final class LoopbackSSHServer {
     private let process = Process()
     let port: UInt16
     let user: String
     /// The `<type> <base64>` of the server's host key, as known_hosts lists it.
     let hostKey: String
 
-    init(sandbox: Sandbox, authorizedKey: String) throws {
+    init(sandbox: Sandbox, authorizedKey: String, extraConfig: String = "") throws {
         let directory = sandbox.path + "/ssh"
         try keygen(directory + "/host_key")
         hostKey = try String(contentsOfFile: directory + "/host_key.pub", encoding: .utf8)
@@ -84,7 +85,7 @@ private final class LoopbackSSHServer {
             PasswordAuthentication no
             KbdInteractiveAuthentication no
             PermitRootLogin prohibit-password
-
+            \(extraConfig)
             """.utf8))
         // sshd closes every inherited descriptor, including the one Foundation's Process watches to learn that
         // a child exited (it would then block in waitpid on a running sshd): a shell stays its parent instead,

@@ -112,6 +112,61 @@ struct NetworkOutsideLockEndToEndTests {
         #expect(second.stderr.contains("registry.lock"), "\(second.stderr)")
     }
 
+    @Test("rollback succeeds within lock_timeout_sec while a pull's Git LFS download is stalled")
+    func stalledLFSDownload() throws {
+        let fixture = RegistryFixture(files: 2)
+        #expect(try fixture.publish().status == 0)
+        let sandbox = fixture.sandbox
+        // The registry's first object becomes a Git LFS pointer to the same bytes, which only the LFS server has.
+        #expect(gitCLI(["clone", "-q", "registry.git", "writer"], in: sandbox.path).status == 0)
+        let path = fixture.git(["ls-tree", "-r", "--name-only", "main", "models/objects"]).split(separator: "\n")[0]
+        let hex = String(path.split(separator: "/").last!)
+        let size = fixture.git(["cat-file", "-s", "main:\(path)"])
+        sandbox.write("writer/\(path)", Array("version https://git-lfs.github.com/spec/v1\noid sha256:\(hex)\nsize \(size)\n".utf8))
+        #expect(gitCLI(["commit", "-q", "-am", "through LFS"], in: sandbox.path + "/writer").status == 0)
+        #expect(gitCLI(["push", "-q", "origin", "main"], in: sandbox.path + "/writer").status == 0)
+
+        let output = Pipe()
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", CLI.packageRoot + "/Fixtures/lfs/stalling_lfs_server.py", "--root", sandbox.path,
+                            "--stall", "60"]
+        server.standardOutput = output
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { stop(server) }
+        let port = try readPort(from: output, process: server, name: "stalling_lfs_server.py")
+        sandbox.write("bot.yaml", """
+            model_sync:
+              models_dir: client/models
+              store_dir: client/store
+              repo_dir: client/repo
+              repo_url: "file://\(fixture.registry)"
+              lock_timeout_sec: 1
+              git:
+                lfs_url: "http://127.0.0.1:\(port)/org/models"
+
+            """)
+        try twoGenerations(sandbox)
+
+        let pull = Process()
+        pull.executableURL = URL(fileURLWithPath: CLI.binary)
+        pull.arguments = ["pull", "--config", "bot.yaml", "--json"]
+        pull.currentDirectoryURL = URL(fileURLWithPath: sandbox.path)
+        pull.standardOutput = FileHandle.nullDevice
+        pull.standardError = FileHandle.nullDevice
+        try pull.run()
+        defer { stop(pull) }
+        let started = sandbox.path + "/download.started"
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: started) && Date() < deadline { usleep(100_000) }
+        #expect(FileManager.default.fileExists(atPath: started), "the LFS download never started")
+        #expect(pull.isRunning)
+
+        try expectRollbackAtOnce(sandbox)
+        #expect(sandbox.read("client/models/model.bin") == Array("first set\n".utf8))
+    }
+
     @Test("rollback and status succeed within lock_timeout_sec while a runpod-pull download is stalled")
     func stalledDownload() throws {
         let sandbox = Sandbox()

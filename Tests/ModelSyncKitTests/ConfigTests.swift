@@ -321,5 +321,6 @@ struct ConfigTests {
         #expect(config.daemon == daemon)
         #expect(config.runpod.retryMinSec == 900 && config.runpod.maxJobsPerDay == 4)
         #expect(config.gc == GCConfig() && config.registry == RegistryConfig())
+        #expect(config.git.lfs == .auto && config.git.lfsConcurrency == 8 && config.git.lfsURL == nil)
     }
 }

@@ -23,7 +23,10 @@ extension Config {
         "registry": ["keep_manifests"],
         "gc": ["grace_sec"],
         "activation": ["health_check", "health_timeout_sec", "on_activate"],
-        "git": ["token_env", "ssh_key", "author_name", "author_email", "allow_insecure_http"],
+        "git": [
+            "token_env", "ssh_key", "author_name", "author_email", "allow_insecure_http", "lfs", "lfs_url",
+            "lfs_concurrency", "username",
+        ],
         "daemon": ["timezone", "jitter_sec", "retry_initial_sec", "retry_max_sec", "metrics_file", "metrics_listen"],
     ]
 
@@ -128,6 +131,7 @@ extension Config {
         git.authorName = try gitSection.string("author_name")
         git.authorEmail = try gitSection.string("author_email")
         if let value = try gitSection.bool("allow_insecure_http") { git.allowInsecureHTTP = value }
+        try readLFS(gitSection)
 
         try readDaemon(top.section("daemon", known: Self.knownKeys["daemon"]!))
     }
@@ -181,6 +185,31 @@ extension Config {
                 "model_sync.runpod.\(key)", section.keyLine(key),
                 "plain http:// to \(url?.host ?? "another machine") would send the API key unencrypted",
                 hint: "use https://, or set model_sync.runpod.allow_insecure_http: true")
+        }
+    }
+
+    /// `git.lfs`, `git.lfs_url`, `git.lfs_concurrency`, `git.username`.
+    private mutating func readLFS(_ section: SectionReader) throws(ConfigError) {
+        // `on`/`off` too: YAML 1.1 spells booleans that way, and messages may.
+        if let value = try section.choice("lfs", ["auto", "true", "false", "on", "off"], ignoringCase: true) {
+            git.lfs = value == "on" ? .on : value == "off" ? .off : GitConfig.LFSMode(rawValue: value)!
+        }
+        git.lfsURL = try section.url("lfs_url")
+        if let value = try section.integer("lfs_concurrency", minimum: 1) { git.lfsConcurrency = Int(value) }
+        git.username = try section.string("username")
+        if let text = git.lfsURL, let scheme = text.range(of: "://"),
+           text[scheme.upperBound...].prefix(while: { $0 != "/" }).contains("@") {
+            // A password written into the configuration would escape the secret scrubber and every rule for it.
+            throw section.reader.error(
+                "model_sync.git.lfs_url", section.keyLine("lfs_url"), "credentials in the URL are not accepted",
+                hint: "put the user in git.username and the password or token in the variable git.token_env names")
+        }
+        if let text = git.lfsURL, !git.allowInsecureHTTP, text.lowercased().hasPrefix("http://"),
+           (try? RemoteURL(text))?.isLoopback != true {
+            throw section.reader.error(
+                "model_sync.git.lfs_url", section.keyLine("lfs_url"),
+                "plain http:// to another machine would send the model blobs and the token unencrypted",
+                hint: "use https://, or set model_sync.git.allow_insecure_http: true")
         }
     }
 

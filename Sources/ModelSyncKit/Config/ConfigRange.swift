@@ -59,6 +59,8 @@ extension Config {
         "model_sync.runpod.retry_min_sec": .atLeast(0, upTo: day),
         "model_sync.runpod.max_jobs_per_day": .atLeast(1, upTo: 1000),
         "model_sync.registry.keep_manifests": .atLeast(1, upTo: 100_000),
+        // Each transfer holds a connection and a buffer; hosts throttle far below this.
+        "model_sync.git.lfs_concurrency": .atLeast(1, upTo: 64),
         "model_sync.gc.grace_sec": .atLeast(0, upTo: decade),
         "model_sync.activation.health_timeout_sec": .positive(upTo: day),
         // More than a day of jitter would skip a daily run.

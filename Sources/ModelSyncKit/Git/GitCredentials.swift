@@ -11,13 +11,18 @@ public struct GitCredentials: Sendable {
     public var token: String?
     /// A private key file for SSH remotes (`git.ssh_key`); nil means the ssh-agent.
     public var sshKey: String?
-    /// The user name sent with the token.
+    /// The user name sent with the token unless `git.username` names another.
     public static let tokenUser = "x-access-token"
+    /// `git.username`: the HTTPS Basic user sent with the token, for servers that want the account name.
+    public var username: String?
+    /// The user sent with the token: `git.username`, else ``tokenUser``.
+    public var basicUser: String { username ?? Self.tokenUser }
 
     /// No credentials: local paths, `file://`, anonymous remotes and the ssh-agent.
-    public init(token: String? = nil, sshKey: String? = nil) {
+    public init(token: String? = nil, sshKey: String? = nil, username: String? = nil) {
         self.token = token
         self.sshKey = sshKey
+        self.username = username
     }
 
     /// Replaces the token wherever it occurs in `text` (a remote's message may echo a URL).
@@ -57,7 +62,7 @@ public struct GitCredentials: Sendable {
             return attempt == 1 ? .sshAgent(user: sshUser) : .giveUp
         }
         if allowedTypes.contains(.userPassword), token != nil {
-            return attempt == 1 ? .token(user: Self.tokenUser) : .giveUp
+            return attempt == 1 ? .token(user: basicUser) : .giveUp
         }
         if allowedTypes.contains(.username) { return .username(sshUser) }
         return .giveUp
@@ -73,6 +78,8 @@ final class GitRemoteCallbackState {
     var attempts = 0
     /// Reference updates the remote refused, with its own message (`push_update_reference`).
     var rejected: [(reference: String, message: String)] = []
+    /// What the remote printed on its sideband (`remote: …` lines: hooks, host rules), capped in size.
+    var sideband = RemoteMessages()
 
     init(credentials: GitCredentials) {
         self.credentials = credentials
@@ -101,6 +108,14 @@ final class GitRemoteCallbackState {
                                                      : "the remote asks for credentials and none are configured")
                 return GIT_EAUTH.rawValue
             }
+        }
+        callbacks.sideband_progress = { text, length, payload in
+            guard let payload, let text, length > 0 else { return 0 }
+            let state = Unmanaged<GitRemoteCallbackState>.fromOpaque(payload).takeUnretainedValue()
+            text.withMemoryRebound(to: UInt8.self, capacity: Int(length)) { bytes in
+                state.sideband.append(UnsafeBufferPointer(start: bytes, count: Int(length)))
+            }
+            return 0
         }
         callbacks.push_update_reference = { reference, status, payload in
             guard let payload, let status else { return 0 }

@@ -48,11 +48,18 @@ public struct GitError: ModelSyncError {
     /// `.remote` for network, TLS, SSH and HTTP failures, `.usage` for a missing repository, else `.unexpected`.
     public let category: ErrorCategory
 
+    /// True when the remote host refused a push with a message of its own (a hook, a size rule): the
+    /// message then carries the remote's `remote: …` lines, and the hint says what usually fixes it.
+    public let refusedByHost: Bool
+    /// The hint a caller that knows more chooses instead of the generic one (the registry: "set git.lfs").
+    public var hostRefusalHint: String?
+
     /// Builds an error from its parts; the wrapper builds these right after a failing libgit2 call.
     public init(
         code: Code, errorClass: Int32, detail: String, operation: String, repositoryPath: String,
-        category: ErrorCategory? = nil
+        category: ErrorCategory? = nil, refusedByHost: Bool = false
     ) {
+        self.refusedByHost = refusedByHost
         self.code = code
         self.errorClass = errorClass
         self.detail = detail
@@ -84,6 +91,9 @@ public struct GitError: ModelSyncError {
     public var hint: String? {
         if category == .outOfSpace {
             return "free some space on the filesystem holding \(repositoryPath), then run the command again"
+        }
+        if refusedByHost {
+            return hostRefusalHint ?? "the host refused the push: its own message (the remote: lines) says why"
         }
         if category == .usage { return "check the repository path, or clone or initialize the repository there" }
         if category == .remote { return "check the remote URL, the network and the credentials" }

@@ -64,13 +64,25 @@ final class GitRemote {
         let code = withExtendedLifetime(state) {
             withStrArray([refspec]) { specs in git_remote_push(handle, specs, &options) }
         }
-        guard code == 0 else { throw remoteError(code, "push to \(name)", credentials) }
+        // The remote's own words (a pre-receive hook, a host's size rule) go with any failure: libgit2 keeps
+        // only "pre-receive hook declined" or an HTTP status, which do not say why.
+        let said = state.sideband.quoted.map { "\n" + credentials.scrub($0) } ?? ""
+        guard code == 0 else {
+            let error = remoteError(code, "push to \(name)", credentials)
+            // 413: the host (or its proxy) refused the push's size; libgit2 keeps only the status, not its body.
+            let tooLarge = error.detail.contains("status code: 413")
+            guard !said.isEmpty || tooLarge else { throw error }
+            let detail = error.detail + (tooLarge ? " (the host refused the push as too large)" : "") + said
+            throw GitError(code: error.code, errorClass: error.errorClass, detail: detail, operation: error.operation,
+                           repositoryPath: error.repositoryPath, category: .remote, refusedByHost: true)
+        }
         if let refusal = state.rejected.first {
             let message = credentials.scrub(refusal.message)
             let nonFastForward = ["non-fast-forward", "fetch first", "stale info"].contains { message.contains($0) }
             throw GitError(code: nonFastForward ? .nonFastForward : .generic, errorClass: Int32(GIT_ERROR_NET.rawValue),
-                           detail: "the remote refused \(refusal.reference): \(message)",
-                           operation: "push to \(name)", repositoryPath: repository.path, category: .remote)
+                           detail: "the remote refused \(refusal.reference): \(message)" + said,
+                           operation: "push to \(name)", repositoryPath: repository.path, category: .remote,
+                           refusedByHost: !nonFastForward)
         }
     }
 

@@ -246,7 +246,7 @@ private final class DownloadState {
 extension DownloadState: Sendable {}
 
 /// `Content-Range: bytes 500-999/1000` or `bytes */1000`.
-private struct ContentRange {
+struct ContentRange {
     var start: UInt64?
     var total: UInt64?
 

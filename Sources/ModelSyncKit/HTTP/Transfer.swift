@@ -27,6 +27,9 @@ final class Transfer {
     private(set) var responseHeaders: [String: String] = [:]
     /// Called with each chunk of the final response's body; returning false aborts the transfer.
     var onBody: (UnsafeRawBufferPointer) -> Bool = { _ in true }
+    /// For an upload (``setUpload(size:)``): fills the buffer with the next bytes of the request body and
+    /// returns how many it wrote (0 at the end), or nil to abort the transfer.
+    var onRead: (UnsafeMutableRawBufferPointer) -> Int? = { _ in 0 }
 
     init(method: String, url: String) throws(HTTPError) {
         self.method = method
@@ -85,6 +88,16 @@ final class Transfer {
         if copy.isEmpty { copy.append(0) }  // a valid pointer; the size above says zero bytes
         let code = copy.withUnsafeMutableBytes { CModelSyncCurl_easy_setopt_ptr(handle, CURLOPT_COPYPOSTFIELDS, $0.baseAddress) }
         try check(code, "CURLOPT_COPYPOSTFIELDS")
+    }
+
+    /// Makes this transfer a PUT whose `size`-byte body curl pulls from ``onRead`` as it sends
+    /// ([CURLOPT_UPLOAD](https://curl.se/libcurl/c/CURLOPT_UPLOAD.html)), so a file of any size leaves in
+    /// constant memory.
+    func setUpload(size: UInt64) throws(HTTPError) {
+        try set(CURLOPT_UPLOAD, 1)
+        try set(CURLOPT_INFILESIZE_LARGE, offset: Int64(size))
+        try set(CURLOPT_READDATA, pointer: Unmanaged.passUnretained(self).toOpaque())
+        try check(CModelSyncCurl_easy_setopt_read_callback(handle, transferReadCallback), "CURLOPT_READFUNCTION")
     }
 
     /// Replaces the request headers, and stops curl from sending the headers named in `removed`.
@@ -167,6 +180,10 @@ final class Transfer {
         }
     }
 
+    fileprivate func readBody(_ buffer: UnsafeMutableRawBufferPointer) -> Int? {
+        onRead(buffer)
+    }
+
     fileprivate func receiveBody(_ chunk: UnsafeRawBufferPointer) -> Bool {
         onBody(chunk)
     }
@@ -190,6 +207,14 @@ private let transferBodyCallback: @convention(c) (UnsafeMutablePointer<CChar>?, 
     let length = size * count
     let accepted = transfer.receiveBody(UnsafeRawBufferPointer(start: data, count: length))
     return accepted ? length : (length == 0 ? 1 : 0)
+}
+
+/// CURLOPT_READFUNCTION: asks the transfer for the next bytes of the body; CURL_READFUNC_ABORT stops it.
+private let transferReadCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
+    buffer, size, count, context in
+    guard let context, let buffer else { return Int(CURL_READFUNC_ABORT) }
+    let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
+    return transfer.readBody(UnsafeMutableRawBufferPointer(start: buffer, count: size * count)) ?? Int(CURL_READFUNC_ABORT)
 }
 
 /// CURLOPT_HEADERFUNCTION: one call per header line, status lines included.

@@ -30,6 +30,15 @@ public struct Puller {
             return try GitRegistrySource(registry: registry)
         }
         if let held = try heldBack(source) { return held }
+        // Git LFS objects are downloaded before the store lock too, into a folder of this process's own.
+        var incoming: IncomingDirectory?
+        defer { incoming?.remove() }
+        let objects = ObjectStore(layout: StoreLayout(root: FileSystem.absolute(workspace.storeDir)))
+        try source.stageLFSObjects(channel: RegistryLayout.latest, lacking: { !objects.contains($0) }, into: {
+            let made = try IncomingDirectory(storeDir: FileSystem.absolute(workspace.storeDir))
+            incoming = made
+            return made.path
+        }, progress: progress)
         return try withExtendedLifetime(registryLock) {
             let store = try workspace.openStore()
             return try pull(from: source, into: store, progress: progress)

@@ -33,6 +33,18 @@ public final class BlobSink: Sendable {
         state.withLock { if $0.failedEntry == nil { $0.failedEntry = entry } }
     }
 
+    /// Stores `entry` by linking a file this process already hashed and verified against it (a download
+    /// staged before the store lock, on the store's filesystem) instead of copying its bytes; false when the
+    /// filesystem cannot link, and the caller streams the file through ``open(_:)`` instead.
+    public func adopt(_ entry: ManifestEntry, verifiedFileAt path: String) throws -> Bool {
+        guard let insertion = try objects.adopt(verifiedFileAt: path, digest: entry.digest, size: entry.size) else {
+            return false
+        }
+        stored(insertion)
+        advanced(by: Int64(entry.size))
+        return true
+    }
+
     /// The objects stored so far.
     var insertions: [ObjectStore.Insertion] { state.withLock { $0.insertions } }
     /// The entry whose fetch failed first, if any.

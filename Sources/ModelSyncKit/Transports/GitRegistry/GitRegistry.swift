@@ -21,6 +21,10 @@ public final class GitRegistry {
     var allowInsecureHTTP = false
     /// The largest manifest read from the registry (``Manifest/maxEncodedBytes``; tests lower it).
     var manifestByteLimit = Manifest.maxEncodedBytes
+    /// `git.lfs*`: whether and how blobs go through the remote's Git LFS API.
+    public var lfs = RegistryLFSSettings()
+    /// Set by a publish session that uploads through LFS, for the hint of a refused push.
+    var publishingThroughLFS = false
     /// The remote opened directly when it is on this machine (``LocalRemote``); looked up once.
     private var localRemoteLookup: LocalRemote??
 
@@ -62,6 +66,7 @@ public final class GitRegistry {
         let registry = GitRegistry(repository: repository, layout: RegistryLayout(subdir: config.repoModelsSubdir),
                                    remote: config.remote, branch: config.branch, credentials: credentials)
         registry.allowInsecureHTTP = config.git.allowInsecureHTTP
+        registry.configureLFS(config, environment: environment)
         return registry
     }
 
@@ -77,7 +82,7 @@ public final class GitRegistry {
             // libssh2 would block reading a FIFO, or read a device without end.
             throw UsageError("git.ssh_key \(sshKey) is not a regular file", hint: "give the path of the private key file")
         }
-        var credentials = GitCredentials(sshKey: config.git.sshKey)
+        var credentials = GitCredentials(sshKey: config.git.sshKey, username: config.git.username)
         if let tokenEnv = config.git.tokenEnv {
             guard let token = environment[tokenEnv], !token.isEmpty else {
                 throw UsageError("git.token_env names \(tokenEnv), which is not set",
@@ -123,7 +128,12 @@ public final class GitRegistry {
             let remote = try repository.remote(named: remoteName)
             try RemoteRedirectProbe().check(remote: remote.url, service: "git-receive-pack", credentials: credentials,
                                             repository: repository.path, allowInsecureHTTP: allowInsecureHTTP)
-            try remote.push(refspec: "\(pending):\(branchReference)", credentials: credentials)
+            do {
+                try remote.push(refspec: "\(pending):\(branchReference)", credentials: credentials)
+            } catch var error as GitError where error.refusedByHost {
+                error.hostRefusalHint = hostRefusalHint(throughLFS: publishingThroughLFS)
+                throw error
+            }
             return
         }
         let current = try local.repository.referenceTarget(branchReference)

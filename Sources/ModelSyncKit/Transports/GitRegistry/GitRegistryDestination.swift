@@ -2,6 +2,10 @@
 /// holding the missing blobs (as stored-block loose objects), the manifest and the channel file, pushed so
 /// that the remote's branch moves only if nobody else pushed first.
 ///
+/// With Git LFS (`git.lfs`), the missing blobs are uploaded to the remote's LFS server instead (it is asked
+/// which it lacks, N transfers at a time) and the commit holds LFS pointer files and the `.gitattributes`
+/// git-lfs writes, so the push stays a few KB.
+///
 /// Confined to one task, like the ``GitRegistry`` it writes.
 public final class GitRegistryDestination: TransferDestination {
     /// The registry written.
@@ -18,10 +22,19 @@ public final class GitRegistryDestination: TransferDestination {
         self.title = title
     }
 
+    /// The LFS client uploads go through, decided once (``GitRegistry/publishingLFSClient()`` probes the server).
+    private var lfsDecision: LFSClient??
+
     public func beginPublish() throws -> any PublishSession {
         let base = try registry.synchronize()
-        return Session(registry: registry, base: base, author: author, title: title)
+        if lfsDecision == nil { lfsDecision = .some(try registry.publishingLFSClient()) }
+        let lfs = lfsDecision ?? nil
+        registry.publishingThroughLFS = lfs != nil
+        return Session(registry: registry, base: base, author: author, title: title, lfs: lfs)
     }
+
+    /// Whether this destination uploads blobs through Git LFS (after the first ``beginPublish()``).
+    public var publishesThroughLFS: Bool { (lfsDecision ?? nil) != nil }
 
     public func lostRace(_ last: any Error) -> any Error { registry.lostRace(last) }
 
@@ -31,14 +44,17 @@ public final class GitRegistryDestination: TransferDestination {
         let base: GitOID?
         let author: GitSignature
         let title: String?
+        /// The LFS server the blobs go to; nil: into the git repository.
+        let lfs: LFSClient?
         private var changes: [GitTreeChange] = []
         private lazy var present: Result<[Digest: GitOID], any Error> = Result { try registry.objects(in: base) }
 
-        init(registry: GitRegistry, base: GitOID?, author: GitSignature, title: String?) {
+        init(registry: GitRegistry, base: GitOID?, author: GitSignature, title: String?, lfs: LFSClient?) {
             self.registry = registry
             self.base = base
             self.author = author
             self.title = title
+            self.lfs = lfs
         }
 
         func channel(_ name: String) throws -> Digest? {
@@ -59,6 +75,29 @@ public final class GitRegistryDestination: TransferDestination {
         func putBlob(_ blob: OutgoingBlob) throws {
             let oid = try registry.repository.writeStoredBlob(fromFileAt: blob.path)
             changes.append(.upsert(path: registry.layout.objectPath(blob.digest), blob: oid))
+        }
+
+        /// Through LFS: uploads what the server lacks (N at a time, each re-hashed just before it leaves), then
+        /// adds a pointer file per blob and the `.gitattributes` line. Without: one stored blob after another.
+        func putBlobs(_ entries: [ManifestEntry], from outgoing: OutgoingBlobs) throws {
+            guard let lfs else {
+                for entry in entries {
+                    try putBlob(try outgoing.verified(entry))
+                    outgoing.sent(Int64(entry.size))
+                }
+                return
+            }
+            // An empty file stays an empty blob, as git-lfs leaves it: no server stores the empty object.
+            let (empty, pointed) = (entries.filter { $0.size == 0 }, entries.filter { $0.size > 0 })
+            for entry in empty { try putBlob(try outgoing.verified(entry)) }
+            guard !pointed.isEmpty else { return }
+            try lfs.upload(pointed, from: outgoing)
+            for entry in pointed {
+                let pointer = LFSPointer.text(for: LFSObject(oid: entry.digest, size: entry.size))
+                let oid = try registry.repository.createBlob(bytes: pointer)
+                changes.append(.upsert(path: registry.layout.objectPath(entry.digest), blob: oid))
+            }
+            if let attributes = try registry.lfsAttributesChange(onto: base) { changes.append(attributes) }
         }
 
         func putManifest(_ manifest: Manifest) throws {
