@@ -26,11 +26,24 @@ struct PublishCommand: GlobalOptionsCommand {
             help: ArgumentHelp("The commit message's first line.", valueName: "text"))
     var message: String?
 
+    @Flag(name: .customLong("dry-run"),
+          help: "Say what would be uploaded: imports the folder into the store, trains, commits and pushes nothing.")
+    var dryRun = false
+
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
         let output = global.output()
         let workspace = try global.workspace()
+        if dryRun {
+            let plan = try Publisher(workspace: workspace).plan(progress: output.progressHandler())
+            output.excluded(plan.excluded)
+            output.result(PublishPlanOutput(plan), text: plan.wouldPublish
+                ? "would publish \(plan.manifest): \(plan.files) files, \(Output.bytes(plan.bytes)); "
+                    + "\(plan.newObjects) objects to upload (\(Output.bytes(plan.newBytes)))"
+                : "up to date: the registry's latest manifest is \(plan.manifest)")
+            return
+        }
         let result = try Publisher(workspace: workspace,
                                    options: .init(noTrain: noTrain, allowDirty: allowDirty, message: message))
             .publish(progress: output.progressHandler())
@@ -75,5 +88,35 @@ struct PublishOutput: Encodable {
         files = publish.files
         bytes = publish.bytes
         excluded = publish.excluded
+    }
+}
+
+/// `publish --dry-run --json`.
+struct PublishPlanOutput: Encodable {
+    let dryRun = true
+    let wouldPublish: Bool
+    let manifest: Digest
+    let files: Int
+    let bytes: UInt64
+    let newObjects: Int
+    let newBytes: UInt64
+    let excluded: [ModelSetExclusion]
+
+    enum CodingKeys: String, CodingKey {
+        case manifest, files, bytes, excluded
+        case dryRun = "dry_run"
+        case wouldPublish = "would_publish"
+        case newObjects = "new_objects"
+        case newBytes = "new_bytes"
+    }
+
+    init(_ plan: Publisher.Plan) {
+        wouldPublish = plan.wouldPublish
+        manifest = plan.manifest
+        files = plan.files
+        bytes = plan.bytes
+        newObjects = plan.newObjects
+        newBytes = plan.newBytes
+        excluded = plan.excluded
     }
 }

@@ -5,7 +5,16 @@ import ModelSyncKit
 struct StatusCommand: GlobalOptionsCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show the active generation, its manifest, and the retained generations.")
+        abstract: "Show the active generation, its manifest, and the retained generations.",
+        discussion: """
+            With --remote, also fetches the registry (as pull does, changing nothing) and says whether this \
+            machine is behind the channel and how much a pull would fetch.
+
+            Example: model-sync status --config configs/bot.yaml --remote
+            """)
+
+    @Flag(help: "Also compare with the registry: behind or not, and what a pull would fetch.")
+    var remote = false
 
     @OptionGroup var global: GlobalOptions
 
@@ -43,7 +52,13 @@ struct StatusCommand: GlobalOptionsCommand {
                          + "last success \(state.lastSuccess.map(\.rfc3339) ?? "never")"
                          + (state.lastError.map { ", last error: \($0)" } ?? ""))
         }
-        output.result(StatusOutput(status, daemons: daemons), text: lines.joined(separator: "\n"))
+        var result = StatusOutput(status, daemons: daemons)
+        if remote {
+            let plan = try Puller(workspace: workspace).plan()
+            result.remote = PullPlanOutput(plan)
+            lines.append("remote:     " + PullPlanOutput.text(plan))
+        }
+        output.result(result, text: lines.joined(separator: "\n"))
     }
 }
 
@@ -106,9 +121,11 @@ struct StatusOutput: Encodable {
     let objectBytes: UInt64
     /// By role name, only the roles that have run against this store.
     let daemons: [String: DaemonSummary]
+    /// With `--remote`: what a pull would do.
+    var remote: PullPlanOutput?
 
     enum CodingKeys: String, CodingKey {
-        case active, generations, objects, daemons
+        case active, generations, objects, daemons, remote
         case modelsDir = "models_dir"
         case storeDir = "store_dir"
         case objectBytes = "object_bytes"

@@ -147,3 +147,26 @@ struct DeploymentTests {
         }
     }
 }
+
+@Suite("the old script's command line")
+struct OldCommandLineTests {
+    @Test("python3 -m scripts.model_sync ARGS runs model-sync ARGS through the shim")
+    func shim() throws {
+        let sandbox = Sandbox()
+        let shim = try String(contentsOfFile: CLI.packageRoot + "/scripts/model_sync.py", encoding: .utf8)
+        #expect(shim.split(separator: "\n").count == 3, "the shim is meant to be three lines")
+        sandbox.write("bot/scripts/model_sync.py", Array(shim.utf8))
+        let python = Process()
+        let pipe = Pipe()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = ["python3", "-m", "scripts.model_sync", "status", "--models-dir", "models", "--json"]
+        python.currentDirectoryURL = URL(fileURLWithPath: sandbox.path + "/bot")
+        python.environment = ProcessInfo.processInfo.environment.merging(["MODEL_SYNC": CLI.binary]) { $1 }
+        python.standardOutput = pipe
+        try python.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        python.waitUntilExit()
+        #expect(python.terminationStatus == 0)
+        #expect(output.contains("\"models_dir\""), "\(output)")
+    }
+}

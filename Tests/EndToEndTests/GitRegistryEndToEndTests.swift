@@ -185,6 +185,112 @@ struct GitRegistryEndToEndTests {
         #expect(one.stdout.contains(published[2]) && one.stdout.contains("(held)"))
     }
 
+    @Test("pull --manifest activates a published set by digest prefix and holds the channel's; bad references exit 2")
+    func pullChosenManifest() throws {
+        let fixture = RegistryFixture(files: 2)
+        let v1 = try #require(try fixture.publish().json["manifest"] as? String)
+        fixture.sandbox.write("publisher/models/set/file0.bin", Array("v2".utf8))
+        let v2 = try #require(try fixture.publish().json["manifest"] as? String)
+        #expect(try fixture.pull().json["manifest"] as? String == v2)
+
+        let prefix = String(v1.dropFirst("sha256:".count).prefix(10))
+        let chosen = try fixture.pull(["--manifest", prefix])
+        #expect(chosen.status == 0, "\(chosen.stderr)")
+        #expect(chosen.json["result"] as? String == "activated")
+        #expect(chosen.json["manifest"] as? String == v1)
+        let next = try fixture.pull()
+        #expect(next.json["result"] as? String == "held-back", "the daemon's next pull must not undo the choice")
+        #expect(next.stderr.contains("pull --manifest chose"))
+
+        for (reference, message) in [("zzzz", "not a manifest digest"), ("abc", "not a manifest digest"),
+                                     (String(repeating: "0", count: 12), "no manifest published in the registry matches")] {
+            let refused = try fixture.pull(["--manifest", reference])
+            #expect(refused.status == 2, "\(reference): \(refused.stderr)")
+            #expect(refused.stderr.contains(message), "\(refused.stderr)")
+        }
+    }
+
+    @Test("pull --dry-run and status --remote say whether the client is behind and what it would fetch, changing nothing")
+    func dryRun() throws {
+        let fixture = RegistryFixture(files: 3)
+        let v1 = try #require(try fixture.publish().json["manifest"] as? String)
+        let plan = try fixture.pull(["--dry-run"])
+        #expect(plan.status == 0, "\(plan.stderr)")
+        #expect(plan.json["behind"] as? Bool == true)
+        #expect(plan.json["manifest"] as? String == v1)
+        #expect(plan.json["fetch_objects"] as? Int == 3)
+        #expect(plan.json["fetch_bytes"] as? Int == 60_003)
+        #expect(!FileManager.default.fileExists(atPath: fixture.sandbox.path + "/client/models"))
+
+        #expect(try fixture.pull().status == 0)
+        fixture.sandbox.write("publisher/models/set/file0.bin", Array("changed".utf8))
+        let v2 = try #require(try fixture.publish().json["manifest"] as? String)
+        let status = try fixture.sandbox.cli.run(["status", "--config", "client.yaml", "--remote", "--json"])
+        #expect(status.status == 0, "\(status.stderr)")
+        let remote = try #require(status.json["remote"] as? [String: Any])
+        #expect(remote["behind"] as? Bool == true)
+        #expect(remote["manifest"] as? String == v2)
+        #expect(remote["active"] as? String == v1)
+        #expect(remote["fetch_objects"] as? Int == 1)
+        #expect(remote["fetch_bytes"] as? Int == 7)
+        #expect(try fixture.sandbox.cli.run(["status", "--config", "client.yaml", "--json"]).json["remote"] == nil)
+        #expect(try fixture.pull().status == 0)
+        let upToDate = try fixture.pull(["--dry-run"])
+        #expect(upToDate.json["behind"] as? Bool == false)
+        #expect(upToDate.json["fetch_objects"] as? Int == 0)
+    }
+
+    @Test("publish --dry-run says what would be uploaded and pushes nothing")
+    func publishDryRun() throws {
+        let fixture = RegistryFixture(files: 3)
+        let plan = try fixture.publish(["--dry-run"])
+        #expect(plan.status == 0, "\(plan.stderr)")
+        #expect(plan.json["would_publish"] as? Bool == true)
+        #expect(plan.json["new_objects"] as? Int == 3)
+        #expect(plan.json["new_bytes"] as? Int == 60_003)
+        #expect(gitCLI(["rev-parse", "--verify", "-q", "main"], in: fixture.registry).status != 0, "nothing was pushed")
+        let published = try fixture.publish()
+        #expect(published.json["manifest"] as? String == plan.json["manifest"] as? String)
+        fixture.sandbox.write("publisher/models/set/file2.bin", Array("changed".utf8))
+        let second = try fixture.publish(["--dry-run"])
+        #expect(second.json["new_objects"] as? Int == 1)
+        #expect(second.json["new_bytes"] as? Int == 7)
+        let head = fixture.git(["rev-parse", "main"])
+        #expect(try fixture.publish(["--dry-run"]).status == 0)
+        #expect(fixture.git(["rev-parse", "main"]) == head)
+    }
+
+    @Test("a registry in the old plain layout is pulled as a set, and the first publish converts it keeping a README")
+    func migratesOldLayout() throws {
+        let fixture = RegistryFixture(files: 2)
+        // The old script committed the model files themselves under repo_models_subdir.
+        let old = fixture.sandbox.path + "/old"
+        #expect(gitCLI(["clone", "-q", fixture.registry, old], in: fixture.sandbox.path).status == 0)
+        for index in 0..<2 {
+            fixture.sandbox.write("old/models/set/file\(index).bin", pseudoRandomBytes(count: 20_000 + index, seed: UInt64(index + 1)))
+        }
+        fixture.git(["add", "-A"], in: "old")
+        fixture.git(["-c", "user.name=old", "-c", "user.email=old@example.invalid", "commit", "-q", "-m", "models"], in: "old")
+        fixture.git(["push", "-q", "origin", "HEAD:main"], in: "old")
+
+        let pulled = try fixture.pull()
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        #expect(pulled.json["result"] as? String == "activated")
+        #expect(fixture.sandbox.read("client/models/set/file1.bin") == pseudoRandomBytes(count: 20_001, seed: 2))
+        let imported = try #require(pulled.json["manifest"] as? String)
+
+        // The publisher's folder holds the same files: the first publish converts the registry to the same set.
+        #expect(gitCLI(["pull", "-q", "origin", "main"], in: fixture.sandbox.path + "/publisher/repo").status == 0)
+        let published = try fixture.publish()
+        #expect(published.status == 0, "\(published.stderr)")
+        #expect(published.json["manifest"] as? String == imported)
+        let tree = fixture.git(["ls-tree", "-r", "--name-only", "main"])
+        #expect(!tree.contains("models/set/file0.bin"))
+        #expect(tree.contains("models/README.md") && tree.contains("models/channels/latest"))
+        #expect(fixture.git(["show", "main:models/README.md"]).contains("model-sync registry"))
+        #expect(try fixture.pull().json["result"] as? String == "up-to-date")
+    }
+
     @Test("v1 → pull → v2 with 1 of 20 files changed adds one blob, one manifest and the channel change → pull v2")
     func deltaPublishAndPull() throws {
         let fixture = RegistryFixture()

@@ -47,6 +47,12 @@ public struct Generations {
         return nil
     }
 
+    /// Holds `manifest`: `pull` reports `held-back` for it until the channel names another manifest, `--force`
+    /// is given or it is activated on purpose.
+    public func hold(_ manifest: Digest, reason: String) throws {
+        try store.ledger.hold(manifest, reason: reason)
+    }
+
     // MARK: activation
 
     /// Materializes `manifest` as a new generation and makes it active (DESIGN.md "Activation").

@@ -92,7 +92,7 @@ public struct Publisher {
     }
 
     /// Imports the models folder under the store lock, released when this returns.
-    private func snapshot(progress: ProgressHandler?) throws -> (ImportResult, Manifest) {
+    func snapshot(progress: ProgressHandler?) throws -> (ImportResult, Manifest) {
         let store = try workspace.openStore()
         let imported = try store.importDirectory(workspace.modelsDir, filtered: true, progress: progress)
         return (imported, try store.manifest(imported.manifest))

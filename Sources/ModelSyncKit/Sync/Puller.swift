@@ -1,26 +1,47 @@
 import Foundation
 
-/// `pull`: fetch the registry, read `channels/latest`, verify the manifest, stream only the missing blobs
-/// into the store (each verified while it is written), then activate (DESIGN.md "Git registry").
+/// `pull`: fetch the registry, read `channels/latest` (or the manifest `--manifest` names), verify the
+/// manifest, stream only the missing blobs into the store (each verified while it is written), then activate
+/// (DESIGN.md "Git registry").
 ///
 /// The fetch (the network wait) happens without the store lock, so a slow remote never blocks `rollback`:
 /// `repo_dir` is guarded by a lock of its own (`<store>/registry.lock`, so two pulls never fetch into it at
 /// once), and the store lock is taken only to copy the blobs from `repo_dir` into the store and activate.
 public struct Puller {
     public let workspace: Workspace
-    /// Activate even a manifest remembered as bad.
+    /// Activate even a manifest remembered as bad or held.
     public var force = false
+    /// `--manifest`: a published manifest to activate instead of the channel's (a digest or a unique prefix
+    /// of its hex).
+    public var manifest: String?
 
     /// A puller for the workspace's configuration.
-    public init(workspace: Workspace, force: Bool = false) {
+    public init(workspace: Workspace, force: Bool = false, manifest: String? = nil) {
         self.workspace = workspace
         self.force = force
+        self.manifest = manifest
     }
 
-    /// Pulls and activates the registry's latest manifest. Throws `IntegrityError` (exit 3, nothing activated)
-    /// when the manifest or a blob does not match its digest, `UsageError` for an empty registry, ``GitError``
-    /// of category `.remote` when the fetch fails, `BusyError` (exit 5) when another command holds a lock past
-    /// `lock_timeout_sec`. Returns `up-to-date` without hashing anything when the latest manifest is the active one.
+    /// What a pull would do, found without changing anything (`pull --dry-run`, `status --remote`).
+    public struct Plan: Sendable, Equatable {
+        /// The manifest the pull would activate.
+        public let manifest: Digest
+        /// The manifest `models_dir` points at now, if any.
+        public let active: Digest?
+        /// Why the pull would leave the active set alone (held), or nil.
+        public let heldBack: String?
+        /// Distinct blobs it would fetch, and their bytes.
+        public let fetchObjects: Int
+        public let fetchBytes: UInt64
+        /// True when the pull would change the active set.
+        public var behind: Bool { heldBack == nil && manifest != active }
+    }
+
+    /// Pulls and activates the registry's latest manifest (or the one `manifest` names). Throws
+    /// `IntegrityError` (exit 3, nothing activated) when the manifest or a blob does not match its digest,
+    /// `UsageError` for an empty registry, ``GitError`` of category `.remote` when the fetch fails, `BusyError`
+    /// (exit 5) when another command holds a lock past `lock_timeout_sec`. Returns `up-to-date` without hashing
+    /// anything when the latest manifest is the active one, `held-back` when it is held.
     public func pull(progress: ProgressHandler? = nil) throws -> ActivationResult {
         try FileSystem.makeDirectories(workspace.storeDir)
         let registryLock = try StoreLock(path: FileSystem.absolute(workspace.storeDir) + "/registry.lock",
@@ -29,28 +50,60 @@ public struct Puller {
             let registry = try GitRegistry.open(config: workspace.config, environment: workspace.environment, worktree: false)
             return try GitRegistrySource(registry: registry)
         }
-        if let held = try heldBack(source) { return held }
+        let legacy = try LegacyLayout(layout: source.registry.layout).files(of: source.registry, in: source.commit)
+        if !legacy.isEmpty, manifest == nil {
+            return try withExtendedLifetime(registryLock) {
+                try LegacyRegistryImport(workspace: workspace, force: force)
+                    .pull(legacy, from: source, into: workspace.openStore(), progress: progress)
+            }
+        }
+        let target = try resolveTarget(in: source)
+        if manifest == nil, let held = try heldBack(target) { return held }
         // Git LFS objects are downloaded before the store lock too, into a folder of this process's own.
         var incoming: IncomingDirectory?
         defer { incoming?.remove() }
         let objects = ObjectStore(layout: StoreLayout(root: FileSystem.absolute(workspace.storeDir)))
-        try source.stageLFSObjects(channel: RegistryLayout.latest, lacking: { !objects.contains($0) }, into: {
+        try source.stageLFSObjects(manifest: target, lacking: { !objects.contains($0) }, into: {
             let made = try IncomingDirectory(storeDir: FileSystem.absolute(workspace.storeDir))
             incoming = made
             return made.path
         }, progress: progress)
         return try withExtendedLifetime(registryLock) {
             let store = try workspace.openStore()
-            return try pull(from: source, into: store, progress: progress)
+            return try pull(target, from: source, into: store, progress: progress)
         }
+    }
+
+    /// What `pull` would do now: the registry is fetched, the store only read.
+    public func plan() throws -> Plan {
+        let source = try workspace.fetchedRegistry()
+        let target = try resolveTarget(in: source)
+        let manifest = try TransferEngine.validatedManifest(target, from: source)
+        guard FileManager.default.fileExists(atPath: StoreLayout(root: FileSystem.absolute(workspace.storeDir)).indexPath) else {
+            var seen = Set<Digest>()
+            let distinct = manifest.files.filter { seen.insert($0.digest).inserted }
+            return Plan(manifest: target, active: nil, heldBack: nil, fetchObjects: distinct.count,
+                        fetchBytes: distinct.reduce(0) { $0 + $1.size })
+        }
+        let store = try workspace.openStoreForReading()
+        let generations = Generations(store: store, modelsDir: workspace.modelsDir)
+        let active = try generations.activeNumber.flatMap { number in try store.generations().first { $0.number == number }?.manifest }
+        let missing = TransferEngine(store: store).missingEntries(of: manifest)
+        return Plan(manifest: target, active: active, heldBack: self.manifest == nil && !force ? try generations.holdReason(target) : nil,
+                    fetchObjects: missing.count, fetchBytes: missing.reduce(0) { $0 + $1.size })
+    }
+
+    /// The manifest to pull: the channel's, or the published one `manifest` names.
+    private func resolveTarget(in source: GitRegistrySource) throws -> Digest {
+        guard let reference = manifest else { return try source.channel(RegistryLayout.latest) }
+        return try PublishedManifestReference(reference).resolve(in: source.registry.publishedManifests(in: source.commit))
     }
 
     /// `held-back` when the channel names a manifest the user rolled back from or that failed its health
     /// check (and `--force` is not given): nothing is fetched, the active set stays.
-    private func heldBack(_ source: GitRegistrySource) throws -> ActivationResult? {
+    private func heldBack(_ digest: Digest) throws -> ActivationResult? {
         guard !force, FileManager.default.fileExists(atPath: StoreLayout(root: FileSystem.absolute(workspace.storeDir)).indexPath)
         else { return nil }
-        let digest = try source.channel(RegistryLayout.latest)
         let store = try workspace.openStoreForReading()
         let generations = Generations(store: store, modelsDir: workspace.modelsDir)
         guard let reason = try generations.holdReason(digest) else { return nil }
@@ -59,16 +112,23 @@ public struct Puller {
     }
 
     /// The part that needs the store lock: blobs from the fetched `repo_dir` into `store`, then activation.
-    private func pull(from source: GitRegistrySource, into store: Store, progress: ProgressHandler?) throws -> ActivationResult {
-        let pulled = try TransferEngine(store: store, progress: progress).pull(from: source, channel: RegistryLayout.latest)
-        let digest = pulled.manifest.digest
-        var result = try Generations(store: store, modelsDir: workspace.modelsDir)
-            .activate(digest, options: workspace.activationOptions(force: force))
+    /// A manifest chosen with `--manifest` other than the channel's holds the channel's, so that the next
+    /// pull (a daemon's) does not undo the choice.
+    private func pull(_ digest: Digest, from source: GitRegistrySource, into store: Store,
+                      progress: ProgressHandler?) throws -> ActivationResult {
+        let engine = TransferEngine(store: store, progress: progress)
+        let pulled = try engine.pull(try engine.fetchManifest(digest, from: source), from: source)
+        let generations = Generations(store: store, modelsDir: workspace.modelsDir)
+        var result = try generations.activate(digest, options: workspace.activationOptions(force: force))
         result.fetchedObjects = pulled.fetchedObjects
         result.fetchedBytes = pulled.fetchedBytes
+        if manifest != nil, result.result == .activated, let latest = try? source.channel(RegistryLayout.latest), latest != digest {
+            try generations.hold(latest, reason: "pull --manifest chose \(digest) at \(Date().rfc3339)")
+        }
         try store.recordCompleted(StoreEvent(kind: .pull, generation: result.generation, manifest: digest,
                                     reason: "\(result.result.rawValue) from commit \(source.commit), "
-                                        + "\(result.fetchedObjects) objects fetched"))
+                                        + "\(result.fetchedObjects) objects fetched"
+                                        + (manifest != nil ? " (chosen with --manifest)" : "")))
         return result
     }
 }

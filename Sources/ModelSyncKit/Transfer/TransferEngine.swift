@@ -74,6 +74,11 @@ public struct TransferEngine {
 
     /// The manifest `digest` from `source`, checked: its bytes hash to the digest and it validates.
     public func fetchManifest(_ digest: Digest, from source: any TransferSource) throws -> Manifest {
+        try Self.validatedManifest(digest, from: source)
+    }
+
+    /// The manifest `digest` from `source`, checked, without a store (a dry run).
+    public static func validatedManifest(_ digest: Digest, from source: any TransferSource) throws -> Manifest {
         let bytes = try source.manifestBytes(digest)
         do {
             return try Manifest.decode(bytes, expecting: digest)

@@ -111,7 +111,10 @@ public final class GitRegistryDestination: TransferDestination {
             // channel (or anything else) moved since.
             let oid = try registry.repository.createBlob(bytes: RegistryLayout.channelText(digest))
             changes.append(.upsert(path: registry.layout.channelPath(name), blob: oid))
-            switch try registry.pushCommit(changes, onto: base, message: message(summary), author: author) {
+            // A registry still in the old script's layout is converted by the same commit: its plain files go
+            // (their bytes are under objects/ now) and a README says what the repository has become.
+            let conversion = try LegacyLayout(layout: registry.layout).conversion(of: registry, in: base)
+            switch try registry.pushCommit(changes + conversion, onto: base, message: message(summary), author: author) {
             case .pushed(let commit): return .moved(receipt: commit.hex)
             case .rejected(let error): return .conflict(error)
             }

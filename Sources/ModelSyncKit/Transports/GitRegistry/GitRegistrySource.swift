@@ -102,13 +102,12 @@ public final class GitRegistrySource: TransferSource {
         try lfsClient.download(pointed, into: sink)
     }
 
-    /// Before the store lock is taken: reads `channel`'s manifest (validated) and downloads the LFS objects it
+    /// Before the store lock is taken: reads manifest `digest` (validated) and downloads the LFS objects it
     /// needs and `lacking` says the store lacks into a private folder (`makeStaging()`, made only when there
     /// is something to download), each verified on the way in. The pull under the lock then links them from
     /// there, so a slow LFS server never holds the store lock, as a slow git fetch does not.
-    func stageLFSObjects(channel name: String, lacking: (Digest) -> Bool, into makeStaging: () throws -> String,
+    func stageLFSObjects(manifest digest: Digest, lacking: (Digest) -> Bool, into makeStaging: () throws -> String,
                          progress: ProgressHandler?) throws {
-        let digest = try channel(name)
         let manifest: Manifest
         do {
             manifest = try Manifest.decode(manifestBytes(digest), expecting: digest)
