@@ -13,7 +13,7 @@
 # are printed, with each ratio against its target. Virtual environments (giftless, DVC) are created under
 # .build/ on the first run; GIFTLESS_VENV and DVC (a dvc executable) override them. LFS_CONCURRENCY sets
 # git.lfs_concurrency (default: the binary's default). A binary without the `git.lfs` key prints "n/a" for
-# the model-sync LFS steps. Work goes under bench/out/lfs, data under bench/data (both ignored by git).
+# the model-sync LFS steps. PATH_MODEL_SYNC runs the local-path rows with another binary. Work goes under bench/out/lfs, data under bench/data (both ignored by git).
 set -eu
 : "${MODEL_SYNC:?set MODEL_SYNC to a release build of model-sync}"
 SIZE_MIB=${SIZE_MIB:-2048}
@@ -21,6 +21,7 @@ RUNS=${RUNS:-2}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 MODEL_SYNC=$(cd "$(dirname "$MODEL_SYNC")" && pwd)/$(basename "$MODEL_SYNC")
+PATH_MODEL_SYNC=${PATH_MODEL_SYNC:-$MODEL_SYNC}  # the binary of the local-path rows (to compare two builds)
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null GIT_TERMINAL_PROMPT=0
 G="git -c user.name=Bench -c user.email=bench@example.invalid -c init.defaultBranch=main -c advice.detachedHead=false"
 
@@ -118,7 +119,7 @@ measure() {
 }
 # record STEP VALUE: appends a number to results/STEP.
 record() { echo "$2" >> "$res/$1"; }
-bytes_in() { find "$@" -type f -printf '%s\n' 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'; }
+bytes_in() { find "$@" -type f -printf '%s\n' 2>/dev/null | awk '{ s += $1 } END { printf "%d\n", s }'; }
 new_bare() { $G init -q --bare "$work/git/$1.git" && git -C "$work/git/$1.git" config http.receivepack true; }
 new_lfs_repo() { mkdir -p "$work/storage/bench/$1"; }  # giftless races to create it on parallel first uploads
 
@@ -227,8 +228,8 @@ model_sync:
 YAML
     done
     mkdir -p "$r/path-pub-models" && cp -r "$v1/." "$r/path-pub-models/"
-    measure path-publish1 "$MODEL_SYNC" publish --config "$r/path-pub.yaml" -q
-    measure path-pull1 "$MODEL_SYNC" pull --config "$r/path-client.yaml" -q
+    measure path-publish1 "$PATH_MODEL_SYNC" publish --config "$r/path-pub.yaml" -q
+    measure path-pull1 "$PATH_MODEL_SYNC" pull --config "$r/path-client.yaml" -q
     chmod -R u+w "$r" 2>/dev/null || true
     rm -rf "$r"
     run=$((run + 1))
@@ -258,6 +259,8 @@ done
 echo
 echo "figures against their targets"
 row "publish v1 / git lfs push v1" "$(ratio "$(med ms-publish1)" "$(med gitlfs-push1)" '<= 0.7')"
+row "  (publish v1 / (git add+commit + lfs push))" "$(ratio "$(med ms-publish1)" \
+    "$(python3 -c "import sys; print(float(sys.argv[1]) + float(sys.argv[2]))" "$(med gitlfs-add1)" "$(med gitlfs-push1)")" '')"
 row "pull v1 / (git clone + git lfs pull)" "$(ratio "$(med ms-pull1)" "$(med gitlfs-pull1)" '<= 0.7')"
 row "publish v2 / git lfs push v2" "$(ratio "$(med ms-publish2)" "$(med gitlfs-push2)" '<= 0.7')"
 row "pull v2 / (git pull + git lfs pull)" "$(ratio "$(med ms-pull2)" "$(med gitlfs-pull2)" '<= 0.7')"
