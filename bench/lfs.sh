@@ -119,7 +119,7 @@ measure() {
 }
 # record STEP VALUE: appends a number to results/STEP.
 record() { echo "$2" >> "$res/$1"; }
-bytes_in() { find "$@" -type f -printf '%s\n' 2>/dev/null | awk '{ s += $1 } END { printf "%d\n", s }'; }
+bytes_in() { find "$@" -type f -printf '%s\n' 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
 new_bare() { $G init -q --bare "$work/git/$1.git" && git -C "$work/git/$1.git" config http.receivepack true; }
 new_lfs_repo() { mkdir -p "$work/storage/bench/$1"; }  # giftless races to create it on parallel first uploads
 
