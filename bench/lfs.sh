@@ -239,7 +239,7 @@ done
 # med STEP [COLUMN]: the median of a column of results/STEP (1: seconds, 2: peak KiB); "n/a" without data.
 med() {
     [ -s "$res/$1" ] || { echo n/a; return; }
-    python3 -c "import statistics, sys; print(statistics.median(float(l.split()[int(sys.argv[2]) - 1]) for l in open(sys.argv[1]) if l.strip()))" "$res/$1" "${2:-1}"
+    python3 -c "import statistics, sys; v = statistics.median(float(l.split()[int(sys.argv[2]) - 1]) for l in open(sys.argv[1]) if l.strip()); print(int(v) if v == int(v) else f'{v:.2f}')" "$res/$1" "${2:-1}"
 }
 mib() { v=$(med "$1" 2); [ "$v" = n/a ] && echo n/a || python3 -c "import sys; print(f'{float(sys.argv[1]) / 1024:.0f}')" "$v"; }
 ratio() { # ratio A B TARGET: "A / B = r (target)"; n/a when either is missing
