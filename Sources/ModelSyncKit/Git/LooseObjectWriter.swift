@@ -17,7 +17,7 @@ internal import Glibc
 /// overwritten.
 ///
 /// ```swift
-/// let oid = try LooseObjectWriter(objectsDirectory: repository.objectsDirectory).writeBlob(fromFileAt: path)
+/// let (oid, source) = try LooseObjectWriter(objectsDirectory: repository.objectsDirectory).writeBlob(fromFileAt: path)
 /// ```
 struct LooseObjectWriter {
     /// The repository's `objects` directory.
