@@ -70,6 +70,41 @@ struct GitLocalTransferTests {
         #expect(try git(["log", "--format=%an", "-1"], in: setup.root + "/publisher/repo") == "publisher")
     }
 
+    @Test("the publisher's worktree links the store's objects: a large blob is written once, as its loose object")
+    func publisherWorktreeLinksStoreObjects() throws {
+        let setup = try LocalRegistry()
+        let publisher = try setup.workspace("publisher")
+        let big = pseudoRandomBytes(count: (1 << 20) + 999, seed: 21)
+        try Data(big).write(to: URL(fileURLWithPath: publisher.modelsDir + "/big.bin"))
+        _ = try setup.publish(publisher, files: ["small.bin": 3])
+        let worktreeObjects = setup.root + "/publisher/repo/models/objects/sha256"
+        let names = try FileManager.default.subpathsOfDirectory(atPath: worktreeObjects).filter { $0.count > 3 }
+        #expect(names.count == 2)
+        var linked = 0
+        for name in names {
+            let hex = String(name.split(separator: "/").last!)
+            let stored = try FileManager.default.subpathsOfDirectory(atPath: setup.root + "/publisher/store/objects")
+                .first { $0.hasSuffix(hex) }
+            let storePath = setup.root + "/publisher/store/objects/" + (try #require(stored))
+            let worktree = try FileManager.default.attributesOfItem(atPath: worktreeObjects + "/" + name)
+            let object = try FileManager.default.attributesOfItem(atPath: storePath)
+            if worktree[.systemFileNumber] as? UInt64 == object[.systemFileNumber] as? UInt64 {
+                linked += 1
+                #expect(worktree[.size] as? Int == big.count)  // only blobs the checkout streams: ≥ 1 MiB
+            }
+        }
+        #expect(linked == 1)
+        #expect(try git(["status", "--porcelain"], in: setup.root + "/publisher/repo").isEmpty)
+        #expect(try git(["fsck", "--strict", "--no-dangling"], in: setup.registry).isEmpty)
+
+        // The next publish finds the worktree clean and the set pulls whole.
+        let second = try setup.publish(publisher, files: ["other.bin": 4])
+        #expect(second.result == .published)
+        let pulled = try Puller(workspace: try setup.workspace("client")).pull()
+        #expect(pulled.manifest == second.manifest)
+        #expect(setup.directory.read("client/models/big.bin") == big)
+    }
+
     private func blobPath(_ setup: LocalRegistry, _ result: Publisher.Result) throws -> String {
         let listing = try git(["ls-tree", "-r", "--name-only", "main", "models/objects"], in: setup.registry)
         let first = try #require(listing.split(separator: "\n").first)

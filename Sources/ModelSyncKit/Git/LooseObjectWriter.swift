@@ -17,7 +17,7 @@ internal import Glibc
 /// overwritten.
 ///
 /// ```swift
-/// let oid = try LooseObjectWriter(objectsDirectory: repository.objectsDirectory).writeBlob(fromFileAt: path)
+/// let (oid, source) = try LooseObjectWriter(objectsDirectory: repository.objectsDirectory).writeBlob(fromFileAt: path)
 /// ```
 struct LooseObjectWriter {
     /// The repository's `objects` directory.
@@ -26,16 +26,23 @@ struct LooseObjectWriter {
     /// Bytes read from the source and framed per round.
     static let chunkSize = 1 << 20
 
-    /// Writes the file at `path` as a blob; returns its id.
-    func writeBlob(fromFileAt path: String) throws -> GitOID {
+    /// Writes the file at `path` as a blob; returns its id, and the file as a ``BlobSource`` when it is
+    /// read-only and did not change while it was read (a store object: a checkout may link it instead of
+    /// writing the blob's bytes once more).
+    func writeBlob(fromFileAt path: String) throws -> (oid: GitOID, source: BlobSource?) {
         let source = try FileSystem.open(path, O_RDONLY)
         defer { close(source) }
         var info = stat()
         guard fstat(source, &info) == 0 else { throw IOError.current("stat", path) }
         let size = UInt64(info.st_size)
-        return try write(size: size, sourcePath: path) { buffer in
+        let oid = try write(size: size, sourcePath: path) { buffer in
             try FileSystem.read(source, into: buffer, path: path)
         }
+        var after = stat()
+        guard fstat(source, &after) == 0 else { throw IOError.current("stat", path) }
+        let identity = FileIdentity(info)
+        let unchanged = identity == FileIdentity(after)
+        return (oid, unchanged && info.st_mode & 0o222 == 0 ? BlobSource(path: path, identity: identity) : nil)
     }
 
     /// Writes `bytes` as a blob; returns its id.
@@ -96,3 +103,62 @@ struct LooseObjectWriter {
         return (directory + "/" + hex.dropFirst(2), created)
     }
 }
+
+/// What identifies a file's bytes without reading them, git's way: a write changes the size or mtime, and
+/// ctime (which no call can set back).
+struct FileIdentity: Equatable {
+    let device: UInt64
+    let inode: UInt64
+    let size: Int64
+    let mtime: timespec
+    let ctime: timespec
+
+    init(_ info: stat) {
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        mtime = info.st_mtim
+        ctime = info.st_ctim
+    }
+
+    /// Same file, same size and mtime; ctime aside (a new link to the file changes it, not its bytes).
+    func sameContent(as other: FileIdentity) -> Bool {
+        device == other.device && inode == other.inode && size == other.size
+            && mtime.tv_sec == other.mtime.tv_sec && mtime.tv_nsec == other.mtime.tv_nsec
+    }
+
+    static func == (lhs: FileIdentity, rhs: FileIdentity) -> Bool {
+        lhs.sameContent(as: rhs) && lhs.ctime.tv_sec == rhs.ctime.tv_sec && lhs.ctime.tv_nsec == rhs.ctime.tv_nsec
+    }
+}
+
+/// A read-only file that held exactly a blob's bytes when the blob was written from it (a store object).
+struct BlobSource {
+    /// The file.
+    let path: String
+    /// Its identity while it was read.
+    let identity: FileIdentity
+}
+
+/// The files blobs were written from by this handle (``Repository/writeStoredBlob(fromFileAt:)``), so a
+/// checkout that adds such a blob links or copies the file instead of inflating the object: the blob's bytes
+/// are then written once (the loose object), not twice. In memory only, for the handle's lifetime.
+final class BlobSources {
+    private var sources: [GitOID: BlobSource] = [:]
+
+    /// Remembers `source` for `oid`.
+    func remember(_ oid: GitOID, _ source: BlobSource?) {
+        if let source { sources[oid] = source }
+    }
+
+    /// The file remembered for `oid`, if its identity (ctime included) is still the one it had when read.
+    func source(of oid: GitOID) -> BlobSource? {
+        guard let source = sources[oid] else { return nil }
+        var info = stat()
+        guard lstat(source.path, &info) == 0, FileIdentity(info) == source.identity else { return nil }
+        return source
+    }
+}
+
+@available(*, unavailable)
+extension BlobSources: Sendable {}

@@ -24,8 +24,12 @@ extension Repository {
 
     /// Writes the file at `path` as a loose blob of stored (uncompressed) zlib blocks, in constant memory
     /// (``LooseObjectWriter``): the same object `git hash-object -w` would name, written at disk speed.
+    /// A read-only file that did not change while it was read (a store object) is remembered, so a later
+    /// ``checkout(_:baseline:force:streamingAdditions:)`` adding this blob links it rather than writing it.
     public func writeStoredBlob(fromFileAt path: String) throws -> GitOID {
-        try LooseObjectWriter(objectsDirectory: objectsDirectory).writeBlob(fromFileAt: path)
+        let (oid, source) = try LooseObjectWriter(objectsDirectory: objectsDirectory).writeBlob(fromFileAt: path)
+        blobSources.remember(oid, source)
+        return oid
     }
 
     /// Writes `bytes` as a loose blob of stored zlib blocks.

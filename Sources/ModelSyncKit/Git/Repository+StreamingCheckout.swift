@@ -70,14 +70,64 @@ extension Repository {
         return additions.count
     }
 
-    /// Streams blob `oid` into a new file at `file` (parents created), through a durable temp file renamed
-    /// into place (``DurableFile``): a crash never leaves a half-written model file under its real name.
+    /// Gives `file` (parents created) the bytes of blob `oid`: from the file the blob was written from when
+    /// this handle remembers one (``BlobSources``), else streamed out of the object, through a durable temp
+    /// file renamed into place (``DurableFile``): a crash never leaves a half-written model file under its
+    /// real name.
     private func writeWorktreeFile(_ file: String, from oid: GitOID) throws {
         let directory = (file as NSString).deletingLastPathComponent
         try FileSystem.makeDirectories(directory)
+        if let source = blobSources.source(of: oid), try place(source, at: file, in: directory) { return }
         let output = try DurableFile(in: directory, prefix: "." + (file as NSString).lastPathComponent + ".model-sync-checkout-")
         _ = try readBlob(oid) { chunk in try output.write(chunk) }
         try output.commit(to: file, mode: 0o644, placement: .replace)
+    }
+
+    /// Puts the read-only `source` at `file` without reading the blob: a hard link (no byte written: the
+    /// worktree file shares the store object's read-only inode, as a generation activated with links does),
+    /// or where the link is refused (another filesystem, a link limit) a kernel copy (`copy_file_range`).
+    /// False, nothing placed, when the source changed since the blob was written from it.
+    private func place(_ source: BlobSource, at file: String, in directory: String) throws -> Bool {
+        let name = (file as NSString).lastPathComponent
+        var temporary = ""
+        var linked = false
+        for _ in 0..<8 {
+            temporary = directory + "/." + name + ".model-sync-link-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+            if link(source.path, temporary) == 0 { linked = true; break }
+            if errno == EEXIST { continue }
+            guard [EXDEV, EMLINK, EPERM, EOPNOTSUPP, ENOSYS].contains(errno) else {
+                throw IOError.current("link", temporary)
+            }
+            return try copy(source, to: file, in: directory)
+        }
+        guard linked else { throw IOError(errno: EEXIST, operation: "link", path: temporary) }
+        var info = stat()
+        // The link changed the inode's ctime, not its bytes: the rest of its identity must hold.
+        guard lstat(temporary, &info) == 0, FileIdentity(info).sameContent(as: source.identity) else {
+            unlink(temporary)
+            return false
+        }
+        if rename(temporary, file) != 0 {
+            let failure = IOError.current("rename", file)
+            unlink(temporary)
+            throw failure
+        }
+        try DurableFile.syncParents(of: file, createdParent: false)
+        return true
+    }
+
+    /// Copies `source` into a durable new file at `file` in the kernel; false when it is not the file read.
+    private func copy(_ source: BlobSource, to file: String, in directory: String) throws -> Bool {
+        let input = try FileSystem.open(source.path, O_RDONLY)
+        defer { close(input) }
+        var before = stat()
+        guard fstat(input, &before) == 0, FileIdentity(before) == source.identity else { return false }
+        let output = try DurableFile(in: directory, prefix: "." + (file as NSString).lastPathComponent + ".model-sync-checkout-")
+        try output.copyContents(from: input)
+        var after = stat()
+        guard fstat(input, &after) == 0, FileIdentity(after) == source.identity else { return false }
+        try output.commit(to: file, mode: 0o644, placement: .replace)
+        return true
     }
 
     /// `git_checkout_tree` of `commit` from the baseline tree `baselineTree`.

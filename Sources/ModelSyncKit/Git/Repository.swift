@@ -25,6 +25,9 @@ public final class Repository {
     /// freed last.
     let handle: OpaquePointer
 
+    /// The files blobs were written from through this handle (a checkout links them instead of writing).
+    let blobSources = BlobSources()
+
     /// Chunk size for ``readBlob(atPath:inCommit:into:)``.
     static let chunkSize = 1 << 20
 
