@@ -334,6 +334,26 @@ struct RunPodEndToEndTests {
         #expect(metrics.contains("model_sync_runpod_jobs_total{role=\"runpod_client\"} 1"))
     }
 
+    @Test("a job that returns the set the user rolled back from is held back, not activated again")
+    func rolledBackSetIsHeld() throws {
+        let sandbox = Sandbox()
+        sandbox.write("worker/models/a.bin", pseudoRandomBytes(count: 10_000, seed: 41))
+        let server = try RunPodStandIn(sandbox: sandbox, scenario: [
+            "archive": ["mode": "pack", "binary": CLI.binary, "models_dir": sandbox.path + "/worker/models"],
+        ])
+        sandbox.write("bot.yaml", Array(config(port: server.port).utf8))
+        #expect(try pull(sandbox).json["generation"] as? Int == 1)
+        sandbox.write("worker/models/a.bin", pseudoRandomBytes(count: 10_000, seed: 42))
+        let second = try pull(sandbox)
+        #expect(second.json["generation"] as? Int == 2, "\(second.stderr)")
+        #expect(try CLI(in: sandbox.path).run(["rollback", "--config", "bot.yaml"]).status == 0)
+        let held = try pull(sandbox)
+        #expect(held.status == 0, "\(held.stderr)")
+        #expect(held.json["result"] as? String == "held-back")
+        #expect(held.json["generation"] as? Int == 1)
+        #expect(sandbox.read("models/a.bin") == pseudoRandomBytes(count: 10_000, seed: 41))
+    }
+
     @Test("429s on status are retried; a download dropped halfway is resumed with a Range request")
     func rateLimitAndResume() throws {
         let sandbox = Sandbox()

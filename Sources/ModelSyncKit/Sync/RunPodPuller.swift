@@ -102,7 +102,8 @@ public struct RunPodPuller {
             let expectedManifest = output["manifest"]?.stringValue.flatMap { try? Digest(parsing: $0, allowBareHex: true) }
             do {
                 let result = try importAndActivate(archivePath, store: store, expectedManifest: expectedManifest,
-                                                   source: "RunPod job \(job.id)", progress: progress)
+                                                   source: "RunPod job \(job.id)", respectingHolds: true,
+                                                   progress: progress)
                 try? updateLedger(in: store) { $0.finished(failed: false, at: now()) }
                 return result
             } catch {
@@ -150,11 +151,12 @@ public struct RunPodPuller {
         }
         let store = try workspace.openStore()
         return try importAndActivate(FileSystem.absolute(path), store: store, expectedManifest: nil,
-                                     source: "archive \(path)", progress: progress)
+                                     source: "archive \(path)", respectingHolds: false,
+                                     progress: progress)
     }
 
     private func importAndActivate(_ archivePath: String, store: Store, expectedManifest: Digest?, source: String,
-                                   progress: ProgressHandler?) throws -> ActivationResult {
+                                   respectingHolds: Bool, progress: ProgressHandler?) throws -> ActivationResult {
         let runpod = workspace.config.runpod
         let imported = try ArchiveImporter(store: store, extractSubdir: runpod.extractSubdir,
                                            maxExtractBytes: UInt64(max(0, runpod.maxExtractBytes)))
@@ -164,8 +166,14 @@ public struct RunPodPuller {
                                  hint: "the worker's output and archive disagree; run runpod-pull again")
         }
         note?("imported a \(imported.format.rawValue) archive: manifest \(imported.manifest), \(imported.newObjects) new objects")
-        var result = try Generations(store: store, modelsDir: workspace.modelsDir)
-            .activate(imported.manifest, options: workspace.activationOptions())
+        let generations = Generations(store: store, modelsDir: workspace.modelsDir)
+        // A job that trained the very set the user rolled back from (or that failed its health check) does not
+        // undo that choice; an archive given with --from-archive is a choice of its own.
+        if respectingHolds, let reason = try generations.holdReason(imported.manifest) {
+            return ActivationResult(result: .heldBack, generation: generations.activeNumber, manifest: imported.manifest,
+                                    previousGeneration: nil, reason: reason)
+        }
+        var result = try generations.activate(imported.manifest, options: workspace.activationOptions())
         result.fetchedObjects = imported.newObjects
         result.fetchedBytes = imported.newBytes
         try store.recordCompleted(StoreEvent(kind: .pull, generation: result.generation, fromGeneration: result.previousGeneration,
