@@ -21,3 +21,7 @@ ssize_t CModelSyncSystem_copy_file_range(int in, int out, size_t length) {
 int CModelSyncSystem_malloc_trim(void) {
     return malloc_trim(0);
 }
+
+int CModelSyncSystem_syncfs(int descriptor) {
+    return syncfs(descriptor);
+}
