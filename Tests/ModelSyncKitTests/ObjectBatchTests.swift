@@ -46,6 +46,42 @@ struct ObjectBatchTests {
         try expectObjectsMatchTheirNames(store)
     }
 
+    @Test("with an fsync per file instead of one syncfs (old kernels, other filesystems) a round is just as whole",
+          arguments: [true, false])
+    func bothSyncs(syncsFilesystem: Bool) throws {
+        let directory = TemporaryDirectory()
+        let store = try makeStore(directory)
+        let batch = try ObjectBatch(store: store, syncsFilesystem: syncsFilesystem)
+        for index in 0..<10 { _ = try batch.stage(fileAt: directory.write("f\(index)", pseudoRandomBytes(count: 50 + index, seed: UInt64(index)))) }
+        let steps = StepLog()
+        let insertions = try ObjectBatch.$observer.withValue(steps.record) { try batch.commit() }
+        #expect(insertions.count == 10 && insertions.allSatisfy(\.created))
+        #expect(steps.all.first == .synced(count: 10))
+        #expect(try FileSystem.list(store.layout.tmp).isEmpty)
+        try expectObjectsMatchTheirNames(store)
+    }
+
+    @Test("one syncfs is trusted on this test machine's local filesystem, and only with a kernel that reports its errors")
+    func trustedFilesystem() throws {
+        let directory = TemporaryDirectory()
+        let store = try makeStore(directory)
+        let batch = try ObjectBatch(store: store)
+        #expect(!batch.syncsFilesystem || DurableFile.filesystemSyncReportsErrors)
+        // ext4, XFS, btrfs, tmpfs: the filesystems CI and development machines run on.
+        let type = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+        let local = ["ext4", "xfs", "btrfs", "tmpfs"]
+        let mounts = type.split(separator: "\n").compactMap { line -> (point: String, type: String)? in
+            let fields = line.split(separator: " ")
+            guard let dash = fields.firstIndex(of: "-"), dash + 1 < fields.count, fields.count > 4 else { return nil }
+            return (String(fields[4]), String(fields[dash + 1]))
+        }
+        let holder = mounts.filter { directory.path.hasPrefix($0.point == "/" ? "/" : $0.point + "/") }
+            .max { $0.point.count < $1.point.count }
+        if let holder, local.contains(holder.type), DurableFile.filesystemSyncReportsErrors {
+            #expect(batch.syncsFilesystem, "\(holder)")
+        }
+    }
+
     @Test("an object already stored, or staged twice in a round, is named once and never rewritten")
     func duplicates() throws {
         let directory = TemporaryDirectory()

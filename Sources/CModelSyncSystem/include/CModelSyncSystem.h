@@ -22,4 +22,8 @@ int CModelSyncSystem_malloc_trim(void);
 /// under _GNU_SOURCE too. Returns 0, or -1 with errno set (writeback errors are reported since Linux 5.8).
 int CModelSyncSystem_syncfs(int descriptor);
 
+/// The `f_type` magic number fstatfs(2) gives for the filesystem holding `descriptor` (<sys/vfs.h> is not
+/// part of Swift's Glibc module); 0 when fstatfs fails.
+unsigned long CModelSyncSystem_filesystem_type(int descriptor);
+
 #endif

@@ -12,7 +12,8 @@ import Foundation
 /// 1. ``stage(fileAt:copied:)`` (any thread): copy and hash each file into its own temp file in `tmp/`,
 ///    read-only, **not** synced — nothing under `objects/` yet;
 /// 2. ``commit()``: one `syncfs(2)` of the store's filesystem makes every staged temp file durable (an fsync
-///    each where `syncfs` cannot report errors, before Linux 5.8);
+///    each where `syncfs` cannot report errors, before Linux 5.8, or on a filesystem whose `syncfs` may not
+///    cover them: ``DurableFile/filesystemSyncCovers(_:)``);
 /// 3. each temp file is renamed to its object's name, never replacing one (`RENAME_NOREPLACE`, else `link(2)`);
 /// 4. each fan-out directory that gained a name is fsynced once (and `objects/sha256` when a fan-out
 ///    directory was created).
@@ -69,11 +70,15 @@ final class ObjectBatch: Sendable {
     /// `tmp/`, opened before the first temp file is written: `syncfs` on it reports any writeback error of
     /// the filesystem from that moment on.
     private let filesystem: Int32
+    /// True: one `syncfs` per round; false: an fsync of each temp file (``DurableFile/filesystemSyncCovers(_:)``).
+    let syncsFilesystem: Bool
 
-    /// A batch writing into `store` (whose `tmp/` must exist).
-    init(store: ObjectStore) throws(IOError) {
+    /// A batch writing into `store` (whose `tmp/` must exist). `syncsFilesystem` overrides the choice between
+    /// one `syncfs` per round and an fsync per file (tests).
+    init(store: ObjectStore, syncsFilesystem: Bool? = nil) throws(IOError) {
         self.store = store
         filesystem = try FileSystem.open(store.layout.tmp, O_RDONLY | O_DIRECTORY)
+        self.syncsFilesystem = syncsFilesystem ?? DurableFile.filesystemSyncCovers(filesystem)
     }
 
     deinit {
@@ -173,9 +178,10 @@ final class ObjectBatch: Sendable {
 
     // MARK: steps
 
-    /// Step 2: one `syncfs`, or an fsync of each file where `syncfs` would not report a failed writeback.
+    /// Step 2: one `syncfs`, or an fsync of each file where `syncfs` would not cover them or not report a
+    /// failed writeback.
     private func syncTemporaryFiles(_ paths: [String]) throws(IOError) {
-        if DurableFile.filesystemSyncReportsErrors {
+        if syncsFilesystem {
             try DurableFile.syncFilesystem(holding: filesystem, path: store.layout.tmp)
         } else {
             for path in paths { try FileSystem.sync(path) }

@@ -93,7 +93,11 @@ final class DurableFile {
             close(descriptor)
             descriptor = -1
         }
-        if ownsTemporaryFile { unlink(temporaryPath) }
+        if ownsTemporaryFile {
+            unlink(temporaryPath)
+            // Once only: the name may belong to another writer's new temp file by the next call.
+            ownsTemporaryFile = false
+        }
     }
 
     /// Sets the temp file's mode and closes it **without** syncing it, handing it over to the caller: the
@@ -120,9 +124,20 @@ final class DurableFile {
     /// call makes a whole batch of sealed files durable, where an fsync each would cost a journal commit per
     /// file. Since Linux 5.8 it reports a writeback error that happened after `descriptor` was opened;
     /// before that it cannot, so there the caller must fsync each file instead
-    /// (``filesystemSyncReportsErrors``).
+    /// (``filesystemSyncCovers(_:)``).
     static func syncFilesystem(holding descriptor: Int32, path: String) throws(IOError) {
         if CModelSyncSystem_syncfs(descriptor) != 0 { throw IOError.current("syncfs", path) }
+    }
+
+    /// True when one `syncfs(2)` on `descriptor` makes every file of its filesystem durable **and** says
+    /// when it could not: Linux 5.8 or later (``filesystemSyncReportsErrors``) and a local filesystem whose
+    /// `syncfs` writes back and commits everything (ext4, XFS, btrfs, F2FS, ZFS, tmpfs, overlayfs over one of
+    /// these). Elsewhere (FUSE before it forwarded `syncfs`, network filesystems) an fsync of each file is the
+    /// only promise.
+    static func filesystemSyncCovers(_ descriptor: Int32) -> Bool {
+        guard filesystemSyncReportsErrors else { return false }
+        let trusted: Set<UInt> = [0xEF53, 0x5846_5342, 0x9123_683E, 0xF2F5_2010, 0x2FC1_2FC1, 0x0102_1994, 0x794C_7630]
+        return trusted.contains(CModelSyncSystem_filesystem_type(descriptor))
     }
 
     /// True when `syncfs(2)` reports writeback errors (Linux 5.8 or later): read once from `uname(2)`.
