@@ -141,6 +141,30 @@ struct ObjectBatchTests {
         try expectObjectsMatchTheirNames(store.objects)
     }
 
+    @Test("a round committed on its own thread while the next is staged: both whole, tickets per round, in order")
+    func roundCommittedWhileNextIsStaged() throws {
+        let directory = TemporaryDirectory()
+        let store = try makeStore(directory)
+        let batch = try ObjectBatch(store: store)
+        let steps = StepLog()
+        for index in 0..<20 { _ = try batch.stage(fileAt: directory.write("a\(index)", pseudoRandomBytes(count: 90 + index, seed: UInt64(index)))) }
+        let first = RoundCommit(batch.takeRound(), of: batch, observer: steps.record)
+        var second: [Int] = []
+        for index in 0..<5 { second.append(try batch.stage(fileAt: directory.write("b\(index)", pseudoRandomBytes(count: 900 + index, seed: UInt64(50 + index)))).ticket) }
+        #expect(second == [0, 1, 2, 3, 4])
+        let firstInsertions = try first.wait()
+        let secondInsertions = try RoundCommit(batch.takeRound(), of: batch, observer: steps.record).wait()
+        #expect(firstInsertions.count == 20 && secondInsertions.count == 5)
+        let all = firstInsertions + secondInsertions
+        #expect(all.allSatisfy { $0.created })
+        let synced = steps.all.enumerated().filter { if case .synced = $0.element { true } else { false } }.map(\.offset)
+        let directoriesSynced = steps.all.enumerated().filter { if case .directoriesSynced = $0.element { true } else { false } }.map(\.offset)
+        #expect(synced.count == 2 && directoriesSynced.count == 2)
+        #expect(synced[0] < directoriesSynced[0] && directoriesSynced[0] < synced[1] && synced[1] < directoriesSynced[1])
+        #expect(try FileSystem.list(store.layout.tmp).isEmpty)
+        try expectObjectsMatchTheirNames(store)
+    }
+
     @Test("a round whose commit fails removes its temp files and the objects it had named")
     func failedCommit() throws {
         let directory = TemporaryDirectory()

@@ -233,8 +233,9 @@ extension Store {
     /// Hashes the files at `positions` of `files` into the store in parallel, reporting progress over their
     /// total size; refuses a file that changed while it was copied.
     ///
-    /// Small files go through an ``ObjectBatch`` a round at a time: every object is durable and named when
-    /// this returns, with one filesystem sync per round rather than two fsyncs per file.
+    /// Small files go through an ``ObjectBatch`` a round at a time, each round committed (synced and named)
+    /// on a thread of its own while the next is hashed: every object is durable and named when this
+    /// returns, with one filesystem sync per round rather than two fsyncs per file.
     private func insert(_ files: [ScannedFile], at positions: [Int], progress: ProgressHandler?,
                         created: Locked<[Digest]>) throws -> [ObjectStore.Insertion] {
         let totalBytes = positions.reduce(UInt64(0)) { $0 + files[$1].size }
@@ -242,34 +243,15 @@ extension Store {
         let objects = self.objects
         let batch = try ObjectBatch(store: objects)
         defer { batch.abandon() }  // the temp files of a round that failed
+        let observer = ObjectBatch.observer
         var insertions: [ObjectStore.Insertion] = []
         insertions.reserveCapacity(positions.count)
-        for round in ObjectBatch.rounds(count: positions.count, size: { files[positions[$0]].size }) {
-            let stored = try ParallelWork.map(count: round.count) { item -> Stored in
-                let file = files[positions[round.lowerBound + item]]
-                let path = file.absolutePath
-                let report = { (chunk: UInt64) in
-                    let completed = done.add(chunk, ordering: .relaxed).newValue
-                    progress?(Progress(phase: "hashing", completed: completed, total: totalBytes))
-                }
-                let outcome: Stored, size: UInt64
-                if file.size > ObjectBatch.largeObjectBytes {
-                    let insertion = try objects.insert(fileAt: path, copied: report)
-                    if insertion.created { created.withLock { $0.append(insertion.digest) } }
-                    (outcome, size) = (.alone(insertion), insertion.size)
-                } else {
-                    let staged = try batch.stage(fileAt: path, copied: report)
-                    (outcome, size) = (.staged(ticket: staged.ticket), staged.size)
-                }
-                // A file that changed while it was copied would give a manifest that matches no real state.
-                guard let after = try FileSystem.status(path),
-                      file.matches(StatKey(path: path, stat: after)), size == file.size else {
-                    throw UsageError("\(path) changed while it was being imported",
-                                     hint: "run the import again once the training job has finished writing")
-                }
-                return outcome
-            }
-            let committed = try batch.commit()
+        // The round being committed, with how each of its files was stored.
+        var committing: (commit: RoundCommit, stored: [Stored])?
+        func settle() throws {
+            guard let (commit, stored) = committing else { return }
+            committing = nil
+            let committed = try commit.wait()
             created.withLock { $0.append(contentsOf: committed.filter(\.created).map(\.digest)) }
             for outcome in stored {
                 switch outcome {
@@ -278,7 +260,47 @@ extension Store {
                 }
             }
         }
+        do {
+            for round in ObjectBatch.rounds(count: positions.count, size: { files[positions[$0]].size }) {
+                let stored = try ParallelWork.map(count: round.count) { item -> Stored in
+                    let file = files[positions[round.lowerBound + item]]
+                    return try Self.store(file, objects: objects, batch: batch, created: created) { chunk in
+                        let completed = done.add(chunk, ordering: .relaxed).newValue
+                        progress?(Progress(phase: "hashing", completed: completed, total: totalBytes))
+                    }
+                }
+                try settle()
+                committing = (RoundCommit(batch.takeRound(), of: batch, observer: observer), stored)
+            }
+            try settle()
+        } catch {
+            // A round still being committed ends first, so that the objects it named are removed with the rest.
+            try? settle()
+            throw error
+        }
         return insertions
+    }
+
+    /// Stores one file: on its own when large, else staged in `batch`; refuses a file that changed while it
+    /// was copied (it would give a manifest that matches no real state).
+    private static func store(_ file: ScannedFile, objects: ObjectStore, batch: ObjectBatch, created: Locked<[Digest]>,
+                              copied report: @escaping (UInt64) -> Void) throws -> Stored {
+        let path = file.absolutePath
+        let outcome: Stored, size: UInt64
+        if file.size > ObjectBatch.largeObjectBytes {
+            let insertion = try objects.insert(fileAt: path, copied: report)
+            if insertion.created { created.withLock { $0.append(insertion.digest) } }
+            (outcome, size) = (.alone(insertion), insertion.size)
+        } else {
+            let staged = try batch.stage(fileAt: path, copied: report)
+            (outcome, size) = (.staged(ticket: staged.ticket), staged.size)
+        }
+        guard let after = try FileSystem.status(path),
+              file.matches(StatKey(path: path, stat: after)), size == file.size else {
+            throw UsageError("\(path) changed while it was being imported",
+                             hint: "run the import again once the training job has finished writing")
+        }
+        return outcome
     }
 
     /// Gives memory freed in the middle of the heap back to the system (`malloc_trim`): the large lists of a

@@ -23,7 +23,9 @@ import Foundation
 /// whose bytes were already durable. Large objects gain nothing from batching and go through
 /// ``ObjectStore/insert(fileAt:expected:copied:)`` (``largeObjectBytes``).
 ///
-/// Staging is thread-safe; ``commit()`` and ``abandon()`` run on one thread, between rounds of staging.
+/// Staging is thread-safe. A round is taken (``takeRound()``) between rounds of staging and committed while
+/// the next one is staged, so that the disk writes back one round while the next is hashed; rounds are
+/// committed one at a time, in order (``RoundCommit``).
 final class ObjectBatch: Sendable {
     /// Files up to this size are staged; larger ones are stored on their own, whose fsync costs little next
     /// to their bytes and starts their writeback early.
@@ -57,7 +59,7 @@ final class ObjectBatch: Sendable {
     @TaskLocal static var observer: (@Sendable (Step) -> Void)?
 
     /// One staged object: its name, size, and sealed temp file (nil when the store already holds it).
-    private struct Staged: Sendable {
+    fileprivate struct Staged: Sendable {
         var digest: Digest
         var size: UInt64
         var temporaryPath: String?
@@ -105,15 +107,30 @@ final class ObjectBatch: Sendable {
         return (ticket, sealed.size)
     }
 
-    /// Makes the round's objects durable and names them (steps 2–4 above); returns one insertion per
-    /// ticket. On failure the round's temp files are removed, and so are the objects it had named (none is
-    /// recorded anywhere yet).
-    func commit() throws -> [ObjectStore.Insertion] {
-        let round = staged.withLock { list in
+    /// The objects staged since the last round was taken; staging goes on into a new round.
+    struct Round: Sendable {
+        fileprivate let items: [Staged]
+    }
+
+    /// Takes the objects staged so far as one round, to commit with ``commit(_:observer:)`` — on another
+    /// thread if need be, while the next round is staged (its tickets start again at 0).
+    func takeRound() -> Round {
+        Round(items: staged.withLock { list in
             defer { list = [] }
             return list
-        }
-        let observe = Self.observer
+        })
+    }
+
+    /// Takes the round staged so far and commits it on this thread.
+    func commit() throws -> [ObjectStore.Insertion] {
+        try commit(takeRound(), observer: Self.observer)
+    }
+
+    /// Makes the round's objects durable and names them (steps 2–4 above); returns one insertion per
+    /// ticket. On failure the round's temp files are removed, and so are the objects it had named (none is
+    /// recorded anywhere yet). Rounds are committed one at a time, in order.
+    func commit(_ taken: Round, observer observe: (@Sendable (Step) -> Void)?) throws -> [ObjectStore.Insertion] {
+        let round = taken.items
         var insertions = round.map { ObjectStore.Insertion(digest: $0.digest, size: $0.size, created: false) }
         let waiting = round.indices.filter { round[$0].temporaryPath != nil }
         guard !waiting.isEmpty else { return insertions }
@@ -210,5 +227,28 @@ final class ObjectBatch: Sendable {
         let created = try DurableFile.place(temporaryPath, at: target, placement: .keepExisting)
         unlink(temporaryPath)
         return created
+    }
+}
+
+/// One round's ``ObjectBatch/commit(_:observer:)`` running on a thread of its own, so the importer stages the
+/// next round meanwhile; ``wait()`` returns its insertions or rethrows its error.
+final class RoundCommit: Sendable {
+    private let finished = DispatchSemaphore(value: 0)
+    private let outcome = Locked<Result<[ObjectStore.Insertion], any Error>?>(nil)
+
+    /// Starts committing `round` of `batch`, reporting steps to `observer`.
+    init(_ round: ObjectBatch.Round, of batch: ObjectBatch, observer: (@Sendable (ObjectBatch.Step) -> Void)?) {
+        DispatchQueue.global().async { [finished, outcome] in
+            let result = Result { try batch.commit(round, observer: observer) }
+            outcome.withLock { $0 = result }
+            finished.signal()
+        }
+    }
+
+    /// Waits for the commit to end; its insertions, by ticket of the round.
+    func wait() throws -> [ObjectStore.Insertion] {
+        finished.wait()
+        finished.signal()  // a second wait returns at once
+        return try outcome.withLock { $0! }.get()
     }
 }
