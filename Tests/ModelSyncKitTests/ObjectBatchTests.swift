@@ -165,6 +165,27 @@ struct ObjectBatchTests {
         try expectObjectsMatchTheirNames(store)
     }
 
+    @Test("bytes streamed through an ObjectWriter are staged only when they match their expected digest and size")
+    func stagedWriter() throws {
+        let directory = TemporaryDirectory()
+        let store = try makeStore(directory)
+        let batch = try ObjectBatch(store: store)
+        let bytes = pseudoRandomBytes(count: 3_000, seed: 5)
+        let digest = SHA256.hash(bytes)
+        func writer() throws -> ObjectWriter {
+            let writer = try ObjectWriter(store: store)
+            try bytes.withUnsafeBytes { try writer.write($0) }
+            return writer
+        }
+        #expect(throws: IntegrityError.self) { try batch.stage(try writer(), expected: SHA256.hash(Array("other".utf8))) }
+        #expect(throws: IntegrityError.self) { try batch.stage(try writer(), expected: digest, expectedSize: 2_999) }
+        #expect(try FileSystem.list(store.layout.tmp).isEmpty, "a refused object leaves no temp file")
+        #expect(try batch.stage(try writer(), expected: digest, expectedSize: 3_000).ticket == 0)
+        let insertions = try batch.commit()
+        #expect(insertions == [.init(digest: digest, size: 3_000, created: true)])
+        try expectObjectsMatchTheirNames(store)
+    }
+
     @Test("a round whose commit fails removes its temp files and the objects it had named")
     func failedCommit() throws {
         let directory = TemporaryDirectory()

@@ -92,10 +92,22 @@ final class ObjectBatch: Sendable {
     /// ticket (its position in the list ``commit()`` returns) and size. Safe to call from many threads.
     func stage(fileAt path: String, copied report: ((UInt64) -> Void)? = nil) throws -> (ticket: Int, size: UInt64) {
         let writer = try ObjectWriter(store: store)
-        let sealed: (digest: Digest, size: UInt64, temporaryPath: String?)
         do {
             try store.fill(writer, fromFileAt: path, copied: report)
-            sealed = try writer.seal()
+        } catch {
+            writer.abandon()
+            throw error
+        }
+        return try stage(writer)
+    }
+
+    /// Stages the object a caller wrote through `writer` (bytes streamed from elsewhere), checked against
+    /// `expected` and `expectedSize` as ``ObjectWriter/commit(expected:expectedSize:)`` checks them; returns
+    /// its ticket and size. The writer is done with afterwards. Safe to call from many threads.
+    func stage(_ writer: ObjectWriter, expected: Digest? = nil, expectedSize: UInt64? = nil) throws -> (ticket: Int, size: UInt64) {
+        let sealed: (digest: Digest, size: UInt64, temporaryPath: String?)
+        do {
+            sealed = try writer.seal(expected: expected, expectedSize: expectedSize)
         } catch {
             writer.abandon()
             throw error

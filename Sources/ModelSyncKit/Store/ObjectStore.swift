@@ -310,16 +310,7 @@ public final class ObjectWriter {
 
     /// Makes the bytes durable, checks them against `expected` (and `expectedSize`), and links the object in.
     public func commit(expected: Digest? = nil, expectedSize: UInt64? = nil) throws -> ObjectStore.Insertion {
-        let digest = hasher.finalize()
-        if let expectedSize, expectedSize != size {
-            abandon()
-            throw IntegrityError(.sizeMismatch, "object \(expected?.description ?? digest.description): expected \(expectedSize) bytes, got \(size)")
-        }
-        if let expected, expected != digest {
-            abandon()
-            throw IntegrityError(.digestMismatch, "content expected to be \(expected) hashes to \(digest)",
-                                 hint: "the source is corrupt or was tampered with; nothing was stored")
-        }
+        let digest = try verifiedDigest(expected: expected, expectedSize: expectedSize)
         let finalPath = store.layout.objectPath(digest)
         if FileSystem.exists(finalPath) {
             abandon()
@@ -346,13 +337,31 @@ public final class ObjectWriter {
     /// Finishes the object **without** making it durable or naming it: the first half of a batched
     /// commit (``ObjectBatch``). Returns its digest, its size and the sealed temp file, which the caller now
     /// owns; no temp file (nil) when the store already holds the object.
-    func seal() throws(IOError) -> (digest: Digest, size: UInt64, temporaryPath: String?) {
-        let digest = hasher.finalize()
+    /// With `expected` and `expectedSize`, the bytes are checked as ``commit(expected:expectedSize:)`` checks
+    /// them (`IntegrityError`, temp file removed).
+    func seal(expected: Digest? = nil, expectedSize: UInt64? = nil) throws -> (digest: Digest, size: UInt64, temporaryPath: String?) {
+        let digest = try verifiedDigest(expected: expected, expectedSize: expectedSize)
         if FileSystem.exists(store.layout.objectPath(digest)) {
             abandon()
             return (digest, size, nil)
         }
         return (digest, size, try file.seal(mode: mode, exactMode: true))
+    }
+
+    /// The digest of the bytes written, once they match `expected` and `expectedSize` (else the temp file is
+    /// removed and `IntegrityError` thrown).
+    private func verifiedDigest(expected: Digest?, expectedSize: UInt64?) throws(IntegrityError) -> Digest {
+        let digest = hasher.finalize()
+        if let expectedSize, expectedSize != size {
+            abandon()
+            throw IntegrityError(.sizeMismatch, "object \(expected?.description ?? digest.description): expected \(expectedSize) bytes, got \(size)")
+        }
+        if let expected, expected != digest {
+            abandon()
+            throw IntegrityError(.digestMismatch, "content expected to be \(expected) hashes to \(digest)",
+                                 hint: "the source is corrupt or was tampered with; nothing was stored")
+        }
+        return digest
     }
 }
 
