@@ -147,6 +147,9 @@ final class ObjectBatch: Sendable {
         let waiting = round.indices.filter { round[$0].temporaryPath != nil }
         guard !waiting.isEmpty else { return insertions }
         var named: [Digest] = []
+        // Temp files already renamed or removed: a failure removes only the others (another round's new temp
+        // file may have taken a freed name meanwhile).
+        var handled = 0
         do {
             FaultInjection.point("import-staged")
             try syncTemporaryFiles(waiting.map { round[$0].temporaryPath! })
@@ -160,6 +163,7 @@ final class ObjectBatch: Sendable {
                 let directory = store.layout.objects + "/sha256/" + item.digest.fanout
                 if try makeFanout(directory) { createdFanout = true }
                 let created = try name(item.temporaryPath!, as: store.layout.objectPath(item.digest))
+                handled += 1
                 observe?(.placed(item.digest, created: created))
                 guard created else { continue }
                 insertions[position] = .init(digest: item.digest, size: item.size, created: true)
@@ -172,7 +176,7 @@ final class ObjectBatch: Sendable {
             observe?(.directoriesSynced(directories))
             return insertions
         } catch {
-            for position in waiting { if let path = round[position].temporaryPath { unlink(path) } }
+            for position in waiting.dropFirst(handled) { if let path = round[position].temporaryPath { unlink(path) } }
             for digest in named { try? store.remove(digest) }
             throw error
         }
