@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <linux/fs.h>
 #include "CModelSyncSystem.h"
@@ -20,4 +21,14 @@ ssize_t CModelSyncSystem_copy_file_range(int in, int out, size_t length) {
 
 int CModelSyncSystem_malloc_trim(void) {
     return malloc_trim(0);
+}
+
+int CModelSyncSystem_syncfs(int descriptor) {
+    return syncfs(descriptor);
+}
+
+unsigned long CModelSyncSystem_filesystem_type(int descriptor) {
+    struct statfs info;
+    if (fstatfs(descriptor, &info) != 0) return 0;
+    return (unsigned long)info.f_type;
 }

@@ -18,4 +18,12 @@ ssize_t CModelSyncSystem_copy_file_range(int in, int out, size_t length);
 /// Swift's Glibc module. Returns 1 when memory was released.
 int CModelSyncSystem_malloc_trim(void);
 
+/// syncfs(2): writes back every dirty page and inode of the filesystem holding `descriptor`, declared only
+/// under _GNU_SOURCE too. Returns 0, or -1 with errno set (writeback errors are reported since Linux 5.8).
+int CModelSyncSystem_syncfs(int descriptor);
+
+/// The `f_type` magic number fstatfs(2) gives for the filesystem holding `descriptor` (<sys/vfs.h> is not
+/// part of Swift's Glibc module); 0 when fstatfs fails.
+unsigned long CModelSyncSystem_filesystem_type(int descriptor);
+
 #endif

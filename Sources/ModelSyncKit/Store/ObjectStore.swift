@@ -8,7 +8,9 @@ import Foundation
 ///
 /// Every write follows one protocol: temp file in `tmp/` → hash while writing → fsync → verify →
 /// `link(2)` into `objects/` (fails harmlessly if another process got there first) → fsync the directory.
-/// Nothing enters `objects/` unverified. Stateless apart from its paths, so it is `Sendable`.
+/// Many small objects take the same steps a batch at a time (``ObjectBatch``: one `syncfs(2)` for all their
+/// temp files, then their links, then one fsync per fan-out directory). Nothing enters `objects/`
+/// unverified or before its bytes are on disk. Stateless apart from its paths, so it is `Sendable`.
 public struct ObjectStore: Sendable {
     /// The size of each read and write: large enough for OpenSSL to run at full speed, small enough to keep
     /// memory constant whatever the file size.
@@ -48,35 +50,42 @@ public struct ObjectStore: Sendable {
     /// `copied` receives the size of each chunk as it is stored (for progress on large files).
     public func insert(fileAt path: String, expected: Digest? = nil,
                        copied report: ((UInt64) -> Void)? = nil) throws -> Insertion {
-        let source = try FileSystem.open(path, O_RDONLY)
-        defer { close(source) }
-        _ = posix_fadvise(source, 0, 0, POSIX_FADV_SEQUENTIAL)
         let writer = try ObjectWriter(store: self)
-        var info = stat()
-        if fstat(source, &info) == 0 {
-            // An object is no more readable than its source was (StorePermissions).
-            writer.mode = StorePermissions.objectMode(sourceAccess: StorePermissions.readAccess(ofFileAt: path, mode: info.st_mode))
-        }
         do {
-            // The kernel copies (copy_file_range: no round trip through user space) and the writer hashes
-            // what landed in the temp file, read back from the page cache: the digest is that of the bytes
-            // stored, whatever the source does meanwhile.
-            var copying = true
-            while copying {
-                let before = writer.size
-                switch try writer.copy(from: source, path: path) {
-                case .copied: report?(writer.size - before)
-                case .finished: copying = false
-                case .unsupported:
-                    try copyByReading(source, path: path, into: writer)
-                    report?(writer.size)
-                    copying = false
-                }
-            }
+            try fill(writer, fromFileAt: path, copied: report)
             return try writer.commit(expected: expected)
         } catch {
             writer.abandon()
             throw error
+        }
+    }
+
+    /// Copies the file at `path` into `writer` (not yet committed), hashing while copying, and gives the
+    /// writer the mode the object will have. Shared by ``insert(fileAt:expected:copied:)`` and
+    /// ``ObjectBatch/stage(fileAt:copied:)``.
+    func fill(_ writer: ObjectWriter, fromFileAt path: String, copied report: ((UInt64) -> Void)?) throws {
+        let source = try FileSystem.open(path, O_RDONLY)
+        defer { close(source) }
+        var info = stat()
+        if fstat(source, &info) == 0 {
+            // An object is no more readable than its source was (StorePermissions).
+            writer.mode = StorePermissions.objectMode(sourceAccess: StorePermissions.readAccess(ofFileAt: path, mode: info.st_mode))
+            // Read-ahead advice is worth its system call only for files larger than one read.
+            if info.st_size > ObjectStore.chunkSize { _ = posix_fadvise(source, 0, 0, POSIX_FADV_SEQUENTIAL) }
+        }
+        // The kernel copies (copy_file_range: no round trip through user space) and the writer hashes
+        // what landed in the temp file, read back from the page cache: the digest is that of the bytes
+        // stored, whatever the source does meanwhile.
+        while true {
+            let before = writer.size
+            switch try writer.copy(from: source, path: path) {
+            case .copied: report?(writer.size - before)
+            case .finished: return
+            case .unsupported:
+                try copyByReading(source, path: path, into: writer)
+                report?(writer.size)
+                return
+            }
         }
     }
 
@@ -190,6 +199,21 @@ public struct ObjectStore: Sendable {
         return false
     }
 
+    /// Removes the temp files in `tmp/` that object writers of processes no longer running left behind
+    /// (`obj-<pid>-…`: a writer killed before it named its object). A live writer's files, and files of
+    /// other kinds, are left to it and to `fsck --repair` or `gc`. Best effort: a file that cannot be
+    /// removed is left as it was.
+    func removeAbandonedTemporaryFiles() {
+        guard let names = try? FileSystem.list(layout.tmp) else { return }
+        let own = getpid()
+        for name in names where name.hasPrefix("obj-") {
+            guard let pid = name.dropFirst("obj-".count).split(separator: "-").first.flatMap({ pid_t($0) }),
+                  pid > 0, pid != own else { continue }
+            // ESRCH: no such process. EPERM means one is running under another user: it is left alone.
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink(layout.tmp + "/" + name) }
+        }
+    }
+
     /// Removes an object file (gc); its fan-out directory stays.
     public func remove(_ digest: Digest) throws(IOError) {
         let path = layout.objectPath(digest)
@@ -259,8 +283,15 @@ public final class ObjectWriter {
 
     /// Hashes the `count` bytes just copied past `size`, read back from the temp file (page cache).
     private func hashBack(count copied: Int) throws(IOError) {
+        // Sized to what was copied, up to one chunk: a small file (most of a folder of many) costs a small
+        // buffer, not a 1 MiB mapping.
+        let wanted = min(ObjectStore.chunkSize, (copied + 4095) & ~4095)
+        if let buffer = readBackBuffer, buffer.count < wanted {
+            buffer.deallocate()
+            readBackBuffer = nil
+        }
         if readBackBuffer == nil {
-            readBackBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ObjectStore.chunkSize, alignment: 4096)
+            readBackBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: wanted, alignment: 4096)
         }
         let buffer = readBackBuffer!
         var offset = 0
@@ -279,16 +310,7 @@ public final class ObjectWriter {
 
     /// Makes the bytes durable, checks them against `expected` (and `expectedSize`), and links the object in.
     public func commit(expected: Digest? = nil, expectedSize: UInt64? = nil) throws -> ObjectStore.Insertion {
-        let digest = hasher.finalize()
-        if let expectedSize, expectedSize != size {
-            abandon()
-            throw IntegrityError(.sizeMismatch, "object \(expected?.description ?? digest.description): expected \(expectedSize) bytes, got \(size)")
-        }
-        if let expected, expected != digest {
-            abandon()
-            throw IntegrityError(.digestMismatch, "content expected to be \(expected) hashes to \(digest)",
-                                 hint: "the source is corrupt or was tampered with; nothing was stored")
-        }
+        let digest = try verifiedDigest(expected: expected, expectedSize: expectedSize)
         let finalPath = store.layout.objectPath(digest)
         if FileSystem.exists(finalPath) {
             abandon()
@@ -310,6 +332,36 @@ public final class ObjectWriter {
     /// Discards the temp file.
     public func abandon() {
         file.abandon()
+    }
+
+    /// Finishes the object **without** making it durable or naming it: the first half of a batched
+    /// commit (``ObjectBatch``). Returns its digest, its size and the sealed temp file, which the caller now
+    /// owns; no temp file (nil) when the store already holds the object.
+    /// With `expected` and `expectedSize`, the bytes are checked as ``commit(expected:expectedSize:)`` checks
+    /// them (`IntegrityError`, temp file removed).
+    func seal(expected: Digest? = nil, expectedSize: UInt64? = nil) throws -> (digest: Digest, size: UInt64, temporaryPath: String?) {
+        let digest = try verifiedDigest(expected: expected, expectedSize: expectedSize)
+        if FileSystem.exists(store.layout.objectPath(digest)) {
+            abandon()
+            return (digest, size, nil)
+        }
+        return (digest, size, try file.seal(mode: mode, exactMode: true))
+    }
+
+    /// The digest of the bytes written, once they match `expected` and `expectedSize` (else the temp file is
+    /// removed and `IntegrityError` thrown).
+    private func verifiedDigest(expected: Digest?, expectedSize: UInt64?) throws(IntegrityError) -> Digest {
+        let digest = hasher.finalize()
+        if let expectedSize, expectedSize != size {
+            abandon()
+            throw IntegrityError(.sizeMismatch, "object \(expected?.description ?? digest.description): expected \(expectedSize) bytes, got \(size)")
+        }
+        if let expected, expected != digest {
+            abandon()
+            throw IntegrityError(.digestMismatch, "content expected to be \(expected) hashes to \(digest)",
+                                 hint: "the source is corrupt or was tampered with; nothing was stored")
+        }
+        return digest
     }
 }
 

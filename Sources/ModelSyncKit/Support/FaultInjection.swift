@@ -4,7 +4,7 @@ internal import Glibc
 import Foundation
 
 /// Named points where a debug build can kill itself, so tests can prove that a crash at any step of an
-/// activation leaves a consistent state. Compiled out of release builds.
+/// activation or an import leaves a consistent state. Compiled out of release builds.
 ///
 /// `MODEL_SYNC_FAULT=<point>` kills the process with SIGKILL at that point; `<point>:<n>` at its n-th pass.
 enum FaultInjection {
@@ -22,7 +22,8 @@ enum FaultInjection {
     static func point(_ name: String) {
         #if DEBUG
         guard let target, target.name == name else { return }
-        // Only the activating thread passes fault points, so the counter needs no lock.
+        // Only the activating or importing thread passes fault points (never a worker), so the counter needs
+        // no lock.
         passes[name, default: 0] += 1
         if passes[name] == target.count { kill(getpid(), SIGKILL) }
         #endif
