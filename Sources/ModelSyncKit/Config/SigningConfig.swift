@@ -41,7 +41,8 @@ extension Config {
         } ?? []
         signing.trustedKeys = keys.compactMap(Ed25519PublicKey.init(parsing:))
         if let value = try section.integer("threshold", minimum: 1) {
-            guard value <= Int64(Set(signing.trustedKeys).count) else {
+            // Without trusted_keys nothing is required and the threshold has no effect.
+            guard signing.trustedKeys.isEmpty || value <= Int64(Set(signing.trustedKeys).count) else {
                 throw section.reader.error("\(section.path).threshold", section.keyLine("threshold"),
                                            "threshold \(value) is more than the \(Set(signing.trustedKeys).count) distinct trusted_keys",
                                            hint: "list at least as many keys in trusted_keys, or lower the threshold")
