@@ -55,8 +55,11 @@ struct StatusCommand: GlobalOptionsCommand {
         var result = StatusOutput(status, daemons: daemons)
         // The newest accepted release, when it is what is active: signed, by whom, until when.
         if let active = status.active, workspace.signaturePolicy != nil {
-            let entry = try workspace.acceptedReleases.entry(RegistryLayout.latest)
-            if let entry, entry.manifest == active.manifest {
+            // The registry's channel first, then an archive's: whichever release named the active set.
+            let entries = try workspace.acceptedReleases.all()
+            let entry = [RegistryLayout.latest, ArchiveLayout.channel].lazy.compactMap { entries[$0] }
+                .first { $0.manifest == active.manifest }
+            if let entry {
                 result.signature = StatusOutput.Signature(entry)
                 lines.append("signed:     release \(entry.sequence) by \(entry.keyIDs.joined(separator: ", ")), expires \(entry.expires)")
             } else {

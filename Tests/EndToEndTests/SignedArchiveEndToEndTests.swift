@@ -66,6 +66,9 @@ struct SignedArchiveEndToEndTests {
         let pulled = try fixture.pull("a.zip")
         #expect(pulled.status == 0, "\(pulled.stderr)")
         #expect(try fixture.active() == manifest)
+        let status = try fixture.sandbox.cli.run(["status", "--config", "client.yaml", "--json"])
+        let signature = try #require(status.json["signature"] as? [String: Any], "\(status.stdout)")
+        #expect((signature["key_ids"] as? [String])?.count == 1)
     }
 
     @Test("an unsigned archive, or one signed by an untrusted key, is refused (exit 3) and nothing is activated")

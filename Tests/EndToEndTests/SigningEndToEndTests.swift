@@ -295,6 +295,20 @@ struct SigningEndToEndTests {
         #expect(try signed.activeManifest() == manifest)
     }
 
+    @Test("gc --registry removes an old manifest's signature file with it; the kept sets still verify")
+    func registryGCRemovesSignatures() throws {
+        let signed = try SignedFixture(files: 1, publisherExtra: "  registry: {keep_manifests: 1}")
+        let v1 = try #require(try signed.publish().json["manifest"] as? String)
+        signed.sandbox.write("publisher/models/set/extra.bin", Array("v2".utf8))
+        #expect(try signed.publish().status == 0)
+        let gc = try signed.sandbox.cli.run(["gc", "--registry", "--config", "publisher.yaml", "--json"])
+        #expect(gc.status == 0, "\(gc.stderr)")
+        let tree = signed.fixture.git(["ls-tree", "-r", "--name-only", "main"])
+        #expect(!tree.contains(String(v1.dropFirst(7))), "\(tree)")
+        #expect(tree.contains("channels/latest.release.json"))
+        #expect(try signed.pull().status == 0)
+    }
+
     @Test("signing.key_file missing or not a key: publish exits 2 and pushes nothing")
     func missingKeyFileRefusesToPublish() throws {
         let signed = try SignedFixture(files: 1)

@@ -112,6 +112,22 @@ struct SigningTests {
         #expect(FileManager.default.fileExists(atPath: directory.path + "/releases.json"))
     }
 
+    @Test("metrics give the seconds until the active set's release expires, read from the accepted releases")
+    func expiryMetric() throws {
+        let directory = TemporaryDirectory()
+        let expires = Date().addingTimeInterval(3600)
+        try AcceptedReleases(storeRoot: directory.path).record(
+            ReleaseStatement(channel: "latest", manifest: digest, sequence: 1, issued: Date(), expires: expires), keyIDs: ["k"])
+        var metrics = DaemonMetrics()
+        metrics.active = .init(generation: 1, manifest: digest, releaseExpires: expires)
+        let text = metrics.render(role: .client)
+        let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("model_sync_release_expiry_seconds{") })
+        let value = try #require(Int(line.split(separator: " ").last!))
+        #expect((3590...3600).contains(value), "\(line)")
+        #expect(text.contains("model_sync_release_expires_timestamp_seconds{role=\"client\"} \(Int(expires.timeIntervalSince1970))"))
+        #expect(!DaemonMetrics().render(role: .client).contains("model_sync_release_expiry_seconds"))
+    }
+
     @Test("signing: config keys, the threshold bound and the key sources")
     func config() throws {
         let key = Ed25519PrivateKey.generate().publicKey
