@@ -29,6 +29,24 @@ private struct SignedFixture {
             """)
     }
 
+    /// The same sandbox and registry with the client's trusted keys (the fixture's own plus `alsoTrusted`)
+    /// and `clientExtra` rewritten.
+    init(reusing other: SignedFixture, alsoTrusted: [String], clientExtra: String) throws {
+        fixture = other.fixture
+        publicKey = other.publicKey
+        let keys = ([publicKey] + alsoTrusted).map { "\n        - \"\($0)\"" }.joined()
+        sandbox.write("client.yaml", """
+            model_sync:
+              models_dir: client/models
+              store_dir: client/store
+              repo_dir: client/repo
+              repo_url: "file://\(sandbox.path)/registry.git"
+              signing:
+                trusted_keys:\(keys)
+            \(clientExtra)
+            """)
+    }
+
     func publish() throws -> CLI.Result { try fixture.publish() }
     func pull(_ extra: [String] = []) throws -> CLI.Result { try fixture.pull(extra) }
 
@@ -136,6 +154,41 @@ struct SigningEndToEndTests {
         #expect(pulled.status == 3, "\(pulled.stderr)")
         #expect(pulled.stderr.contains("1 valid signature(s) by trusted keys, 2 required"), "\(pulled.stderr)")
         #expect(try signed.activeManifest() == nil)
+    }
+
+    @Test("threshold 2: refused after the publisher alone signs, accepted once a second key cosigns")
+    func cosignReachesThreshold() throws {
+        var signed = try SignedFixture(files: 1)
+        let made = try signed.sandbox.cli.run(["keygen", "--out", "approver.pem", "--json"])
+        let approver = try #require(made.json["public_key"] as? String)
+        signed = try SignedFixture(reusing: signed, alsoTrusted: [approver], clientExtra: "    threshold: 2")
+        signed.sandbox.write("approver.yaml", """
+            model_sync:
+              models_dir: approver/models
+              store_dir: approver/store
+              repo_dir: approver/repo
+              repo_url: "file://\(signed.sandbox.path)/registry.git"
+              signing:
+                key_file: approver.pem
+            """)
+        let published = try signed.publish()
+        let manifest = try #require(published.json["manifest"] as? String)
+        let refused = try signed.pull()
+        #expect(refused.status == 3, "\(refused.stderr)")
+        #expect(refused.stderr.contains("1 valid signature(s) by trusted keys, 2 required"), "\(refused.stderr)")
+
+        let wrong = try signed.sandbox.cli.run(["cosign", "sha256:" + String(repeating: "0", count: 64), "--config", "approver.yaml"])
+        #expect(wrong.status == 2, "\(wrong.stderr)")
+        let cosigned = try signed.sandbox.cli.run(["cosign", manifest, "--config", "approver.yaml", "--json"])
+        #expect(cosigned.status == 0, "\(cosigned.stderr)")
+        #expect(cosigned.json["commit"] is String)
+        let again = try signed.sandbox.cli.run(["cosign", "--config", "approver.yaml", "--json"])
+        #expect(again.status == 0 && again.json["commit"] is NSNull, "\(again.stderr)")
+        let pulled = try signed.pull()
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        #expect(try signed.activeManifest() == manifest)
+        // The publisher's next publish of the same set keeps the cosignature (its release is still current).
+        #expect(try signed.publish().json["result"] as? String == "up-to-date")
     }
 
     @Test("a threshold above the number of trusted keys is a configuration error (exit 2)")
