@@ -101,6 +101,19 @@ struct SigningTests {
         #expect(throws: IntegrityError.self) { try SignatureEnvelope.decode(Array("{}".utf8), name: "f") }
     }
 
+    @Test("re-signing a manifest keeps other keys' signatures and adds this key's only when missing")
+    func mergingManifestSignatures() throws {
+        let (publisher, approver) = (Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate())
+        let signer = ReleaseSigner(key: publisher, expiresSec: 3600)
+        let statement = ManifestStatement(manifest: digest).canonicalBytes
+        let cosigned = SignatureEnvelope(statement: statement, signedBy: [approver]).encoded
+        let merged = try #require(signer.manifestSignature(digest, merging: cosigned))
+        let policy = SignaturePolicy(trustedKeys: [publisher.publicKey, approver.publicKey], threshold: 2)
+        #expect(try policy.verify(SignatureEnvelope.decode(merged, name: "f"), name: "f").count == 2)
+        #expect(signer.manifestSignature(digest, merging: merged) == nil)
+        #expect(signer.manifestSignature(digest, merging: Array("junk".utf8)) != nil)
+    }
+
     @Test("accepted releases only move forward and live in a file beside the index")
     func acceptedReleases() throws {
         let directory = TemporaryDirectory()

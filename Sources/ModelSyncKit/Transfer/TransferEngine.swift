@@ -144,11 +144,9 @@ public struct TransferEngine {
             let expected = try session.channel(channel)
             let missing = try blobsToSend(manifest, session: session)
             let previous = try signer == nil ? nil : Self.currentRelease(channel, in: session)
-            var signed = true
-            if let signer {
-                let manifestSigned = try session.signatureBytes(.manifest(manifest.digest)) != nil
-                signed = manifestSigned && signer.isCurrent(previous, manifest: manifest.digest)
-            }
+            let manifestSignature = signer?.manifestSignature(
+                manifest.digest, merging: try session.signatureBytes(.manifest(manifest.digest)))
+            let signed = signer.map { manifestSignature == nil && $0.isCurrent(previous, manifest: manifest.digest) } ?? true
             if expected == manifest.digest, missing.isEmpty, signed, try session.hasManifest(manifest.digest) {
                 return Published(receipt: nil, newObjects: 0, newBytes: 0)
             }
@@ -156,7 +154,7 @@ public struct TransferEngine {
             try session.putManifest(manifest)
             let release = signer.map { $0.release(channel, manifest: manifest.digest, after: previous) }
             if let signer, let release {
-                try session.putSignature(.manifest(manifest.digest), bytes: signer.manifestSignature(manifest.digest))
+                if let manifestSignature { try session.putSignature(.manifest(manifest.digest), bytes: manifestSignature) }
                 try session.putSignature(.release(channel: channel), bytes: signer.releaseSignature(release))
             }
             let summary = PublishSummary(manifest: manifest.digest, files: manifest.files.count,

@@ -20,6 +20,21 @@ public struct ReleaseSigner: Sendable {
         SignatureEnvelope(statement: ManifestStatement(manifest: manifest).canonicalBytes, signedBy: [key]).encoded
     }
 
+    /// The signature file for `manifest` given the one the destination holds (`existing`): nil when that
+    /// already carries this key's valid signature; otherwise its other signatures (cosigners', a rotated-out
+    /// key's) are kept and this key's is added, so a publish never drops an approval.
+    public func manifestSignature(_ manifest: Digest, merging existing: [UInt8]?) -> [UInt8]? {
+        let statement = ManifestStatement(manifest: manifest).canonicalBytes
+        guard let existing, let envelope = try? SignatureEnvelope.decode(existing, name: ""),
+              envelope.statement == statement else { return manifestSignature(manifest) }
+        let keyID = key.publicKey.keyID
+        if envelope.signatures.contains(where: { $0.keyID == keyID && key.publicKey.isValidSignature($0.bytes, of: statement) }) {
+            return nil
+        }
+        return SignatureEnvelope(statement: statement, signatures: envelope.signatures.filter { $0.keyID != keyID }
+            + [.init(keyID: keyID, bytes: key.sign(statement))]).encoded
+    }
+
     /// The next release of `channel`: `previous`'s sequence plus one (1 for the first).
     public func release(_ channel: String, manifest: Digest, after previous: ReleaseStatement?) -> ReleaseStatement {
         let issued = now()
