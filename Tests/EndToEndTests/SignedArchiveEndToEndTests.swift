@@ -104,6 +104,17 @@ struct SignedArchiveEndToEndTests {
         #expect(try fixture.active() == newer.json["manifest"] as? String)
     }
 
+    @Test("a plain (legacy) archive has no signatures: refused (exit 3) when trusted_keys is set")
+    func legacyArchiveRefused() throws {
+        let fixture = try ArchiveFixture()
+        fixture.sandbox.write("make.py", "import zipfile\nz = zipfile.ZipFile('legacy.zip', 'w')\nz.writestr('models/w.bin', b'weights')\nz.close()\n")
+        #expect(shell("cd '\(fixture.sandbox.path)' && python3 make.py") == 0)
+        let result = try fixture.pull("legacy.zip")
+        #expect(result.status == 3, "\(result.stderr)")
+        #expect(result.stderr.contains("plain (legacy) archive without signatures"), "\(result.stderr)")
+        #expect(try fixture.active() == nil)
+    }
+
     @Test("pack with signing.key_env unset exits 2 and writes no archive")
     func packWithoutKey() throws {
         var fixture = try ArchiveFixture()

@@ -227,6 +227,9 @@ struct SigningEndToEndTests {
             }
             let pulled = try signed.pull()
             #expect(pulled.status == 3, "\(tamper): \(pulled.stderr)")
+            let manifest = signed.fixture.git(["show", "main:models/channels/latest"])
+            let verify = try signed.sandbox.cli.run(["verify", manifest, "--config", "client.yaml"])
+            #expect(verify.status == 3, "verify, \(tamper): \(verify.stderr)")
             #expect(pulled.stderr.contains(tamper == "malformed" ? "is malformed" : "does not verify"), "\(tamper): \(pulled.stderr)")
             #expect(try signed.activeManifest() == nil)
         }
