@@ -23,6 +23,7 @@ struct ModelSync: ParsableCommand {
             PublishCommand.self, PullCommand.self, RunPodPullCommand.self, DaemonCommand.self,
             ImportCommand.self, ActivateCommand.self, RollbackCommand.self, StatusCommand.self, LogCommand.self,
             DiffCommand.self, FsckCommand.self, GCCommand.self, PinCommand.self, PackCommand.self, VersionsCommand.self,
+            KeygenCommand.self, VerifyCommand.self, CosignCommand.self,
         ]
     )
 

@@ -26,7 +26,7 @@ struct PackCommand: GlobalOptionsCommand {
         let workspace = try global.workspace()
         let haveList = try have.map { try Packer.readHaveList(at: $0) } ?? []
         let result = try Packer().pack(modelsDir: workspace.modelsDir, to: archivePath, have: haveList,
-                                       progress: output.progressHandler())
+                                       signer: try workspace.releaseSigner(), progress: output.progressHandler())
         output.excluded(result.excluded)
         output.result(PackOutput(result), text: "\(result.archive): \(Output.bytes(result.archiveSize)), \(result.objects) objects, "
             + "sha256 \(result.archiveSHA256.hex)\nmanifest \(result.manifest)")

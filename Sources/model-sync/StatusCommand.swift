@@ -53,6 +53,19 @@ struct StatusCommand: GlobalOptionsCommand {
                          + (state.lastError.map { ", last error: \($0)" } ?? ""))
         }
         var result = StatusOutput(status, daemons: daemons)
+        // The newest accepted release, when it is what is active: signed, by whom, until when.
+        if let active = status.active, workspace.signaturePolicy != nil {
+            // The registry's channel first, then an archive's: whichever release named the active set.
+            let entries = try workspace.acceptedReleases.all()
+            let entry = [RegistryLayout.latest, ArchiveLayout.channel].lazy.compactMap { entries[$0] }
+                .first { $0.manifest == active.manifest }
+            if let entry {
+                result.signature = StatusOutput.Signature(entry)
+                lines.append("signed:     release \(entry.sequence) by \(entry.keyIDs.joined(separator: ", ")), expires \(entry.expires)")
+            } else {
+                lines.append("signed:     no accepted release names the active set (chosen with pull --manifest, or imported)")
+            }
+        }
         if remote {
             let plan = try Puller(workspace: workspace).plan()
             result.remote = PullPlanOutput(plan)
@@ -123,9 +136,31 @@ struct StatusOutput: Encodable {
     let daemons: [String: DaemonSummary]
     /// With `--remote`: what a pull would do.
     var remote: PullPlanOutput?
+    /// The signed release that named the active set, when signatures are required and one did.
+    @Nullable var signature: Signature?
+
+    /// `signature` in `status --json`.
+    struct Signature: Encodable {
+        let sequence: Int
+        let issued: String
+        let expires: String
+        let keyIDs: [String]
+
+        init(_ entry: AcceptedReleases.Entry) {
+            sequence = entry.sequence
+            issued = entry.issued
+            expires = entry.expires
+            keyIDs = entry.keyIDs
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case sequence, issued, expires
+            case keyIDs = "key_ids"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
-        case active, generations, objects, daemons, remote
+        case active, generations, objects, daemons, remote, signature
         case modelsDir = "models_dir"
         case storeDir = "store_dir"
         case objectBytes = "object_bytes"

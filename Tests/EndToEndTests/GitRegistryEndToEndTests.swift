@@ -6,10 +6,12 @@ import Testing
 
 /// A bare registry, a publisher (models folder, store, registry clone) and a client that clones on first pull.
 struct RegistryFixture {
-    let sandbox = Sandbox()
+    let sandbox: Sandbox
     var registry: String { sandbox.path + "/registry.git" }
 
-    init(files: Int = 20, extraPublisherYAML: String = "", extraClientYAML: String = "", remoteURL: String? = nil) {
+    init(sandbox: Sandbox = Sandbox(), files: Int = 20, extraPublisherYAML: String = "", extraClientYAML: String = "",
+         remoteURL: String? = nil) {
+        self.sandbox = sandbox
         #expect(gitCLI(["init", "-q", "--bare", "-b", "main", "registry.git"], in: sandbox.path).status == 0)
         #expect(gitCLI(["clone", "-q", "registry.git", "publisher/repo"], in: sandbox.path).status == 0)
         for index in 0..<files {

@@ -39,6 +39,8 @@ public struct Config: Sendable, Hashable {
     public var registry = RegistryConfig()
     /// `gc`: garbage collection.
     public var gc = GCConfig()
+    /// `signing`: the publisher's key and the keys clients trust (docs/signing.md).
+    public var signing = SigningConfig()
     /// `activation`: health check and hook.
     public var activation = ActivationConfig()
     /// `git`: git credentials and identity.

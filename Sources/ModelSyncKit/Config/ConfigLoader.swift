@@ -9,7 +9,7 @@ extension Config {
         "model_sync": [
             "models_dir", "store_dir", "repo_dir", "repo_url", "remote", "branch", "repo_models_subdir",
             "keep_generations", "link_mode", "lock_timeout_sec", "allow_dirty", "publisher", "client",
-            "runpod_client", "runpod", "registry", "gc", "activation", "git", "daemon",
+            "runpod_client", "runpod", "registry", "gc", "activation", "git", "daemon", "signing",
         ],
         "publisher": ["schedule", "train_before_push", "train_command", "train_timeout_sec"],
         "client": ["schedule"],
@@ -22,6 +22,7 @@ extension Config {
         ],
         "registry": ["keep_manifests"],
         "gc": ["grace_sec"],
+        "signing": ["key_file", "key_env", "trusted_keys", "threshold", "expires_sec"],
         "activation": ["health_check", "health_timeout_sec", "on_activate"],
         "git": [
             "token_env", "ssh_key", "author_name", "author_email", "allow_insecure_http", "lfs", "lfs_url",
@@ -134,6 +135,7 @@ extension Config {
         try readLFS(gitSection)
 
         try readDaemon(top.section("daemon", known: Self.knownKeys["daemon"]!))
+        try readSigning(top.section("signing", known: Self.knownKeys["signing"]!))
     }
 
     private mutating func readRunPod(_ section: SectionReader) throws(ConfigError) {

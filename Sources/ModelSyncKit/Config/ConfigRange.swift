@@ -62,6 +62,9 @@ extension Config {
         // Each transfer holds a connection and a buffer; hosts throttle far below this.
         "model_sync.git.lfs_concurrency": .atLeast(1, upTo: 64),
         "model_sync.gc.grace_sec": .atLeast(0, upTo: decade),
+        // A release valid for less than a minute could expire between publish and pull; a year is plenty.
+        "model_sync.signing.expires_sec": .atLeast(60, upTo: 366 * day),
+        "model_sync.signing.threshold": .atLeast(1, upTo: 100),
         "model_sync.activation.health_timeout_sec": .positive(upTo: day),
         // More than a day of jitter would skip a daily run.
         "model_sync.daemon.jitter_sec": .atLeast(0, upTo: day),

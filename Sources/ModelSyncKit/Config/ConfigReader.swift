@@ -364,6 +364,28 @@ struct SectionReader {
         return result
     }
 
+    /// A list of strings (`signing.trusted_keys`); each item is passed to `parse`, which names what is wrong
+    /// with it (nil: fine). A single scalar is refused, so a missing `-` is not silently one item.
+    func stringList(_ name: String, expecting: String, parse: (String) -> String?) throws(ConfigError) -> [String]? {
+        guard let (key, line, node) = entry(name) else { return nil }
+        switch node {
+        case .sequence(let items, _):
+            var result: [String] = []
+            for (index, item) in items.enumerated() {
+                let itemKey = "\(key)[\(index)]"
+                guard let scalar = try reader.scalar(item, key: itemKey, line: item.line, expecting: expecting) else {
+                    throw reader.error(itemKey, item.line, "expected \(expecting), got null")
+                }
+                if let problem = parse(scalar.text) { throw reader.error(itemKey, item.line, problem) }
+                result.append(scalar.text)
+            }
+            return result
+        case .scalar(let raw, .plain, _) where ConfigReader.isNull(raw): return nil
+        default: throw reader.error(key, line, "expected a list of \(expecting), got \(ConfigReader.describe(node))",
+                                    hint: "write one item per line, each starting with `- `")
+        }
+    }
+
     /// Any YAML value as JSON; with `requireObject`, it must be a mapping.
     func json(_ name: String, requireObject: Bool) throws(ConfigError) -> JSONValue? {
         guard let (key, line, node) = entry(name) else { return nil }

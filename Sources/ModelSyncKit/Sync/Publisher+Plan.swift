@@ -25,6 +25,8 @@ extension Publisher {
         let registryLock = try StoreLock(path: FileSystem.absolute(workspace.storeDir) + "/registry.lock",
                                          timeout: workspace.config.lockTimeoutSec)
         return try withExtendedLifetime(registryLock) {
+            // A key that a real publish could not read fails the dry run too.
+            _ = try workspace.releaseSigner()
             let config = workspace.config
             let registry = try GitRegistry.open(config: config, environment: workspace.environment)
             let (imported, manifest) = try snapshot(progress: progress)

@@ -39,6 +39,9 @@ public struct Publisher {
         public let bytes: UInt64
         /// Files of the models folder left out of the set (secrets, `.modelsyncignore`).
         public var excluded: [ModelSetExclusion] = []
+        /// The release signed with this publish (`signing.key_file`), and the key that signed it.
+        public var release: ReleaseStatement?
+        public var keyID: String?
     }
 
     public let workspace: Workspace
@@ -74,21 +77,27 @@ public struct Publisher {
         let registry = try GitRegistry.open(config: config, environment: workspace.environment)
         registry.beforePush = beforePush
         if !(options.allowDirty || config.allowDirty) { try registry.requireCleanWorktree() }
+        // Read before training: a missing key must not cost an hour of training first.
+        let signer = try workspace.releaseSigner()
         try train()
         let (imported, manifest) = try snapshot(progress: progress)
         let destination = GitRegistryDestination(registry: registry, author: registry.author(config: config),
                                                  title: options.message)
         let published = try TransferEngine(store: workspace.openStoreForReading(), progress: progress)
-            .publish(manifest, to: destination, channel: RegistryLayout.latest)
+            .publish(manifest, to: destination, channel: RegistryLayout.latest, signer: signer)
         guard let receipt = published.receipt, let commit = GitOID(hex: receipt) else {
             return Result(result: .upToDate, manifest: manifest.digest, commit: nil, newObjects: 0, newBytes: 0,
                           files: imported.files, bytes: imported.bytes, excluded: imported.excluded)
         }
+        let signed = published.release.map { ", signed release \($0.sequence) by \(signer!.key.publicKey.keyID)" } ?? ""
         try workspace.openStore().recordCompleted(StoreEvent(
-            kind: .publish, manifest: manifest.digest, reason: "commit \(commit) to \(registry.remoteName)/\(registry.branch)"))
-        return Result(result: .published, manifest: manifest.digest, commit: commit, newObjects: published.newObjects,
-                      newBytes: published.newBytes, files: imported.files, bytes: imported.bytes,
-                      excluded: imported.excluded)
+            kind: .publish, manifest: manifest.digest, reason: "commit \(commit) to \(registry.remoteName)/\(registry.branch)\(signed)"))
+        var result = Result(result: .published, manifest: manifest.digest, commit: commit, newObjects: published.newObjects,
+                            newBytes: published.newBytes, files: imported.files, bytes: imported.bytes,
+                            excluded: imported.excluded)
+        result.release = published.release
+        result.keyID = signer?.key.publicKey.keyID
+        return result
     }
 
     /// Imports the models folder under the store lock, released when this returns.

@@ -51,6 +51,10 @@ public struct Puller {
             return try GitRegistrySource(registry: registry)
         }
         let legacy = try LegacyLayout(layout: source.registry.layout).files(of: source.registry, in: source.commit)
+        if !legacy.isEmpty, manifest == nil, workspace.signaturePolicy != nil {
+            throw IntegrityError(.missingSignature, "the registry is in the old unsigned layout, and signing.trusted_keys requires signatures",
+                                 hint: "publish once with `model-sync publish` and signing.key_file set (docs/signing.md)")
+        }
         if !legacy.isEmpty, manifest == nil {
             return try withExtendedLifetime(registryLock) {
                 try LegacyRegistryImport(workspace: workspace, force: force)
@@ -58,6 +62,7 @@ public struct Puller {
             }
         }
         let target = try resolveTarget(in: source)
+        let signers = try checkSignatures(target, in: source, record: true)
         if manifest == nil, let held = try heldBack(target) { return held }
         // Git LFS objects are downloaded before the store lock too, into a folder of this process's own.
         var incoming: IncomingDirectory?
@@ -70,14 +75,31 @@ public struct Puller {
         }, progress: progress)
         return try withExtendedLifetime(registryLock) {
             let store = try workspace.openStore()
-            return try pull(target, from: source, into: store, progress: progress)
+            return try pull(target, from: source, into: store, signers: signers, progress: progress)
         }
+    }
+
+    /// With `signing.trusted_keys` set, checks the signatures before anything is fetched (docs/signing.md):
+    /// the channel's release and the manifest's signature, or with `--manifest` (an explicit choice of an
+    /// older set) the manifest's signature alone. With `record`, the accepted release is remembered so a
+    /// later rollback of the registry is refused. Returns the keys that signed the manifest, empty when
+    /// signatures are not required.
+    private func checkSignatures(_ target: Digest, in source: GitRegistrySource, record: Bool) throws -> [String] {
+        guard let policy = workspace.signaturePolicy else { return [] }
+        let verifier = SignatureVerifier(policy: policy)
+        if manifest != nil { return try verifier.verifyManifest(target, from: source) }
+        let accepted = workspace.acceptedReleases
+        let release = try verifier.verifyRelease(RegistryLayout.latest, naming: target, from: source,
+                                                 accepted: try accepted.entry(RegistryLayout.latest))
+        if record { try accepted.record(release.statement, keyIDs: release.keyIDs) }
+        return release.keyIDs
     }
 
     /// What `pull` would do now: the registry is fetched, the store only read.
     public func plan() throws -> Plan {
         let source = try workspace.fetchedRegistry()
         let target = try resolveTarget(in: source)
+        _ = try checkSignatures(target, in: source, record: false)
         let manifest = try TransferEngine.validatedManifest(target, from: source)
         guard FileManager.default.fileExists(atPath: StoreLayout(root: FileSystem.absolute(workspace.storeDir)).indexPath) else {
             var seen = Set<Digest>()
@@ -114,7 +136,7 @@ public struct Puller {
     /// The part that needs the store lock: blobs from the fetched `repo_dir` into `store`, then activation.
     /// A manifest chosen with `--manifest` other than the channel's holds the channel's, so that the next
     /// pull (a daemon's) does not undo the choice.
-    private func pull(_ digest: Digest, from source: GitRegistrySource, into store: Store,
+    private func pull(_ digest: Digest, from source: GitRegistrySource, into store: Store, signers: [String],
                       progress: ProgressHandler?) throws -> ActivationResult {
         let engine = TransferEngine(store: store, progress: progress)
         let pulled = try engine.pull(try engine.fetchManifest(digest, from: source), from: source)
@@ -128,7 +150,8 @@ public struct Puller {
         try store.recordCompleted(StoreEvent(kind: .pull, generation: result.generation, manifest: digest,
                                     reason: "\(result.result.rawValue) from commit \(source.commit), "
                                         + "\(result.fetchedObjects) objects fetched"
-                                        + (manifest != nil ? " (chosen with --manifest)" : "")))
+                                        + (manifest != nil ? " (chosen with --manifest)" : "")
+                                        + (signers.isEmpty ? "" : ", signed by \(signers.joined(separator: ", "))")))
         return result
     }
 }

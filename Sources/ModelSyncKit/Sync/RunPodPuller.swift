@@ -158,9 +158,10 @@ public struct RunPodPuller {
     private func importAndActivate(_ archivePath: String, store: Store, expectedManifest: Digest?, source: String,
                                    respectingHolds: Bool, progress: ProgressHandler?) throws -> ActivationResult {
         let runpod = workspace.config.runpod
-        let imported = try ArchiveImporter(store: store, extractSubdir: runpod.extractSubdir,
-                                           maxExtractBytes: UInt64(max(0, runpod.maxExtractBytes)))
-            .importArchive(at: archivePath, progress: progress)
+        var importer = ArchiveImporter(store: store, extractSubdir: runpod.extractSubdir,
+                                       maxExtractBytes: UInt64(max(0, runpod.maxExtractBytes)))
+        importer.signatures = workspace.signaturePolicy.map { ($0, workspace.acceptedReleases) }
+        let imported = try importer.importArchive(at: archivePath, progress: progress)
         if imported.format == .delta, let expectedManifest, expectedManifest != imported.manifest {
             throw IntegrityError(.digestMismatch, "\(source) announced manifest \(expectedManifest) but its archive carries \(imported.manifest)",
                                  hint: "the worker's output and archive disagree; run runpod-pull again")

@@ -39,9 +39,24 @@ public protocol PublishSession: AnyObject {
     /// another publisher moved it first; the engine then starts a new attempt.
     func moveChannel(_ name: String, to digest: Digest, expecting expected: Digest?,
                      summary: PublishSummary) throws -> ChannelUpdate
+
+    /// The bytes of a signature file in this state, nil when absent.
+    func signatureBytes(_ file: SignatureFile) throws -> [UInt8]?
+
+    /// Stores a signature file, to land with the channel move (the same commit for a git registry).
+    func putSignature(_ file: SignatureFile, bytes: [UInt8]) throws
 }
 
 extension PublishSession {
+    /// A destination without signature files.
+    public func signatureBytes(_ file: SignatureFile) throws -> [UInt8]? { nil }
+
+    /// A destination that cannot hold signatures refuses a signed publish rather than publishing unsigned.
+    public func putSignature(_ file: SignatureFile, bytes: [UInt8]) throws {
+        throw UsageError("this destination cannot hold signature files (\(file)), and signing.key_file is set",
+                         hint: "publish to a git registry, or remove signing.key_file")
+    }
+
     /// One blob after another: verified, then ``putBlob(_:)``.
     public func putBlobs(_ entries: [ManifestEntry], from outgoing: OutgoingBlobs) throws {
         for entry in entries {

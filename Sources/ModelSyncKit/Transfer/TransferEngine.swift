@@ -33,6 +33,8 @@ public struct TransferEngine {
         /// Blobs uploaded and their bytes (zero when up to date).
         public let newObjects: Int
         public let newBytes: UInt64
+        /// The release signed with the channel move, when publishing with a signer.
+        public var release: ReleaseStatement?
     }
 
     /// How many times a publish starts over when another publisher moved the channel first.
@@ -130,28 +132,53 @@ public struct TransferEngine {
     /// channel by compare-and-swap. When another publisher moved the channel first, starts over on the new
     /// state, up to ``publishAttempts`` times. Up to date (channel, manifest and every blob already there):
     /// nothing is uploaded and `receipt` is nil.
-    public func publish(_ manifest: Manifest, to destination: any TransferDestination, channel: String) throws -> Published {
+    ///
+    /// With `signer`, the manifest's signature and the channel's next release (sequence one more than the
+    /// state's) land with the channel move; a state whose release is current stays up to date, an older one
+    /// is renewed even when nothing else changed.
+    public func publish(_ manifest: Manifest, to destination: any TransferDestination, channel: String,
+                        signer: ReleaseSigner? = nil) throws -> Published {
         var lastConflict: (any Error)?
         for _ in 1...Self.publishAttempts {
             let session = try destination.beginPublish()
             let expected = try session.channel(channel)
             let missing = try blobsToSend(manifest, session: session)
-            if expected == manifest.digest, missing.isEmpty, try session.hasManifest(manifest.digest) {
+            let previous = try signer == nil ? nil : Self.currentRelease(channel, in: session)
+            let manifestSignature = signer?.manifestSignature(
+                manifest.digest, merging: try session.signatureBytes(.manifest(manifest.digest)))
+            let signed = signer.map { manifestSignature == nil && $0.isCurrent(previous, manifest: manifest.digest) } ?? true
+            if expected == manifest.digest, missing.isEmpty, signed, try session.hasManifest(manifest.digest) {
                 return Published(receipt: nil, newObjects: 0, newBytes: 0)
             }
             try upload(missing, to: session)
             try session.putManifest(manifest)
+            let release = signer.map { $0.release(channel, manifest: manifest.digest, after: previous) }
+            if let signer, let release {
+                if let manifestSignature { try session.putSignature(.manifest(manifest.digest), bytes: manifestSignature) }
+                try session.putSignature(.release(channel: channel), bytes: signer.releaseSignature(release))
+            }
             let summary = PublishSummary(manifest: manifest.digest, files: manifest.files.count,
                                          bytes: manifest.totalBytes, newObjects: missing.count,
                                          newBytes: missing.reduce(0) { $0 + $1.size })
             switch try session.moveChannel(channel, to: manifest.digest, expecting: expected, summary: summary) {
             case .moved(let receipt):
-                return Published(receipt: receipt, newObjects: summary.newObjects, newBytes: summary.newBytes)
+                return Published(receipt: receipt, newObjects: summary.newObjects, newBytes: summary.newBytes,
+                                 release: release)
             case .conflict(let reason):
                 lastConflict = reason
             }
         }
         throw destination.lostRace(lastConflict!)
+    }
+
+    /// The channel's release in the session's state, read for its sequence (its signature is the clients'
+    /// business); a file that does not parse stops the publish, since numbering from 1 again would look like a
+    /// rollback to every client.
+    private static func currentRelease(_ channel: String, in session: any PublishSession) throws -> ReleaseStatement? {
+        let file = SignatureFile.release(channel: channel)
+        guard let bytes = try session.signatureBytes(file) else { return nil }
+        return try ReleaseStatement.decode(SignatureEnvelope.decode(bytes, name: file.relativePath).statement,
+                                           name: file.relativePath)
     }
 
     /// The distinct blobs of `manifest` the session lacks, in manifest order.

@@ -32,9 +32,21 @@ public protocol TransferSource: AnyObject {
     /// Whether verified blobs stay in the store when a later blob fails: true for a registry (a retry need not
     /// fetch them again), false for an archive (a rejected archive leaves the store exactly as it was).
     var keepsVerifiedBlobsOnFailure: Bool { get }
+
+    /// The bytes of a signature file (docs/signing.md), nil when the source has none.
+    func signatureBytes(_ file: SignatureFile) throws -> [UInt8]?
+
+    /// Where a signature file sits, for messages (a registry path at a commit, an archive entry).
+    func signatureLocation(_ file: SignatureFile) -> String
 }
 
 extension TransferSource {
+    /// A source that carries no signatures: clients that require them refuse it.
+    public func signatureBytes(_ file: SignatureFile) throws -> [UInt8]? { nil }
+
+    /// The file's path relative to the model folder.
+    public func signatureLocation(_ file: SignatureFile) -> String { file.relativePath }
+
     /// One blob after another, each streamed through ``readBlob(_:into:)``.
     public func fetchBlobs(_ entries: [ManifestEntry], into sink: BlobSink) throws {
         for entry in entries {

@@ -35,7 +35,10 @@ extension Daemon {
                 active: {
                     guard let store = try? Store.openForReading(at: storeDir),
                           let record = try? store.generations().first(where: { $0.state == .active }) else { return nil }
-                    return DaemonMetrics.ActiveSet(generation: record.number, manifest: record.manifest)
+                    // The release that named the set, if signatures are in use (any channel: registry or archive).
+                    let release = (try? AcceptedReleases(storeRoot: FileSystem.absolute(storeDir)).all())?.values
+                        .filter { $0.manifest == record.manifest }.compactMap { Date(rfc3339: $0.expires) }.max()
+                    return DaemonMetrics.ActiveSet(generation: record.number, manifest: record.manifest, releaseExpires: release)
                 })
         }
     }

@@ -7,9 +7,12 @@ public struct DaemonMetrics: Sendable, Equatable {
     public struct ActiveSet: Sendable, Equatable {
         public var generation: Int
         public var manifest: Digest
-        public init(generation: Int, manifest: Digest) {
+        /// When the signed release that named this set expires (docs/signing.md), nil when none did.
+        public var releaseExpires: Date?
+        public init(generation: Int, manifest: Digest, releaseExpires: Date? = nil) {
             self.generation = generation
             self.manifest = manifest
+            self.releaseExpires = releaseExpires
         }
     }
 
@@ -80,6 +83,14 @@ public struct DaemonMetrics: Sendable, Equatable {
             let labels = "manifest=\"\(active.manifest)\",generation=\"\(active.generation)\",\(label),host=\"\(Self.escape(host))\""
             metric("model_sync_active_manifest_info", "gauge", "The manifest of the set models_dir points at, by host.",
                    [(labels, "1")])
+        }
+        if let expires = active?.releaseExpires {
+            // Both forms: the seconds left as of this write, and the time itself for alerts on `time()`.
+            metric("model_sync_release_expiry_seconds", "gauge",
+                   "Seconds until the signed release of the active set expires, as of the last run (negative: expired).",
+                   [(label, String(Int(expires.timeIntervalSinceNow.rounded(.down))))])
+            metric("model_sync_release_expires_timestamp_seconds", "gauge",
+                   "Unix time at which the signed release of the active set expires.", [(label, seconds(expires))])
         }
         metric("model_sync_fetched_bytes_total", "counter", "Blob bytes fetched since the daemon started.",
                [(label, String(fetchedBytes))])

@@ -43,6 +43,9 @@ public struct ArchiveImporter {
     public var maxExtractBytes: UInt64
     /// Free bytes on the store's filesystem (`statvfs`); tests inject a smaller figure.
     public var freeSpace: (String) throws -> UInt64
+    /// With `signing.trusted_keys`: the signatures an archive must carry, and where accepted releases are
+    /// remembered (docs/signing.md). A legacy archive, which has none, is then refused.
+    public var signatures: (policy: SignaturePolicy, accepted: AcceptedReleases)?
 
     /// An importer into `store`.
     public init(store: Store, extractSubdir: String = "models", maxExtractBytes: UInt64 = 20 << 30,
@@ -62,6 +65,11 @@ public struct ArchiveImporter {
         let files = try checkEntries(archive)
         if files.contains(where: { $0.rawName == Array(ArchiveLayout.manifestName.utf8) }) {
             return try importDelta(archive, progress: progress)
+        }
+        if signatures != nil {
+            throw IntegrityError(.missingSignature, "archive \(path) is a plain (legacy) archive without signatures, "
+                                 + "and signing.trusted_keys requires them",
+                                 hint: "the worker must run `model-sync pack` with signing.key_env set (docs/signing.md)")
         }
         return try importLegacy(archive, files: files, progress: progress)
     }
@@ -141,6 +149,13 @@ public struct ArchiveImporter {
     /// Pulls the archive's manifest and the blobs the store lacks through the transfer engine.
     private func importDelta(_ archive: ZipArchive, progress: ProgressHandler?) throws -> ArchiveImportResult {
         let source = try DeltaArchiveSource(archive: archive)
+        if let (policy, accepted) = signatures {
+            // Checked before any blob is written; remembered once accepted, so a replayed older archive fails.
+            let release = try SignatureVerifier(policy: policy).verifyRelease(
+                ArchiveLayout.channel, naming: source.manifest.digest, from: source,
+                accepted: try accepted.entry(ArchiveLayout.channel))
+            try accepted.record(release.statement, keyIDs: release.keyIDs)
+        }
         let pulled = try TransferEngine(store: store, progress: progress)
             .pull(from: source, channel: DeltaArchiveSource.channelName)
         return ArchiveImportResult(format: .delta, manifest: pulled.manifest.digest, newObjects: pulled.fetchedObjects,

@@ -14,6 +14,20 @@ public enum ArchiveFormat: String, Sendable, Equatable {
 public enum ArchiveLayout {
     /// The manifest's entry name.
     public static let manifestName = "manifest.json"
+    /// The channel an archive's signed release names (docs/signing.md): separate from the registry's
+    /// `latest`, since an archive's sequence is its issue time.
+    public static let channel = "runpod"
+    /// The largest signature file read from an archive.
+    static let maxSignatureBytes: UInt64 = 1 << 20
+
+    /// True for the names signature files take in an archive: `manifests/sha256/<hex>.sig.json` and
+    /// `channels/<channel>.release.json`.
+    static func isSignatureName(_ name: String, manifest: Digest? = nil) -> Bool {
+        if name == SignatureFile.release(channel: channel).relativePath { return true }
+        guard name.hasPrefix("manifests/sha256/"), name.hasSuffix(".sig.json") else { return false }
+        return Digest.isHex64(name.dropFirst("manifests/sha256/".count).dropLast(".sig.json".count))
+    }
+
     /// The prefix of every object entry.
     public static let objectsPrefix = "objects/sha256/"
 
@@ -35,6 +49,7 @@ public enum ArchiveLayout {
     /// `objects/sha256/ab/`.
     static func isDeltaDirectory(_ name: String) -> Bool {
         if name == "objects/" || name == objectsPrefix { return true }
+        if ["channels/", "manifests/", "manifests/sha256/"].contains(name) { return true }
         guard name.hasPrefix(objectsPrefix), name.hasSuffix("/") else { return false }
         let fanout = name.dropFirst(objectsPrefix.count).dropLast()
         return fanout.count == 2 && fanout.allSatisfy { $0.isHexDigit && !$0.isUppercase }

@@ -16,12 +16,15 @@ public final class DeltaArchiveSource: TransferSource {
     private let manifestBytes: [UInt8]
     /// The object entries, by digest.
     private let objects: [Digest: ZipEntry]
+    /// Signature files (docs/signing.md), by name.
+    private let signatures: [String: ZipEntry]
 
     /// Reads and checks the layout of `archive`, whose entries ``ArchiveImporter`` has already vetted.
     init(archive: ZipArchive) throws {
         self.archive = archive
         var objects: [Digest: ZipEntry] = [:]
         var manifestEntry: ZipEntry?
+        var signatures: [String: ZipEntry] = [:]
         for entry in archive.entries {
             if entry.isDirectory {
                 guard ArchiveLayout.isDeltaDirectory(entry.name) else {
@@ -31,9 +34,11 @@ public final class DeltaArchiveSource: TransferSource {
                 manifestEntry = entry
             } else if let digest = ArchiveLayout.digest(fromObjectName: entry.name) {
                 objects[digest] = entry
+            } else if ArchiveLayout.isSignatureName(entry.name), entry.size <= ArchiveLayout.maxSignatureBytes {
+                signatures[entry.name] = entry
             } else {
                 throw Self.reject(archive, "unexpected entry \(entry.name.debugDescription) in a delta archive "
-                                  + "(only manifest.json and objects/sha256/<2 hex>/<64 hex>)")
+                                  + "(only manifest.json, objects/sha256/<2 hex>/<64 hex> and signature files)")
             }
         }
         guard let manifestEntry else { throw Self.reject(archive, "it has no manifest.json") }
@@ -45,6 +50,7 @@ public final class DeltaArchiveSource: TransferSource {
         }
         try Self.checkObjects(objects, against: manifest, in: archive)
         self.objects = objects
+        self.signatures = signatures
     }
 
     /// Every object entry is referenced by the manifest, with the size the manifest gives.
@@ -69,6 +75,13 @@ public final class DeltaArchiveSource: TransferSource {
     public func channel(_ name: String) throws -> Digest { manifest.digest }
 
     public func manifestBytes(_ digest: Digest) throws -> [UInt8] { manifestBytes }
+
+    public func signatureBytes(_ file: SignatureFile) throws -> [UInt8]? {
+        guard let entry = signatures[file.relativePath] else { return nil }
+        return try archive.contents(of: entry, limit: ArchiveLayout.maxSignatureBytes)
+    }
+
+    public func signatureLocation(_ file: SignatureFile) -> String { "archive \(archive.path)'s \(file.relativePath)" }
 
     /// Every blob the store lacks must be in the archive. The objects the store already holds are read too,
     /// before anything is written, so a corrupt entry condemns the archive whatever the store holds.

@@ -45,7 +45,11 @@ public struct Packer: Sendable {
     public init() {}
 
     /// Hashes `modelsDir` and writes the delta archive to `archivePath`, leaving out blobs listed in `have`.
-    public func pack(modelsDir: String, to archivePath: String, have: Set<Digest> = [],
+    ///
+    /// With `signer`, the archive also carries the manifest's signature and a release of channel
+    /// ``ArchiveLayout/channel`` whose sequence is its issue time in seconds (a worker keeps no state, and
+    /// a later pack is always a higher release), so a client refuses an archive replayed from an older job.
+    public func pack(modelsDir: String, to archivePath: String, have: Set<Digest> = [], signer: ReleaseSigner? = nil,
                      progress: ProgressHandler? = nil) throws -> PackResult {
         let root = FileSystem.absolute(modelsDir)
         guard let info = try FileSystem.status(root), FileSystem.isDirectory(info) else {
@@ -74,6 +78,14 @@ public struct Packer: Sendable {
 
         let writer = try ZipWriter(creatingAt: target)
         try writer.addFile(at: manifestFile, as: ArchiveLayout.manifestName, compression: .deflate)
+        var signatureFiles: [String] = []
+        defer { signatureFiles.forEach { unlink($0) } }
+        for (file, bytes) in signer.map({ Self.signatureFiles(for: manifest.digest, signer: $0) }) ?? [] {
+            let path = directory + "/.signature-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).json"
+            try FileSystem.writeAtomically(bytes, to: path)
+            signatureFiles.append(path)
+            try writer.addFile(at: path, as: file.relativePath, compression: .deflate)
+        }
         let carried = sources.keys.filter { !have.contains($0) }.sorted()
         var objectBytes: UInt64 = 0
         for digest in carried {
@@ -93,6 +105,16 @@ public struct Packer: Sendable {
         return PackResult(archive: target, archiveSHA256: archiveHash.digest, archiveSize: archiveHash.size,
                           manifest: manifest.digest, objects: carried.count, objectBytes: objectBytes,
                           excluded: excluded)
+    }
+
+    /// The manifest's signature file and the archive channel's release, as an archive carries them.
+    static func signatureFiles(for manifest: Digest, signer: ReleaseSigner) -> [(SignatureFile, [UInt8])] {
+        let issued = signer.now()
+        let release = ReleaseStatement(channel: ArchiveLayout.channel, manifest: manifest,
+                                       sequence: Int(issued.timeIntervalSince1970), issued: issued,
+                                       expires: issued.addingTimeInterval(signer.expiresSec))
+        return [(.manifest(manifest), signer.manifestSignature(manifest)),
+                (.release(channel: ArchiveLayout.channel), signer.releaseSignature(release))]
     }
 
     /// Store when the first MiB looks random (compressed or quantized weights gain nothing from deflate).

@@ -255,6 +255,17 @@ public final class GitRegistry {
         return try RegistryLayout.parseChannel(repository.blob(atPath: path, inCommit: commit))
     }
 
+    /// The bytes of a signature file at `commit`, nil when the commit has none; at most 1 MiB is read, since
+    /// a signature file is a few hundred bytes and the registry is not trusted.
+    public func signatureBytes(_ file: SignatureFile, in commit: GitOID) throws -> [UInt8]? {
+        let path = layout.signaturePath(file)
+        guard let entry = try repository.entry(atPath: path, inCommit: commit), entry.isBlob else { return nil }
+        guard try repository.blobSize(entry.oid) <= 1 << 20 else {
+            throw IntegrityError(.invalidSignature, "the registry's \(path) at commit \(commit) is larger than 1 MiB")
+        }
+        return try repository.blob(atPath: path, inCommit: commit)
+    }
+
     /// The bytes of manifest `digest` at `commit`, unchecked (the transfer engine checks them). A manifest the
     /// commit lacks, or one larger than ``Manifest/maxEncodedBytes`` (its size read from the object's header,
     /// before the blob is loaded), is an integrity error (exit 3).

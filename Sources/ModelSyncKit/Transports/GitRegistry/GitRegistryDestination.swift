@@ -105,6 +105,16 @@ public final class GitRegistryDestination: TransferDestination {
             changes.append(.upsert(path: registry.layout.manifestPath(manifest.digest), blob: oid))
         }
 
+        func signatureBytes(_ file: SignatureFile) throws -> [UInt8]? {
+            guard let base else { return nil }
+            return try registry.signatureBytes(file, in: base)
+        }
+
+        func putSignature(_ file: SignatureFile, bytes: [UInt8]) throws {
+            let oid = try registry.repository.createBlob(bytes: bytes)
+            changes.append(.upsert(path: registry.layout.signaturePath(file), blob: oid))
+        }
+
         func moveChannel(_ name: String, to digest: Digest, expecting expected: Digest?,
                          summary: PublishSummary) throws -> ChannelUpdate {
             // The base commit is what `expected` was read from: a push refused as non-fast-forward is exactly a

@@ -45,6 +45,14 @@ public final class GitRegistrySource: TransferSource {
         return digest
     }
 
+    public func signatureBytes(_ file: SignatureFile) throws -> [UInt8]? {
+        try registry.signatureBytes(file, in: commit)
+    }
+
+    public func signatureLocation(_ file: SignatureFile) -> String {
+        "the registry's \(registry.layout.signaturePath(file)) (commit \(commit))"
+    }
+
     public func manifestBytes(_ digest: Digest) throws -> [UInt8] {
         try registry.manifestBytes(digest, in: commit)
     }

@@ -66,6 +66,11 @@ extension GitRegistry {
         }
         let removedManifests = try manifestFiles(in: base).filter { !kept.contains($0) }
         changes += removedManifests.map { .remove(path: layout.manifestPath($0)) }
+        // A removed manifest's signature file goes with it (only where one exists: removing an absent path fails).
+        for digest in removedManifests {
+            let signature = layout.signaturePath(.manifest(digest))
+            if try repository.entry(atPath: signature, inCommit: base) != nil { changes.append(.remove(path: signature)) }
+        }
         return (changes, RegistryGCReport(dryRun: true, keptManifests: kept, manifestsRemoved: removedManifests,
                                           objectsRemoved: removedObjects, bytesFreed: bytes,
                                           objectsKept: present.count - removedObjects.count, commit: nil))

@@ -35,6 +35,9 @@ public struct RegistryLayout: Sendable, Hashable {
     /// `<subdir>/objects/sha256/<ab>/<hex>`.
     public func objectPath(_ digest: Digest) -> String { objectsDirectory + "/\(digest.fanout)/\(digest.hex)" }
 
+    /// `<subdir>/<signature file's relative path>` (`manifests/sha256/<hex>.sig.json`, `channels/<name>.release.json`).
+    public func signaturePath(_ file: SignatureFile) -> String { under(file.relativePath) }
+
     /// The text of `channels/latest` for a manifest: its digest and a newline.
     public static func channelText(_ digest: Digest) -> [UInt8] { Array((digest.description + "\n").utf8) }
 
