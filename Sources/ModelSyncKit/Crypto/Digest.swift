@@ -8,20 +8,36 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible, C
     /// The algorithm prefix used in every written form.
     public static let prefix = "sha256:"
 
+    /// The 32 bytes as four big-endian words, so that comparing words compares the hex text: 32 bytes inline
+    /// instead of a 64-character string on the heap — a manifest of 200,000 files holds 200,000 of these.
+    private let words: (UInt64, UInt64, UInt64, UInt64)
+
     /// The 64 lowercase hex characters.
-    public let hex: String
+    public var hex: String {
+        let table: [UInt8] = Array("0123456789abcdef".utf8)
+        return String(unsafeUninitializedCapacity: 64) { buffer in
+            var index = 0
+            for word in [words.0, words.1, words.2, words.3] {
+                for shift in stride(from: 60, through: 0, by: -4) {
+                    buffer[index] = table[Int((word >> UInt64(shift)) & 0xF)]
+                    index += 1
+                }
+            }
+            return 64
+        }
+    }
 
     /// Wraps 32 raw digest bytes.
     public init(bytes: some Sequence<UInt8>) {
-        let table: [UInt8] = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
+        var words: [UInt64] = [0, 0, 0, 0]
+        var count = 0
         for byte in bytes {
-            out.append(table[Int(byte >> 4)])
-            out.append(table[Int(byte & 0x0f)])
+            precondition(count < 32, "a SHA-256 digest has 32 bytes")
+            words[count / 8] = words[count / 8] << 8 | UInt64(byte)
+            count += 1
         }
-        precondition(out.count == 64, "a SHA-256 digest has 32 bytes")
-        hex = String(decoding: out, as: UTF8.self)
+        precondition(count == 32, "a SHA-256 digest has 32 bytes")
+        self.words = (words[0], words[1], words[2], words[3])
     }
 
     /// Parses `sha256:<64 lowercase hex>`; with `allowBareHex`, also accepts the 64 hex characters alone.
@@ -35,7 +51,12 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible, C
         guard Digest.isHex64(body) else {
             throw IntegrityError(.invalidDigest, "invalid digest \"\(SecretScrubber.shared.scrubbedPrefix(text, maxLength: 80))\": expected sha256:<64 lowercase hex>")
         }
-        hex = String(body)
+        var words: [UInt64] = [0, 0, 0, 0]
+        for (index, character) in body.utf8.enumerated() {
+            let nibble = character <= 57 ? character - 48 : character - 87
+            words[index / 16] = words[index / 16] << 4 | UInt64(nibble)
+        }
+        self.words = (words[0], words[1], words[2], words[3])
     }
 
     /// True when `text` is exactly 64 lowercase hex characters.
@@ -47,7 +68,11 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible, C
     public var description: String { Digest.prefix + hex }
 
     /// The two-character fan-out directory (`ab` for `sha256:ab12…`).
-    public var fanout: String { String(hex.prefix(2)) }
+    public var fanout: String {
+        let table: [UInt8] = Array("0123456789abcdef".utf8)
+        let byte = Int(words.0 >> 56)
+        return String(decoding: [table[byte >> 4], table[byte & 0xF]], as: UTF8.self)
+    }
 
     /// The object's path relative to an objects root: `sha256/ab/ab12…`.
     public var objectRelativePath: String { "sha256/\(fanout)/\(hex)" }
@@ -55,7 +80,20 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible, C
     /// The digest of zero bytes.
     public static let empty = try! Digest(parsing: "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
 
-    public static func < (lhs: Digest, rhs: Digest) -> Bool { lhs.hex < rhs.hex }
+    public static func < (lhs: Digest, rhs: Digest) -> Bool {
+        (lhs.words.0, lhs.words.1, lhs.words.2, lhs.words.3) < (rhs.words.0, rhs.words.1, rhs.words.2, rhs.words.3)
+    }
+
+    public static func == (lhs: Digest, rhs: Digest) -> Bool {
+        lhs.words.0 == rhs.words.0 && lhs.words.1 == rhs.words.1 && lhs.words.2 == rhs.words.2 && lhs.words.3 == rhs.words.3
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+        hasher.combine(words.2)
+        hasher.combine(words.3)
+    }
 
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
