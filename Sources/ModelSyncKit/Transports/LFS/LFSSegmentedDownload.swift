@@ -46,6 +46,7 @@ final class LFSSegmentedDownload: Sendable {
         var complete: [Bool]
         var ended = 0
         var rangeless = false
+        var failed = false
         var finished = false
     }
 
@@ -76,13 +77,14 @@ final class LFSSegmentedDownload: Sendable {
     /// Notes that the server ignored Range: the object must come in one stream.
     func markRangeless() { state.withLock { $0.rangeless = true } }
 
-    /// Records the end of segment job `index` (`complete` when its range is in); returns what the caller,
-    /// when it was the last job, must do.
-    func end(_ index: Int, complete: Bool) -> Ending {
+    /// Records the end of segment job `index` (`complete` when its range is in, `failed` when it threw);
+    /// returns what the caller, when it was the last job, must do.
+    func end(_ index: Int, complete: Bool, failed: Bool = false) -> Ending {
         state.withLock { state -> Ending in
             state.complete[index] = complete
+            state.failed = state.failed || failed
             state.ended += 1
-            guard state.ended == ranges.count else { return .nothing }
+            guard state.ended == ranges.count, !state.failed else { return .nothing }
             if state.complete.allSatisfy({ $0 }) { state.finished = true; return .verify }
             if state.rangeless { state.finished = true; return .wholeStream }
             return .nothing
@@ -115,7 +117,7 @@ extension LFSClient {
                 download.markRangeless()
             }
         } catch {
-            _ = download.end(index, complete: false)
+            _ = download.end(index, complete: false, failed: true)
             if !(error is LFSCancelled) { download.sink.markFailed(download.entry) }
             throw error
         }
