@@ -11,7 +11,8 @@
 #
 # Each step runs RUNS times on fresh servers and clients; the median wall time and peak RSS (GNU time, %M)
 # are printed, with each ratio against its target. Virtual environments (giftless, DVC) are created under
-# .build/ on the first run; GIFTLESS_VENV and DVC (a dvc executable) override them. LFS_CONCURRENCY sets
+# .build/ on the first run; GIFTLESS_VENV and DVC (a dvc executable) override them; GIFTLESS_RANGES=1 serves
+# Range requests (below). LFS_CONCURRENCY sets
 # git.lfs_concurrency (default: the binary's default). A binary without the `git.lfs` key prints "n/a" for
 # the model-sync LFS steps. PATH_MODEL_SYNC runs the local-path rows with another binary. Work goes under bench/out/lfs, data under bench/data (both ignored by git).
 set -eu
@@ -34,6 +35,30 @@ if [ ! -x "$GIFTLESS_VENV/bin/waitress-serve" ]; then
     "$GIFTLESS_VENV/bin/pip" install -q giftless==0.6.2 waitress flask flask-marshmallow flask-classful \
         marshmallow-enum webargs pyyaml python-dotenv cachetools typing-extensions figcan pyjwt python-dateutil \
         cryptography importlib-metadata
+fi
+# GIFTLESS_RANGES=1: giftless 0.6.2 answers every GET with the whole body (200), ignoring Range; this serves
+# ranges (206) as S3, GitHub's and GitLab's LFS storage do, with a copy of the venv whose download view is made
+# conditional (werkzeug's make_conditional). Everything else about the server stays the same.
+if [ "${GIFTLESS_RANGES:-0}" = 1 ]; then
+    ranged="$GIFTLESS_VENV-ranges"
+    if [ ! -x "$ranged/bin/waitress-serve" ]; then
+        echo "copying $GIFTLESS_VENV to $ranged, serving Range"
+        rm -rf "$ranged" && cp -a "$GIFTLESS_VENV" "$ranged"
+        grep -l "$GIFTLESS_VENV" "$ranged"/bin/* | xargs sed -i "s#$GIFTLESS_VENV#$ranged#g"
+        view=$(echo "$ranged"/lib/python3*/site-packages/giftless/transfer/basic_streaming.py)
+        python3 - "$view" <<'PATCH'
+import sys
+path = sys.argv[1]
+text = open(path).read()
+old = "file, direct_passthrough=True, status=200, headers=headers\n            )"
+assert old in text, "giftless's download view changed: patch it by hand"
+text = text.replace(old, old + ".make_conditional(request, accept_ranges=True, "
+                    "complete_length=self.storage.get_size(path, oid))")
+open(path, "w").write(text)
+PATCH
+        rm -rf "$(dirname "$view")/__pycache__"
+    fi
+    GIFTLESS_VENV=$ranged
 fi
 if [ -z "${DVC:-}" ]; then
     DVC=$root/.build/bench-dvc-venv/bin/dvc

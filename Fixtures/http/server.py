@@ -23,7 +23,7 @@ Python 3 standard library only. Routes:
 A Git LFS server whose misbehaviour a test picks with MODE (objects kept in memory, shared by all modes):
   POST /lfs/MODE/objects/batch   the batch API: download actions for the objects held (404 errors for
                                  the others), upload and verify actions for the objects lacking
-  GET|PUT /lfs-obj/MODE/OID      an object's bytes (GET honours "Range: bytes=S-" with a 206)
+  GET|PUT /lfs-obj/MODE/OID      an object's bytes (GET honours "Range: bytes=S-" and "bytes=S-E" with a 206)
   POST /lfs-verify/MODE          verify: 200 when the object is held with the size given, else 404
   /lfs-log?key=MODE              JSON list of {method, path, headers, body} of the requests in MODE
                                  (the body of batch requests only)
@@ -37,6 +37,7 @@ MODE is one of:
   garbage, tus, omit    the batch answers an HTML page, another transfer adapter, no object at all
   drop                  the first GET of each object sends half and closes
   ignore-range          like drop, and Range is ignored (always 200)
+  drop-segment          the first GET of each object whose range starts past byte 0 sends half and closes
   stall                 the first GET of each object sends half and waits 30 s
   put-500               the first PUT of each object answers 500
   put-stall             the first PUT of each object is neither read nor answered for 30 s
@@ -297,18 +298,24 @@ class Handler(BaseHTTPRequestHandler):
             data = data + b"x" * 100
         elif mode == "too-few":
             data = data[:-100]
-        first = mode in ("drop", "ignore-range", "stall") and hit("get-" + mode + oid) == 1
         range_header = self.headers.get("Range")
-        start = 0
-        if range_header and range_header.startswith("bytes=") and mode != "ignore-range":
-            start = int(range_header[len("bytes="):].split("-")[0])
-        if start > 0:
+        start, end = 0, len(data) - 1
+        ranged = bool(range_header and range_header.startswith("bytes=")) and mode != "ignore-range"
+        if ranged:
+            first_byte, _, last_byte = range_header[len("bytes="):].partition("-")
+            start = int(first_byte)
+            end = min(int(last_byte), end) if last_byte else end
+        first = mode in ("drop", "ignore-range", "stall") and hit("get-" + mode + oid) == 1
+        if mode == "drop-segment" and start > 0:
+            first = hit("get-" + mode + oid) == 1
+        if ranged and (start > 0 or end < len(data) - 1):
             self.send_response(206)
-            self.send_header("Content-Range", "bytes %d-%d/%d" % (start, len(data) - 1, len(data)))
+            self.send_header("Content-Range", "bytes %d-%d/%d" % (start, end, len(data)))
         else:
             self.send_response(200)
-        self.send_header("Content-Length", str(len(data) - start))
+        self.send_header("Content-Length", str(end + 1 - start))
         self.end_headers()
+        data = data[: end + 1]
         rest = data[start:]
         if first:
             self.wfile.write(rest[: len(rest) // 2])

@@ -39,6 +39,28 @@ struct LFSGiftlessTests {
         }
     }
 
+    /// giftless 0.6.2 serves every GET with a 200 and the whole body, ignoring Range: a client cutting
+    /// large objects into ranges learns it on the first one and fetches each object in one stream.
+    @Test("large objects from giftless, which ignores Range, arrive in one stream each and verify")
+    func segmentsFallBackOnGiftless() throws {
+        let server = try GiftlessServer()
+        let fixture = try LFSFixture()
+        let entries = try fixture.blobs([3 << 20, 2 << 20, 5_000])
+        try client(server).upload(entries, from: fixture.outgoing(entries))
+        let puller = LFSClient(endpoint: server.endpoint,
+                               http: HTTPClient(connectTimeout: 5, requestTimeout: 30, maxAttempts: 3, sleep: { _ in }),
+                               concurrency: 4, stallTimeout: 10, segmentThreshold: 1 << 20, minimumSegment: 256 << 10)
+        let sink = fixture.sink(entries)
+        try puller.download(entries, into: sink)
+        #expect(puller.rangesIgnored.withLock { $0 })
+        #expect(Set(sink.insertions.map(\.digest)) == Set(entries.map(\.digest)))
+        for entry in entries {
+            #expect(LFSFixture.bytes(fixture.destination, entry.digest) == LFSFixture.bytes(fixture.source, entry.digest))
+        }
+        let tmp = try FileManager.default.contentsOfDirectory(atPath: fixture.destination.objects.layout.tmp)
+        #expect(tmp.isEmpty)
+    }
+
     @Test("only the objects the server lacks are uploaded")
     func uploadsOnlyMissing() throws {
         let server = try GiftlessServer()

@@ -25,12 +25,16 @@ extension HTTPClient {
     /// server's own short message in the detail. Redirects follow ``nextRequest(after:status:location:original:hops:)``:
     /// the headers go only to `url`'s origin. Errors the sink throws end the download at once, unchanged.
     ///
+    /// With `range`, only those bytes of the body are asked (`Range: bytes=a-b`, resumed from `a + written`)
+    /// and the server must answer 206: a 200 (it ignores Range) throws ``HTTPRangeIgnored`` at once, before
+    /// any byte reaches the sink, so the caller can fetch the whole body another way.
+    ///
     /// - Returns: how many transfers it took (1 when nothing had to be resumed).
     @discardableResult
-    public func stream(url: String, headers: [(String, String)] = [], stallTimeout: Double = 300,
-                       into sink: some HTTPStreamSink) throws -> Int {
+    public func stream(url: String, headers: [(String, String)] = [], range: ClosedRange<UInt64>? = nil,
+                       stallTimeout: Double = 300, into sink: some HTTPStreamSink) throws -> Int {
         _ = try urlPolicy.check(url, method: "GET")
-        let state = StreamState(sink: sink)
+        let state = StreamState(sink: sink, range: range)
         return try retry.run { (attempt) throws -> AttemptOutcome<Int, any Error> in
             do {
                 try streamOnce(url: url, headers: headers, state: state, stallTimeout: stallTimeout)
@@ -71,7 +75,12 @@ extension HTTPClient {
         var requestHeaders = headers
         // A Range header of our own rather than CURLOPT_RESUME_FROM: curl would fail a 200 answer with
         // CURLE_RANGE_ERROR, where taking the whole body again costs no extra request.
-        if offset > 0 { requestHeaders.append(("Range", "bytes=\(offset)-")) }
+        let first = (state.range?.lowerBound ?? 0) + offset
+        if let range = state.range {
+            requestHeaders.append(("Range", "bytes=\(first)-\(range.upperBound)"))
+        } else if offset > 0 {
+            requestHeaders.append(("Range", "bytes=\(offset)-"))
+        }
         let transfer = try makeTransfer(method: "GET", url: url, headers: requestHeaders)
         try transfer.set(CURLOPT_LOW_SPEED_LIMIT, 1)
         try transfer.set(CURLOPT_LOW_SPEED_TIME, max(1, Int(stallTimeout.rounded(.up))))
@@ -81,11 +90,15 @@ extension HTTPClient {
         var started = false
         var errorPage: [UInt8]?
         var sinkError: (any Error)?
+        let segment = state.range != nil
         transfer.onBody = { [unowned transfer] chunk in
             if !started {
                 started = true
-                switch Self.streamStart(transfer, offset: offset) {
+                switch Self.streamStart(transfer, offset: first, segment: segment) {
                 case .body: break
+                case .rangeIgnored:
+                    sinkError = HTTPRangeIgnored(url: url)
+                    return false
                 case .errorPage: errorPage = []
                 case .wholeBody:
                     do { try state.sink.restart() } catch { sinkError = error; return false }
@@ -139,12 +152,15 @@ extension HTTPClient {
         case wholeBody
         /// A range other than the one asked: the next attempt starts over.
         case otherRange
+        /// The whole body, though a segment was asked: the caller falls back to one stream.
+        case rangeIgnored
     }
 
-    private static func streamStart(_ transfer: Transfer, offset: UInt64) -> StreamStart {
+    private static func streamStart(_ transfer: Transfer, offset: UInt64, segment: Bool) -> StreamStart {
         let status = transfer.status
         if status != 0 && !(200...299).contains(status) { return .errorPage }
-        guard offset > 0 else { return .body }
+        if segment && status != 206 { return .rangeIgnored }
+        guard offset > 0 || segment else { return .body }
         if status == 200 { return .wholeBody }
         if status == 206, ContentRange(transfer.responseHeaders["content-range"])?.start != offset { return .otherRange }
         return .body
@@ -177,13 +193,23 @@ extension HTTPClient {
 /// What the attempts of one streamed download share.
 private final class StreamState {
     let sink: any HTTPStreamSink
+    /// The bytes asked for, when only a segment of the body is.
+    let range: ClosedRange<UInt64>?
     /// The last answer's range was not the one asked for: the next attempt restarts the sink first.
     var resend = false
     var retryAfter: Double?
 
-    init(sink: any HTTPStreamSink) {
+    init(sink: any HTTPStreamSink, range: ClosedRange<UInt64>?) {
         self.sink = sink
+        self.range = range
     }
+}
+
+/// Thrown by ``HTTPClient/stream(url:headers:range:stallTimeout:into:)`` when a server answers a request for
+/// a range with the whole body (200): it does not serve ranges, so the body must come in one stream.
+public struct HTTPRangeIgnored: Error {
+    /// The URL whose server ignored Range.
+    public let url: String
 }
 
 @available(*, unavailable)

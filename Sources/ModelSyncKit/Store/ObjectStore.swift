@@ -261,6 +261,34 @@ public final class ObjectWriter {
         size += UInt64(buffer.count)
     }
 
+    /// Writes `buffer` at `offset` of the temp file without hashing it: the segments of a download arrive
+    /// in any order; ``commitHashingBack(size:expected:)`` hashes the file once it is complete.
+    func write(_ buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(IOError) {
+        var done = 0
+        while done < buffer.count {
+            let count = pwrite(file.descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw IOError.current("write", file.temporaryPath)
+            }
+            done += count
+        }
+    }
+
+    /// Hashes the `size` bytes written with ``write(_:at:)``, read back once (page cache), then commits
+    /// as ``commit(expected:expectedSize:)`` does: nothing unverified gets the object's name.
+    func commitHashingBack(size total: UInt64, expected: Digest) throws -> ObjectStore.Insertion {
+        precondition(size == 0, "positional writes only")
+        do {
+            try hashBack(count: Int(total))
+        } catch {
+            abandon()
+            throw error
+        }
+        size = total
+        return try commit(expected: expected, expectedSize: total)
+    }
+
     /// The outcome of one `copy(from:path:)` step.
     enum CopyStep { case copied, finished, unsupported }
 

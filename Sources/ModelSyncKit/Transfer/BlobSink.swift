@@ -10,7 +10,7 @@ public final class BlobSink: Sendable {
         var failedEntry: ManifestEntry?
     }
 
-    fileprivate let objects: ObjectStore
+    let objects: ObjectStore
     private let state = Locked(State())
     /// The bytes of every blob the pull fetches.
     public let total: UInt64
@@ -50,7 +50,7 @@ public final class BlobSink: Sendable {
     /// The entry whose fetch failed first, if any.
     var failedEntry: ManifestEntry? { state.withLock { $0.failedEntry } }
 
-    fileprivate func advanced(by count: Int64) {
+    func advanced(by count: Int64) {
         let completed = state.withLock { current -> UInt64 in
             current.completed = UInt64(max(0, Int64(current.completed) + count))
             return current.completed
@@ -58,7 +58,7 @@ public final class BlobSink: Sendable {
         progress?(Progress(phase: "fetching", completed: min(completed, total), total: total))
     }
 
-    fileprivate func stored(_ insertion: ObjectStore.Insertion) {
+    func stored(_ insertion: ObjectStore.Insertion) {
         state.withLock { $0.insertions.append(insertion) }
     }
 }

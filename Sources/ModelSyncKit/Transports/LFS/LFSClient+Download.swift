@@ -35,11 +35,12 @@ extension LFSClient {
         downloadActions.withLock { $0.merge(actions) { _, new in new } }
     }
 
-    /// Downloads `entries` into `sink`, in parallel, each hashed on the way in.
+    /// Downloads `entries` into `sink`, in parallel, each verified before it is stored.
     ///
-    /// Objects without a remembered, unexpired action are asked for in one batch first. Each transfer
-    /// streams into its own ``IncomingBlob``; the first failure stops the others and is rethrown (an
-    /// integrity failure as is: exit 3, the blob never enters the store).
+    /// Objects without a remembered, unexpired action are asked for in one batch first. An object of at
+    /// least ``segmentThreshold`` bytes is fetched as several byte ranges at once (``LFSSegmentedDownload``);
+    /// every transfer, whole object or segment, shares the `concurrency` threads. The first failure stops
+    /// the others and is rethrown (an integrity failure as is: exit 3, the blob never enters the store).
     public func download(_ entries: [ManifestEntry], into sink: BlobSink) throws {
         var seen = Set<Digest>()
         let unique = entries.filter { seen.insert($0.digest).inserted }
@@ -47,14 +48,19 @@ extension LFSClient {
             unique.filter { $0.size > 0 && actions[$0.digest].map { $0.hasExpired() } ?? true }
         }
         try checkDownloadable(stale.map(LFSObject.init))
+        let jobs = try LFSDownloadJob.plan(unique, client: self, sink: sink)
         let workers = LFSWorkers()
-        try workers.run(unique, threads: concurrency) { entry in
-            try self.download(entry, into: sink, workers: workers)
+        defer { for case .segment(let download, _) in jobs { download.abandonIfUnfinished() } }
+        try workers.run(jobs, threads: concurrency) { job in
+            switch job {
+            case .whole(let entry): try self.download(entry, into: sink, workers: workers)
+            case .segment(let download, let index): try self.fetch(segment: index, of: download, workers: workers)
+            }
         }
     }
 
     /// One object, from open to finish; on failure the temp file is removed and the entry marked.
-    private func download(_ entry: ManifestEntry, into sink: BlobSink, workers: LFSWorkers) throws {
+    func download(_ entry: ManifestEntry, into sink: BlobSink, workers: LFSWorkers) throws {
         let blob = try sink.open(entry)
         do {
             if entry.size > 0 { try transfer(LFSObject(entry), into: blob, workers: workers) }
@@ -67,16 +73,23 @@ extension LFSClient {
         }
     }
 
-    /// Streams the object's bytes into `blob`, resuming from what it holds; an action that expired or whose
-    /// href refuses its credentials is replaced by a new batch call (twice at most).
+    /// Streams the object's bytes into `blob`, resuming from what it holds.
     private func transfer(_ object: LFSObject, into blob: IncomingBlob, workers: LFSWorkers) throws {
+        try withAction(for: object) { action, headers in
+            try http.stream(url: action.href, headers: headers, stallTimeout: stallTimeout,
+                            into: LFSBlobStream(blob: blob, workers: workers))
+        }
+    }
+
+    /// Runs `body` with the object's action and headers; an action that expired or whose href refuses its
+    /// credentials is replaced by a new batch call (twice at most). HTTP failures become ``LFSError``s.
+    func withAction(for object: LFSObject, _ body: (LFSAction, [(String, String)]) throws -> Void) throws {
         var refreshes = 0
         while true {
             let action = try downloadAction(for: object)
             let headers = try headers(for: action, of: object)
             do {
-                try http.stream(url: action.href, headers: headers, stallTimeout: stallTimeout,
-                                into: LFSBlobStream(blob: blob, workers: workers))
+                try body(action, headers)
                 return
             } catch let error as HTTPError {
                 if let status = error.code.status, status == 401 || status == 403, refreshes < 2 {

@@ -35,11 +35,20 @@ public final class LFSClient: Sendable {
     let downloadActions = Locked<[Digest: LFSAction]>([:])
     /// Upload and verify actions remembered by ``missingObjects(_:)``, by oid.
     let uploadActions = Locked<[Digest: [String: LFSAction]]>([:])
+    /// Objects of at least this many bytes are downloaded in byte ranges at once (``LFSSegmentPlan``).
+    public let segmentThreshold: UInt64
+    /// The smallest segment: a range request costs a round trip, so small ranges are not worth it.
+    public let minimumSegment: UInt64
+    /// Set once the server answered a range request with the whole body: later objects come in one stream.
+    let rangesIgnored = Locked(false)
 
     /// A client for `endpoint`; `refreshEndpoint` gives a new endpoint (new headers) when the server
     /// refuses the current one's credentials, as `git-lfs-authenticate`'s expire.
     public init(endpoint: LFSEndpoint, http: HTTPClient, concurrency: Int = 8,
-                refreshEndpoint: (@Sendable () throws -> LFSEndpoint)? = nil, stallTimeout: Double = 60) {
+                refreshEndpoint: (@Sendable () throws -> LFSEndpoint)? = nil, stallTimeout: Double = 60,
+                segmentThreshold: UInt64 = 32 << 20, minimumSegment: UInt64 = 8 << 20) {
+        self.segmentThreshold = segmentThreshold
+        self.minimumSegment = minimumSegment
         self.endpointState = Locked(endpoint)
         self.http = http
         self.concurrency = max(1, concurrency)

@@ -1,0 +1,192 @@
+import Foundation
+
+/// One unit of work of a download: a whole object, or one byte range of a large one.
+enum LFSDownloadJob: Sendable {
+    case whole(ManifestEntry)
+    case segment(LFSSegmentedDownload, Int)
+
+    /// The jobs for `entries`, in order: the segments of an object follow one another, so the threads
+    /// finish one object before most of them move on to the next.
+    static func plan(_ entries: [ManifestEntry], client: LFSClient, sink: BlobSink) throws -> [LFSDownloadJob] {
+        var jobs: [LFSDownloadJob] = []
+        for entry in entries {
+            let ranges = LFSSegmentPlan.ranges(size: entry.size, threshold: client.segmentThreshold,
+                                               minimum: client.minimumSegment, count: client.concurrency)
+            if ranges.count < 2 {
+                jobs.append(.whole(entry))
+                continue
+            }
+            let download = try LFSSegmentedDownload(blob: sink.openSegmented(entry), ranges: ranges, sink: sink)
+            jobs += ranges.indices.map { .segment(download, $0) }
+        }
+        return jobs
+    }
+}
+
+/// How a large object is cut into byte ranges.
+enum LFSSegmentPlan {
+    /// `count` ranges of equal size (the last one shorter), none under `minimum`; one range for an object
+    /// under `threshold`.
+    static func ranges(size: UInt64, threshold: UInt64, minimum: UInt64, count: Int) -> [ClosedRange<UInt64>] {
+        guard size >= threshold, size > 0 else { return [0...max(size, 1) - 1] }
+        let pieces = max(1, min(UInt64(count), size / max(minimum, 1)))
+        let length = (size + pieces - 1) / pieces
+        return stride(from: UInt64(0), to: size, by: Int(length)).map { $0...min($0 + length, size) - 1 }
+    }
+}
+
+/// The shared state of one object fetched in segments: which ranges are in, and who finishes it.
+///
+/// The last segment job to end finishes the object: it hashes and links it when every range is in; it
+/// fetches it again in one stream when the server ignored Range; else (a failure, already rethrown by
+/// ``LFSWorkers``) it leaves the cleanup to ``abandonIfUnfinished()``.
+final class LFSSegmentedDownload: Sendable {
+    private struct State: Sendable {
+        var received: [UInt64]
+        var complete: [Bool]
+        var ended = 0
+        var rangeless = false
+        var failed = false
+        var finished = false
+    }
+
+    let blob: SegmentedBlob
+    let ranges: [ClosedRange<UInt64>]
+    let sink: BlobSink
+    private let state: Locked<State>
+
+    init(blob: SegmentedBlob, ranges: [ClosedRange<UInt64>], sink: BlobSink) {
+        self.blob = blob
+        self.ranges = ranges
+        self.sink = sink
+        state = Locked(State(received: Array(repeating: 0, count: ranges.count),
+                             complete: Array(repeating: false, count: ranges.count)))
+    }
+
+    var entry: ManifestEntry { blob.entry }
+    var isRangeless: Bool { state.withLock { $0.rangeless } }
+    func received(_ index: Int) -> UInt64 { state.withLock { $0.received[index] } }
+    func add(_ count: UInt64, to index: Int) { state.withLock { $0.received[index] += count } }
+    func reset(_ index: Int) -> UInt64 {
+        state.withLock { state in
+            defer { state.received[index] = 0 }
+            return state.received[index]
+        }
+    }
+
+    /// Notes that the server ignored Range: the object must come in one stream.
+    func markRangeless() { state.withLock { $0.rangeless = true } }
+
+    /// Records the end of segment job `index` (`complete` when its range is in, `failed` when it threw);
+    /// returns what the caller, when it was the last job, must do.
+    func end(_ index: Int, complete: Bool, failed: Bool = false) -> Ending {
+        state.withLock { state -> Ending in
+            state.complete[index] = complete
+            state.failed = state.failed || failed
+            state.ended += 1
+            guard state.ended == ranges.count, !state.failed else { return .nothing }
+            if state.complete.allSatisfy({ $0 }) { state.finished = true; return .verify }
+            if state.rangeless { state.finished = true; return .wholeStream }
+            return .nothing
+        }
+    }
+
+    /// What the last segment job does.
+    enum Ending { case nothing, verify, wholeStream }
+
+    /// Removes the temp file of an object that did not get finished (a failure stopped the download).
+    func abandonIfUnfinished() {
+        let received = state.withLock { state -> UInt64? in
+            if state.finished { return nil }
+            state.finished = true
+            return state.received.reduce(0, +)
+        }
+        if let received { blob.abandon(received: received) }
+    }
+}
+
+extension LFSClient {
+    /// Fetches segment `index` of `download` (skipped once the server is known to ignore Range); the last
+    /// segment job to end verifies and stores the object, or fetches it whole when ranges were ignored.
+    func fetch(segment index: Int, of download: LFSSegmentedDownload, workers: LFSWorkers) throws {
+        var complete = false
+        do {
+            if !rangesIgnored.withLock({ $0 }) && !download.isRangeless {
+                complete = try fetchRange(index, of: download, workers: workers)
+            } else {
+                download.markRangeless()
+            }
+        } catch {
+            _ = download.end(index, complete: false, failed: true)
+            if !(error is LFSCancelled) { download.sink.markFailed(download.entry) }
+            throw error
+        }
+        switch download.end(index, complete: complete) {
+        case .nothing: break
+        case .verify:
+            try download.blob.finish()
+            _ = downloadActions.withLock { $0.removeValue(forKey: download.entry.digest) }
+        case .wholeStream:
+            // The server sends whole bodies only: the ranges received so far are dropped, and the object
+            // comes in one stream, hashed on the way in, as for a small object.
+            download.blob.abandon(received: (0..<download.ranges.count).reduce(0) { $0 + download.reset($1) })
+            try self.download(download.entry, into: download.sink, workers: workers)
+        }
+    }
+
+    /// One range into the blob at its offset; false when the server ignored Range.
+    private func fetchRange(_ index: Int, of download: LFSSegmentedDownload, workers: LFSWorkers) throws -> Bool {
+        let range = download.ranges[index]
+        let stream = LFSSegmentStream(download: download, index: index, workers: workers)
+        do {
+            try withAction(for: LFSObject(download.entry)) { action, headers in
+                try http.stream(url: action.href, headers: headers, range: range, stallTimeout: stallTimeout, into: stream)
+            }
+        } catch is HTTPRangeIgnored {
+            rangesIgnored.withLock { $0 = true }
+            download.markRangeless()
+            return false
+        } catch is SegmentedBlobClosed {
+            throw LFSCancelled()
+        }
+        guard download.received(index) == UInt64(range.count) else {
+            download.sink.markFailed(download.entry)
+            throw IntegrityError(.sizeMismatch, "object \(download.entry.digest): the server sent "
+                                 + "\(download.received(index)) bytes for range \(range.lowerBound)-\(range.upperBound)")
+        }
+        return true
+    }
+}
+
+/// One segment of an ``LFSSegmentedDownload`` as the HTTP layer's stream target: bytes go to their offset,
+/// never past the segment's end.
+final class LFSSegmentStream: HTTPStreamSink {
+    private let download: LFSSegmentedDownload
+    private let index: Int
+    private let workers: LFSWorkers
+
+    init(download: LFSSegmentedDownload, index: Int, workers: LFSWorkers) {
+        self.download = download
+        self.index = index
+        self.workers = workers
+    }
+
+    var written: UInt64 { download.received(index) }
+
+    func append(_ chunk: UnsafeRawBufferPointer) throws {
+        if workers.isCancelled { throw LFSCancelled() }
+        let range = download.ranges[index]
+        let offset = range.lowerBound + written
+        guard offset + UInt64(chunk.count) <= range.upperBound + 1 else {
+            download.sink.markFailed(download.entry)
+            throw IntegrityError(.sizeMismatch, "object \(download.entry.digest): the server sent more than the "
+                                 + "\(range.count) bytes of range \(range.lowerBound)-\(range.upperBound)")
+        }
+        try download.blob.write(chunk, at: offset)
+        download.add(UInt64(chunk.count), to: index)
+    }
+
+    func restart() throws {
+        download.blob.discard(download.reset(index))
+    }
+}
