@@ -19,7 +19,7 @@ struct HelpEndToEndTests {
                               + "5 store busy, 6 health check failed (previous set restored), 7 fsck problems left, "
                               + "8 configured command failed, 9 out of space (the previous set stays active)."), "\(help)")
         for subcommand in ["publish", "pull", "runpod-pull", "daemon", "import", "activate", "rollback", "status", "log",
-                           "diff", "fsck", "gc", "pin", "pack", "versions"] {
+                           "diff", "fsck", "gc", "pin", "pack", "versions", "keygen", "verify", "cosign"] {
             #expect(result.stdout.contains("  \(subcommand) "), "\(subcommand) missing from the help")
         }
     }

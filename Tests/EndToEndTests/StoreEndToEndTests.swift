@@ -182,7 +182,7 @@ struct StoreEndToEndTests {
         #expect(try sandbox.cli.run(["gc", "--grace-sec", "-1"]).status == 2)
         #expect(try sandbox.cli.run(["no-such-command"]).status == 2)
         for command in ["publish", "pull", "runpod-pull", "daemon", "import", "activate", "rollback", "status", "log", "diff",
-                        "fsck", "gc", "pin", "pack", "versions"] {
+                        "fsck", "gc", "pin", "pack", "versions", "keygen", "verify", "cosign"] {
             let help = try sandbox.cli.run([command, "--help"])
             #expect(help.status == 0)
             #expect(help.stdout.contains("USAGE: model-sync \(command)"))
