@@ -65,6 +65,21 @@ struct IgnoreRulesTests {
         #expect(filter.exclusion(for: ".env")?.isSecret == true)
     }
 
+    @Test("one matcher over a whole walk remembers folder verdicts and agrees with matching each path alone")
+    func matcherAgrees() throws {
+        let directory = TemporaryDirectory()
+        try Data("out/\n!out/keep.bin\n*.tmp\n/anchored.bin\n".utf8)
+            .write(to: URL(fileURLWithPath: directory.path + "/.modelsyncignore"))
+        let filter = try ModelSetFilter(root: directory.path)
+        var matcher = filter.matcher()
+        let paths = ["anchored.bin", "a/anchored.bin", "in/a.bin", "in/b.tmp", "out/a.bin", "out/keep.bin",
+                     "out/deeper/x.bin", "x/out/y.bin", "x/.env", "x/y/model.onnx", "x/y/z.pem", ".modelsyncignore"]
+        for path in paths + paths {
+            #expect(matcher.exclusion(for: path) == filter.exclusion(for: path), "\(path)")
+        }
+        #expect(paths.filter { filter.exclusion(for: $0) == nil } == ["a/anchored.bin", "in/a.bin", "x/y/model.onnx"])
+    }
+
     @Test("an ignore file that is not UTF-8 text is refused, naming it")
     func badIgnoreFile() throws {
         let directory = TemporaryDirectory()

@@ -38,9 +38,51 @@ struct ModelSetFilter: Sendable {
 
     /// Why `path` is left out of the set, or nil when it is part of it.
     func exclusion(for path: String) -> Exclusion? {
-        guard let rule = rules.excludingRule(for: path) else { return nil }
-        let isIgnoreFile = rule.source == "/" + Self.ignoreFileName
-        return Exclusion(path: path, pattern: rule.source, isSecret: rule.builtIn && !isIgnoreFile)
+        var matcher = matcher()
+        return matcher.exclusion(for: path)
+    }
+
+    /// A matcher for many paths of one walk: it remembers each folder's verdict, so the files of a folder
+    /// cost one match of their own name each.
+    func matcher() -> Matcher {
+        Matcher(rules: rules)
+    }
+
+    /// Matches paths against the filter's rules, remembering folder verdicts.
+    struct Matcher {
+        let rules: IgnoreRules
+        private var folders: [Substring: IgnoreRules.Rule?] = [:]
+
+        init(rules: IgnoreRules) {
+            self.rules = rules
+        }
+
+        /// Why `path` is left out of the set, or nil when it is part of it.
+        mutating func exclusion(for path: String) -> Exclusion? {
+            guard let rule = excludingRule(for: path) else { return nil }
+            let isIgnoreFile = rule.source == "/" + ModelSetFilter.ignoreFileName
+            return Exclusion(path: path, pattern: rule.source, isSecret: rule.builtIn && !isIgnoreFile)
+        }
+
+        private mutating func excludingRule(for path: String) -> IgnoreRules.Rule? {
+            let segments = path.split(separator: "/").map(String.init)
+            guard !segments.isEmpty else { return nil }
+            // A file below an excluded folder is excluded whatever its own name (git's rule).
+            var end = path.startIndex
+            for depth in 1..<segments.count {
+                end = path.index(end, offsetBy: segments[depth - 1].count + (depth > 1 ? 1 : 0))
+                let folder = path[path.startIndex..<end]
+                let verdict: IgnoreRules.Rule?
+                if let known = folders[folder] {
+                    verdict = known
+                } else {
+                    verdict = rules.excludingFolderRule(Array(segments[0..<depth]))
+                    folders[folder] = verdict
+                }
+                if let verdict { return verdict }
+            }
+            return rules.excludingFileRule(segments)
+        }
     }
 }
 

@@ -25,6 +25,34 @@ struct IgnoreRules: Sendable {
         let source: String
         /// True for a rule of a built-in list rather than a user's file.
         var builtIn = false
+        /// The one-segment pattern as plain text tests, when it needs no fnmatch (`.env`, `*.pem`, `.env.*`).
+        var quick: Quick?
+    }
+
+    /// A one-segment pattern decided by comparing text.
+    enum Quick: Sendable {
+        case literal(String), suffix(String), prefix(String)
+
+        init?(_ pattern: String) {
+            let special = pattern.filter { "*?[\\".contains($0) }
+            if special.isEmpty {
+                self = .literal(pattern)
+            } else if special == "*" && pattern.hasPrefix("*") {
+                self = .suffix(String(pattern.dropFirst()))
+            } else if special == "*" && pattern.hasSuffix("*") {
+                self = .prefix(String(pattern.dropLast()))
+            } else {
+                return nil
+            }
+        }
+
+        func matches(_ name: String) -> Bool {
+            switch self {
+            case .literal(let text): name == text
+            case .suffix(let text): name.hasSuffix(text)
+            case .prefix(let text): name.hasPrefix(text)
+            }
+        }
     }
 
     let rules: [Rule]
@@ -76,7 +104,7 @@ struct IgnoreRules: Sendable {
         let segments = line.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         guard !segments.isEmpty else { return nil }
         return Rule(segments: segments, negated: negated, directoryOnly: directoryOnly, matchesAnyDepth: !anchored,
-                    source: rawLine)
+                    source: rawLine, quick: segments.count == 1 ? Quick(segments[0]) : nil)
     }
 
     /// The rule that excludes `path` (a file), or nil when the file is kept: either a folder on its way is
@@ -85,8 +113,19 @@ struct IgnoreRules: Sendable {
         let segments = path.split(separator: "/").map(String.init)
         guard !segments.isEmpty else { return nil }
         for depth in 1..<segments.count {
-            if let rule = lastMatch(Array(segments[0..<depth]), isDirectory: true), !rule.negated { return rule }
+            if let rule = excludingFolderRule(Array(segments[0..<depth])) { return rule }
         }
+        return excludingFileRule(segments)
+    }
+
+    /// The rule that excludes the folder `segments` itself (not looking at its parents), or nil.
+    func excludingFolderRule(_ segments: [String]) -> Rule? {
+        guard let rule = lastMatch(segments, isDirectory: true), !rule.negated else { return nil }
+        return rule
+    }
+
+    /// The rule that excludes the file `segments` itself (not looking at its folders), or nil.
+    func excludingFileRule(_ segments: [String]) -> Rule? {
         guard let rule = lastMatch(segments, isDirectory: false), !rule.negated else { return nil }
         return rule
     }
@@ -94,6 +133,9 @@ struct IgnoreRules: Sendable {
     private func lastMatch(_ path: [String], isDirectory: Bool) -> Rule? {
         rules.last { rule in
             if rule.directoryOnly && !isDirectory { return false }
+            if let quick = rule.quick, let name = path.last, rule.matchesAnyDepth || path.count == 1 {
+                return quick.matches(name)
+            }
             if rule.matchesAnyDepth { return Self.matches(rule.segments, path.suffix(rule.segments.count)) }
             return Self.matches(rule.segments, path[...])
         }
