@@ -39,6 +39,12 @@ public struct Generations {
     /// (history order), if it is still retained.
     public func rollbackTarget() throws -> Int? { try store.ledger.rollbackTarget(modelsDir: modelsDir) }
 
+    /// The manifest of the active generation, nil when none is active.
+    public func activeManifest() throws -> Digest? {
+        guard let number = activeNumber else { return nil }
+        return try store.ledger.record(number)?.manifest
+    }
+
     /// Why a pull must not activate `manifest` — the user rolled back from it, or it failed its health
     /// check — or nil when it may. `--force` overrides both.
     public func holdReason(_ manifest: Digest) throws -> String? {

@@ -12,20 +12,20 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible, C
     /// instead of a 64-character string on the heap — a manifest of 200,000 files holds 200,000 of these.
     private let words: (UInt64, UInt64, UInt64, UInt64)
 
-    /// The 64 lowercase hex characters.
+    /// The 64 lowercase hex characters (written on each call: object paths are built from them).
     public var hex: String {
-        let table: [UInt8] = Array("0123456789abcdef".utf8)
-        return String(unsafeUninitializedCapacity: 64) { buffer in
-            var index = 0
-            for word in [words.0, words.1, words.2, words.3] {
-                for shift in stride(from: 60, through: 0, by: -4) {
-                    buffer[index] = table[Int((word >> UInt64(shift)) & 0xF)]
-                    index += 1
+        String(unsafeUninitializedCapacity: 64) { buffer in
+            for (position, word) in [words.0, words.1, words.2, words.3].enumerated() {
+                for nibble in 0..<16 {
+                    buffer[position * 16 + nibble] = Digest.hexDigits[Int((word >> UInt64(60 - 4 * nibble)) & 0xF)]
                 }
             }
             return 64
         }
     }
+
+    /// The lowercase hex digits, as bytes.
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Wraps 32 raw digest bytes.
     public init(bytes: some Sequence<UInt8>) {
@@ -69,9 +69,8 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible, C
 
     /// The two-character fan-out directory (`ab` for `sha256:ab12…`).
     public var fanout: String {
-        let table: [UInt8] = Array("0123456789abcdef".utf8)
         let byte = Int(words.0 >> 56)
-        return String(decoding: [table[byte >> 4], table[byte & 0xF]], as: UTF8.self)
+        return String(decoding: [Digest.hexDigits[byte >> 4], Digest.hexDigits[byte & 0xF]], as: UTF8.self)
     }
 
     /// The object's path relative to an objects root: `sha256/ab/ab12…`.

@@ -34,10 +34,7 @@ public struct Cosigner {
             throw UsageError("signing.key_file (or key_env) is not set: there is no key to cosign with",
                              hint: "create one with `model-sync keygen --out FILE` and set signing.key_file")
         }
-        try FileSystem.makeDirectories(workspace.storeDir)
-        let registryLock = try StoreLock(path: FileSystem.absolute(workspace.storeDir) + "/registry.lock",
-                                         timeout: workspace.config.lockTimeoutSec)
-        return try withExtendedLifetime(registryLock) {
+        return try workspace.holdingRegistryLock {
             let registry = try GitRegistry.open(config: workspace.config, environment: workspace.environment)
             var lastConflict: (any Error)?
             for _ in 1...TransferEngine.publishAttempts {

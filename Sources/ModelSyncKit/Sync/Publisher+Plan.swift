@@ -21,10 +21,7 @@ extension Publisher {
     /// Imports the models folder into the store (the first step of any publish: nothing is trained) and
     /// compares it with the registry's current state; nothing is committed, uploaded or pushed.
     public func plan(progress: ProgressHandler? = nil) throws -> Plan {
-        try FileSystem.makeDirectories(workspace.storeDir)
-        let registryLock = try StoreLock(path: FileSystem.absolute(workspace.storeDir) + "/registry.lock",
-                                         timeout: workspace.config.lockTimeoutSec)
-        return try withExtendedLifetime(registryLock) {
+        return try workspace.holdingRegistryLock {
             // A key that a real publish could not read fails the dry run too.
             _ = try workspace.releaseSigner()
             let config = workspace.config

@@ -66,10 +66,7 @@ public struct Publisher {
     /// The blobs being uploaded stay in the store meanwhile: `gc` keeps what was imported within
     /// `gc.grace_sec`, and a blob removed anyway fails the publish (exit 3) before the channel moves.
     public func publish(progress: ProgressHandler? = nil) throws -> Result {
-        try FileSystem.makeDirectories(workspace.storeDir)
-        let registryLock = try StoreLock(path: FileSystem.absolute(workspace.storeDir) + "/registry.lock",
-                                         timeout: workspace.config.lockTimeoutSec)
-        return try withExtendedLifetime(registryLock) { try publishHoldingRegistry(progress: progress) }
+        try workspace.holdingRegistryLock { try publishHoldingRegistry(progress: progress) }
     }
 
     private func publishHoldingRegistry(progress: ProgressHandler?) throws -> Result {

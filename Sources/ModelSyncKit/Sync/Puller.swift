@@ -43,23 +43,21 @@ public struct Puller {
     /// (exit 5) when another command holds a lock past `lock_timeout_sec`. Returns `up-to-date` without hashing
     /// anything when the latest manifest is the active one, `held-back` when it is held.
     public func pull(progress: ProgressHandler? = nil) throws -> ActivationResult {
-        try FileSystem.makeDirectories(workspace.storeDir)
-        let registryLock = try StoreLock(path: FileSystem.absolute(workspace.storeDir) + "/registry.lock",
-                                         timeout: workspace.config.lockTimeoutSec)
-        let source = try withExtendedLifetime(registryLock) { () throws -> GitRegistrySource in
-            let registry = try GitRegistry.open(config: workspace.config, environment: workspace.environment, worktree: false)
-            return try GitRegistrySource(registry: registry)
-        }
+        try workspace.holdingRegistryLock { try pullHoldingRegistry(progress: progress) }
+    }
+
+    /// The pull, `<store>/registry.lock` held: fetch, checks and LFS downloads without the store lock, which
+    /// is taken only to store the blobs and activate.
+    private func pullHoldingRegistry(progress: ProgressHandler?) throws -> ActivationResult {
+        let source = try workspace.openedRegistrySource()
         let legacy = try LegacyLayout(layout: source.registry.layout).files(of: source.registry, in: source.commit)
         if !legacy.isEmpty, manifest == nil, workspace.signaturePolicy != nil {
             throw IntegrityError(.missingSignature, "the registry is in the old unsigned layout, and signing.trusted_keys requires signatures",
                                  hint: "publish once with `model-sync publish` and signing.key_file set (docs/signing.md)")
         }
         if !legacy.isEmpty, manifest == nil {
-            return try withExtendedLifetime(registryLock) {
-                try LegacyRegistryImport(workspace: workspace, force: force)
-                    .pull(legacy, from: source, into: workspace.openStore(), progress: progress)
-            }
+            return try LegacyRegistryImport(workspace: workspace, force: force)
+                .pull(legacy, from: source, into: workspace.openStore(), progress: progress)
         }
         let target = try resolveTarget(in: source)
         let signers = try checkSignatures(target, in: source, record: true)
@@ -73,10 +71,7 @@ public struct Puller {
             incoming = made
             return made.path
         }, progress: progress)
-        return try withExtendedLifetime(registryLock) {
-            let store = try workspace.openStore()
-            return try pull(target, from: source, into: store, signers: signers, progress: progress)
-        }
+        return try pull(target, from: source, into: workspace.openStore(), signers: signers, progress: progress)
     }
 
     /// With `signing.trusted_keys` set, checks the signatures before anything is fetched (docs/signing.md):
@@ -101,15 +96,14 @@ public struct Puller {
         let target = try resolveTarget(in: source)
         _ = try checkSignatures(target, in: source, record: false)
         let manifest = try TransferEngine.validatedManifest(target, from: source)
-        guard FileManager.default.fileExists(atPath: StoreLayout(root: FileSystem.absolute(workspace.storeDir)).indexPath) else {
+        guard let store = try workspace.existingStoreForReading() else {
             var seen = Set<Digest>()
             let distinct = manifest.files.filter { seen.insert($0.digest).inserted }
             return Plan(manifest: target, active: nil, heldBack: nil, fetchObjects: distinct.count,
                         fetchBytes: distinct.reduce(0) { $0 + $1.size })
         }
-        let store = try workspace.openStoreForReading()
         let generations = Generations(store: store, modelsDir: workspace.modelsDir)
-        let active = try generations.activeNumber.flatMap { number in try store.generations().first { $0.number == number }?.manifest }
+        let active = try generations.activeManifest()
         let missing = TransferEngine(store: store).missingEntries(of: manifest)
         return Plan(manifest: target, active: active, heldBack: self.manifest == nil && !force ? try generations.holdReason(target) : nil,
                     fetchObjects: missing.count, fetchBytes: missing.reduce(0) { $0 + $1.size })
@@ -124,9 +118,7 @@ public struct Puller {
     /// `held-back` when the channel names a manifest the user rolled back from or that failed its health
     /// check (and `--force` is not given): nothing is fetched, the active set stays.
     private func heldBack(_ digest: Digest) throws -> ActivationResult? {
-        guard !force, FileManager.default.fileExists(atPath: StoreLayout(root: FileSystem.absolute(workspace.storeDir)).indexPath)
-        else { return nil }
-        let store = try workspace.openStoreForReading()
+        guard !force, let store = try workspace.existingStoreForReading() else { return nil }
         let generations = Generations(store: store, modelsDir: workspace.modelsDir)
         guard let reason = try generations.holdReason(digest) else { return nil }
         return ActivationResult(result: .heldBack, generation: generations.activeNumber, manifest: digest,

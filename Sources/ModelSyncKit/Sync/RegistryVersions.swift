@@ -34,12 +34,8 @@ public struct RegistryVersions {
         let source = try workspace.fetchedRegistry()
         let registry = source.registry
         let changes = try registry.channelHistory(RegistryLayout.latest, from: source.commit, limit: limit)
-        let store = FileManager.default.fileExists(atPath: StoreLayout(root: FileSystem.absolute(workspace.storeDir)).indexPath)
-            ? try workspace.openStoreForReading() : nil
-        let generations = store.map { Generations(store: $0, modelsDir: workspace.modelsDir) }
-        let active = try generations?.activeNumber.flatMap { number in
-            try store?.generations().first { $0.number == number }?.manifest
-        }
+        let generations = try workspace.existingStoreForReading().map { Generations(store: $0, modelsDir: workspace.modelsDir) }
+        let active = try generations?.activeManifest()
         return try changes.map { change in
             let manifest = try? registry.manifest(change.manifest, in: change.commit)
             return Version(time: change.time, manifest: change.manifest, files: manifest?.files.count,
@@ -53,11 +49,25 @@ extension Workspace {
     /// The registry fetched and fast-forwarded as a pull reads it (`<store>/registry.lock` held meanwhile, so
     /// two commands never fetch into `repo_dir` at once), at the remote branch's tip.
     public func fetchedRegistry() throws -> GitRegistrySource {
+        try holdingRegistryLock { try openedRegistrySource() }
+    }
+
+    /// Opens `repo_dir` (bare when this side creates it: clients keep files in the store) and fetches it;
+    /// the caller holds `<store>/registry.lock`.
+    func openedRegistrySource() throws -> GitRegistrySource {
+        try GitRegistrySource(registry: GitRegistry.open(config: config, environment: environment, worktree: false))
+    }
+
+    /// Runs `body` holding `<store>/registry.lock`, which guards `repo_dir` for pulls, publishes and
+    /// cosigning (the store lock stays free meanwhile), waiting up to `lock_timeout_sec` for it.
+    func holdingRegistryLock<T>(_ body: () throws -> T) throws -> T {
         try FileSystem.makeDirectories(storeDir)
         let registryLock = try StoreLock(path: FileSystem.absolute(storeDir) + "/registry.lock", timeout: config.lockTimeoutSec)
-        return try withExtendedLifetime(registryLock) {
-            let registry = try GitRegistry.open(config: config, environment: environment, worktree: false)
-            return try GitRegistrySource(registry: registry)
-        }
+        return try withExtendedLifetime(registryLock) { try body() }
+    }
+
+    /// The store opened for reading without its lock, or nil when none exists yet.
+    func existingStoreForReading() throws -> Store? {
+        Store.exists(at: storeDir) ? try openStoreForReading() : nil
     }
 }

@@ -33,16 +33,26 @@ public final class BlobSink: Sendable {
         state.withLock { if $0.failedEntry == nil { $0.failedEntry = entry } }
     }
 
-    /// Stores `entry` by linking a file this process already hashed and verified against it (a download
-    /// staged before the store lock, on the store's filesystem) instead of copying its bytes; false when the
-    /// filesystem cannot link, and the caller streams the file through ``open(_:)`` instead.
-    public func adopt(_ entry: ManifestEntry, verifiedFileAt path: String) throws -> Bool {
-        guard let insertion = try objects.adopt(verifiedFileAt: path, digest: entry.digest, size: entry.size) else {
-            return false
+    /// Stores `entry` from a file this process already hashed and verified against it (a download staged
+    /// before the store lock): linked where the filesystem allows, else copied and hashed again on the way
+    /// in like any other blob.
+    public func adopt(_ entry: ManifestEntry, verifiedFileAt path: String) throws {
+        do {
+            let insertion: ObjectStore.Insertion
+            if let linked = try objects.adopt(verifiedFileAt: path, digest: entry.digest, size: entry.size) {
+                insertion = linked
+            } else {
+                insertion = try objects.insert(fileAt: path, expected: entry.digest)
+                guard insertion.size == entry.size else {
+                    throw IntegrityError(.sizeMismatch, "object \(entry.digest): expected \(entry.size) bytes, got \(insertion.size)")
+                }
+            }
+            stored(insertion)
+            advanced(by: Int64(entry.size))
+        } catch {
+            markFailed(entry)
+            throw error
         }
-        stored(insertion)
-        advanced(by: Int64(entry.size))
-        return true
     }
 
     /// The objects stored so far.

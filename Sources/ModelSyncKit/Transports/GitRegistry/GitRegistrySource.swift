@@ -90,14 +90,13 @@ public final class GitRegistrySource: TransferSource {
     /// LFS client.
     public func fetchBlobs(_ entries: [ManifestEntry], into sink: BlobSink) throws {
         for entry in entries where !throughLFS.contains(entry.digest) || staged[entry.digest] != nil {
-            if let path = staged[entry.digest], try sink.adopt(entry, verifiedFileAt: path) { continue }
+            if let path = staged[entry.digest] {
+                try sink.adopt(entry, verifiedFileAt: path)
+                continue
+            }
             let blob = try sink.open(entry)
             do {
-                if let path = staged[entry.digest] {
-                    try Self.read(fileAt: path) { chunk in try blob.write(chunk) }
-                } else {
-                    try readBlob(entry) { chunk in try blob.write(chunk) }
-                }
+                try readBlob(entry) { chunk in try blob.write(chunk) }
                 try blob.finish()
             } catch {
                 blob.abandon()
@@ -136,19 +135,6 @@ public final class GitRegistrySource: TransferSource {
             throw describe(failure, entry: sink.failedEntry)
         }
         for insertion in sink.insertions { staged[insertion.digest] = objects.path(of: insertion.digest) }
-    }
-
-    /// Streams a local file to `body` in chunks of 1 MiB.
-    private static func read(fileAt path: String, into body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        let descriptor = try FileSystem.open(path, O_RDONLY)
-        defer { close(descriptor) }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 4096)
-        defer { buffer.deallocate() }
-        while true {
-            let count = try FileSystem.read(descriptor, into: buffer, path: path)
-            if count == 0 { return }
-            try body(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-        }
     }
 
     public func readBlob(_ entry: ManifestEntry, into body: (UnsafeRawBufferPointer) throws -> Void) throws {
