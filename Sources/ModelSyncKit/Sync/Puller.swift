@@ -66,11 +66,18 @@ public struct Puller {
         var incoming: IncomingDirectory?
         defer { incoming?.remove() }
         let objects = ObjectStore(layout: StoreLayout(root: FileSystem.absolute(workspace.storeDir)))
-        try source.stageLFSObjects(manifest: target, lacking: { !objects.contains($0) }, into: {
-            let made = try IncomingDirectory(storeDir: FileSystem.absolute(workspace.storeDir))
-            incoming = made
-            return made.path
-        }, progress: progress)
+        do {
+            try source.stageLFSObjects(manifest: target, lacking: { !objects.contains($0) }, into: {
+                let made = try IncomingDirectory(storeDir: FileSystem.absolute(workspace.storeDir))
+                incoming = made
+                return made.path
+            }, progress: progress)
+        } catch {
+            // What was downloaded and verified before the failure is kept: a retry fetches only the rest.
+            // Best effort: the download's error is the one to report.
+            if let store = try? workspace.openStore() { _ = try? source.keepStagedObjects(in: store) }
+            throw error
+        }
         return try pull(target, from: source, into: workspace.openStore(), signers: signers, progress: progress)
     }
 
