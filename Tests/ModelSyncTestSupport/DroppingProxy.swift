@@ -55,7 +55,8 @@ public final class DroppingProxy: @unchecked Sendable {
         }
         listener = fd
         port = Int(UInt16(bigEndian: address.sin_port))
-        let thread = Thread { [self] in acceptLoop() }
+        // The accept thread holds the proxy weakly, so releasing it (deinit → stop) ends the thread.
+        let thread = Thread { [weak self, fd] in Self.acceptLoop(fd, proxy: { self }) }
         thread.start()
     }
 
@@ -93,34 +94,44 @@ public final class DroppingProxy: @unchecked Sendable {
         return address
     }
 
-    private func acceptLoop() {
+    private static func acceptLoop(_ listener: Int32, proxy: () -> DroppingProxy?) {
         while true {
             let client = accept(listener, nil, nil)
             if client < 0 {
-                if errno == EINTR { continue }
+                if errno == EINTR || errno == ECONNABORTED { continue }
                 close(listener)
                 return
             }
-            let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = Self.loopback(port: targetPort)
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            guard connected == 0, lock.withLock({ () -> Bool in
-                guard !stopped else { return false }
-                sockets.formUnion([client, upstream])
-                return true
-            }) else {
+            guard let proxy = proxy() else {
                 close(client)
-                close(upstream)
-                continue
+                close(listener)
+                return
             }
-            let connection = Connection(client: client, upstream: upstream)
-            Thread { [self] in pump(connection, direction: .request) }.start()
-            Thread { [self] in pump(connection, direction: .response) }.start()
+            proxy.serve(client)
         }
+    }
+
+    /// Connects `client` to the target and starts the two pumps of the connection.
+    private func serve(_ client: Int32) {
+        let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = Self.loopback(port: targetPort)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0, lock.withLock({ () -> Bool in
+            guard !stopped else { return false }
+            sockets.formUnion([client, upstream])
+            return true
+        }) else {
+            close(client)
+            close(upstream)
+            return
+        }
+        let connection = Connection(client: client, upstream: upstream)
+        Thread { [self] in pump(connection, direction: .request) }.start()
+        Thread { [self] in pump(connection, direction: .response) }.start()
     }
 
     /// What the two pumps of one connection share.
