@@ -24,6 +24,8 @@ An OCI registry's misbehaviour, picked by the first component of the repository 
   GET|HEAD /v2/redirect/NAME/blobs/DIGEST   401 with a Basic challenge without Authorization, else 307 to
                                             http://localhost:PORT/oci-storage/DIGEST?X-Amz-Signature=…
   GET /v2/huge/NAME/manifests/REF           an endless manifest, without Content-Length
+  GET /v2/wrong/NAME/manifests/REF          a manifest whose Docker-Content-Digest is not its own
+  GET /v2/paged/NAME/tags/list?n=N&last=T   tags t0…t6, N a page, each page with a relative Link to the next
   PUT|GET /oci-storage/DIGEST               stores / serves bytes (GETs logged with their Authorization)
   /oci-log                                  JSON list of {path, authorization} of the /oci-storage GETs
 
@@ -360,6 +362,20 @@ class Handler(BaseHTTPRequestHandler):
                     self.wfile.write(chunk)
             except OSError:
                 pass
+        elif path.startswith("/v2/wrong/") and "/manifests/" in path:
+            digest = "sha256:" + "0" * 64
+            self.reply(200, b'{"schemaVersion":2}', [("Content-Type", "application/vnd.oci.image.manifest.v1+json"),
+                                                      ("Docker-Content-Digest", digest)])
+        elif path.startswith("/v2/paged/") and path.endswith("/tags/list"):
+            _, query = self.query()
+            tags = ["t%d" % i for i in range(7)]
+            size = int(query.get("n", "100"))
+            start = tags.index(query["last"]) + 1 if "last" in query else 0
+            page = tags[start:start + size]
+            headers = [("Content-Type", "application/json")]
+            if start + size < len(tags):
+                headers.append(("Link", '<%s?n=%d&last=%s>; rel="next"' % (path, size, page[-1])))
+            self.reply(200, json.dumps({"name": path[4:-10], "tags": page}).encode(), headers)
         elif path.startswith("/oci-storage/"):
             digest = parts[-1]
             if self.command == "PUT":
