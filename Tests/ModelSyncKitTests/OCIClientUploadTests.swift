@@ -97,6 +97,21 @@ import ModelSyncTestSupport
         #expect(proxy.lines("PATCH ").count == 5)
     }
 
+    @Test("a chunk that stalls is dropped after the stall timeout and resumed at the registry's offset")
+    func stalledChunkResumes() throws {
+        let registry = try DistributionRegistry.start()
+        let proxy = try DroppingProxy(targetPort: Int(registry.host.split(separator: ":")[1])!)
+        let fixture = try OCIFixture()
+        let entries = try fixture.stores.blobs([192 << 10])
+        proxy.drop(requestsStartingWith: "PATCH ", after: 0, of: .request, skip: 1, stall: true)
+        let client = try OCIFixture.client(proxy.host, options: OCIFixture.smallChunks { $0.stallTimeout = 1 })
+        try client.putBlobs(entries, from: fixture.stores.outgoing(entries))
+        #expect(proxy.cutCount == 1)
+        #expect(OCIFixture.stored(registry, entries[0].digest) == fixture.sourceBytes(entries[0].digest))
+        #expect(proxy.lines("POST ").count == 1)
+        #expect(proxy.lines("PATCH ").count == 4)
+    }
+
     @Test("a session the registry dropped after a partial chunk is started again from a new session")
     func lostSessionStartsOver() throws {
         let registry = try DistributionRegistry.start()
