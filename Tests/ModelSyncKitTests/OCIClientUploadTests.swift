@@ -157,4 +157,20 @@ import ModelSyncTestSupport
         try OCIFixture.client(proxy.host).putBlobs(entries, from: outgoing)
         #expect(reported.withLock { $0.last } == total)
     }
+
+    @Test("the registry's Range and Location read as the session's offset and next URL")
+    func sessionParsing() {
+        #expect(OCIUploadSession.received(range: "0-65535", confirmed: 0) == 65536)
+        #expect(OCIUploadSession.received(range: "bytes=0-99", confirmed: 0) == 100)
+        #expect(OCIUploadSession.received(range: "0-0", confirmed: 0) == 0)
+        #expect(OCIUploadSession.received(range: "0-0", confirmed: 1) == 1)
+        #expect(OCIUploadSession.received(range: "0-0", confirmed: 4096) == 0)
+        #expect(OCIUploadSession.received(range: "5-9", confirmed: 0) == nil)
+        #expect(OCIUploadSession.received(range: "junk", confirmed: 0) == nil)
+        #expect(OCIUploadSession.received(range: nil, confirmed: 7) == nil)
+        let digest = Digest.empty
+        #expect(OCIUploadSession(location: "http://r/v2/m/blobs/uploads/u?_state=x", offset: 0).appending(digest: digest)
+                == "http://r/v2/m/blobs/uploads/u?_state=x&digest=\(digest)")
+        #expect(OCIUploadSession(location: "https://r/up/u", offset: 0).appending(digest: digest) == "https://r/up/u?digest=\(digest)")
+    }
 }

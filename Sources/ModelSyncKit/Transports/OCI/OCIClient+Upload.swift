@@ -161,10 +161,13 @@ extension OCIClient {
             }
         }
         let url = session.appending(digest: blob.digest)
+        // The registry checks the whole blob's digest before it answers: minutes for a large one.
+        var closing = once
+        closing.requestTimeout = max(once.requestTimeout, 600)
         let response: HTTPResponse
         do {
             response = try send(HTTPRequest(method: "PUT", url: url, body: []),
-                                scope: pushScope, what: what, using: once)
+                                scope: pushScope, what: what, using: closing)
         } catch let error as OCIError where error.code == .transfer {
             throw OCIUploadInterrupted(error: error)
         }
