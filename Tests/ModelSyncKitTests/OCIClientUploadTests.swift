@@ -158,6 +158,26 @@ import ModelSyncTestSupport
         #expect(reported.withLock { $0.last } == total)
     }
 
+    @Test("bytes the registry finds not matching their digest fail with DIGEST_INVALID after fresh sessions")
+    func digestRefusedByRegistry() throws {
+        let registry = try DistributionRegistry.start()
+        let fixture = try OCIFixture()
+        let small = try fixture.stores.blobs([1000, 100 << 10])
+        for entry in small {
+            // A file that changed after it was verified: same size, other bytes.
+            let other = fixture.stores.directory.path + "/changed-\(entry.size)"
+            #expect(FileManager.default.createFile(atPath: other, contents: Data(repeating: 7, count: Int(entry.size))))
+            let outgoing = OutgoingBlobs(total: entry.size, progress: nil) { _ in
+                OutgoingBlob(digest: entry.digest, size: entry.size, path: other)
+            }
+            let error = try #require(throws: OCIError.self) { try OCIFixture.client(registry.host).putBlobs([entry], from: outgoing) }
+            #expect(error.has("DIGEST_INVALID"))
+            #expect(error.category.exitCode == 4)
+            #expect(error.hint == "the bytes sent do not match their digest; run fsck on the store and publish again")
+            #expect(OCIFixture.stored(registry, entry.digest) == nil)
+        }
+    }
+
     @Test("the registry's Range and Location read as the session's offset and next URL")
     func sessionParsing() {
         #expect(OCIUploadSession.received(range: "0-65535", confirmed: 0) == 65536)

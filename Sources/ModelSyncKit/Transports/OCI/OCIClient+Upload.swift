@@ -231,10 +231,12 @@ extension OCIClient {
     }
 
     /// The error for an upload answer that is not a success: a session the registry dropped or refuses
-    /// (400/404 on the session, 5xx, 429) interrupts the blob, which starts over; anything else is final.
+    /// (400/404 on the session, 5xx, 429) interrupts the blob, which starts over; so does a digest the
+    /// registry finds wrong, since the file was verified just before it left (the session, not the bytes,
+    /// is suspect). Anything else is final.
     private func interruption(_ response: HTTPResponse, method: String, url: String, what: String) -> any Error {
         let error = OCIError.answer(response, method: method, url: url, what: what)
-        let sessionLost = error.has("BLOB_UPLOAD_UNKNOWN") || error.has("BLOB_UPLOAD_INVALID")
+        let sessionLost = error.has("BLOB_UPLOAD_UNKNOWN") || error.has("BLOB_UPLOAD_INVALID") || error.has("DIGEST_INVALID")
             || response.status == 404 || response.status == 429 || (500...599).contains(response.status)
         return sessionLost ? OCIUploadInterrupted(error: error) : error
     }
