@@ -28,23 +28,14 @@ struct OCIUploadSession: Sendable, Equatable {
     }
 }
 
-/// What a push did with each blob, for the caller's record and the tests.
-public struct OCIPushSummary: Sendable, Equatable {
-    /// Blobs whose bytes were sent.
-    public var uploaded = 0
-    /// The bytes of those blobs.
-    public var uploadedBytes: UInt64 = 0
-    /// Blobs mounted from another repository of the registry instead.
-    public var mounted = 0
-    /// Blobs the repository already held (found by `HEAD`).
-    public var present = 0
-
-    /// An empty summary.
-    public init() {}
-}
-
 /// Thrown inside an upload when its session can no longer be trusted (dropped, refused, gone): the upload
 /// starts again from a fresh session, or `error` is thrown when the attempts are spent.
 struct OCIUploadInterrupted: Error {
+    let error: OCIError
+}
+
+/// A chunk whose transfer broke (connection, stall, a 5xx mid-chunk): the session's state is read back and
+/// the upload resumes from the registry's offset.
+struct OCIChunkDropped: Error {
     let error: OCIError
 }
