@@ -38,7 +38,7 @@ extension LFSClient {
     /// Downloads `entries` into `sink`, in parallel, each verified before it is stored.
     ///
     /// Objects without a remembered, unexpired action are asked for in one batch first. An object of at
-    /// least ``segmentThreshold`` bytes is fetched as several byte ranges at once (``LFSSegmentedDownload``);
+    /// least ``segmentThreshold`` bytes is fetched as several byte ranges at once (``SegmentedDownload``);
     /// every transfer, whole object or segment, shares the `concurrency` threads. The first failure stops
     /// the others and is rethrown (an integrity failure as is: exit 3, the blob never enters the store).
     public func download(_ entries: [ManifestEntry], into sink: BlobSink) throws {
@@ -48,8 +48,9 @@ extension LFSClient {
             unique.filter { $0.size > 0 && actions[$0.digest].map { $0.hasExpired() } ?? true }
         }
         try checkDownloadable(stale.map(LFSObject.init))
-        let jobs = try LFSDownloadJob.plan(unique, client: self, sink: sink)
-        let workers = LFSWorkers()
+        let jobs = try DownloadJob.plan(unique, threshold: segmentThreshold, minimum: minimumSegment,
+                                        count: concurrency, sink: sink)
+        let workers = TransferWorkers()
         defer { for case .segment(let download, _) in jobs { download.abandonIfUnfinished() } }
         try workers.run(jobs, threads: concurrency) { job in
             switch job {
@@ -60,7 +61,7 @@ extension LFSClient {
     }
 
     /// One object, from open to finish; on failure the temp file is removed and the entry marked.
-    func download(_ entry: ManifestEntry, into sink: BlobSink, workers: LFSWorkers) throws {
+    func download(_ entry: ManifestEntry, into sink: BlobSink, workers: TransferWorkers) throws {
         let blob = try sink.open(entry)
         do {
             if entry.size > 0 { try transfer(LFSObject(entry), into: blob, workers: workers) }
@@ -68,16 +69,29 @@ extension LFSClient {
             _ = downloadActions.withLock { $0.removeValue(forKey: entry.digest) }
         } catch {
             blob.abandon()
-            if !(error is LFSCancelled) { sink.markFailed(entry) }
+            if !(error is TransferCancelled) { sink.markFailed(entry) }
             throw error
         }
     }
 
+    /// Fetches segment `index` of `download` through the object's download action; the job that stores the
+    /// object forgets the action.
+    func fetch(segment index: Int, of download: SegmentedDownload, workers: TransferWorkers) throws {
+        let stored = try download.fetch(segment: index, rangesIgnored: rangesIgnored, workers: workers, range: { range, stream in
+            try withAction(for: LFSObject(download.entry)) { action, headers in
+                try http.stream(url: action.href, headers: headers, range: range, stallTimeout: stallTimeout, into: stream)
+            }
+        }, whole: {
+            try self.download(download.entry, into: download.sink, workers: workers)
+        })
+        if stored { _ = downloadActions.withLock { $0.removeValue(forKey: download.entry.digest) } }
+    }
+
     /// Streams the object's bytes into `blob`, resuming from what it holds.
-    private func transfer(_ object: LFSObject, into blob: IncomingBlob, workers: LFSWorkers) throws {
+    private func transfer(_ object: LFSObject, into blob: IncomingBlob, workers: TransferWorkers) throws {
         try withAction(for: object) { action, headers in
             try http.stream(url: action.href, headers: headers, stallTimeout: stallTimeout,
-                            into: LFSBlobStream(blob: blob, workers: workers))
+                            into: IncomingBlobStream(blob: blob, workers: workers))
         }
     }
 
@@ -111,31 +125,5 @@ extension LFSClient {
             throw LFSError(.invalidAnswer, "the LFS server at \(describeEndpoint) gave no download action for object \(object.oid)")
         }
         return action
-    }
-}
-
-/// Thrown into a transfer that another transfer's failure cancelled; never leaves ``LFSClient``, since the
-/// first failure is what ``LFSWorkers`` rethrows.
-struct LFSCancelled: Error {}
-
-/// An ``IncomingBlob`` as the HTTP layer's stream target, stopping when another transfer failed.
-final class LFSBlobStream: HTTPStreamSink {
-    private let blob: IncomingBlob
-    private let workers: LFSWorkers
-
-    init(blob: IncomingBlob, workers: LFSWorkers) {
-        self.blob = blob
-        self.workers = workers
-    }
-
-    var written: UInt64 { blob.written }
-
-    func append(_ chunk: UnsafeRawBufferPointer) throws {
-        if workers.isCancelled { throw LFSCancelled() }
-        try blob.write(chunk)
-    }
-
-    func restart() throws {
-        try blob.restart()
     }
 }
