@@ -13,9 +13,12 @@ struct OCIFixture {
     let registry: DistributionRegistry
     var reference: String { registry.host + "/team/models" }
 
-    init(files: Int = 6, extraPublisherYAML: String = "", extraClientYAML: String = "") throws {
-        sandbox = Sandbox()
-        registry = try DistributionRegistry.start()
+    /// `ociYAML`: more keys of both files' `oci:` section (indented by four spaces).
+    init(files: Int = 6, sandbox: Sandbox = Sandbox(), registry: DistributionRegistry? = nil, ociYAML: String = "",
+         extraPublisherYAML: String = "", extraClientYAML: String = "") throws {
+        self.sandbox = sandbox
+        self.registry = try registry ?? DistributionRegistry.start()
+        let registry = self.registry
         for index in 0..<files {
             sandbox.write("publisher/models/set/file\(index).bin", pseudoRandomBytes(count: 20_000 + index, seed: UInt64(index + 1)))
         }
@@ -25,6 +28,7 @@ struct OCIFixture {
               store_dir: publisher/store
               oci:
                 reference: "\(registry.host)/team/models"
+            \(ociYAML)
             \(extraPublisherYAML)
             """)
         sandbox.write("client.yaml", """
@@ -33,6 +37,7 @@ struct OCIFixture {
               store_dir: client/store
               oci:
                 reference: "\(registry.host)/team/models"
+            \(ociYAML)
             \(extraClientYAML)
             """)
     }
@@ -174,6 +179,82 @@ struct OCIRegistryEndToEndTests {
         #expect(pulled.stderr.contains("set/file1.bin"), "\(pulled.stderr)")
         #expect(try fixture.activeManifest() == v1)
         #expect(fixture.clientFile("set/file1.bin") == pseudoRandomBytes(count: 20_001, seed: 2))
+    }
+
+    @Test("over TLS with htpasswd: oci.ca_bundle and username + password_env; a wrong password exits 4 and is never shown")
+    func tlsAndBasicAuth() throws {
+        let registry = try DistributionRegistry.start(tls: true, auth: .htpasswd(user: "bot", password: "s3cret-registry-pass"))
+        let bundle = try #require(registry.caBundle)
+        let fixture = try OCIFixture(files: 2, registry: registry, ociYAML: """
+                ca_bundle: "\(bundle)"
+                username: bot
+                password_env: REGISTRY_PASSWORD
+            """)
+        var cli = fixture.sandbox.cli
+        cli.environment["REGISTRY_PASSWORD"] = "s3cret-registry-pass"
+        let plan = try cli.run(["publish", "--config", "publisher.yaml", "--dry-run", "--json"])
+        #expect(plan.status == 0, "\(plan.stderr)")
+        #expect(plan.json["would_publish"] as? Bool == true && plan.json["new_objects"] as? Int == 2)
+        let published = try cli.run(["publish", "--config", "publisher.yaml", "--json"])
+        #expect(published.status == 0, "\(published.stderr)")
+        let pulled = try cli.run(["pull", "--config", "client.yaml", "--json"])
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        #expect(pulled.json["manifest"] as? String == published.json["manifest"] as? String)
+
+        cli.environment["REGISTRY_PASSWORD"] = "wrong-password-value"
+        let refused = try cli.run(["pull", "--config", "client.yaml", "--json", "--force"])
+        #expect(refused.status == 4, "\(refused.stderr)")
+        #expect(!refused.stderr.contains("wrong-password-value") && !refused.stdout.contains("wrong-password-value"))
+        // Without the CA bundle the registry's certificate is not trusted.
+        fixture.sandbox.write("untrusted.yaml", """
+            model_sync:
+              models_dir: client/models
+              store_dir: client/store
+              oci:
+                reference: "\(registry.host)/team/models"
+            """)
+        let untrusted = try cli.run(["versions", "--config", "untrusted.yaml"])
+        #expect(untrusted.status == 4, "\(untrusted.stderr)")
+    }
+
+    @Test("a signed publish carries its signature files as layers; a client trusting the key pulls, another key exits 3")
+    func signedSets() throws {
+        let sandbox = Sandbox()
+        let made = try sandbox.cli.run(["keygen", "--out", "publisher.pem", "--json"])
+        let key = try #require(made.json["public_key"] as? String)
+        let other = try sandbox.cli.run(["keygen", "--out", "other.pem", "--json"])
+        let otherKey = try #require(other.json["public_key"] as? String)
+        let fixture = try OCIFixture(files: 2, sandbox: sandbox, extraPublisherYAML: """
+              signing:
+                key_file: publisher.pem
+            """, extraClientYAML: """
+              signing:
+                trusted_keys:
+                  - "\(key)"
+            """)
+        let published = try fixture.publish()
+        #expect(published.status == 0, "\(published.stderr)")
+        let pulled = try fixture.pull()
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        let verified = try sandbox.cli.run(["verify", "--config", "client.yaml", "--json"])
+        #expect(verified.status == 0, "\(verified.stderr)")
+        #expect((verified.json["release"] as? [String: Any])?["channel"] as? String == "latest")
+
+        sandbox.write("stranger.yaml", """
+            model_sync:
+              models_dir: stranger/models
+              store_dir: stranger/store
+              oci:
+                reference: "\(fixture.registry.host)/team/models"
+              signing:
+                trusted_keys:
+                  - "\(otherKey)"
+            """)
+        let refused = try sandbox.cli.run(["pull", "--config", "stranger.yaml", "--json"])
+        #expect(refused.status == 3, "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: sandbox.path + "/stranger/models"))
+        let cosign = try sandbox.cli.run(["cosign", "--config", "publisher.yaml"])
+        #expect(cosign.status == 2, "\(cosign.stderr)")
     }
 
     @Test("the daemon's client role pulls from the OCI registry; a bad oci section stops it at start with exit 2")

@@ -69,8 +69,9 @@ public struct Publisher {
     /// The blobs being uploaded stay in the store meanwhile: `gc` keeps what was imported within
     /// `gc.grace_sec`, and a blob removed anyway fails the publish (exit 3) before the channel moves.
     public func publish(progress: ProgressHandler? = nil) throws -> Result {
-        if workspace.config.oci.isEnabled { return try publishToOCI(progress: progress) }
-        return try workspace.holdingRegistryLock { try publishHoldingRegistry(progress: progress) }
+        try workspace.holdingRegistryLock {
+            workspace.config.oci.isEnabled ? try publishToOCI(progress: progress) : try publishHoldingRegistry(progress: progress)
+        }
     }
 
     private func publishHoldingRegistry(progress: ProgressHandler?) throws -> Result {

@@ -4,7 +4,7 @@ extension Puller {
     /// `pull` from an OCI registry (`oci.reference`): the channel tag's set (or the one `--manifest` names by
     /// its digest tag), signatures checked, the missing blobs downloaded and verified into a folder of this
     /// process's own under `<store>/incoming/` — all before the store lock, which is taken only to store the
-    /// blobs and activate.
+    /// blobs and activate. The caller holds `<store>/registry.lock`, so two pulls never stage at once.
     func pullFromOCI(progress: ProgressHandler?) throws -> ActivationResult {
         let registry = try workspace.ociRegistry()
         let channel = workspace.config.oci.channel

@@ -43,8 +43,9 @@ public struct Puller {
     /// (exit 5) when another command holds a lock past `lock_timeout_sec`. Returns `up-to-date` without hashing
     /// anything when the latest manifest is the active one, `held-back` when it is held.
     public func pull(progress: ProgressHandler? = nil) throws -> ActivationResult {
-        if workspace.config.oci.isEnabled { return try pullFromOCI(progress: progress) }
-        return try workspace.holdingRegistryLock { try pullHoldingRegistry(progress: progress) }
+        try workspace.holdingRegistryLock {
+            workspace.config.oci.isEnabled ? try pullFromOCI(progress: progress) : try pullHoldingRegistry(progress: progress)
+        }
     }
 
     /// The pull, `<store>/registry.lock` held: fetch, checks and LFS downloads without the store lock, which
