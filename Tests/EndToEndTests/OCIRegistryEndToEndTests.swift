@@ -257,14 +257,13 @@ struct OCIRegistryEndToEndTests {
         #expect(cosign.status == 2, "\(cosign.stderr)")
     }
 
-    @Test("the daemon's client role pulls from the OCI registry; a bad oci section stops it at start with exit 2")
-    func daemonClient() throws {
-        let fixture = try OCIFixture(files: 2, extraClientYAML: "  client:\n    schedule: \"03:00\"\n")
-        let manifest = try #require(try fixture.publish().json["manifest"] as? String)
-        let log = fixture.sandbox.path + "/daemon.log"
+    /// Runs `daemon --role ROLE --config FILE --run-now` until its first run finishes, then stops it with
+    /// SIGTERM; returns its log.
+    private func runDaemonOnce(_ role: String, config: String, in fixture: OCIFixture) throws -> String {
+        let log = fixture.sandbox.path + "/daemon-\(role).log"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CLI.binary)
-        process.arguments = ["daemon", "--role", "client", "--config", "client.yaml", "--run-now"]
+        process.arguments = ["daemon", "--role", role, "--config", config, "--run-now"]
         process.currentDirectoryURL = URL(fileURLWithPath: fixture.sandbox.path)
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
@@ -276,8 +275,19 @@ struct OCIRegistryEndToEndTests {
         }
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
-        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        #expect(text.contains("result=activated"), "\(text)")
+        return (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+    }
+
+    @Test("the daemon's publisher and client roles work against the OCI registry; a bad oci section stops it at start with exit 2")
+    func daemonRoles() throws {
+        let fixture = try OCIFixture(files: 2, extraPublisherYAML: "  publisher:\n    schedule: \"02:00\"\n",
+                                     extraClientYAML: "  client:\n    schedule: \"03:00\"\n")
+        let published = try runDaemonOnce("publisher", config: "publisher.yaml", in: fixture)
+        #expect(published.contains("result=published"), "\(published)")
+        let versions = try fixture.sandbox.cli.run(["versions", "--config", "client.yaml", "--json"])
+        let manifest = try #require((versions.json["versions"] as? [[String: Any]])?.first?["manifest"] as? String)
+        let pulled = try runDaemonOnce("client", config: "client.yaml", in: fixture)
+        #expect(pulled.contains("result=activated"), "\(pulled)")
         #expect(try fixture.activeManifest() == manifest)
 
         fixture.sandbox.write("bad.yaml", """
