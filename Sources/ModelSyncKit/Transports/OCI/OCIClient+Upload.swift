@@ -127,8 +127,14 @@ extension OCIClient {
     private func putWhole(_ blob: OutgoingBlob, session: OCIUploadSession, progress: OCIUploadProgress,
                           workers: TransferWorkers, what: String) throws {
         let url = session.appending(digest: blob.digest)
-        let response = try sendFile(method: "PUT", url: url, blob: blob, offset: 0, size: blob.size, progress: progress,
+        let response: HTTPResponse
+        do {
+            response = try sendFile(method: "PUT", url: url, blob: blob, offset: 0, size: blob.size, progress: progress,
                                     workers: workers, what: what)
+        } catch let dropped as OCIChunkDropped {
+            // Part of the body may be in the session: only a new one is sure to hold the right bytes.
+            throw OCIUploadInterrupted(error: dropped.error)
+        }
         if response.status == 201 || response.status == 204 { return }
         throw interruption(response, method: "PUT", url: url, what: what)
     }
