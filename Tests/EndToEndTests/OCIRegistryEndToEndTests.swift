@@ -257,6 +257,45 @@ struct OCIRegistryEndToEndTests {
         #expect(cosign.status == 2, "\(cosign.stderr)")
     }
 
+    /// Pushes `files` (title → bytes) as `oras push` does — one titled layer each, an empty config — and tags
+    /// the manifest `latest`.
+    private func pushOrasStyle(_ files: [(String, [UInt8])], to fixture: OCIFixture) throws {
+        let client = try OCIClient(reference: OCIReference(parsing: fixture.reference), auth: Anonymous())
+        let layers = try files.map { title, bytes in
+            OCIDescriptor(mediaType: "application/vnd.oci.image.layer.v1.tar", digest: try client.putBlob(bytes: bytes),
+                          size: UInt64(bytes.count), annotations: ["org.opencontainers.image.title": title])
+        }
+        let empty = Array("{}".utf8)
+        let config = OCIDescriptor(mediaType: "application/vnd.oci.empty.v1+json", digest: try client.putBlob(bytes: empty),
+                                   size: 2)
+        let image = OCIImageManifest(artifactType: "application/vnd.unknown.artifact.v1", config: config, layers: layers,
+                                     annotations: nil)
+        _ = try client.putManifest(image.canonicalBytes, mediaType: OCIImageManifest.mediaType, reference: "latest")
+    }
+
+    @Test("a folder pushed as oras does (titled layers, no model-sync config) is pulled and activated as a set")
+    func orasStyleArtifact() throws {
+        let fixture = try OCIFixture(files: 0)
+        let weights = pseudoRandomBytes(count: 5000, seed: 21), config = Array("{\"layers\": 3}".utf8)
+        try pushOrasStyle([("btc/model.onnx", weights), ("config.json", config)], to: fixture)
+        let pulled = try fixture.pull()
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        #expect(pulled.json["result"] as? String == "activated")
+        #expect(fixture.clientFile("btc/model.onnx") == weights)
+        #expect(fixture.clientFile("config.json") == config)
+    }
+
+    @Test("an oras-style artifact with a hostile title exits 3 before any blob moves, writing nothing")
+    func hostileOrasArtifact() throws {
+        let fixture = try OCIFixture(files: 0)
+        try pushOrasStyle([("ok.bin", [1, 2, 3]), ("../escape.bin", [4, 5, 6])], to: fixture)
+        let pulled = try fixture.pull()
+        #expect(pulled.status == 3, "\(pulled.stderr)")
+        #expect(pulled.stderr.contains("has a \"..\" component"), "\(pulled.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: fixture.sandbox.path + "/client/escape.bin"))
+        #expect(!FileManager.default.fileExists(atPath: fixture.sandbox.path + "/client/models"))
+    }
+
     /// Runs `daemon --role ROLE --config FILE --run-now` until its first run finishes, then stops it with
     /// SIGTERM; returns its log.
     private func runDaemonOnce(_ role: String, config: String, in fixture: OCIFixture) throws -> String {
@@ -302,4 +341,10 @@ struct OCIRegistryEndToEndTests {
         #expect(bad.status == 2, "\(bad.stderr)")
         #expect(bad.stderr.contains("OCI_TEST_UNSET_PASSWORD"), "\(bad.stderr)")
     }
+}
+
+/// No credentials: the test registry allows anonymous pushes.
+private final class Anonymous: OCIAuthorizing {
+    func authorization(for scope: OCIScope) -> String? { nil }
+    func answer(challenge: String, scope: OCIScope) throws -> String? { nil }
 }
