@@ -2,8 +2,11 @@ import Foundation
 
 /// A manifest as a registry served it: its bytes, media type and digest (the SHA-256 of the bytes).
 public struct OCIStoredManifest: Sendable, Hashable {
+    /// The bytes as served.
     public let bytes: [UInt8]
+    /// The `Content-Type` the registry gave them.
     public let mediaType: String
+    /// The SHA-256 of `bytes`.
     public let digest: Digest
 
     /// A served manifest.
