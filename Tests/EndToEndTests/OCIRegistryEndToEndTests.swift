@@ -217,14 +217,14 @@ struct OCIRegistryEndToEndTests {
         #expect(untrusted.status == 4, "\(untrusted.stderr)")
     }
 
-    @Test("a signed publish carries its signature files as layers; a client trusting the key pulls, another key exits 3")
+    @Test("a signed publish on channel prod carries its signature files as layers; a client trusting the key pulls, another key exits 3")
     func signedSets() throws {
         let sandbox = Sandbox()
         let made = try sandbox.cli.run(["keygen", "--out", "publisher.pem", "--json"])
         let key = try #require(made.json["public_key"] as? String)
         let other = try sandbox.cli.run(["keygen", "--out", "other.pem", "--json"])
         let otherKey = try #require(other.json["public_key"] as? String)
-        let fixture = try OCIFixture(files: 2, sandbox: sandbox, extraPublisherYAML: """
+        let fixture = try OCIFixture(files: 2, sandbox: sandbox, ociYAML: "    channel: prod", extraPublisherYAML: """
               signing:
                 key_file: publisher.pem
             """, extraClientYAML: """
@@ -238,7 +238,21 @@ struct OCIRegistryEndToEndTests {
         #expect(pulled.status == 0, "\(pulled.stderr)")
         let verified = try sandbox.cli.run(["verify", "--config", "client.yaml", "--json"])
         #expect(verified.status == 0, "\(verified.stderr)")
-        #expect((verified.json["release"] as? [String: Any])?["channel"] as? String == "latest")
+        #expect((verified.json["release"] as? [String: Any])?["channel"] as? String == "prod")
+        let status = try sandbox.cli.run(["status", "--config", "client.yaml", "--json"])
+        #expect((status.json["signature"] as? [String: Any]) != nil, "\(status.stdout)")
+        // The channel is the tag prod: nothing was published on latest.
+        let tags = try OCIClient(reference: OCIReference(parsing: fixture.reference), auth: Anonymous()).tags()
+        #expect(tags.contains("prod") && !tags.contains("latest"), "\(tags)")
+        sandbox.write("latest.yaml", """
+            model_sync:
+              models_dir: latest/models
+              oci:
+                reference: "\(fixture.registry.host)/team/models"
+            """)
+        let empty = try sandbox.cli.run(["pull", "--config", "latest.yaml"])
+        #expect(empty.status == 2, "\(empty.stderr)")
+        #expect(empty.stderr.contains("nothing is published on \(fixture.reference):latest yet"), "\(empty.stderr)")
 
         sandbox.write("stranger.yaml", """
             model_sync:
@@ -246,6 +260,7 @@ struct OCIRegistryEndToEndTests {
               store_dir: stranger/store
               oci:
                 reference: "\(fixture.registry.host)/team/models"
+                channel: prod
               signing:
                 trusted_keys:
                   - "\(otherKey)"
