@@ -40,6 +40,17 @@ import ModelSyncTestSupport
         #expect(LFSFixture.bytes(fixture.stores.destination, entries[0].digest) == fixture.sourceBytes(entries[0].digest))
     }
 
+    @Test("a download that stalls is dropped after the stall timeout and resumed with Range")
+    func stalledDownloadResumes() throws {
+        let (registry, proxy, fixture, entries) = try published([400 << 10])
+        defer { registry.stop() }
+        proxy.drop(requestsStartingWith: "GET /v2/models/blobs/sha256:", after: 100 << 10, of: .response, stall: true)
+        let client = try OCIFixture.client(proxy.host, options: OCIFixture.smallChunks { $0.stallTimeout = 1 })
+        try client.fetchBlobs(entries, into: fixture.stores.sink(entries))
+        #expect(proxy.lines("GET /v2/models/blobs/").count == 2)
+        #expect(LFSFixture.bytes(fixture.stores.destination, entries[0].digest) == fixture.sourceBytes(entries[0].digest))
+    }
+
     @Test("bytes that do not match their digest are an integrity error and leave nothing in the store")
     func corruptBlobIsRefused() throws {
         let (registry, _, fixture, entries) = try published([100_000, 2000])

@@ -127,4 +127,16 @@ import ModelSyncTestSupport
         #expect(error.hint == "a blob the manifest needs is not in the registry; publish the set again")
         #expect(throws: OCIError.self) { try client.manifest("../../etc") }
     }
+
+    @Test("the media type comes from Content-Type, or from the manifest when the header is generic")
+    func mediaTypeOfAnswer() {
+        let body = Array(#"{"mediaType":"application/vnd.oci.image.index.v1+json"}"#.utf8)
+        func answer(_ type: String?) -> HTTPResponse {
+            HTTPResponse(status: 200, headers: type.map { ["content-type": $0] } ?? [:], body: body)
+        }
+        #expect(OCIClient.mediaType(of: answer("application/vnd.oci.image.manifest.v1+json; charset=utf-8"))
+                == OCIClient.imageManifestType)
+        #expect(OCIClient.mediaType(of: answer(nil)) == OCIClient.imageIndexType)
+        #expect(OCIClient.mediaType(of: answer("application/json")) == OCIClient.imageIndexType)
+    }
 }

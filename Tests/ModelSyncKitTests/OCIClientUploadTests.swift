@@ -97,6 +97,21 @@ import ModelSyncTestSupport
         #expect(proxy.lines("PATCH ").count == 5)
     }
 
+    @Test("a chunk that stalls is dropped after the stall timeout and resumed at the registry's offset")
+    func stalledChunkResumes() throws {
+        let registry = try DistributionRegistry.start()
+        let proxy = try DroppingProxy(targetPort: Int(registry.host.split(separator: ":")[1])!)
+        let fixture = try OCIFixture()
+        let entries = try fixture.stores.blobs([192 << 10])
+        proxy.drop(requestsStartingWith: "PATCH ", after: 0, of: .request, skip: 1, stall: true)
+        let client = try OCIFixture.client(proxy.host, options: OCIFixture.smallChunks { $0.stallTimeout = 1 })
+        try client.putBlobs(entries, from: fixture.stores.outgoing(entries))
+        #expect(proxy.cutCount == 1)
+        #expect(OCIFixture.stored(registry, entries[0].digest) == fixture.sourceBytes(entries[0].digest))
+        #expect(proxy.lines("POST ").count == 1)
+        #expect(proxy.lines("PATCH ").count == 4)
+    }
+
     @Test("a session the registry dropped after a partial chunk is started again from a new session")
     func lostSessionStartsOver() throws {
         let registry = try DistributionRegistry.start()
@@ -141,5 +156,41 @@ import ModelSyncTestSupport
         }
         try OCIFixture.client(proxy.host).putBlobs(entries, from: outgoing)
         #expect(reported.withLock { $0.last } == total)
+    }
+
+    @Test("bytes the registry finds not matching their digest fail with DIGEST_INVALID after fresh sessions")
+    func digestRefusedByRegistry() throws {
+        let registry = try DistributionRegistry.start()
+        let fixture = try OCIFixture()
+        let small = try fixture.stores.blobs([1000, 100 << 10])
+        for entry in small {
+            // A file that changed after it was verified: same size, other bytes.
+            let other = fixture.stores.directory.path + "/changed-\(entry.size)"
+            #expect(FileManager.default.createFile(atPath: other, contents: Data(repeating: 7, count: Int(entry.size))))
+            let outgoing = OutgoingBlobs(total: entry.size, progress: nil) { _ in
+                OutgoingBlob(digest: entry.digest, size: entry.size, path: other)
+            }
+            let error = try #require(throws: OCIError.self) { try OCIFixture.client(registry.host).putBlobs([entry], from: outgoing) }
+            #expect(error.has("DIGEST_INVALID"))
+            #expect(error.category.exitCode == 4)
+            #expect(error.hint == "the bytes sent do not match their digest; run fsck on the store and publish again")
+            #expect(OCIFixture.stored(registry, entry.digest) == nil)
+        }
+    }
+
+    @Test("the registry's Range and Location read as the session's offset and next URL")
+    func sessionParsing() {
+        #expect(OCIUploadSession.received(range: "0-65535", confirmed: 0) == 65536)
+        #expect(OCIUploadSession.received(range: "bytes=0-99", confirmed: 0) == 100)
+        #expect(OCIUploadSession.received(range: "0-0", confirmed: 0) == 0)
+        #expect(OCIUploadSession.received(range: "0-0", confirmed: 1) == 1)
+        #expect(OCIUploadSession.received(range: "0-0", confirmed: 4096) == 0)
+        #expect(OCIUploadSession.received(range: "5-9", confirmed: 0) == nil)
+        #expect(OCIUploadSession.received(range: "junk", confirmed: 0) == nil)
+        #expect(OCIUploadSession.received(range: nil, confirmed: 7) == nil)
+        let digest = Digest.empty
+        #expect(OCIUploadSession(location: "http://r/v2/m/blobs/uploads/u?_state=x", offset: 0).appending(digest: digest)
+                == "http://r/v2/m/blobs/uploads/u?_state=x&digest=\(digest)")
+        #expect(OCIUploadSession(location: "https://r/up/u", offset: 0).appending(digest: digest) == "https://r/up/u?digest=\(digest)")
     }
 }

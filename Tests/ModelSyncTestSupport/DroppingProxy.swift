@@ -18,6 +18,7 @@ public final class DroppingProxy: @unchecked Sendable {
         let prefix: String
         let direction: Direction
         let bytes: Int
+        let stall: Bool
         var skip: Int
         var times: Int
     }
@@ -63,10 +64,14 @@ public final class DroppingProxy: @unchecked Sendable {
     deinit { stop() }
 
     /// Cuts the next `times` connections whose request line starts with `prefix` (after letting `skip` of
-    /// them through whole), `bytes` bytes into the body flowing in `direction`.
+    /// them through whole), `bytes` bytes into the body flowing in `direction`. With `stall`, the
+    /// connection is not cut there but frozen: nothing more is read or forwarded until the client hangs up
+    /// (its stall timeout).
     public func drop(requestsStartingWith prefix: String, after bytes: Int, of direction: Direction,
-                     skip: Int = 0, times: Int = 1) {
-        lock.withLock { rules.append(Rule(prefix: prefix, direction: direction, bytes: bytes, skip: skip, times: times)) }
+                     skip: Int = 0, times: Int = 1, stall: Bool = false) {
+        lock.withLock {
+            rules.append(Rule(prefix: prefix, direction: direction, bytes: bytes, stall: stall, skip: skip, times: times))
+        }
     }
 
     /// The first request line of every connection so far (`PATCH /v2/models/blobs/uploads/… HTTP/1.1`).
@@ -184,6 +189,7 @@ public final class DroppingProxy: @unchecked Sendable {
             if let limit, forwarded + chunk.count >= limit {
                 _ = send(to, chunk, limit - forwarded, Int32(MSG_NOSIGNAL))
                 lock.withLock { cuts += 1 }
+                if connection.lock.withLock({ connection.rule?.stall == true }) { Self.waitForHangUp(connection.client) }
                 shutdown(connection.client, Int32(SHUT_RDWR))
                 shutdown(connection.upstream, Int32(SHUT_RDWR))
                 return
@@ -196,6 +202,19 @@ public final class DroppingProxy: @unchecked Sendable {
                 sent += written
             }
             forwarded += chunk.count
+        }
+    }
+
+    /// Blocks until the peer of `fd` closes its side (or the proxy stops), reading nothing meanwhile.
+    private static func waitForHangUp(_ fd: Int32) {
+        // POLLRDHUP (Linux): the peer closed its side, seen even with unread bytes pending. Swift's Glibc
+        // module leaves it out (it needs _GNU_SOURCE), so its value from <bits/poll.h> is written here.
+        let peerClosed: Int16 = 0x2000
+        while true {
+            var poller = pollfd(fd: fd, events: peerClosed, revents: 0)
+            let ready = poll(&poller, 1, 100)
+            if ready < 0 && errno != EINTR { return }
+            if ready > 0 && poller.revents & (peerClosed | Int16(POLLHUP | POLLERR | POLLNVAL)) != 0 { return }
         }
     }
 
