@@ -29,6 +29,39 @@ import ModelSyncTestSupport
         #expect(proxy.lines("GET /v2/models/blobs/sha256:").count == entries.count - 1)
     }
 
+    @Test("a large blob comes as byte ranges at once, one of them resumed after a drop")
+    func segmentedDownload() throws {
+        let (registry, proxy, fixture, entries) = try published([1 << 20, 1000])
+        defer { registry.stop() }
+        // The second range's connection is cut halfway through its 256 KiB.
+        proxy.drop(requestsStartingWith: "GET /v2/models/blobs/\(entries[0].digest)", after: 128 << 10, of: .response, skip: 1)
+        let client = try OCIFixture.client(proxy.host, options: OCIFixture.smallChunks {
+            $0.concurrency = 4
+            $0.segmentThreshold = 512 << 10
+            $0.minimumSegment = 64 << 10
+        })
+        try client.fetchBlobs(entries, into: fixture.stores.sink(entries))
+        for entry in entries {
+            #expect(LFSFixture.bytes(fixture.stores.destination, entry.digest) == fixture.sourceBytes(entry.digest))
+        }
+        #expect(proxy.cutCount == 1)
+        #expect(proxy.lines("GET /v2/models/blobs/\(entries[0].digest)").count == 4 + 1)
+    }
+
+    @Test("blob storage that ignores Range gets a segmented blob fetched in one stream instead")
+    func rangesIgnoredFallBack() throws {
+        let server = try LoopbackHTTPServer()
+        let fixture = try OCIFixture()
+        let bytes = pseudoRandomBytes(count: 300 << 10, seed: 9)
+        let entry = LFSFixture.entry(for: bytes)
+        _ = try HTTPClient().send(HTTPRequest(method: "PUT", url: "\(server.baseURL)/oci-storage/\(entry.digest)", body: bytes))
+        let client = try OCIFixture.client("127.0.0.1:\(server.port)", "redirect/models", auth: FixedAuthorizer.basic("a", "b"),
+                                           options: OCIFixture.smallChunks { $0.segmentThreshold = 100 << 10; $0.minimumSegment = 50 << 10 })
+        try client.fetchBlobs([entry], into: fixture.stores.sink([entry]))
+        #expect(LFSFixture.bytes(fixture.stores.destination, entry.digest) == bytes)
+        #expect(client.rangesIgnored.withLock { $0 })
+    }
+
     @Test("a download cut mid-body resumes with Range from the bytes received")
     func downloadResumes() throws {
         let (registry, proxy, fixture, entries) = try published([600 << 10])

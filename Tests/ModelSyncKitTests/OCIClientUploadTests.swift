@@ -112,6 +112,24 @@ import ModelSyncTestSupport
         #expect(proxy.lines("PATCH ").count == 4)
     }
 
+    @Test("a chunk the registry fails with a 5xx is resumed from the offset it reports")
+    func serverErrorMidUpload() throws {
+        let registry = try DistributionRegistry.start()
+        let proxy = try DroppingProxy(targetPort: Int(registry.host.split(separator: ":")[1])!)
+        let fixture = try OCIFixture()
+        let entries = try fixture.stores.blobs([192 << 10, 30_000])
+        proxy.answer(requestsStartingWith: "PATCH ", status: 503, skip: 1)
+        proxy.answer(requestsStartingWith: "PUT /v2/models/blobs/uploads/", status: 500)
+        let client = try OCIFixture.client(proxy.host, options: OCIFixture.smallChunks { $0.concurrency = 1 })
+        let summary = try client.putBlobs(entries, from: fixture.stores.outgoing(entries))
+        #expect(summary.uploaded == 2)
+        #expect(proxy.cutCount == 2)
+        for entry in entries {
+            #expect(OCIFixture.stored(registry, entry.digest) == fixture.sourceBytes(entry.digest))
+        }
+        #expect(proxy.lines("GET /v2/models/blobs/uploads/").count == 1)
+    }
+
     @Test("a session the registry dropped after a partial chunk is started again from a new session")
     func lostSessionStartsOver() throws {
         let registry = try DistributionRegistry.start()

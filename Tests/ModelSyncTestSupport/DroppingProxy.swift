@@ -19,6 +19,8 @@ public final class DroppingProxy: @unchecked Sendable {
         let direction: Direction
         let bytes: Int
         let stall: Bool
+        /// Answer this status without forwarding the request at all.
+        var status: Int?
         var skip: Int
         var times: Int
     }
@@ -71,6 +73,15 @@ public final class DroppingProxy: @unchecked Sendable {
                      skip: Int = 0, times: Int = 1, stall: Bool = false) {
         lock.withLock {
             rules.append(Rule(prefix: prefix, direction: direction, bytes: bytes, stall: stall, skip: skip, times: times))
+        }
+    }
+
+    /// Answers the next `times` requests whose request line starts with `prefix` (after `skip` of them) with
+    /// `status` and an empty body, reading their body but never forwarding them: a server failing mid-way.
+    public func answer(requestsStartingWith prefix: String, status: Int, skip: Int = 0, times: Int = 1) {
+        lock.withLock {
+            rules.append(Rule(prefix: prefix, direction: .request, bytes: 0, stall: false, status: status, skip: skip,
+                              times: times))
         }
     }
 
@@ -177,6 +188,10 @@ public final class DroppingProxy: @unchecked Sendable {
                     headerEnd = end
                     if direction == .request { match(connection, head: head) }
                     let rule = connection.lock.withLock { connection.rule }
+                    if let status = rule?.status {
+                        answer(connection, status: status, head: head, headerEnd: end)
+                        return
+                    }
                     if let rule, rule.direction == direction { limit = end + rule.bytes }
                 } else if head.count < 1 << 20 {
                     continue
@@ -203,6 +218,26 @@ public final class DroppingProxy: @unchecked Sendable {
             }
             forwarded += chunk.count
         }
+    }
+
+    /// Reads the rest of the request's body (by its Content-Length), then answers `status` and closes.
+    private func answer(_ connection: Connection, status: Int, head: [UInt8], headerEnd: Int) {
+        let headers = String(decoding: head[..<headerEnd], as: UTF8.self).lowercased()
+        let length = headers.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+            .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+        var remaining = length - (head.count - headerEnd)
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        while remaining > 0 {
+            let count = buffer.withUnsafeMutableBytes { recv(connection.client, $0.baseAddress, min($0.count, remaining), 0) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            remaining -= count
+        }
+        let reply = Array("HTTP/1.1 \(status) Injected\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
+        _ = send(connection.client, reply, reply.count, Int32(MSG_NOSIGNAL))
+        lock.withLock { cuts += 1 }
+        shutdown(connection.client, Int32(SHUT_RDWR))
+        shutdown(connection.upstream, Int32(SHUT_RDWR))
     }
 
     /// Blocks until the peer of `fd` closes its side (or the proxy stops), reading nothing meanwhile.

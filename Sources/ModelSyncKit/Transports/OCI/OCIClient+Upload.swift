@@ -260,7 +260,9 @@ extension OCIClient {
                 if workers.isCancelled { throw TransferCancelled() }
                 if error.code == .file { throw error }
                 let wrapped = OCIError.transfer(error, what: what)
-                throw error.isRetriable ? OCIChunkDropped(error: wrapped) : wrapped
+                // One attempt only: a 429 or 5xx comes back as an error, and is a drop like a broken connection.
+                let serverFailed = error.code.status.map(HTTPClient.isRetriable(status:)) ?? false
+                throw error.isRetriable || serverFailed ? OCIChunkDropped(error: wrapped) : wrapped
             }
             if round == 0, let answer = try answer(response, url: url, scope: pushScope) {
                 progress.set(before)
