@@ -80,7 +80,11 @@ struct DirectoryWalker: Sendable {
     func entries(under root: String) throws(IOError) -> [WalkedEntry] {
         var found: [WalkedEntry] = []
         try walk(Self.resolvingLink(root), relative: "", into: &found)
-        found.sort { $0.relativePath.utf8Precedes($1.relativePath) }
+        // Each folder's names are walked in byte order, so the list is mostly sorted already (only a name
+        // that sorts below `/`, as `a.b` beside a folder `a`, breaks the order): checked in one pass, where
+        // sorting a large folder's entries moved hundreds of bytes per entry many times over.
+        let sorted = found.indices.dropFirst().allSatisfy { found[$0 - 1].relativePath.utf8Precedes(found[$0].relativePath) }
+        if !sorted { found.sort { $0.relativePath.utf8Precedes($1.relativePath) } }
         return found
     }
 
@@ -123,7 +127,8 @@ struct DirectoryWalker: Sendable {
         // files the path walk was most of the cost of a stat.
         let folder = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         defer { if folder >= 0 { close(folder) } }
-        for raw in try FileSystem.listRawNames(directory) {
+        let names = try FileSystem.listRawNames(directory).sorted { $0.lexicographicallyPrecedes($1) }
+        for raw in names {
             let decoded = String(validating: raw, as: UTF8.self)
             let name = decoded ?? String(decoding: raw, as: UTF8.self)
             let path = directory + "/" + name
