@@ -263,4 +263,39 @@ struct TransferEngineTests {
         #expect(remote.blobsPut.isEmpty)
         #expect(remote.channels.isEmpty)
     }
+
+    @Test("objects the publish's own import just wrote are not hashed again, but still checked for size; older ones are hashed")
+    func freshObjectsNotHashedAgain() throws {
+        let directory = TemporaryDirectory("engine")
+        let store = try makeStore(directory)
+        let fresh = try store.objects.insert(bytes: bytes(16))
+        let older = try store.objects.insert(bytes: bytes(17))
+        let manifest = try Manifest(files: [ManifestEntry(path: "fresh.bin", size: 3000, digest: fresh.digest),
+                                            ManifestEntry(path: "older.bin", size: 3000, digest: older.digest)])
+        // Same size, other bytes: only a hash can tell.
+        for digest in [fresh.digest, older.digest] {
+            let path = store.objects.path(of: digest)
+            chmod(path, 0o644)
+            try Data(bytes(18)).write(to: URL(fileURLWithPath: path))
+        }
+        let remote = MemoryTransport()
+        let engine = TransferEngine(store: store)
+        let rotten = #expect(throws: IntegrityError.self) {
+            try engine.publish(manifest, to: remote, channel: "latest", freshObjects: [fresh.digest])
+        }
+        #expect(rotten?.message.contains("(older.bin) hashes to") == true)
+        #expect(remote.channels.isEmpty)
+
+        // Both fresh: the bytes are taken as written (the import hashed them); a size that changed is refused.
+        _ = try engine.publish(manifest, to: remote, channel: "latest", freshObjects: [fresh.digest, older.digest])
+        #expect(remote.channels["latest"] == manifest.digest)
+        let truncated = store.objects.path(of: fresh.digest)
+        try Data(bytes(18).prefix(10)).write(to: URL(fileURLWithPath: truncated))
+        let other = MemoryTransport()
+        let resized = #expect(throws: IntegrityError.self) {
+            try engine.publish(manifest, to: other, channel: "latest", freshObjects: [fresh.digest, older.digest])
+        }
+        #expect(resized?.code == .sizeMismatch)
+        #expect(other.channels.isEmpty)
+    }
 }

@@ -21,6 +21,9 @@ public struct ImportResult: Sendable, Equatable {
     public let cachedFiles: Int
     /// Files left out of the set (secrets, `.modelsyncignore`), when the import filtered the folder.
     public var excluded: [ModelSetExclusion] = []
+    /// The objects this import wrote, each from the very bytes it hashed (a publish that follows need not
+    /// hash them again: ``TransferEngine/publish(_:to:channel:signer:freshObjects:)``).
+    public var createdObjects: [Digest] = []
 }
 
 /// One regular file found while walking a directory, kept compact: a folder of 200,000 files holds 200,000 of
@@ -182,8 +185,10 @@ extension Store {
                 return manifest
             }
             ObjectBatch.observer?(.recorded(count: pending.count))
-            return ImportResult(manifest: manifest.digest, files: fileCount, bytes: manifest.totalBytes,
-                                newObjects: newObjects, newBytes: newBytes, cachedFiles: cachedCount, excluded: excluded)
+            var result = ImportResult(manifest: manifest.digest, files: fileCount, bytes: manifest.totalBytes,
+                                      newObjects: newObjects, newBytes: newBytes, cachedFiles: cachedCount, excluded: excluded)
+            result.createdObjects = created.withLock { $0 }
+            return result
         } catch {
             for digest in created.withLock({ $0 }) { try? objects.remove(digest) }
             throw error

@@ -12,7 +12,8 @@ extension Publisher {
         try train()
         let (imported, manifest) = try snapshot(progress: progress)
         let published = try TransferEngine(store: workspace.openStoreForReading(), progress: progress)
-            .publish(manifest, to: registry, channel: config.oci.channel, signer: signer)
+            .publish(manifest, to: registry, channel: config.oci.channel, signer: signer,
+                     freshObjects: Set(imported.createdObjects))
         let location = "\(registry.name):\(config.oci.channel)"
         guard let receipt = published.receipt, let image = try? Digest(parsing: receipt) else {
             var result = Result(result: .upToDate, manifest: manifest.digest, commit: nil, newObjects: 0, newBytes: 0,

@@ -86,7 +86,8 @@ public struct Publisher {
         let destination = GitRegistryDestination(registry: registry, author: registry.author(config: config),
                                                  title: options.message)
         let published = try TransferEngine(store: workspace.openStoreForReading(), progress: progress)
-            .publish(manifest, to: destination, channel: RegistryLayout.latest, signer: signer)
+            .publish(manifest, to: destination, channel: RegistryLayout.latest, signer: signer,
+                     freshObjects: Set(imported.createdObjects))
         guard let receipt = published.receipt, let commit = GitOID(hex: receipt) else {
             return Result(result: .upToDate, manifest: manifest.digest, commit: nil, newObjects: 0, newBytes: 0,
                           files: imported.files, bytes: imported.bytes, excluded: imported.excluded)

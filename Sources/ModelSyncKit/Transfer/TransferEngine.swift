@@ -136,8 +136,12 @@ public struct TransferEngine {
     /// With `signer`, the manifest's signature and the channel's next release (sequence one more than the
     /// state's) land with the channel move; a state whose release is current stays up to date, an older one
     /// is renewed even when nothing else changed.
+    ///
+    /// `freshObjects` are objects this process wrote into the store moments ago from the bytes it hashed (the
+    /// publish's own import): they are checked for presence and size but not hashed again, since reading
+    /// them back would read the page cache, not the disk, and so could catch no rot.
     public func publish(_ manifest: Manifest, to destination: any TransferDestination, channel: String,
-                        signer: ReleaseSigner? = nil) throws -> Published {
+                        signer: ReleaseSigner? = nil, freshObjects: Set<Digest> = []) throws -> Published {
         var lastConflict: (any Error)?
         for _ in 1...Self.publishAttempts {
             let session = try destination.beginPublish()
@@ -150,7 +154,7 @@ public struct TransferEngine {
             if expected == manifest.digest, missing.isEmpty, signed, try session.hasManifest(manifest.digest) {
                 return Published(receipt: nil, newObjects: 0, newBytes: 0)
             }
-            try upload(missing, to: session)
+            try upload(missing, to: session, fresh: freshObjects)
             try session.putManifest(manifest)
             let release = signer.map { $0.release(channel, manifest: manifest.digest, after: previous) }
             if let signer, let release {
@@ -190,22 +194,32 @@ public struct TransferEngine {
     }
 
     /// Hands the blobs to the session, each verified against its digest in the store just before it leaves.
-    private func upload(_ entries: [ManifestEntry], to session: any PublishSession) throws {
+    private func upload(_ entries: [ManifestEntry], to session: any PublishSession, fresh: Set<Digest>) throws {
         let objects = store.objects
         let root = store.layout.root
         let outgoing = OutgoingBlobs(total: entries.reduce(0) { $0 + $1.size }, progress: progress) { entry in
-            try Self.verifiedBlob(entry, objects: objects, storeRoot: root)
+            try Self.verifiedBlob(entry, objects: objects, storeRoot: root, fresh: fresh.contains(entry.digest))
         }
         try session.putBlobs(entries, from: outgoing)
     }
 
     /// The store's object for `entry`, after checking that its bytes still hash to its name: a blob that rotted
     /// on disk never leaves the store (`fsck --repair` quarantines it, a new import restores it).
-    private static func verifiedBlob(_ entry: ManifestEntry, objects: ObjectStore, storeRoot: String) throws -> OutgoingBlob {
+    private static func verifiedBlob(_ entry: ManifestEntry, objects: ObjectStore, storeRoot: String,
+                                     fresh: Bool) throws -> OutgoingBlob {
         let path = objects.path(of: entry.digest)
         guard objects.contains(entry.digest) else {
             throw IntegrityError(.missingObject, "object \(entry.digest) (\(entry.path)) is not in the store \(storeRoot)",
                                  hint: "import the models folder again, then publish")
+        }
+        if fresh {
+            let size = try FileSystem.status(path).map { UInt64($0.st_size) }
+            guard size == entry.size else {
+                throw IntegrityError(.sizeMismatch, "object \(path) (\(entry.path)) is \(size.map(String.init) ?? "no longer") "
+                                     + "bytes, not \(entry.size); it was not published",
+                                     hint: "run `model-sync fsck --repair`, then publish again")
+            }
+            return OutgoingBlob(digest: entry.digest, size: entry.size, path: path)
         }
         let (digest, size) = try ObjectStore.hashFile(at: path)
         guard digest == entry.digest, size == entry.size else {
