@@ -115,3 +115,10 @@ public struct TestServerError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
+
+extension RegistryTokenServer {
+    /// The registry configuration that trusts this server's tokens.
+    public var registryAuth: DistributionRegistry.Auth {
+        .token(realm: realm, service: service, issuer: issuer, rootCertBundle: rootCertBundle)
+    }
+}

@@ -92,8 +92,7 @@ public final class OCIAuthenticator: OCIAuthorizing, @unchecked Sendable {
                 $0.basic = false
             }
             let key = scope.description
-            var scopes = [key]
-            for extra in bearer.scopes where !scopes.contains(extra) { scopes.append(extra) }
+            let scopes = Self.merge(scope, with: bearer.scopes)
             // Never the cached token: the registry has just refused whatever this request carried.
             return "Bearer " + (try fetchAndStore(endpoint: endpoint, scopes: scopes, key: key)).value
         }
@@ -102,6 +101,25 @@ public final class OCIAuthenticator: OCIAuthorizing, @unchecked Sendable {
             return credentials.basicAuthorization
         }
         return nil
+    }
+
+    /// The scopes to ask a token for: `scope` with the actions the challenge adds for its repository (the
+    /// registry lists actions in no fixed order: `push,pull`), then the challenge's other scopes (a mount's
+    /// source repository).
+    static func merge(_ scope: OCIScope, with challenged: [String]) -> [String] {
+        var actions = scope.actions
+        var others: [String] = []
+        let prefix = "repository:\(scope.repository):"
+        for text in challenged {
+            if text.hasPrefix(prefix), !text.dropFirst(prefix.count).contains(":") {
+                for action in text.dropFirst(prefix.count).split(separator: ",").map(String.init) where !actions.contains(action) {
+                    actions.append(action)
+                }
+            } else if !others.contains(text) {
+                others.append(text)
+            }
+        }
+        return [OCIScope(repository: scope.repository, actions: actions).description] + others
     }
 
     /// A token for `key` from `endpoint`, unless another thread fetched one while this one waited.

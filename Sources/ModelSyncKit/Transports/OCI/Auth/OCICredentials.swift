@@ -53,9 +53,11 @@ public struct OCICredentials: Sendable, Hashable, CustomStringConvertible, Custo
         "Basic " + Data("\(username):\(password)".utf8).base64EncodedString()
     }
 
-    /// The secret values, for scrubbing text that might quote them.
+    /// The secret values, for scrubbing text that might quote them: the password, the identity token, and the
+    /// Basic header's base64 (a server that echoes the header would otherwise leak the password encoded).
     var secrets: [String] {
-        [password, identityToken].compactMap { $0 }.filter { !$0.isEmpty }
+        let encoded = password.isEmpty ? nil : Data("\(username):\(password)".utf8).base64EncodedString()
+        return [password, identityToken, encoded].compactMap { $0 }.filter { !$0.isEmpty }
     }
 
     /// `text` with every secret of these credentials replaced by `[redacted]`.
