@@ -18,6 +18,7 @@ Prints its port on stdout once listening. Routes:
   GET  /token-500     answers 500
   GET  /token-empty   answers 200 {} (no token)
   GET  /token-echo    answers 401 quoting the Authorization header it got (a server that leaks)
+  GET  /token-elsewhere  answers 307 to the same query on http://localhost:PORT/token (another origin)
   GET  /log           JSON list of {method, path, service, scopes, user, grant_type, authorized}
 Granted actions are the requested ones the user has; a user with wrong credentials gets 401.
 """
@@ -136,6 +137,14 @@ class Handler(BaseHTTPRequestHandler):
             self.record(parsed.path, query, None, False)
             self.reply(401, {"errors": [{"code": "UNAUTHORIZED",
                                          "message": "bad credentials: " + self.headers.get("Authorization", "")}]})
+            return
+        if parsed.path == "/token-elsewhere":
+            self.record(parsed.path, query, None, "Authorization" in self.headers)
+            target = "http://localhost:%d/token?%s" % (self.server.server_address[1], parsed.query)
+            self.send_response(307)
+            self.send_header("Location", target)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
             return
         if parsed.path == "/token-500":
             self.record(parsed.path, query, None, False)

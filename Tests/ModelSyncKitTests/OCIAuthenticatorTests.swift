@@ -210,6 +210,17 @@ struct OCIAuthenticatorTests {
         #expect(!error.message.contains(Self.password) && !error.message.contains(encoded))
     }
 
+    @Test("credentials go only to the token endpoint's origin: a redirect elsewhere is followed without them")
+    func redirectDropsCredentials() throws {
+        let server = try RegistryTokenServer(users: [.init("alice", password: Self.password)], anonymousActions: ["pull"])
+        let auth = OCIAuthenticator(registry: "127.0.0.1:5000", credentials: alice, http: http())
+        let header = try auth.answer(challenge: challenge(server, path: "/token-elsewhere"), scope: push)
+        #expect(try grantedActions(header) == ["pull"], "the other origin saw no credentials: an anonymous grant")
+        let log = try server.requests()
+        #expect(log.map(\.path) == ["/token-elsewhere", "/token"])
+        #expect(log.map(\.has_authorization) == [true, false])
+    }
+
     @Test("a failing token endpoint is a remote error (exit 4); an answer without a token too")
     func endpointFailures() throws {
         let server = try RegistryTokenServer(users: [.init("alice", password: Self.password)])
