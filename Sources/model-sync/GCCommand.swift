@@ -13,7 +13,7 @@ struct GCCommand: GlobalOptionsCommand {
             With --registry (publisher side, needs --config): removes from the git registry's tree the blobs \
             that none of the last registry.keep_manifests (default 10) manifests references, and older \
             manifest files, as one ordinary commit pushed like a publish. The repository's history keeps \
-            them: see docs/registry-layout.md to squash it.
+            them: see docs/registry-layout.md to squash it. With oci.reference set, deletes instead the image             manifests (and their tags) of the sets beyond the newest registry.keep_manifests, never the             channel's; blob space comes back when the registry runs its own garbage collection.
             """)
 
     @Flag(name: .customLong("dry-run"), help: "List what would be deleted, delete nothing.")
@@ -27,7 +27,7 @@ struct GCCommand: GlobalOptionsCommand {
         valueName: "seconds"))
     var graceSec: Double?
 
-    @Flag(name: .customLong("registry"), help: "Collect the git registry's tree instead of the local store.")
+    @Flag(name: .customLong("registry"), help: "Collect the registry (git tree, or OCI manifests) instead of the local store.")
     var registry = false
 
     @Flag(name: .customLong("allow-dirty"), help: "With --registry: work even when repo_dir has local changes.")
@@ -61,6 +61,10 @@ struct GCCommand: GlobalOptionsCommand {
             + "(\(Output.bytes(report.bytesFreed))) and \(report.manifestsRemoved.count) manifests from the registry, "
             + "kept \(report.objectsKept) objects of \(report.keptManifests.count) manifests"
             + (report.commit.map { " (commit \($0.hex))" } ?? ""))
+        if workspace.config.oci.isEnabled {
+            lines.append("the blobs stay in the registry's storage until its own garbage collection runs "
+                         + "(distribution: `registry garbage-collect`)")
+        }
         output.result(RegistryGCOutput(report, dryRun: dryRun), text: lines.joined(separator: "\n"))
     }
 }

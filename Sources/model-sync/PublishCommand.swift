@@ -51,7 +51,9 @@ struct PublishCommand: GlobalOptionsCommand {
         let text: String
         switch result.result {
         case .published:
-            text = "published \(result.manifest) in commit \(result.commit?.hex ?? "")\n"
+            let place = result.imageManifest.map { "to \(result.location ?? "") (image manifest \($0))" }
+                ?? "in commit \(result.commit?.hex ?? "")"
+            text = "published \(result.manifest) \(place)\n"
                 + "\(result.files) files, \(Output.bytes(result.bytes)); \(result.newObjects) new objects (\(Output.bytes(result.newBytes)))"
         case .upToDate:
             text = "up to date: the registry's latest manifest is \(result.manifest)"
@@ -66,6 +68,8 @@ struct PublishOutput: Encodable {
     let manifest: Digest
     /// The pushed commit's hex id, null when up to date.
     @Nullable var commit: String?
+    /// With an OCI registry: the image manifest the channel tag names now, null when up to date (or git).
+    @Nullable var imageManifest: Digest?
     let newObjects: Int
     let newBytes: UInt64
     let files: Int
@@ -77,12 +81,14 @@ struct PublishOutput: Encodable {
         case result, manifest, commit, files, bytes, excluded
         case newObjects = "new_objects"
         case newBytes = "new_bytes"
+        case imageManifest = "image_manifest"
     }
 
     init(_ publish: Publisher.Result) {
         result = publish.result.rawValue
         manifest = publish.manifest
         commit = publish.commit?.hex
+        imageManifest = publish.imageManifest
         newObjects = publish.newObjects
         newBytes = publish.newBytes
         files = publish.files

@@ -30,17 +30,21 @@ struct VersionsCommand: GlobalOptionsCommand {
 
     func run() throws {
         let output = global.output()
-        let versions = try RegistryVersions(workspace: try global.workspace()).list(limit: limit)
+        let workspace = try global.workspace()
+        let versions = try RegistryVersions(workspace: workspace).list(limit: limit)
+        let empty = workspace.config.oci.reference.map { "nothing published in \($0) yet" }
+            ?? "nothing published on channels/latest yet"
         let lines = versions.map { version -> String in
             var line = "\(version.time.rfc3339)  \(version.manifest)"
             if let files = version.files, let bytes = version.bytes { line += "  \(files) files  \(Output.bytes(bytes))" }
-            line += "  commit \(version.commit.hex.prefix(12))"
+            if let commit = version.commit { line += "  commit \(commit.hex.prefix(12))" }
+            if let image = version.imageManifest { line += "  tag \(OCIRegistry.digestTag(version.manifest).prefix(19))  image \(image.hex.prefix(12))" }
             if version.active { line += "  (active)" }
             if version.heldBack != nil { line += "  (held)" }
             return line
         }
         output.result(VersionsOutput(versions: versions.map(VersionsOutput.Version.init)),
-                      text: lines.isEmpty ? "nothing published on channels/latest yet" : lines.joined(separator: "\n"))
+                      text: lines.isEmpty ? empty : lines.joined(separator: "\n"))
     }
 }
 
@@ -51,13 +55,17 @@ struct VersionsOutput: Encodable {
         let manifest: Digest
         @Nullable var files: Int?
         @Nullable var bytes: UInt64?
-        let commit: String
+        /// The git commit, null for an OCI registry.
+        @Nullable var commit: String?
+        /// The image manifest (OCI), null for git.
+        @Nullable var imageManifest: Digest?
         let active: Bool
         @Nullable var heldBack: String?
 
         enum CodingKeys: String, CodingKey {
             case time, manifest, files, bytes, commit, active
             case heldBack = "held_back"
+            case imageManifest = "image_manifest"
         }
 
         init(_ version: RegistryVersions.Version) {
@@ -65,7 +73,8 @@ struct VersionsOutput: Encodable {
             manifest = version.manifest
             files = version.files
             bytes = version.bytes
-            commit = version.commit.hex
+            commit = version.commit?.hex
+            imageManifest = version.imageManifest
             active = version.active
             heldBack = version.heldBack
         }

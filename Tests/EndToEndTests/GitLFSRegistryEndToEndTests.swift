@@ -457,6 +457,37 @@ struct GitLFSRegistryEndToEndTests {
         withExtendedLifetime(hosted) {}
     }
 
+    @Test("the objects a failed LFS pull verified are kept: the retry downloads only the rest")
+    func failedPullKeepsVerifiedObjects() throws {
+        // One transfer at a time, in manifest order: file0 and file1 arrive before the bad file2.
+        let hosted = try HostedRegistryFixture(lfs: true, extraGit: "    lfs_concurrency: 1\n")
+        #expect(try hosted.publish().status == 0)
+        let lfsServer = try #require(hosted.lfsServer)
+        let good = pseudoRandomBytes(count: 20_002, seed: 3)
+        let hex = sha256Hex(Data(good))
+        let stored = lfsServer.storage + "/" + LFSServerProcess.repository + "/" + hex
+        try Data(pseudoRandomBytes(count: 20_002, seed: 998)).write(to: URL(fileURLWithPath: stored))
+
+        let refused = try hosted.pull()
+        #expect(refused.status == 3, "\(refused.stdout)\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: hosted.sandbox.path + "/client/models"))
+        let objects = FileManager.default.subpaths(atPath: hosted.sandbox.path + "/client/store/objects") ?? []
+        for kept in [(20_000, 1), (20_001, 2)] {
+            let keptHex = sha256Hex(Data(pseudoRandomBytes(count: kept.0, seed: UInt64(kept.1))))
+            #expect(objects.contains { $0.hasSuffix(keptHex) }, "\(objects)")
+        }
+        #expect(!objects.contains { $0.hasSuffix(hex) }, "\(objects)")
+        #expect(try hosted.run("fsck", config: "client.yaml").status == 0)
+
+        try Data(good).write(to: URL(fileURLWithPath: stored))
+        let retried = try hosted.pull()
+        #expect(retried.status == 0, "\(retried.stdout)\(retried.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(retried.stdout.utf8)) as? [String: Any]
+        #expect(json?["fetched_objects"] as? Int == 1, "\(retried.stdout)")
+        #expect(hosted.sandbox.read("client/models/set/file2.bin") == good)
+        withExtendedLifetime(hosted) {}
+    }
+
     @Test("a push of pointers the host still refuses shows its message, with a hint that the blobs went through LFS")
     func refusalWithLFS() throws {
         let hosted = try HostedRegistryFixture(lfs: true)

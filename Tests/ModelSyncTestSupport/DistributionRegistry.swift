@@ -52,7 +52,7 @@ public final class DistributionRegistry: @unchecked Sendable {
             throw RegistryStartError("docker-registry is not installed: apt-get install docker-registry (the OCI tests need it)")
         }
         directory = TemporaryDirectory("model-sync-registry")
-        let port = Self.unusedPort()
+        let port = LoopbackPort.unused()
         host = "127.0.0.1:\(port)"
         baseURL = (tls ? "https://" : "http://") + host
         storageDirectory = directory.path + "/storage"
@@ -102,7 +102,7 @@ public final class DistributionRegistry: @unchecked Sendable {
         process.standardOutput = log
         process.standardError = log
         try process.run()
-        guard waitUntilServing(port: port, timeout: 20) else {
+        guard LoopbackPort.waitForListener(port: port, timeout: 20, alive: { process.isRunning }) else {
             stop()
             let tail = String(decoding: directory.read("registry.log").suffix(2000), as: UTF8.self)
             throw RegistryStartError("docker-registry did not listen on \(host) within 20 s: \(tail)")
@@ -167,44 +167,6 @@ public final class DistributionRegistry: @unchecked Sendable {
             throw RegistryStartError("\(tool) \(arguments.first ?? "") failed: " + String(decoding: err, as: UTF8.self))
         }
         return String(decoding: out, as: UTF8.self)
-    }
-
-    /// A port nothing listens on right now.
-    private static func unusedPort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    /// Polls until the port accepts connections, or the process exits.
-    private func waitUntilServing(port: Int, timeout: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline, process.isRunning {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-                }
-            }
-            close(fd)
-            if connected { return true }
-            usleep(50_000)
-        }
-        return false
     }
 }
 

@@ -47,6 +47,8 @@ public struct Config: Sendable, Hashable {
     public var git = GitConfig()
     /// `daemon`: scheduling and retries.
     public var daemon = DaemonConfig()
+    /// `oci`: an OCI registry as the transport, instead of the git registry.
+    public var oci = OCIConfig()
 
     /// The variables whose `${VAR}` expansions this file uses outside path keys: their values are scrubbed from
     /// every message, log and output, like the `.env` values.

@@ -10,6 +10,7 @@ extension Config {
             "models_dir", "store_dir", "repo_dir", "repo_url", "remote", "branch", "repo_models_subdir",
             "keep_generations", "link_mode", "lock_timeout_sec", "allow_dirty", "publisher", "client",
             "runpod_client", "runpod", "registry", "gc", "activation", "git", "daemon", "signing",
+            "oci",
         ],
         "publisher": ["schedule", "train_before_push", "train_command", "train_timeout_sec"],
         "client": ["schedule"],
@@ -28,6 +29,7 @@ extension Config {
             "token_env", "ssh_key", "author_name", "author_email", "allow_insecure_http", "lfs", "lfs_url",
             "lfs_concurrency", "username",
         ],
+        "oci": ["reference", "channel", "concurrency", "username", "password_env", "insecure", "ca_bundle", "mount_from"],
         "daemon": ["timezone", "jitter_sec", "retry_initial_sec", "retry_max_sec", "metrics_file", "metrics_listen"],
     ]
 
@@ -136,6 +138,7 @@ extension Config {
 
         try readDaemon(top.section("daemon", known: Self.knownKeys["daemon"]!))
         try readSigning(top.section("signing", known: Self.knownKeys["signing"]!))
+        try readOCI(top.section("oci", known: Self.knownKeys["oci"]!))
     }
 
     private mutating func readRunPod(_ section: SectionReader) throws(ConfigError) {

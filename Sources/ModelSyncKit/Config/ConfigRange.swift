@@ -61,6 +61,7 @@ extension Config {
         "model_sync.registry.keep_manifests": .atLeast(1, upTo: 100_000),
         // Each transfer holds a connection and a buffer; hosts throttle far below this.
         "model_sync.git.lfs_concurrency": .atLeast(1, upTo: 64),
+        "model_sync.oci.concurrency": .atLeast(1, upTo: 64),
         "model_sync.gc.grace_sec": .atLeast(0, upTo: decade),
         // A release valid for less than a minute could expire between publish and pull; a year is plenty.
         "model_sync.signing.expires_sec": .atLeast(60, upTo: 366 * day),

@@ -11,6 +11,7 @@ struct ConfigReader {
     static let pathKeys: Set<String> = [
         "model_sync.models_dir", "model_sync.store_dir", "model_sync.repo_dir", "model_sync.git.ssh_key",
         "model_sync.runpod.ca_bundle", "model_sync.daemon.metrics_file",
+        "model_sync.oci.ca_bundle",
     ]
 
     /// A set of names filled while the tree is read (the reader itself is passed by value).

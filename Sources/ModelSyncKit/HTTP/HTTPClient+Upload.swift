@@ -11,23 +11,27 @@ extension HTTPClient {
     /// body (headers only to `url`'s origin); other redirects are returned. `progress` gets each chunk's
     /// byte count as it leaves, and the negative count of an attempt that starts over; `isCancelled` is
     /// polled before each chunk and stops the transfer (another upload failed).
-    public func upload(url: String, headers: [(String, String)] = [], file path: String, size: UInt64,
+    ///
+    /// With `method` (`PATCH` for a chunk of an OCI upload) and `offset`, the body is the `size` bytes of
+    /// the file from `offset` on; callers whose request must not be repeated set `maxAttempts` to 1.
+    public func upload(method: String = "PUT", url: String, headers: [(String, String)] = [], file path: String,
+                       offset: UInt64 = 0, size: UInt64,
                        stallTimeout: Double = 300, progress: ((Int64) -> Void)? = nil,
                        isCancelled: (() -> Bool)? = nil) throws(HTTPError) -> HTTPResponse {
-        _ = try urlPolicy.check(url, method: "PUT")
+        _ = try urlPolicy.check(url, method: method)
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw HTTPError(.file, method: "PUT", url: url, detail: "cannot read \(path): \(String(cString: strerror(errno)))")
+            throw HTTPError(.file, method: method, url: url, detail: "cannot read \(path): \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
-        let body = UploadBody(fd: fd, path: path, size: size, progress: progress, isCancelled: isCancelled)
+        let body = UploadBody(fd: fd, path: path, start: offset, size: size, progress: progress, isCancelled: isCancelled)
         return try retry.run { (attempt) throws(HTTPError) -> AttemptOutcome<HTTPResponse, HTTPError> in
             do throws(HTTPError) {
-                let response = try uploadFollowingRedirects(url: url, headers: headers, body: body,
+                let response = try uploadFollowingRedirects(method: method, url: url, headers: headers, body: body,
                                                             stallTimeout: stallTimeout)
                 guard HTTPClient.isRetriable(status: response.status) else { return .success(response) }
                 body.rewind()
-                let failure = HTTPError(.status(response.status), method: "PUT", url: url,
+                let failure = HTTPError(.status(response.status), method: method, url: url,
                                         detail: HTTPClient.statusDetail(response.status, body: response.body),
                                         attempts: attempt)
                 return .failure(failure, .retry(retryAfter: retryAfter(response.headers)))
@@ -39,9 +43,9 @@ extension HTTPClient {
     }
 
     /// One attempt: the PUT, then each 307/308 with the body sent again from its first byte.
-    private func uploadFollowingRedirects(url: String, headers: [(String, String)], body: UploadBody,
+    private func uploadFollowingRedirects(method: String, url: String, headers: [(String, String)], body: UploadBody,
                                           stallTimeout: Double) throws(HTTPError) -> HTTPResponse {
-        let original = HTTPRequest(method: "PUT", url: url, headers: headers)
+        let original = HTTPRequest(method: method, url: url, headers: headers)
         var current = original
         var hops = 0
         while true {
@@ -56,8 +60,10 @@ extension HTTPClient {
 
     private func uploadOnce(_ request: HTTPRequest, body: UploadBody, stallTimeout: Double) throws(HTTPError) -> HTTPResponse {
         // curl would wait for a "100 Continue" before large bodies: a round trip lost on every object.
-        let transfer = try makeTransfer(method: "PUT", url: request.url, headers: request.headers, removing: ["Expect"])
+        let transfer = try makeTransfer(method: request.method, url: request.url, headers: request.headers, removing: ["Expect"])
         try transfer.setUpload(size: body.size)
+        // CURLOPT_UPLOAD sends a PUT; another method keeps the streamed body under its own name.
+        if request.method != "PUT" { try transfer.set(CURLOPT_CUSTOMREQUEST, request.method) }
         // Reads of up to 1 MiB rather than curl's 64 KiB: fewer reads and sends per GiB.
         try transfer.set(CURLOPT_UPLOAD_BUFFERSIZE, 1 << 20)
         try transfer.set(CURLOPT_LOW_SPEED_LIMIT, 1)
@@ -73,21 +79,23 @@ extension HTTPClient {
         transfer.onRead = { _ in 0 }
         transfer.onBody = { _ in true }
         if let readErrno = body.readErrno {
-            throw HTTPError(.file, method: "PUT", url: request.url,
+            throw HTTPError(.file, method: request.method, url: request.url,
                             detail: "cannot read \(body.path): \(String(cString: strerror(readErrno)))")
         }
         if body.cancelled {
-            throw HTTPError(.transfer, method: "PUT", url: request.url, detail: "cancelled")
+            throw HTTPError(.transfer, method: request.method, url: request.url, detail: "cancelled")
         }
         guard code == CURLE_OK else { throw failure(code, message, transfer) }
         return HTTPResponse(status: transfer.responseCode, headers: transfer.responseHeaders, body: answer)
     }
 }
 
-/// The body of one upload: the file read at increasing offsets, rewound when an attempt starts over.
+/// The body of one upload: `size` bytes of the file from `start`, read at increasing offsets, rewound when an
+/// attempt starts over.
 private final class UploadBody {
     let fd: Int32
     let path: String
+    let start: UInt64
     let size: UInt64
     let progress: ((Int64) -> Void)?
     let isCancelled: (() -> Bool)?
@@ -97,9 +105,11 @@ private final class UploadBody {
     /// A failure no other attempt can fix (the file cannot be read, the upload was cancelled).
     var failed: Bool { readErrno != nil || cancelled }
 
-    init(fd: Int32, path: String, size: UInt64, progress: ((Int64) -> Void)?, isCancelled: (() -> Bool)?) {
+    init(fd: Int32, path: String, start: UInt64, size: UInt64, progress: ((Int64) -> Void)?,
+         isCancelled: (() -> Bool)?) {
         self.fd = fd
         self.path = path
+        self.start = start
         self.size = size
         self.progress = progress
         self.isCancelled = isCancelled
@@ -114,7 +124,7 @@ private final class UploadBody {
         let wanted = Int(min(UInt64(buffer.count), size - offset))
         guard wanted > 0 else { return 0 }
         while true {
-            let count = pread(fd, buffer.baseAddress, wanted, off_t(offset))
+            let count = pread(fd, buffer.baseAddress, wanted, off_t(start + offset))
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else {
                 // A file shorter than its size: the object changed under us, never send a truncated body.

@@ -34,6 +34,10 @@ public struct Cosigner {
             throw UsageError("signing.key_file (or key_env) is not set: there is no key to cosign with",
                              hint: "create one with `model-sync keygen --out FILE` and set signing.key_file")
         }
+        if let reference = workspace.config.oci.reference {
+            throw UsageError("cosign adds signatures to a git registry; \(reference) (oci.reference) is an OCI registry",
+                             hint: "with an OCI registry, releases carry the publisher's signature alone (signing.threshold: 1)")
+        }
         return try workspace.holdingRegistryLock {
             let registry = try GitRegistry.open(config: workspace.config, environment: workspace.environment)
             var lastConflict: (any Error)?

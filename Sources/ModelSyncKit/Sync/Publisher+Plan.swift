@@ -21,6 +21,7 @@ extension Publisher {
     /// Imports the models folder into the store (the first step of any publish: nothing is trained) and
     /// compares it with the registry's current state; nothing is committed, uploaded or pushed.
     public func plan(progress: ProgressHandler? = nil) throws -> Plan {
+        if workspace.config.oci.isEnabled { return try planOCI(progress: progress) }
         return try workspace.holdingRegistryLock {
             // A key that a real publish could not read fails the dry run too.
             _ = try workspace.releaseSigner()

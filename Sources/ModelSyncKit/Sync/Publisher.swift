@@ -42,6 +42,9 @@ public struct Publisher {
         /// The release signed with this publish (`signing.key_file`), and the key that signed it.
         public var release: ReleaseStatement?
         public var keyID: String?
+        /// With an OCI registry: the image manifest the channel tag now names (nil when up to date), and where.
+        public var imageManifest: Digest?
+        public var location: String?
     }
 
     public let workspace: Workspace
@@ -66,7 +69,9 @@ public struct Publisher {
     /// The blobs being uploaded stay in the store meanwhile: `gc` keeps what was imported within
     /// `gc.grace_sec`, and a blob removed anyway fails the publish (exit 3) before the channel moves.
     public func publish(progress: ProgressHandler? = nil) throws -> Result {
-        try workspace.holdingRegistryLock { try publishHoldingRegistry(progress: progress) }
+        try workspace.holdingRegistryLock {
+            workspace.config.oci.isEnabled ? try publishToOCI(progress: progress) : try publishHoldingRegistry(progress: progress)
+        }
     }
 
     private func publishHoldingRegistry(progress: ProgressHandler?) throws -> Result {
@@ -106,7 +111,7 @@ public struct Publisher {
 
     /// Runs `publisher.train_command` when `train_before_push` is set and `--no-train` is not given; a failure
     /// stops the publish before anything is imported (exit 8).
-    private func train() throws {
+    func train() throws {
         let config = workspace.config
         guard config.publisher.trainBeforePush && !options.noTrain else { return }
         let command = try config.requireTrainCommand()

@@ -43,7 +43,9 @@ public struct Puller {
     /// (exit 5) when another command holds a lock past `lock_timeout_sec`. Returns `up-to-date` without hashing
     /// anything when the latest manifest is the active one, `held-back` when it is held.
     public func pull(progress: ProgressHandler? = nil) throws -> ActivationResult {
-        try workspace.holdingRegistryLock { try pullHoldingRegistry(progress: progress) }
+        try workspace.holdingRegistryLock {
+            workspace.config.oci.isEnabled ? try pullFromOCI(progress: progress) : try pullHoldingRegistry(progress: progress)
+        }
     }
 
     /// The pull, `<store>/registry.lock` held: fetch, checks and LFS downloads without the store lock, which
@@ -60,18 +62,26 @@ public struct Puller {
                 .pull(legacy, from: source, into: workspace.openStore(), progress: progress)
         }
         let target = try resolveTarget(in: source)
-        let signers = try checkSignatures(target, in: source, record: true)
+        let signers = try checkSignatures(target, in: source, channel: RegistryLayout.latest, record: true)
         if manifest == nil, let held = try heldBack(target) { return held }
         // Git LFS objects are downloaded before the store lock too, into a folder of this process's own.
         var incoming: IncomingDirectory?
         defer { incoming?.remove() }
         let objects = ObjectStore(layout: StoreLayout(root: FileSystem.absolute(workspace.storeDir)))
-        try source.stageLFSObjects(manifest: target, lacking: { !objects.contains($0) }, into: {
-            let made = try IncomingDirectory(storeDir: FileSystem.absolute(workspace.storeDir))
-            incoming = made
-            return made.path
-        }, progress: progress)
-        return try pull(target, from: source, into: workspace.openStore(), signers: signers, progress: progress)
+        do {
+            try source.stageLFSObjects(manifest: target, lacking: { !objects.contains($0) }, into: {
+                let made = try IncomingDirectory(storeDir: FileSystem.absolute(workspace.storeDir))
+                incoming = made
+                return made.path
+            }, progress: progress)
+        } catch {
+            // What was downloaded and verified before the failure is kept: a retry fetches only the rest.
+            // Best effort: the download's error is the one to report.
+            if let store = try? workspace.openStore() { _ = try? source.keepStagedObjects(in: store) }
+            throw error
+        }
+        return try pull(target, from: source, channel: RegistryLayout.latest, origin: "commit \(source.commit)",
+                        into: workspace.openStore(), signers: signers, progress: progress)
     }
 
     /// With `signing.trusted_keys` set, checks the signatures before anything is fetched (docs/signing.md):
@@ -79,23 +89,33 @@ public struct Puller {
     /// older set) the manifest's signature alone. With `record`, the accepted release is remembered so a
     /// later rollback of the registry is refused. Returns the keys that signed the manifest, empty when
     /// signatures are not required.
-    private func checkSignatures(_ target: Digest, in source: GitRegistrySource, record: Bool) throws -> [String] {
+    func checkSignatures(_ target: Digest, in source: any TransferSource, channel: String, record: Bool) throws -> [String] {
         guard let policy = workspace.signaturePolicy else { return [] }
         let verifier = SignatureVerifier(policy: policy)
         if manifest != nil { return try verifier.verifyManifest(target, from: source) }
         let accepted = workspace.acceptedReleases
-        let release = try verifier.verifyRelease(RegistryLayout.latest, naming: target, from: source,
-                                                 accepted: try accepted.entry(RegistryLayout.latest))
+        let release = try verifier.verifyRelease(channel, naming: target, from: source,
+                                                 accepted: try accepted.entry(channel))
         if record { try accepted.record(release.statement, keyIDs: release.keyIDs) }
         return release.keyIDs
     }
 
     /// What `pull` would do now: the registry is fetched, the store only read.
     public func plan() throws -> Plan {
+        if workspace.config.oci.isEnabled {
+            let registry = try workspace.ociRegistry()
+            let target = try resolveTarget(in: registry)
+            _ = try checkSignatures(target, in: registry, channel: workspace.config.oci.channel, record: false)
+            return try plan(target, manifest: TransferEngine.validatedManifest(target, from: registry))
+        }
         let source = try workspace.fetchedRegistry()
         let target = try resolveTarget(in: source)
-        _ = try checkSignatures(target, in: source, record: false)
-        let manifest = try TransferEngine.validatedManifest(target, from: source)
+        _ = try checkSignatures(target, in: source, channel: RegistryLayout.latest, record: false)
+        return try plan(target, manifest: TransferEngine.validatedManifest(target, from: source))
+    }
+
+    /// What pulling `manifest` (named `target`) would fetch into the store as it is.
+    private func plan(_ target: Digest, manifest: Manifest) throws -> Plan {
         guard let store = try workspace.existingStoreForReading() else {
             var seen = Set<Digest>()
             let distinct = manifest.files.filter { seen.insert($0.digest).inserted }
@@ -117,7 +137,7 @@ public struct Puller {
 
     /// `held-back` when the channel names a manifest the user rolled back from or that failed its health
     /// check (and `--force` is not given): nothing is fetched, the active set stays.
-    private func heldBack(_ digest: Digest) throws -> ActivationResult? {
+    func heldBack(_ digest: Digest) throws -> ActivationResult? {
         guard !force, let store = try workspace.existingStoreForReading() else { return nil }
         let generations = Generations(store: store, modelsDir: workspace.modelsDir)
         guard let reason = try generations.holdReason(digest) else { return nil }
@@ -128,19 +148,19 @@ public struct Puller {
     /// The part that needs the store lock: blobs from the fetched `repo_dir` into `store`, then activation.
     /// A manifest chosen with `--manifest` other than the channel's holds the channel's, so that the next
     /// pull (a daemon's) does not undo the choice.
-    private func pull(_ digest: Digest, from source: GitRegistrySource, into store: Store, signers: [String],
-                      progress: ProgressHandler?) throws -> ActivationResult {
+    func pull(_ digest: Digest, from source: any TransferSource, channel: String, origin: String, into store: Store,
+              signers: [String], progress: ProgressHandler?) throws -> ActivationResult {
         let engine = TransferEngine(store: store, progress: progress)
         let pulled = try engine.pull(try engine.fetchManifest(digest, from: source), from: source)
         let generations = Generations(store: store, modelsDir: workspace.modelsDir)
         var result = try generations.activate(digest, options: workspace.activationOptions(force: force))
         result.fetchedObjects = pulled.fetchedObjects
         result.fetchedBytes = pulled.fetchedBytes
-        if manifest != nil, result.result == .activated, let latest = try? source.channel(RegistryLayout.latest), latest != digest {
+        if manifest != nil, result.result == .activated, let latest = try? source.channel(channel), latest != digest {
             try generations.hold(latest, reason: "pull --manifest chose \(digest) at \(Date().rfc3339)")
         }
         try store.recordCompleted(StoreEvent(kind: .pull, generation: result.generation, manifest: digest,
-                                    reason: "\(result.result.rawValue) from commit \(source.commit), "
+                                    reason: "\(result.result.rawValue) from \(origin), "
                                         + "\(result.fetchedObjects) objects fetched"
                                         + (manifest != nil ? " (chosen with --manifest)" : "")
                                         + (signers.isEmpty ? "" : ", signed by \(signers.joined(separator: ", "))")))

@@ -19,6 +19,15 @@ public struct RegistryCollector {
     /// dirty worktree (exit 2), ``GitError`` of category `.remote` when the push fails (exit 4).
     public func collect(dryRun: Bool) throws -> RegistryGCReport {
         let config = workspace.config
+        if config.oci.isEnabled {
+            // An OCI registry: the image manifests (and their tags) beyond keep_manifests go; the blobs stay
+            // until the registry's own garbage collection, so none is counted here.
+            let report = try workspace.ociRegistry().collectGarbage(keep: config.registry.keepManifests,
+                                                                    channel: config.oci.channel, dryRun: dryRun)
+            return RegistryGCReport(dryRun: dryRun, keptManifests: report.kept.map(\.manifest),
+                                    manifestsRemoved: report.removed.map(\.manifest), objectsRemoved: [], bytesFreed: 0,
+                                    objectsKept: 0, commit: nil)
+        }
         let registry = try GitRegistry.open(config: config, environment: workspace.environment)
         if !(allowDirty || config.allowDirty) { try registry.requireCleanWorktree() }
         return try registry.collectGarbage(keepManifests: config.registry.keepManifests,

@@ -14,8 +14,10 @@ public struct RegistryVersions {
         /// Files and bytes, from the manifest as that commit holds it; nil when it cannot be read.
         public let files: Int?
         public let bytes: UInt64?
-        /// The commit that moved the channel.
-        public let commit: GitOID
+        /// The commit that moved the channel (git); nil for an OCI registry.
+        public let commit: GitOID?
+        /// The image manifest its digest tag names (OCI); nil for git.
+        public var imageManifest: Digest?
         /// True for the set `models_dir` points at.
         public let active: Bool
         /// Why a pull would not activate it (rolled back from, failed its health check), or nil.
@@ -31,6 +33,7 @@ public struct RegistryVersions {
 
     /// The last `limit` sets published on `latest`, newest first.
     public func list(limit: Int) throws -> [Version] {
+        if workspace.config.oci.isEnabled { return try listOCI(limit: limit) }
         let source = try workspace.fetchedRegistry()
         let registry = source.registry
         let changes = try registry.channelHistory(RegistryLayout.latest, from: source.commit, limit: limit)
@@ -41,6 +44,20 @@ public struct RegistryVersions {
             return Version(time: change.time, manifest: change.manifest, files: manifest?.files.count,
                            bytes: manifest?.totalBytes, commit: change.commit, active: change.manifest == active,
                            heldBack: try generations?.holdReason(change.manifest))
+        }
+    }
+
+    /// The sets published under the OCI registry's digest tags, newest first by their `created` annotation.
+    private func listOCI(limit: Int) throws -> [Version] {
+        let sets = try workspace.ociRegistry().publishedSets().prefix(limit)
+        let generations = try workspace.existingStoreForReading().map { Generations(store: $0, modelsDir: workspace.modelsDir) }
+        let active = try generations?.activeManifest()
+        return try sets.map { set in
+            var version = Version(time: set.created ?? Date(timeIntervalSince1970: 0), manifest: set.manifest,
+                                  files: set.files, bytes: set.bytes, commit: nil, active: set.manifest == active,
+                                  heldBack: try generations?.holdReason(set.manifest))
+            version.imageManifest = set.imageManifest
+            return version
         }
     }
 }

@@ -28,14 +28,16 @@ public struct SignatureCheck {
                              hint: "list the publisher's public key (from `model-sync keygen`) in signing.trusted_keys")
         }
         let digest = try resolve(reference)
-        let source = try workspace.fetchedRegistry()
+        let oci = workspace.config.oci
+        let source: any TransferSource = oci.isEnabled ? try workspace.ociRegistry() : try workspace.fetchedRegistry()
+        let channel = oci.isEnabled ? oci.channel : RegistryLayout.latest
         let verifier = SignatureVerifier(policy: policy)
         let keys = try verifier.verifyManifest(digest, from: source)
-        guard (try? source.channel(RegistryLayout.latest)) == digest else {
+        guard (try? source.channel(channel)) == digest else {
             return Report(manifest: digest, keyIDs: keys, release: nil)
         }
-        let release = try verifier.verifyRelease(RegistryLayout.latest, naming: digest, from: source,
-                                                 accepted: try workspace.acceptedReleases.entry(RegistryLayout.latest))
+        let release = try verifier.verifyRelease(channel, naming: digest, from: source,
+                                                 accepted: try workspace.acceptedReleases.entry(channel))
         return Report(manifest: digest, keyIDs: keys, release: release.statement)
     }
 

@@ -27,7 +27,7 @@ public struct Workspace: Sendable {
         let secrets = secretVariables(config: config, dotEnv: dotEnv, environment: environment)
         // A .env value that the file uses as a path (`models_dir: ${MODELS}`) is shown like every path.
         let paths = Set([config.modelsDir, config.storeDir, config.repoDir, config.git.sshKey, config.runpod.caBundle,
-                         config.daemon.metricsFile].compactMap { $0 })
+                         config.daemon.metricsFile, config.oci.caBundle].compactMap { $0 })
         SecretScrubber.register(secrets.values.filter { !paths.contains($0) })
         SecretScrubber.register(config.secretVariables.compactMap { environment[$0] })
         // Configured headers usually carry credentials, written in the file or not.
@@ -46,13 +46,13 @@ public struct Workspace: Sendable {
     }
 
     /// The variables a configured command gets only when it names them: every `.env` value (the file holds
-    /// secrets by definition) and the variables named by `runpod.api_key_env` and `git.token_env`, from
-    /// wherever they come.
+    /// secrets by definition) and the variables named by `runpod.api_key_env`, `git.token_env` and
+    /// `oci.password_env`, from wherever they come.
     static func secretVariables(config: Config, dotEnv: [String: String],
                                 environment: [String: String]) -> [String: String] {
         var secrets: [String: String] = [:]
         for name in dotEnv.keys { secrets[name] = environment[name] }
-        for name in [config.runpod.apiKeyEnv, config.git.tokenEnv].compactMap({ $0 }) {
+        for name in [config.runpod.apiKeyEnv, config.git.tokenEnv, config.oci.passwordEnv].compactMap({ $0 }) {
             if let value = environment[name] { secrets[name] = value }
         }
         return secrets

@@ -1,4 +1,5 @@
 import Foundation
+import ModelSyncTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -59,7 +60,7 @@ final class GiftlessServer {
             """
         let configPath = directory.write("giftless.yaml", config)
         token = try Self.mintToken(secret: secret, venv: venv)
-        port = LoopbackHTTPServer.unusedPort()
+        port = LoopbackPort.unused()
         process.executableURL = URL(fileURLWithPath: venv + "/bin/waitress-serve")
         process.arguments = ["--listen=127.0.0.1:\(port)", "--threads=8", "--call", "giftless.app:init_app"]
         var environment = ProcessInfo.processInfo.environment
@@ -69,7 +70,7 @@ final class GiftlessServer {
         process.standardOutput = log
         process.standardError = log
         try process.run()
-        guard Self.waitForListener(port: port, timeout: 30) else {
+        guard LoopbackPort.waitForListener(port: port, timeout: 30) else {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             throw ServerError(message: "giftless did not listen on port \(port) within 30 s: "
@@ -107,27 +108,6 @@ final class GiftlessServer {
             throw ServerError(message: "cannot mint a JWT with \(venv)/bin/python: run `make lfs-venv` again")
         }
         return token
-    }
-
-    /// Polls until something accepts connections on the port.
-    private static func waitForListener(port: Int, timeout: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-                }
-            }
-            close(fd)
-            if connected { return true }
-            usleep(100_000)
-        }
-        return false
     }
 
     struct ServerError: Error, CustomStringConvertible {

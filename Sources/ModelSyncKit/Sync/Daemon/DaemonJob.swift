@@ -34,12 +34,21 @@ public struct DaemonJob: Sendable {
         let config = workspace.config
         switch role {
         case .publisher:
-            _ = try GitRegistry.checkConfiguration(config, environment: workspace.environment)
+            try checkRegistryConfiguration()
             if config.publisher.trainBeforePush { _ = try config.requireTrainCommand() }
         case .client:
-            _ = try GitRegistry.checkConfiguration(config, environment: workspace.environment)
+            try checkRegistryConfiguration()
         case .runpodClient:
             _ = try RunPodPuller(workspace: workspace).configuredClient()
+        }
+    }
+
+    /// The OCI section when `oci.reference` selects that transport, else the git registry's keys.
+    private func checkRegistryConfiguration() throws {
+        if workspace.config.oci.isEnabled {
+            try workspace.checkOCIConfiguration()
+        } else {
+            _ = try GitRegistry.checkConfiguration(workspace.config, environment: workspace.environment)
         }
     }
 

@@ -129,12 +129,29 @@ public final class GitRegistrySource: TransferSource {
         let objects = ObjectStore(layout: StoreLayout(root: try makeStaging()))
         try objects.prepare()
         let sink = BlobSink(objects: objects, total: pointed.reduce(0) { $0 + $1.size }, progress: progress)
+        // The objects verified before a failure stay staged too: ``keepStagedObjects(in:)`` saves them.
+        defer { for insertion in sink.insertions { staged[insertion.digest] = objects.path(of: insertion.digest) } }
         do {
             try lfsClient.download(pointed, into: sink)
         } catch let failure as IntegrityError {
             throw describe(failure, entry: sink.failedEntry)
         }
-        for insertion in sink.insertions { staged[insertion.digest] = objects.path(of: insertion.digest) }
+    }
+
+    /// After a failed ``stageLFSObjects(manifest:lacking:into:progress:)``: moves the objects it had
+    /// downloaded and verified into `store` and records them, so a retry fetches only the rest. Returns how
+    /// many were kept.
+    @discardableResult
+    func keepStagedObjects(in store: Store) throws -> Int {
+        guard !staged.isEmpty else { return 0 }
+        let sink = BlobSink(objects: store.objects, total: 0, progress: nil)
+        for (digest, path) in staged {
+            guard let info = try FileSystem.status(path) else { continue }
+            try sink.adopt(ManifestEntry(path: registry.layout.objectPath(digest), size: UInt64(info.st_size), digest: digest),
+                           verifiedFileAt: path)
+        }
+        try store.recordObjects(sink.insertions)
+        return sink.insertions.count
     }
 
     public func readBlob(_ entry: ManifestEntry, into body: (UnsafeRawBufferPointer) throws -> Void) throws {

@@ -49,7 +49,7 @@ extension LFSClient {
         }
         try checkDownloadable(stale.map(LFSObject.init))
         let jobs = try LFSDownloadJob.plan(unique, client: self, sink: sink)
-        let workers = LFSWorkers()
+        let workers = TransferWorkers()
         defer { for case .segment(let download, _) in jobs { download.abandonIfUnfinished() } }
         try workers.run(jobs, threads: concurrency) { job in
             switch job {
@@ -60,7 +60,7 @@ extension LFSClient {
     }
 
     /// One object, from open to finish; on failure the temp file is removed and the entry marked.
-    func download(_ entry: ManifestEntry, into sink: BlobSink, workers: LFSWorkers) throws {
+    func download(_ entry: ManifestEntry, into sink: BlobSink, workers: TransferWorkers) throws {
         let blob = try sink.open(entry)
         do {
             if entry.size > 0 { try transfer(LFSObject(entry), into: blob, workers: workers) }
@@ -68,16 +68,16 @@ extension LFSClient {
             _ = downloadActions.withLock { $0.removeValue(forKey: entry.digest) }
         } catch {
             blob.abandon()
-            if !(error is LFSCancelled) { sink.markFailed(entry) }
+            if !(error is TransferCancelled) { sink.markFailed(entry) }
             throw error
         }
     }
 
     /// Streams the object's bytes into `blob`, resuming from what it holds.
-    private func transfer(_ object: LFSObject, into blob: IncomingBlob, workers: LFSWorkers) throws {
+    private func transfer(_ object: LFSObject, into blob: IncomingBlob, workers: TransferWorkers) throws {
         try withAction(for: object) { action, headers in
             try http.stream(url: action.href, headers: headers, stallTimeout: stallTimeout,
-                            into: LFSBlobStream(blob: blob, workers: workers))
+                            into: IncomingBlobStream(blob: blob, workers: workers))
         }
     }
 
@@ -111,31 +111,5 @@ extension LFSClient {
             throw LFSError(.invalidAnswer, "the LFS server at \(describeEndpoint) gave no download action for object \(object.oid)")
         }
         return action
-    }
-}
-
-/// Thrown into a transfer that another transfer's failure cancelled; never leaves ``LFSClient``, since the
-/// first failure is what ``LFSWorkers`` rethrows.
-struct LFSCancelled: Error {}
-
-/// An ``IncomingBlob`` as the HTTP layer's stream target, stopping when another transfer failed.
-final class LFSBlobStream: HTTPStreamSink {
-    private let blob: IncomingBlob
-    private let workers: LFSWorkers
-
-    init(blob: IncomingBlob, workers: LFSWorkers) {
-        self.blob = blob
-        self.workers = workers
-    }
-
-    var written: UInt64 { blob.written }
-
-    func append(_ chunk: UnsafeRawBufferPointer) throws {
-        if workers.isCancelled { throw LFSCancelled() }
-        try blob.write(chunk)
-    }
-
-    func restart() throws {
-        try blob.restart()
     }
 }

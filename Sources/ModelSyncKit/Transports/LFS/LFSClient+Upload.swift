@@ -43,7 +43,7 @@ extension LFSClient {
                 outgoing.sent(Int64(entry.size))
             }
         }
-        let workers = LFSWorkers()
+        let workers = TransferWorkers()
         try workers.run(plans.map { Plan(entry: $0.0, actions: $0.1) }, threads: concurrency) { plan in
             try self.upload(plan.entry, actions: plan.actions, from: outgoing, workers: workers)
             _ = self.uploadActions.withLock { $0.removeValue(forKey: plan.entry.digest) }
@@ -75,8 +75,8 @@ extension LFSClient {
     /// Verifies, PUTs and verifies on the server one object; an action that expired or whose href refuses
     /// its credentials is replaced by a new batch call (twice at most).
     private func upload(_ entry: ManifestEntry, actions given: [String: LFSAction], from outgoing: OutgoingBlobs,
-                        workers: LFSWorkers) throws {
-        if workers.isCancelled { throw LFSCancelled() }
+                        workers: TransferWorkers) throws {
+        if workers.isCancelled { throw TransferCancelled() }
         let blob = try outgoing.verified(entry)
         let object = LFSObject(entry)
         var actions = given
@@ -106,7 +106,7 @@ extension LFSClient {
                                            isCancelled: { workers.isCancelled })
             } catch {
                 outgoing.sent(-reported.withLock { $0 })
-                if workers.isCancelled { throw LFSCancelled() }
+                if workers.isCancelled { throw TransferCancelled() }
                 throw LFSError(.transfer, "uploading object \(object.oid) to the LFS server at \(describeEndpoint) "
                                + "failed: \(scrub(error.message, headers: action.header))", hint: error.hint)
             }

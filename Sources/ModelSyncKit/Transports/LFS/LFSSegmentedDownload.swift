@@ -39,7 +39,7 @@ enum LFSSegmentPlan {
 ///
 /// The last segment job to end finishes the object: it hashes and links it when every range is in; it
 /// fetches it again in one stream when the server ignored Range; else (a failure, already rethrown by
-/// ``LFSWorkers``) it leaves the cleanup to ``abandonIfUnfinished()``.
+/// ``TransferWorkers``) it leaves the cleanup to ``abandonIfUnfinished()``.
 final class LFSSegmentedDownload: Sendable {
     private struct State: Sendable {
         var received: [UInt64]
@@ -108,7 +108,7 @@ final class LFSSegmentedDownload: Sendable {
 extension LFSClient {
     /// Fetches segment `index` of `download` (skipped once the server is known to ignore Range); the last
     /// segment job to end verifies and stores the object, or fetches it whole when ranges were ignored.
-    func fetch(segment index: Int, of download: LFSSegmentedDownload, workers: LFSWorkers) throws {
+    func fetch(segment index: Int, of download: LFSSegmentedDownload, workers: TransferWorkers) throws {
         var complete = false
         do {
             if !rangesIgnored.withLock({ $0 }) && !download.isRangeless {
@@ -118,7 +118,7 @@ extension LFSClient {
             }
         } catch {
             _ = download.end(index, complete: false, failed: true)
-            if !(error is LFSCancelled) { download.sink.markFailed(download.entry) }
+            if !(error is TransferCancelled) { download.sink.markFailed(download.entry) }
             throw error
         }
         switch download.end(index, complete: complete) {
@@ -135,7 +135,7 @@ extension LFSClient {
     }
 
     /// One range into the blob at its offset; false when the server ignored Range.
-    private func fetchRange(_ index: Int, of download: LFSSegmentedDownload, workers: LFSWorkers) throws -> Bool {
+    private func fetchRange(_ index: Int, of download: LFSSegmentedDownload, workers: TransferWorkers) throws -> Bool {
         let range = download.ranges[index]
         let stream = LFSSegmentStream(download: download, index: index, workers: workers)
         do {
@@ -147,7 +147,7 @@ extension LFSClient {
             download.markRangeless()
             return false
         } catch is SegmentedBlobClosed {
-            throw LFSCancelled()
+            throw TransferCancelled()
         }
         guard download.received(index) == UInt64(range.count) else {
             download.sink.markFailed(download.entry)
@@ -163,9 +163,9 @@ extension LFSClient {
 final class LFSSegmentStream: HTTPStreamSink {
     private let download: LFSSegmentedDownload
     private let index: Int
-    private let workers: LFSWorkers
+    private let workers: TransferWorkers
 
-    init(download: LFSSegmentedDownload, index: Int, workers: LFSWorkers) {
+    init(download: LFSSegmentedDownload, index: Int, workers: TransferWorkers) {
         self.download = download
         self.index = index
         self.workers = workers
@@ -174,7 +174,7 @@ final class LFSSegmentStream: HTTPStreamSink {
     var written: UInt64 { download.received(index) }
 
     func append(_ chunk: UnsafeRawBufferPointer) throws {
-        if workers.isCancelled { throw LFSCancelled() }
+        if workers.isCancelled { throw TransferCancelled() }
         let range = download.ranges[index]
         let offset = range.lowerBound + written
         guard offset + UInt64(chunk.count) <= range.upperBound + 1 else {

@@ -6,7 +6,7 @@ import Foundation
 /// transfers wait on the network, so N of them must be in flight whatever the machine. The first error
 /// raises ``isCancelled`` (running transfers poll it and stop), no new item starts, and it is rethrown once
 /// every thread has finished.
-final class LFSWorkers: Sendable {
+final class TransferWorkers: Sendable {
     private let failure = Locked<(any Error)?>(nil)
 
     /// True once an item failed: transfers still running should stop.

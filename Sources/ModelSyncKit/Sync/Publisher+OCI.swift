@@ -1,0 +1,52 @@
+import Foundation
+
+extension Publisher {
+    /// `publish` to an OCI registry (`oci.reference`): (train,) snapshot, then through the transfer engine —
+    /// only the blobs the repository lacks, the config blob, the image manifest under its digest tag, and the
+    /// channel tag moved last. The store lock is held only for the snapshot and the event, as for git.
+    func publishToOCI(progress: ProgressHandler?) throws -> Result {
+        let config = workspace.config
+        let registry = try workspace.ociRegistry()
+        // Read before training: a missing key must not cost an hour of training first.
+        let signer = try workspace.releaseSigner()
+        try train()
+        let (imported, manifest) = try snapshot(progress: progress)
+        let published = try TransferEngine(store: workspace.openStoreForReading(), progress: progress)
+            .publish(manifest, to: registry, channel: config.oci.channel, signer: signer)
+        let location = "\(registry.name):\(config.oci.channel)"
+        guard let receipt = published.receipt, let image = try? Digest(parsing: receipt) else {
+            var result = Result(result: .upToDate, manifest: manifest.digest, commit: nil, newObjects: 0, newBytes: 0,
+                                files: imported.files, bytes: imported.bytes, excluded: imported.excluded)
+            result.location = location
+            return result
+        }
+        let signed = published.release.map { ", signed release \($0.sequence) by \(signer!.key.publicKey.keyID)" } ?? ""
+        try workspace.openStore().recordCompleted(StoreEvent(
+            kind: .publish, manifest: manifest.digest, reason: "image manifest \(image) to \(location)\(signed)"))
+        var result = Result(result: .published, manifest: manifest.digest, commit: nil, newObjects: published.newObjects,
+                            newBytes: published.newBytes, files: imported.files, bytes: imported.bytes,
+                            excluded: imported.excluded)
+        result.release = published.release
+        result.keyID = signer?.key.publicKey.keyID
+        result.imageManifest = image
+        result.location = location
+        return result
+    }
+
+    /// `publish --dry-run` against an OCI registry: the folder is imported, the repository asked which blobs
+    /// it lacks (`HEAD`), nothing uploaded.
+    func planOCI(progress: ProgressHandler?) throws -> Plan {
+        _ = try workspace.releaseSigner()
+        let registry = try workspace.ociRegistry()
+        let (imported, manifest) = try snapshot(progress: progress)
+        let session = try registry.beginPublish()
+        var seen = Set<Digest>()
+        let distinct = manifest.files.filter { seen.insert($0.digest).inserted }
+        let lacking = try session.missingBlobs(distinct.map(\.digest))
+        let missing = distinct.filter { lacking.contains($0.digest) }
+        return Plan(manifest: manifest.digest, files: imported.files, bytes: imported.bytes, newObjects: missing.count,
+                    newBytes: missing.reduce(0) { $0 + $1.size },
+                    wouldPublish: try session.channel(workspace.config.oci.channel) != manifest.digest,
+                    excluded: imported.excluded)
+    }
+}

@@ -1,0 +1,238 @@
+import Foundation
+
+/// A manifest as a registry served it: its bytes, media type and digest (the SHA-256 of the bytes).
+public struct OCIStoredManifest: Sendable, Hashable {
+    public let bytes: [UInt8]
+    public let mediaType: String
+    public let digest: Digest
+
+    /// A served manifest.
+    public init(bytes: [UInt8], mediaType: String, digest: Digest) {
+        self.bytes = bytes
+        self.mediaType = mediaType
+        self.digest = digest
+    }
+}
+
+/// The requests of the distribution API that a model set needs, on one repository (`OCIClient` makes them on
+/// the wire; tests may hold a repository in memory).
+public protocol OCIRepository: AnyObject, Sendable {
+    /// Which of `digests` the repository lacks (`HEAD` each).
+    func missingBlobs(_ digests: [Digest]) throws -> Set<Digest>
+    /// Uploads `entries` (blobs the repository lacks), each verified by `outgoing` just before it leaves.
+    func uploadBlobs(_ entries: [ManifestEntry], from outgoing: OutgoingBlobs) throws
+    /// Uploads a small blob held in memory; returns its digest.
+    func putBlob(bytes: [UInt8]) throws -> Digest
+    /// Downloads `entries` into `sink`, which hashes each on the way in.
+    func fetchBlobs(_ entries: [ManifestEntry], into sink: BlobSink) throws
+    /// A small blob, at most `maxBytes`, checked against its digest.
+    func blobBytes(_ digest: Digest, maxBytes: Int) throws -> [UInt8]
+    /// The manifest a tag or digest names, nil when there is none.
+    func fetchManifest(_ reference: String) throws -> OCIStoredManifest?
+    /// Stores a manifest under a tag (or its digest); returns its digest.
+    func putManifest(_ bytes: [UInt8], mediaType: String, reference: String) throws -> Digest
+    /// Deletes the manifest `digest` (and the tags naming it).
+    func deleteManifest(_ digest: Digest) throws
+    /// Every tag of the repository.
+    func tags() throws -> [String]
+}
+
+/// A model-sync registry in one repository of an OCI registry (docs/cli.md, *OCI registry*): a channel is a
+/// tag; each published set is an image manifest (``OCISetMapping``) tagged both with the channel and with
+/// `sha256-<hex of its model-sync manifest digest>`, so any version can be pulled by name.
+///
+/// It is a ``TransferSource`` (a pull: the channel's set, its manifest from the config blob or built from the
+/// layers, only the blobs the store lacks, in parallel) and a ``TransferDestination`` (a publish: blobs, the
+/// config blob, the manifest under its digest tag, then the channel tag, moved last).
+public final class OCIRegistry {
+    /// The repository the requests go to.
+    public let repository: any OCIRepository
+    /// `host[:port]/repository`, for messages.
+    public let name: String
+    /// When a publish says it made its manifest (tests fix it).
+    var now: () -> Date = Date.init
+    /// The sets read so far, by model-sync manifest digest, and by channel.
+    private var sets: [Digest: OCISetMapping.ReadSet] = [:]
+    private var channels: [String: OCISetMapping.ReadSet] = [:]
+    /// Blobs downloaded and verified before the store lock (``stageBlobs(of:lacking:into:progress:)``), by digest.
+    private var staged: [Digest: String] = [:]
+
+    /// A registry over `repository`, named `name` (`ghcr.io/org/models`) in messages.
+    public init(repository: any OCIRepository, name: String) {
+        self.repository = repository
+        self.name = name
+    }
+
+    /// The tag naming a published set by its model-sync manifest digest: `sha256-<hex>`.
+    public static func digestTag(_ digest: Digest) -> String { OCIConfig.digestTagPrefix + digest.hex }
+
+    /// The manifest digest a digest tag names, nil for other tags.
+    public static func digest(ofTag tag: String) -> Digest? {
+        guard tag.hasPrefix(OCIConfig.digestTagPrefix) else { return nil }
+        return try? Digest(parsing: Digest.prefix + tag.dropFirst(OCIConfig.digestTagPrefix.count))
+    }
+
+    /// The image manifest `reference` (a tag) names and the set it describes; nil when the tag does not exist.
+    func readSet(_ reference: String) throws -> (stored: OCIStoredManifest, set: OCISetMapping.ReadSet)? {
+        guard let stored = try repository.fetchManifest(reference) else { return nil }
+        let what = "\(name):\(reference)"
+        let image = try OCIImageManifest.decode(stored.bytes, mediaType: stored.mediaType, what: what)
+        let set = try OCISetMapping.read(image, what: what)
+        sets[set.digest] = set
+        return (stored, set)
+    }
+
+    /// The set of manifest `digest`: one read before, else the one its digest tag names.
+    func set(_ digest: Digest) throws -> OCISetMapping.ReadSet {
+        if let known = sets[digest] { return known }
+        guard let set = try readSet(Self.digestTag(digest))?.set, set.digest == digest else {
+            throw UsageError("manifest \(digest) is not published in \(name) (no tag \(Self.digestTag(digest)))",
+                             hint: "`model-sync versions` lists the published sets")
+        }
+        return set
+    }
+
+    /// The sets published under digest tags, by manifest digest (tags of other forms are channels or foreign).
+    public func publishedManifests() throws -> [Digest] {
+        try repository.tags().compactMap(Self.digest(ofTag:))
+    }
+
+    /// Reads a signature layer of `set`, nil when it has none at `path`.
+    func signatureBytes(_ path: String, of set: OCISetMapping.ReadSet?) throws -> [UInt8]? {
+        guard let layer = set?.signatures[path] else { return nil }
+        return try repository.blobBytes(layer.digest, maxBytes: OCISetMapping.maxSignatureBytes)
+    }
+}
+
+extension OCIRegistry: TransferSource {
+    /// The set the channel tag names; a usage error that heals by waiting when nothing was published there.
+    public func channel(_ name: String) throws -> Digest {
+        guard let set = try readSet(name)?.set else {
+            throw UsageError("nothing is published on \(self.name):\(name) yet",
+                             hint: "publish from the publisher (`model-sync publish`), or check oci.reference and oci.channel",
+                             healsByWaiting: true)
+        }
+        channels[name] = set
+        return set.digest
+    }
+
+    /// The config blob (capped at the manifest size limit), or the manifest built from an oras artifact's
+    /// layers; a config manifest is checked against the layers, so `oras pull` gives the same folder.
+    public func manifestBytes(_ digest: Digest) throws -> [UInt8] {
+        let set = try set(digest)
+        if let built = set.built { return built.canonicalBytes }
+        let bytes = try repository.blobBytes(digest, maxBytes: Int(set.configSize ?? UInt64(Manifest.maxEncodedBytes)))
+        // An invalid manifest is the engine's to report; only a valid one is compared with the layers.
+        if let manifest = try? Manifest.decode(bytes, expecting: digest) {
+            try OCISetMapping.check(manifest, against: set, what: "\(name):\(Self.digestTag(digest))")
+        }
+        return bytes
+    }
+
+    /// Asks the registry for every missing blob before any byte moves, so a set it cannot complete is refused
+    /// with the store untouched.
+    public func checkAvailable(_ missing: [ManifestEntry], of manifest: Manifest) throws {
+        // Staged blobs are verified already: no request for them under the store lock.
+        let missing = missing.filter { staged[$0.digest] == nil }
+        guard !missing.isEmpty else { return }
+        let absent = try repository.missingBlobs(missing.map(\.digest))
+        guard let first = missing.first(where: { absent.contains($0.digest) }) else { return }
+        throw IntegrityError(.missingObject, "\(name) lacks blob \(first.digest) (\(first.path)) of manifest \(manifest.digest)"
+                             + (absent.count > 1 ? ", and \(absent.count - 1) more" : ""),
+                             hint: "publish the set again, or pull another one (`model-sync versions`)")
+    }
+
+    /// Takes the blobs staged before the store lock, and downloads any other in parallel (`oci.concurrency`),
+    /// each hashed on the way into the store.
+    public func fetchBlobs(_ entries: [ManifestEntry], into sink: BlobSink) throws {
+        for entry in entries {
+            if let path = staged[entry.digest] { try sink.adopt(entry, verifiedFileAt: path) }
+        }
+        let remaining = entries.filter { staged[$0.digest] == nil }
+        if !remaining.isEmpty { try repository.fetchBlobs(remaining, into: sink) }
+    }
+
+    /// Downloads the blobs of manifest `digest` that `lacking` says the store lacks into a store-shaped folder
+    /// `makeStaging` makes (under `<store>/incoming/`), each verified on the way in — all before the store lock
+    /// is taken, so a slow registry never blocks `rollback`. Checks availability first: a set the registry
+    /// cannot complete is refused before any byte moves.
+    public func stageBlobs(of digest: Digest, lacking: (Digest) -> Bool, into makeStaging: () throws -> String,
+                           progress: ProgressHandler?) throws {
+        let manifest: Manifest
+        do {
+            manifest = try Manifest.decode(manifestBytes(digest), expecting: digest)
+        } catch let failure as IntegrityError {
+            throw describe(failure, entry: nil)
+        }
+        var seen = Set<Digest>()
+        let missing = manifest.files.filter { lacking($0.digest) && seen.insert($0.digest).inserted }
+        guard !missing.isEmpty else { return }
+        try checkAvailable(missing, of: manifest)
+        let objects = ObjectStore(layout: StoreLayout(root: try makeStaging()))
+        try objects.prepare()
+        let sink = BlobSink(objects: objects, total: missing.reduce(0) { $0 + $1.size }, progress: progress)
+        // The blobs verified before a failure stay staged too: ``keepStagedBlobs(in:)`` saves them.
+        defer { for insertion in sink.insertions { staged[insertion.digest] = objects.path(of: insertion.digest) } }
+        do {
+            try repository.fetchBlobs(missing, into: sink)
+        } catch let failure as IntegrityError {
+            throw describe(failure, entry: sink.failedEntry)
+        }
+    }
+
+    /// After a failed ``stageBlobs(of:lacking:into:progress:)``: moves the blobs it had downloaded and
+    /// verified into `store` and records them, so a retry fetches only the rest. Returns how many were kept.
+    @discardableResult
+    func keepStagedBlobs(in store: Store) throws -> Int {
+        guard !staged.isEmpty else { return 0 }
+        let sink = BlobSink(objects: store.objects, total: 0, progress: nil)
+        for (digest, path) in staged {
+            guard let info = try FileSystem.status(path) else { continue }
+            try sink.adopt(ManifestEntry(path: digest.objectRelativePath, size: UInt64(info.st_size), digest: digest),
+                           verifiedFileAt: path)
+        }
+        try store.recordObjects(sink.insertions)
+        return sink.insertions.count
+    }
+
+    /// One blob through the same parallel path (the engine uses ``fetchBlobs(_:into:)``).
+    public func readBlob(_ entry: ManifestEntry, into body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let bytes = try repository.blobBytes(entry.digest, maxBytes: Int(min(entry.size, UInt64(Int.max))))
+        try bytes.withUnsafeBytes { try body($0) }
+    }
+
+    /// Names the registry, the blob and the file.
+    public func describe(_ failure: IntegrityError, entry: ManifestEntry?) -> IntegrityError {
+        guard let entry else { return IntegrityError(failure.code, "\(name): \(failure.message)", hint: failure.hint) }
+        return IntegrityError(failure.code, "\(name) blob \(entry.digest) (\(entry.path)): \(failure.message)", hint: failure.hint)
+    }
+
+    /// Verified blobs stay: the next pull need not fetch them again.
+    public var keepsVerifiedBlobsOnFailure: Bool { true }
+
+    /// The signature layers of the channel's set (its release) or of the manifest's set.
+    public func signatureBytes(_ file: SignatureFile) throws -> [UInt8]? {
+        switch file {
+        case .release(let channel): return try signatureBytes(file.relativePath, of: channels[channel])
+        case .manifest(let digest): return try signatureBytes(file.relativePath, of: try? set(digest))
+        }
+    }
+
+    /// `host/repository` and the signature file's path inside the set.
+    public func signatureLocation(_ file: SignatureFile) -> String { "\(name) layer \(file.relativePath)" }
+}
+
+@available(*, unavailable)
+extension OCIRegistry: Sendable {}
+
+extension OCIClient: OCIRepository {
+    /// ``putBlobs(_:from:)``, its summary left aside (the engine counts what it asked for).
+    public func uploadBlobs(_ entries: [ManifestEntry], from outgoing: OutgoingBlobs) throws {
+        _ = try putBlobs(entries, from: outgoing)
+    }
+
+    /// ``manifest(_:)``.
+    public func fetchManifest(_ reference: String) throws -> OCIStoredManifest? {
+        try manifest(reference).map { OCIStoredManifest(bytes: $0.bytes, mediaType: $0.mediaType, digest: $0.digest) }
+    }
+}
