@@ -56,6 +56,49 @@ struct OCIAuthEndToEndTests {
         #expect(log.allSatisfy { $0.authorized }, "every token request carried alice's credentials")
     }
 
+    @Test("token mode: the Docker config's identity token and its credential helper log in too")
+    func dockerConfigVariants() throws {
+        let tokens = try RegistryTokenServer(users: [.init("alice", password: Self.password)], anonymousActions: [],
+                                             refreshTokens: ["identity-token-5f3a9c": "alice"])
+        let registry = try DistributionRegistry.start(auth: tokens.registryAuth)
+        let sandbox = Sandbox("oci-auth")
+        setUp(sandbox, registry: registry, publisherExtra: "    username: alice\n    password_env: REGISTRY_PASSWORD",
+              clientExtra: "")
+        var publisher = sandbox.cli
+        publisher.environment["REGISTRY_PASSWORD"] = Self.password
+        #expect(try publisher.run(["publish", "--config", "publisher.yaml"]).status == 0)
+
+        // `docker login` to a registry that issues identity tokens stores one instead of the password.
+        sandbox.write("identity/config.json", #"{"auths": {"\#(registry.host)": {"auth": "", "identitytoken": "identity-token-5f3a9c"}}}"#)
+        var client = sandbox.cli
+        client.environment["DOCKER_CONFIG"] = sandbox.path + "/identity"
+        let pulled = try client.run(["pull", "--config", "client.yaml", "--json"])
+        #expect(pulled.status == 0 && pulled.json["result"] as? String == "activated", "\(pulled.stderr)")
+        #expect(try tokens.requests().contains { $0.method == "POST" && $0.grant_type == "refresh_token" && $0.user == "alice" })
+
+        // credsStore: docker-credential-<name> get, the registry on stdin, answers the login.
+        sandbox.write("bin/docker-credential-testkeyring", Array("""
+            #!/bin/sh
+            read server
+            [ "$server" = "\(registry.host)" ] || { echo "credentials not found in native keychain"; exit 1; }
+            printf '{"ServerURL":"%s","Username":"alice","Secret":"\(Self.password)"}' "$server"
+            """.utf8), mode: 0o755)
+        sandbox.write("helper/config.json", #"{"credsStore": "testkeyring"}"#)
+        sandbox.write("helper-client.yaml", """
+            model_sync:
+              models_dir: helper-client/models
+              store_dir: helper-client/store
+              oci:
+                reference: "\(registry.host)/org/models"
+            """)
+        var helperClient = sandbox.cli
+        helperClient.environment["DOCKER_CONFIG"] = sandbox.path + "/helper"
+        helperClient.environment["PATH"] = sandbox.path + "/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let helped = try helperClient.run(["pull", "--config", "helper-client.yaml", "--json"])
+        #expect(helped.status == 0 && helped.json["result"] as? String == "activated", "\(helped.stderr)")
+        #expect(OCITools.files(in: sandbox.path + "/helper-client/models") == Self.files)
+    }
+
     @Test("token mode: a wrong password is exit 4 naming the registry and the token endpoint, never the password")
     func wrongPassword() throws {
         let tokens = try RegistryTokenServer(users: [.init("alice", password: Self.password)], anonymousActions: [])

@@ -90,6 +90,31 @@ struct OCIRegistryAuthTests {
                 + "/home/u/.docker/config.json), or set oci.username and oci.password_env")
     }
 
+    @Test("with the OCI client: a token due for refresh is replaced before the request, not after a 401")
+    func clientRefreshesBeforeExpiry() throws {
+        let tokens = try RegistryTokenServer(users: [.init("alice", password: Self.password)], anonymousActions: [],
+                                             expiresIn: 120)
+        let registry = try DistributionRegistry.start(auth: tokens.registryAuth)
+        let clock = ManualClock()
+        let auth = OCIAuthenticator(registry: registry.host, credentials: OCICredentials(
+            username: "alice", password: Self.password, origin: .environment(variable: "PW")), http: http(), now: clock.now)
+        let client = try OCIClient(reference: OCIReference(parsing: "\(registry.host)/org/models"), auth: auth)
+        let digest = try client.putBlob(bytes: Array("config".utf8))
+        let afterPush = try tokens.requests().count
+        #expect(try client.blobSize(digest) == 6)
+        #expect(try tokens.requests().count == afterPush, "the pull token of the push's HEAD is reused")
+        let refusals = { String(decoding: registry.directory.read("registry.log"), as: UTF8.self)
+            .split(separator: "\n").filter { $0.contains("msg=\"error authorizing context") }.count }
+        let refusedBefore = refusals()
+        #expect(refusedBefore >= 1, "the first request met the challenge")
+        clock.advance(95) // past 120 - 30 s: due for refresh, still valid
+        #expect(try client.blobSize(digest) == 6)
+        let log = try tokens.requests()
+        #expect(log.count == afterPush + 1, "\(log.map { ($0.method, $0.scopes) })")
+        #expect(log.last?.scopes == ["repository:org/models:pull"] && log.last?.user == "alice")
+        #expect(refusals() == refusedBefore, "the refreshed token went with the request: no 401")
+    }
+
     @Test("htpasswd behind TLS: the Basic challenge is answered, the CA bundle verifies the registry; wrong password stays 401")
     func basicOverTLS() throws {
         let registry = try DistributionRegistry.start(tls: true, auth: .htpasswd(user: "alice", password: Self.password))
