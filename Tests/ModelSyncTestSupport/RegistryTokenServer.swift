@@ -14,8 +14,11 @@ public final class RegistryTokenServer: @unchecked Sendable {
 
     /// A user the server knows, and the repository actions it grants them.
     public struct User: Sendable {
+        /// The user name (HTTP Basic).
         public var name: String
+        /// The password.
         public var password: String
+        /// The repository actions granted (`pull`, `push`, `delete`).
         public var actions: [String]
 
         /// A user with a password and the actions granted (`["pull", "push", "delete"]`).
@@ -28,13 +31,21 @@ public final class RegistryTokenServer: @unchecked Sendable {
 
     /// One request the server received (no secret is logged).
     public struct Request: Decodable, Sendable {
+        /// `GET` (the token protocol) or `POST` (OAuth2).
         public let method: String
+        /// The route (`/token`).
         public let path: String
+        /// The `service` parameter.
         public let service: String?
+        /// The `scope` parameters.
         public let scopes: [String]
+        /// The user the credentials named (or the refresh token stood for); nil for anonymous.
         public let user: String?
+        /// Whether the credentials were accepted (or none were needed).
         public let authorized: Bool
+        /// The OAuth2 `grant_type` of a POST.
         public let grant_type: String?
+        /// Whether the request carried an `Authorization` header.
         public let has_authorization: Bool
     }
 
@@ -112,7 +123,9 @@ public final class RegistryTokenServer: @unchecked Sendable {
 
 /// A test server that could not be started or asked.
 public struct TestServerError: Error, CustomStringConvertible {
+    /// What went wrong.
     public let description: String
+    /// An error saying `description`.
     public init(_ description: String) { self.description = description }
 }
 
