@@ -153,8 +153,11 @@ while [ "$run" -le "$RUNS" ]; do
     mkdir -p "$r/pub-models" && cp -r "$v1/." "$r/pub-models/"
     measure ms-publish1 "$MODEL_SYNC" publish --config "$r/pub.yaml" -q
     measure ms-pull1 "$MODEL_SYNC" pull --config "$r/client.yaml" -q
-    # The fleet starts from this v1 client: objects shared by hard links (immutable), everything else copied.
-    mkdir -p "$r/fleet-base" && cp -a "$r/client-models" "$r/client-store" "$r/fleet-base/"
+    # The fleet starts from this v1 client (hard links: the pull of v2 below must not change it).
+    mkdir -p "$r/fleet-base" && cp -al "$r/client-models" "$r/client-store" "$r/fleet-base/"
+    for f in "$r/fleet-base/client-store/"*; do
+        if [ -f "$f" ]; then cp -p "$f" "$f.own" && mv -f "$f.own" "$f"; fi
+    done
     rm -rf "$r/pub-models" && mkdir -p "$r/pub-models" && cp -r "$v2/." "$r/pub-models/"
     b0=$(blob_bytes)
     measure ms-publish2 "$MODEL_SYNC" publish --config "$r/pub.yaml" -q
@@ -168,13 +171,15 @@ while [ "$run" -le "$RUNS" ]; do
     while [ "$i" -le "$FLEET" ]; do
         c=$r/fleet/$i
         mkdir -p "$c"
-        cp -al "$r/fleet-base/client-store" "$c/store"
-        cp -a "$r/fleet-base/client-models" "$c/models"
-        # Only the objects may be shared: the index, its journal and every other store file get their own copy.
-        find "$c/store" -path "$c/store/objects" -prune -o -type f -print | while read -r f; do
+        # Objects and generation files are immutable (read-only, replaced by rename, never written in place): they
+        # are shared by hard links. The index, its journal, the lock files and anything in incoming/ or tmp/ get
+        # their own copy. The names stay those of the v1 client: models is a relative symlink into the store.
+        cp -al "$r/fleet-base/client-models" "$r/fleet-base/client-store" "$c/"
+        find "$c/client-store" \( -path "$c/client-store/objects" -o -path "$c/client-store/generations" \) -prune \
+            -o -type f -print | while read -r f; do
             cp -p "$f" "$f.own" && mv -f "$f.own" "$f"
         done
-        ms_config "$c/client.yaml" "$c/models" "$c/store"
+        ms_config "$c/client.yaml" "$c/client-models" "$c/client-store"
         i=$((i + 1))
     done
     sync
@@ -196,7 +201,7 @@ while [ "$run" -le "$RUNS" ]; do
     record fleet-max-blob "$3"
     i=1
     while [ "$i" -le "$FLEET" ]; do
-        cmp "$r/fleet/$i/models/big/model2.onnx" "$v2/big/model2.onnx" || failed=$((failed + 1))
+        cmp "$r/fleet/$i/client-models/big/model2.onnx" "$v2/big/model2.onnx" || failed=$((failed + 1))
         i=$((i + 1))
     done
     [ "$failed" = 0 ] || echo "fleet: $failed client(s) failed or pulled wrong bytes; see $r/fleet/*.log" >&2
