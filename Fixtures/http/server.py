@@ -20,6 +20,15 @@ Python 3 standard library only. Routes:
                              mode=no-length: no Content-Length, the body ends when the connection closes.
   /log?key=K                 JSON list of the Range headers received by /download with key K
 
+An OCI registry's misbehaviour, picked by the first component of the repository name:
+  GET|HEAD /v2/redirect/NAME/blobs/DIGEST   401 with a Basic challenge without Authorization, else 307 to
+                                            http://localhost:PORT/oci-storage/DIGEST?X-Amz-Signature=…
+  GET /v2/huge/NAME/manifests/REF           an endless manifest, without Content-Length
+  GET /v2/wrong/NAME/manifests/REF          a manifest whose Docker-Content-Digest is not its own
+  GET /v2/paged/NAME/tags/list?n=N&last=T   tags t0…t6, N a page, each page with a relative Link to the next
+  PUT|GET /oci-storage/DIGEST               stores / serves bytes (GETs logged with their Authorization)
+  /oci-log                                  JSON list of {path, authorization} of the /oci-storage GETs
+
 A Git LFS server whose misbehaviour a test picks with MODE (objects kept in memory, shared by all modes):
   POST /lfs/MODE/objects/batch   the batch API: download actions for the objects held (404 errors for
                                  the others), upload and verify actions for the objects lacking
@@ -61,6 +70,8 @@ LFS_LOG = {}
 HITS = {}
 RANGES = {}
 PATTERNS = {}
+OCI_BLOBS = {}
+OCI_LOG = []
 
 
 def pattern(size):
@@ -119,7 +130,9 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         body = self.read_body()
-        if path.startswith("/lfs"):
+        if path.startswith("/v2/") or path.startswith("/oci-"):
+            self.oci(path, body)
+        elif path.startswith("/lfs"):
             self.lfs(path, query, body)
         elif path == "/echo":
             payload = {
@@ -325,6 +338,64 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         self.wfile.write(rest)
+
+    def oci(self, path, body):
+        parts = path.split("/")
+        if path.startswith("/v2/redirect/") and "/blobs/" in path:
+            if not self.headers.get("Authorization"):
+                error = {"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]}
+                self.reply(401, json.dumps(error).encode(), [("WWW-Authenticate", 'Basic realm="stub"'),
+                                                             ("Content-Type", "application/json")])
+                return
+            target = "http://localhost:%d/oci-storage/%s?X-Amz-Signature=presigned-secret" % (
+                self.server.server_address[1], parts[-1])
+            self.reply(307, b"", [("Location", target)])
+        elif path.startswith("/v2/huge/") and "/manifests/" in path:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            chunk = b" " * 65536
+            try:
+                for _ in range(1024):  # 64 MiB at most
+                    self.wfile.write(chunk)
+            except OSError:
+                pass
+        elif path.startswith("/v2/wrong/") and "/manifests/" in path:
+            digest = "sha256:" + "0" * 64
+            self.reply(200, b'{"schemaVersion":2}', [("Content-Type", "application/vnd.oci.image.manifest.v1+json"),
+                                                      ("Docker-Content-Digest", digest)])
+        elif path.startswith("/v2/paged/") and path.endswith("/tags/list"):
+            _, query = self.query()
+            tags = ["t%d" % i for i in range(7)]
+            size = int(query.get("n", "100"))
+            start = tags.index(query["last"]) + 1 if "last" in query else 0
+            page = tags[start:start + size]
+            headers = [("Content-Type", "application/json")]
+            if start + size < len(tags):
+                headers.append(("Link", '<%s?n=%d&last=%s>; rel="next"' % (path, size, page[-1])))
+            self.reply(200, json.dumps({"name": path[4:-10], "tags": page}).encode(), headers)
+        elif path.startswith("/oci-storage/"):
+            digest = parts[-1]
+            if self.command == "PUT":
+                with LOCK:
+                    OCI_BLOBS[digest] = body
+                self.reply(201, b"")
+                return
+            with LOCK:
+                OCI_LOG.append({"path": path, "authorization": self.headers.get("Authorization")})
+                data = OCI_BLOBS.get(digest)
+            if data is None:
+                self.reply(404, b"no such blob")
+            else:
+                self.reply(200, data, [("Content-Type", "application/octet-stream")])
+        elif path == "/oci-log":
+            with LOCK:
+                log = list(OCI_LOG)
+            self.reply(200, json.dumps(log).encode(), [("Content-Type", "application/json")])
+        else:
+            self.reply(404, b"not found")
 
 
 class Server(ThreadingHTTPServer):

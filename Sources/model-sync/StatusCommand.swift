@@ -55,9 +55,11 @@ struct StatusCommand: GlobalOptionsCommand {
         var result = StatusOutput(status, daemons: daemons)
         // The newest accepted release, when it is what is active: signed, by whom, until when.
         if let active = status.active, workspace.signaturePolicy != nil {
-            // The registry's channel first, then an archive's: whichever release named the active set.
+            // The registry's channel (an OCI registry's tag) first, then an archive's: whichever release named
+            // the active set.
             let entries = try workspace.acceptedReleases.all()
-            let entry = [RegistryLayout.latest, ArchiveLayout.channel].lazy.compactMap { entries[$0] }
+            let channels = [workspace.config.oci.channel, RegistryLayout.latest, ArchiveLayout.channel]
+            let entry = channels.lazy.compactMap { entries[$0] }
                 .first { $0.manifest == active.manifest }
             if let entry {
                 result.signature = StatusOutput.Signature(entry)

@@ -8,12 +8,12 @@ import Testing
 /// blobs over `limit` bytes with GitHub-like messages; `publisher.yaml` and `client.yaml` name it with
 /// `git.token_env: REGISTRY_TOKEN` and `extraGit` (more `git:` keys).
 ///
-/// With `lfs`, giftless runs beside it (``LFSServerProcess``) and both configurations name it in `git.lfs_url`
+/// With `lfs`, giftless runs beside it (``GiftlessServer``) and both configurations name it in `git.lfs_url`
 /// with its JWT as the token (user `_jwt`), which the git server requires too.
 struct HostedRegistryFixture {
     let fixture: RegistryFixture
     let server: AuthenticatedHTTPRegistry
-    let lfsServer: LFSServerProcess?
+    let lfsServer: GiftlessServer?
     let url: String
     let token: String
     static let limit = 30_000
@@ -23,7 +23,7 @@ struct HostedRegistryFixture {
         var extraGit = extraGit
         var user: String?
         if lfs {
-            let lfsServer = try LFSServerProcess(directory: fixture.sandbox.path)
+            let lfsServer = try GiftlessServer(directory: fixture.sandbox.path, repository: "org/models")
             self.lfsServer = lfsServer
             token = lfsServer.token
             user = "_jwt"
@@ -147,7 +147,7 @@ struct GitLFSRegistryEndToEndTests {
             let hex = String(path.split(separator: "/").last!)
             #expect(text.hasPrefix("version https://git-lfs.github.com/spec/v1\noid sha256:\(hex)\nsize "), "\(path): \(text)")
             let stored = try #require(hosted.lfsServer?.storedObject(hex), "\(hex) not on the LFS server")
-            #expect(sha256Hex(stored) == hex)
+            #expect(sha256Hex(Data(stored)) == hex)
         }
         // Every object of the registry's history together is a few KB: the push carried no model bytes.
         let sizes = fixture.git(["rev-list", "--objects", "--all"]).split(separator: "\n").map { String($0.prefix(40)) }
@@ -190,7 +190,7 @@ struct GitLFSRegistryEndToEndTests {
     /// `git lfs …` in `directory` with the LFS server's URL (credentials in it, as git-lfs takes them).
     static func gitLFS(_ arguments: [String], in directory: String, hosted: HostedRegistryFixture) -> (status: Int32, output: String) {
         let server = hosted.lfsServer!
-        let url = "http://_jwt:\(server.token)@127.0.0.1:\(server.port)/\(LFSServerProcess.repository)"
+        let url = "http://_jwt:\(server.token)@127.0.0.1:\(server.port)/\(server.repository)"
         return gitCLI(["-c", "lfs.url=\(url)"] + arguments, in: directory)
     }
 
@@ -344,7 +344,7 @@ struct GitLFSRegistryEndToEndTests {
     func sshGitLFSAuthenticate() throws {
         let fixture = RegistryFixture(files: 2)
         let sandbox = fixture.sandbox
-        let lfsServer = try LFSServerProcess(directory: sandbox.path)
+        let lfsServer = try GiftlessServer(directory: sandbox.path, repository: "org/models")
         try keygen(sandbox.path + "/keys/client")
         // What a forge's sshd answers: the LFS endpoint and a header for it (here giftless and its JWT).
         let header = Data("_jwt:\(lfsServer.token)".utf8).base64EncodedString()
@@ -407,7 +407,7 @@ struct GitLFSRegistryEndToEndTests {
         #expect(published.status == 0, "\(published.stderr)")
         let lfsServer = try #require(hosted.lfsServer)
         let gone = try #require(lfsServer.storedObjects.last)
-        try FileManager.default.removeItem(atPath: lfsServer.storage + "/" + LFSServerProcess.repository + "/" + gone)
+        try FileManager.default.removeItem(atPath: lfsServer.objectPath(gone))
 
         let refused = try hosted.pull()
         #expect(refused.status == 3, "\(refused.stdout)\(refused.stderr)")
@@ -442,7 +442,7 @@ struct GitLFSRegistryEndToEndTests {
         let lfsServer = try #require(hosted.lfsServer)
         let target = 20_001
         let hex = sha256Hex(Data(pseudoRandomBytes(count: target, seed: 2)))
-        let stored = lfsServer.storage + "/" + LFSServerProcess.repository + "/" + hex
+        let stored = lfsServer.objectPath(hex)
         try FileManager.default.removeItem(atPath: stored)
         try Data(pseudoRandomBytes(count: target, seed: 999)).write(to: URL(fileURLWithPath: stored))
 
@@ -465,7 +465,7 @@ struct GitLFSRegistryEndToEndTests {
         let lfsServer = try #require(hosted.lfsServer)
         let good = pseudoRandomBytes(count: 20_002, seed: 3)
         let hex = sha256Hex(Data(good))
-        let stored = lfsServer.storage + "/" + LFSServerProcess.repository + "/" + hex
+        let stored = lfsServer.objectPath(hex)
         try Data(pseudoRandomBytes(count: 20_002, seed: 998)).write(to: URL(fileURLWithPath: stored))
 
         let refused = try hosted.pull()

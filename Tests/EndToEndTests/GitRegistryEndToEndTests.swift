@@ -543,40 +543,11 @@ func stop(_ process: Process) {
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
-func freePort() throws -> UInt16 {
-    let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(socket) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(socket, $0, length) }
-    }
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) }
-    }
-    return UInt16(bigEndian: address.sin_port)
-}
+func freePort() throws -> UInt16 { UInt16(LoopbackPort.unused()) }
 
 /// Waits (at most 10 s) until something accepts connections on 127.0.0.1:`port`.
 func waitForPort(_ port: UInt16) throws {
-    let deadline = Date().addingTimeInterval(10)
-    while Date() < deadline {
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = port.bigEndian
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        close(socket)
-        if connected == 0 { return }
-        usleep(50_000)
+    guard LoopbackPort.waitForListener(port: Int(port), timeout: 10) else {
+        throw CLIError.timedOut(["a server on port \(port)"])
     }
-    throw CLIError.timedOut(["git daemon on port \(port)"])
 }

@@ -110,6 +110,7 @@ struct NetworkOutsideLockEndToEndTests {
         let second = try cli.run(["pull", "--config", "bot.yaml"], timeout: 30)
         #expect(second.status == 5, "\(second.stderr)")
         #expect(second.stderr.contains("registry.lock"), "\(second.stderr)")
+        #expect(second.stderr.contains("another publish or pull is using the registry"), "\(second.stderr)")
     }
 
     @Test("rollback succeeds within lock_timeout_sec while a pull's Git LFS download is stalled")

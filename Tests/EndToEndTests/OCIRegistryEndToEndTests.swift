@@ -217,14 +217,14 @@ struct OCIRegistryEndToEndTests {
         #expect(untrusted.status == 4, "\(untrusted.stderr)")
     }
 
-    @Test("a signed publish carries its signature files as layers; a client trusting the key pulls, another key exits 3")
+    @Test("a signed publish on channel prod carries its signature files as layers; a client trusting the key pulls, another key exits 3")
     func signedSets() throws {
         let sandbox = Sandbox()
         let made = try sandbox.cli.run(["keygen", "--out", "publisher.pem", "--json"])
         let key = try #require(made.json["public_key"] as? String)
         let other = try sandbox.cli.run(["keygen", "--out", "other.pem", "--json"])
         let otherKey = try #require(other.json["public_key"] as? String)
-        let fixture = try OCIFixture(files: 2, sandbox: sandbox, extraPublisherYAML: """
+        let fixture = try OCIFixture(files: 2, sandbox: sandbox, ociYAML: "    channel: prod", extraPublisherYAML: """
               signing:
                 key_file: publisher.pem
             """, extraClientYAML: """
@@ -238,7 +238,21 @@ struct OCIRegistryEndToEndTests {
         #expect(pulled.status == 0, "\(pulled.stderr)")
         let verified = try sandbox.cli.run(["verify", "--config", "client.yaml", "--json"])
         #expect(verified.status == 0, "\(verified.stderr)")
-        #expect((verified.json["release"] as? [String: Any])?["channel"] as? String == "latest")
+        #expect((verified.json["release"] as? [String: Any])?["channel"] as? String == "prod")
+        let status = try sandbox.cli.run(["status", "--config", "client.yaml", "--json"])
+        #expect((status.json["signature"] as? [String: Any]) != nil, "\(status.stdout)")
+        // The channel is the tag prod: nothing was published on latest.
+        let tags = try OCIClient(reference: OCIReference(parsing: fixture.reference), auth: Anonymous()).tags()
+        #expect(tags.contains("prod") && !tags.contains("latest"), "\(tags)")
+        sandbox.write("latest.yaml", """
+            model_sync:
+              models_dir: latest/models
+              oci:
+                reference: "\(fixture.registry.host)/team/models"
+            """)
+        let empty = try sandbox.cli.run(["pull", "--config", "latest.yaml"])
+        #expect(empty.status == 2, "\(empty.stderr)")
+        #expect(empty.stderr.contains("nothing is published on \(fixture.reference):latest yet"), "\(empty.stderr)")
 
         sandbox.write("stranger.yaml", """
             model_sync:
@@ -246,6 +260,7 @@ struct OCIRegistryEndToEndTests {
               store_dir: stranger/store
               oci:
                 reference: "\(fixture.registry.host)/team/models"
+                channel: prod
               signing:
                 trusted_keys:
                   - "\(otherKey)"
@@ -257,14 +272,52 @@ struct OCIRegistryEndToEndTests {
         #expect(cosign.status == 2, "\(cosign.stderr)")
     }
 
-    @Test("the daemon's client role pulls from the OCI registry; a bad oci section stops it at start with exit 2")
-    func daemonClient() throws {
-        let fixture = try OCIFixture(files: 2, extraClientYAML: "  client:\n    schedule: \"03:00\"\n")
-        let manifest = try #require(try fixture.publish().json["manifest"] as? String)
-        let log = fixture.sandbox.path + "/daemon.log"
+    /// Pushes `files` (title → bytes) as `oras push` does — one titled layer each, an empty config — and tags
+    /// the manifest `latest`.
+    private func pushOrasStyle(_ files: [(String, [UInt8])], to fixture: OCIFixture) throws {
+        let client = try OCIClient(reference: OCIReference(parsing: fixture.reference), auth: Anonymous())
+        let layers = try files.map { title, bytes in
+            OCIDescriptor(mediaType: "application/vnd.oci.image.layer.v1.tar", digest: try client.putBlob(bytes: bytes),
+                          size: UInt64(bytes.count), annotations: ["org.opencontainers.image.title": title])
+        }
+        let empty = Array("{}".utf8)
+        let config = OCIDescriptor(mediaType: "application/vnd.oci.empty.v1+json", digest: try client.putBlob(bytes: empty),
+                                   size: 2)
+        let image = OCIImageManifest(artifactType: "application/vnd.unknown.artifact.v1", config: config, layers: layers,
+                                     annotations: nil)
+        _ = try client.putManifest(image.canonicalBytes, mediaType: OCIImageManifest.mediaType, reference: "latest")
+    }
+
+    @Test("a folder pushed as oras does (titled layers, no model-sync config) is pulled and activated as a set")
+    func orasStyleArtifact() throws {
+        let fixture = try OCIFixture(files: 0)
+        let weights = pseudoRandomBytes(count: 5000, seed: 21), config = Array("{\"layers\": 3}".utf8)
+        try pushOrasStyle([("btc/model.onnx", weights), ("config.json", config)], to: fixture)
+        let pulled = try fixture.pull()
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        #expect(pulled.json["result"] as? String == "activated")
+        #expect(fixture.clientFile("btc/model.onnx") == weights)
+        #expect(fixture.clientFile("config.json") == config)
+    }
+
+    @Test("an oras-style artifact with a hostile title exits 3 before any blob moves, writing nothing")
+    func hostileOrasArtifact() throws {
+        let fixture = try OCIFixture(files: 0)
+        try pushOrasStyle([("ok.bin", [1, 2, 3]), ("../escape.bin", [4, 5, 6])], to: fixture)
+        let pulled = try fixture.pull()
+        #expect(pulled.status == 3, "\(pulled.stderr)")
+        #expect(pulled.stderr.contains("has a \"..\" component"), "\(pulled.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: fixture.sandbox.path + "/client/escape.bin"))
+        #expect(!FileManager.default.fileExists(atPath: fixture.sandbox.path + "/client/models"))
+    }
+
+    /// Runs `daemon --role ROLE --config FILE --run-now` until its first run finishes, then stops it with
+    /// SIGTERM; returns its log.
+    private func runDaemonOnce(_ role: String, config: String, in fixture: OCIFixture) throws -> String {
+        let log = fixture.sandbox.path + "/daemon-\(role).log"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CLI.binary)
-        process.arguments = ["daemon", "--role", "client", "--config", "client.yaml", "--run-now"]
+        process.arguments = ["daemon", "--role", role, "--config", config, "--run-now"]
         process.currentDirectoryURL = URL(fileURLWithPath: fixture.sandbox.path)
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
@@ -276,8 +329,19 @@ struct OCIRegistryEndToEndTests {
         }
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
-        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        #expect(text.contains("result=activated"), "\(text)")
+        return (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+    }
+
+    @Test("the daemon's publisher and client roles work against the OCI registry; a bad oci section stops it at start with exit 2")
+    func daemonRoles() throws {
+        let fixture = try OCIFixture(files: 2, extraPublisherYAML: "  publisher:\n    schedule: \"02:00\"\n",
+                                     extraClientYAML: "  client:\n    schedule: \"03:00\"\n")
+        let published = try runDaemonOnce("publisher", config: "publisher.yaml", in: fixture)
+        #expect(published.contains("result=published"), "\(published)")
+        let versions = try fixture.sandbox.cli.run(["versions", "--config", "client.yaml", "--json"])
+        let manifest = try #require((versions.json["versions"] as? [[String: Any]])?.first?["manifest"] as? String)
+        let pulled = try runDaemonOnce("client", config: "client.yaml", in: fixture)
+        #expect(pulled.contains("result=activated"), "\(pulled)")
         #expect(try fixture.activeManifest() == manifest)
 
         fixture.sandbox.write("bad.yaml", """
@@ -292,4 +356,10 @@ struct OCIRegistryEndToEndTests {
         #expect(bad.status == 2, "\(bad.stderr)")
         #expect(bad.stderr.contains("OCI_TEST_UNSET_PASSWORD"), "\(bad.stderr)")
     }
+}
+
+/// No credentials: the test registry allows anonymous pushes.
+private final class Anonymous: OCIAuthorizing {
+    func authorization(for scope: OCIScope) -> String? { nil }
+    func answer(challenge: String, scope: OCIScope) throws -> String? { nil }
 }

@@ -122,7 +122,8 @@ struct HTTPClientTests {
         }
         #expect(error?.code == .status(503))
         #expect(error?.attempts == 3)
-        #expect(error?.message == "GET \(server.baseURL)/status: HTTP 503 after 3 attempts")
+        // The server's own explanation (its body) is part of the message.
+        #expect(error?.message == "GET \(server.baseURL)/status: HTTP 503: status 503 after 3 attempts")
         #expect(error?.category == .remote)
         #expect(sleeps.recorded.count == 2)
     }

@@ -135,7 +135,7 @@ struct LFSGiftlessTests {
         let work = fixture.directory.path + "/work"
         let bytes = pseudoRandomBytes(count: 2_500_000, seed: 77)
         fixture.directory.write("work/model.bin", bytes)
-        let lfsURL = "http://_jwt:\(server.token)@127.0.0.1:\(server.port)/\(GiftlessServer.repository)"
+        let lfsURL = "http://_jwt:\(server.token)@127.0.0.1:\(server.port)/\(server.repository)"
         for command in [
             "git init -q -b main . && git lfs install --local >/dev/null",
             "git config user.email t@example.com && git config user.name t",

@@ -10,6 +10,8 @@ final class MemoryOCIRepository: OCIRepository, @unchecked Sendable {
     var manifests: [Digest: [UInt8]] = [:]
     var tagged: [String: Digest] = [:]
     var uploads: [Digest] = []
+    /// Every request that reads a manifest or a small blob, in order.
+    var reads: [String] = []
     var beforeTagMove: ((String) -> Void)?
 
     func missingBlobs(_ digests: [Digest]) throws -> Set<Digest> { Set(digests.filter { blobs[$0] == nil }) }
@@ -43,11 +45,13 @@ final class MemoryOCIRepository: OCIRepository, @unchecked Sendable {
     }
 
     func blobBytes(_ digest: Digest, maxBytes: Int) throws -> [UInt8] {
+        reads.append(digest.description)
         guard let bytes = blobs[digest], bytes.count <= maxBytes else { throw UsageError("no blob \(digest)") }
         return bytes
     }
 
     func fetchManifest(_ reference: String) throws -> OCIStoredManifest? {
+        reads.append(reference)
         let digest = (try? Digest(parsing: reference)) ?? tagged[reference]
         guard let digest, let bytes = manifests[digest] else { return nil }
         return OCIStoredManifest(bytes: bytes, mediaType: OCIImageManifest.mediaType, digest: digest)
@@ -116,6 +120,21 @@ struct OCIRegistryTests {
         #expect(history.first?.files == 2 && history.first?.bytes == 2100)
         // Publishing the same set again changes nothing.
         #expect(try TransferEngine(store: publisher).publish(v2, to: registry, channel: "latest").receipt == nil)
+    }
+
+    @Test("a pull's second reading of the channel and the manifest (under the store lock) makes no request")
+    func readsOnce() throws {
+        let directory = TemporaryDirectory()
+        let repository = MemoryOCIRepository()
+        let (v1, _) = try publish(["a.bin": pseudoRandomBytes(count: 300, seed: 1)], store: try makeStore(directory, "p"),
+                                  registry: OCIRegistry(repository: repository, name: "r"), directory: directory, at: 1)
+        let source = OCIRegistry(repository: repository, name: "r")
+        #expect(try source.channel("latest") == v1.digest)
+        #expect(try source.manifestBytes(v1.digest) == v1.canonicalBytes)
+        let before = repository.reads
+        #expect(try source.channel("latest") == v1.digest)
+        #expect(try source.manifestBytes(v1.digest) == v1.canonicalBytes)
+        #expect(repository.reads == before)
     }
 
     @Test("the channel tag moved by another publisher meanwhile is a conflict; the engine starts over")

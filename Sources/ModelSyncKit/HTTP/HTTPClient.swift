@@ -93,7 +93,8 @@ public struct HTTPClient: Sendable {
     /// Connection failures, timeouts, 429 and 5xx are retried up to `maxAttempts` times with exponential
     /// backoff and jitter, or after the server's `Retry-After` (seconds form, capped at `maxRetryAfter`).
     /// Any other status, 4xx included, is returned as is. When the attempts run out on a 429 or 5xx, throws
-    /// `HTTPError` with code `.status(n)`. Every method is retried, POST included: callers whose requests
+    /// `HTTPError` with code `.status(n)`, whose message carries the server's own explanation when its body
+    /// gives one. Every method is retried, POST included: callers whose requests
     /// must not be repeated set `maxAttempts` to 1.
     public func send(_ request: HTTPRequest) throws(HTTPError) -> HTTPResponse {
         try retry.run { (attempt) throws(HTTPError) -> AttemptOutcome<HTTPResponse, HTTPError> in
@@ -105,7 +106,8 @@ public struct HTTPClient: Sendable {
             }
             guard HTTPClient.isRetriable(status: response.status) else { return .success(response) }
             let failure = HTTPError(.status(response.status), method: request.method, url: request.url,
-                                    detail: "HTTP \(response.status)", attempts: attempt)
+                                    detail: HTTPClient.statusDetail(response.status, body: response.body),
+                                    attempts: attempt)
             return .failure(failure, .retry(retryAfter: retryAfter(response.headers)))
         }
     }

@@ -102,7 +102,9 @@ public struct BusyError: ModelSyncError {
     public var category: ErrorCategory { .busy }
     public var message: String {
         let who = holderPID.map { "pid \($0)" } ?? "another process"
-        return "the store is busy: \(lockPath) is held by \(who) (waited \(Int(waited)) s)"
+        // `<store>/registry.lock` serializes the commands that fetch or push the registry, not the store.
+        let what = lockPath.hasSuffix("/registry.lock") ? "another publish or pull is using the registry" : "the store is busy"
+        return "\(what): \(lockPath) is held by \(who) (waited \(Int(waited)) s)"
     }
     public var hint: String? { "wait for the other model-sync to finish, or raise lock_timeout_sec" }
 }

@@ -38,7 +38,7 @@ extension LFSClient {
     /// Downloads `entries` into `sink`, in parallel, each verified before it is stored.
     ///
     /// Objects without a remembered, unexpired action are asked for in one batch first. An object of at
-    /// least ``segmentThreshold`` bytes is fetched as several byte ranges at once (``LFSSegmentedDownload``);
+    /// least ``segmentThreshold`` bytes is fetched as several byte ranges at once (``SegmentedDownload``);
     /// every transfer, whole object or segment, shares the `concurrency` threads. The first failure stops
     /// the others and is rethrown (an integrity failure as is: exit 3, the blob never enters the store).
     public func download(_ entries: [ManifestEntry], into sink: BlobSink) throws {
@@ -48,7 +48,8 @@ extension LFSClient {
             unique.filter { $0.size > 0 && actions[$0.digest].map { $0.hasExpired() } ?? true }
         }
         try checkDownloadable(stale.map(LFSObject.init))
-        let jobs = try LFSDownloadJob.plan(unique, client: self, sink: sink)
+        let jobs = try DownloadJob.plan(unique, threshold: segmentThreshold, minimum: minimumSegment,
+                                        count: concurrency, sink: sink)
         let workers = TransferWorkers()
         defer { for case .segment(let download, _) in jobs { download.abandonIfUnfinished() } }
         try workers.run(jobs, threads: concurrency) { job in
@@ -71,6 +72,19 @@ extension LFSClient {
             if !(error is TransferCancelled) { sink.markFailed(entry) }
             throw error
         }
+    }
+
+    /// Fetches segment `index` of `download` through the object's download action; the job that stores the
+    /// object forgets the action.
+    func fetch(segment index: Int, of download: SegmentedDownload, workers: TransferWorkers) throws {
+        let stored = try download.fetch(segment: index, rangesIgnored: rangesIgnored, workers: workers, range: { range, stream in
+            try withAction(for: LFSObject(download.entry)) { action, headers in
+                try http.stream(url: action.href, headers: headers, range: range, stallTimeout: stallTimeout, into: stream)
+            }
+        }, whole: {
+            try self.download(download.entry, into: download.sink, workers: workers)
+        })
+        if stored { _ = downloadActions.withLock { $0.removeValue(forKey: download.entry.digest) } }
     }
 
     /// Streams the object's bytes into `blob`, resuming from what it holds.

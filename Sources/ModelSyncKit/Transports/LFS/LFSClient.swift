@@ -35,7 +35,7 @@ public final class LFSClient: Sendable {
     let downloadActions = Locked<[Digest: LFSAction]>([:])
     /// Upload and verify actions remembered by ``missingObjects(_:)``, by oid.
     let uploadActions = Locked<[Digest: [String: LFSAction]]>([:])
-    /// Objects of at least this many bytes are downloaded in byte ranges at once (``LFSSegmentPlan``).
+    /// Objects of at least this many bytes are downloaded in byte ranges at once (``SegmentPlan``).
     public let segmentThreshold: UInt64
     /// The smallest segment: a range request costs a round trip, so small ranges are not worth it.
     public let minimumSegment: UInt64

@@ -17,8 +17,11 @@ extension OCIClient {
         case 404:
             return nil
         default:
-            // A HEAD answer has no body: the status alone says what went wrong.
-            throw OCIError.answer(response, method: "HEAD", url: url, what: "checking blob \(digest) in \(describe)")
+            // A HEAD answer has no body: one byte asked with a GET brings the registry's error codes.
+            let what = "checking blob \(digest) in \(describe)"
+            let probe = try send(HTTPRequest(url: url, headers: [("Range", "bytes=0-0")]), scope: pullScope, what: what)
+            let answer = (200...299).contains(probe.status) || probe.status == 404 ? response : probe
+            throw OCIError.answer(answer, method: "HEAD", url: url, what: what)
         }
     }
 

@@ -5,15 +5,32 @@ extension OCIClient {
     /// ``IncomingBlob`` (hashed on the way in, linked into the store only when digest and size match).
     ///
     /// A transfer that drops or stalls resumes with `Range` from the bytes received; a redirect to blob
-    /// storage is followed without the registry's `Authorization`. The first failure stops the others and
-    /// is rethrown: bytes that do not match their digest are an ``IntegrityError`` (exit 3) and leave
-    /// nothing in the store, a registry error an ``OCIError`` with its codes (exit 4).
+    /// storage is followed without the registry's `Authorization`. A blob of at least
+    /// ``OCIClientOptions/segmentThreshold`` bytes comes as several ranges at once (``SegmentedDownload``),
+    /// sharing the same threads. The first failure stops the others and is rethrown: bytes that do not match
+    /// their digest are an ``IntegrityError`` (exit 3) and leave nothing in the store, a registry error an
+    /// ``OCIError`` with its codes (exit 4).
     public func fetchBlobs(_ entries: [ManifestEntry], into sink: BlobSink) throws {
         var seen = Set<Digest>()
         let unique = entries.filter { seen.insert($0.digest).inserted }
+        let jobs = try DownloadJob.plan(unique, threshold: options.segmentThreshold, minimum: options.minimumSegment,
+                                        count: options.concurrency, sink: sink)
         let workers = TransferWorkers()
-        try workers.run(unique, threads: options.concurrency) { entry in
-            try self.fetch(entry, into: sink, workers: workers)
+        defer { for case .segment(let download, _) in jobs { download.abandonIfUnfinished() } }
+        try workers.run(jobs, threads: options.concurrency) { job in
+            switch job {
+            case .whole(let entry):
+                try self.fetch(entry, into: sink, workers: workers)
+            case .segment(let download, let index):
+                let entry = download.entry
+                _ = try download.fetch(segment: index, rangesIgnored: self.rangesIgnored, workers: workers, range: { range, stream in
+                    try self.stream(self.blobURL(entry.digest), scope: self.pullScope,
+                                    what: "downloading blob \(entry.digest) (\(entry.path)) from \(self.describe)",
+                                    range: range, into: stream)
+                }, whole: {
+                    try self.fetch(entry, into: sink, workers: workers)
+                })
+            }
         }
     }
 
@@ -36,11 +53,12 @@ extension OCIClient {
 
     /// Streams a GET of `url` into `target` with the scope's authorization, answering a 401's challenge
     /// once. An error status is explained with the registry's own error codes.
-    func stream(_ url: String, scope: OCIScope, what: String, into target: some HTTPStreamSink) throws {
+    func stream(_ url: String, scope: OCIScope, what: String, range: ClosedRange<UInt64>? = nil,
+                into target: some HTTPStreamSink) throws {
         var headers = authorization(for: url, scope: scope)
         for round in 0..<2 {
             do {
-                try http.stream(url: url, headers: headers, stallTimeout: options.stallTimeout, into: target)
+                try http.stream(url: url, headers: headers, range: range, stallTimeout: options.stallTimeout, into: target)
                 return
             } catch let error as HTTPError {
                 guard error.code.status != nil else { throw OCIError.transfer(error, what: what) }

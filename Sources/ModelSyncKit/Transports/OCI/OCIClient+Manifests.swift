@@ -49,8 +49,17 @@ extension OCIClient {
                                  + "\(digest), not \(claim.prefix(80))",
                                  hint: "the registry or a cache in front of it serves corrupt data; report it to its operator")
         }
-        let mediaType = response.headers["content-type"].map { String($0.split(separator: ";")[0]).trimmingCharacters(in: .whitespaces) }
-        return OCIFetchedManifest(bytes: response.body, mediaType: mediaType ?? "", digest: digest)
+        return OCIFetchedManifest(bytes: response.body, mediaType: Self.mediaType(of: response), digest: digest)
+    }
+
+    /// The answer's `Content-Type` without parameters; when it is missing or generic (`application/json`,
+    /// as some caches serve it), the manifest's own `mediaType` field.
+    static func mediaType(of response: HTTPResponse) -> String {
+        let header = response.headers["content-type"]
+            .map { String($0.split(separator: ";").first ?? "").trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        guard header.isEmpty || header == "application/json" || header == "text/plain" else { return header }
+        let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
+        return (object?["mediaType"] as? String) ?? header
     }
 
     private func manifestTooLarge(_ reference: String) -> OCIError {

@@ -127,8 +127,14 @@ extension OCIClient {
     private func putWhole(_ blob: OutgoingBlob, session: OCIUploadSession, progress: OCIUploadProgress,
                           workers: TransferWorkers, what: String) throws {
         let url = session.appending(digest: blob.digest)
-        let response = try sendFile(method: "PUT", url: url, blob: blob, offset: 0, size: blob.size, progress: progress,
+        let response: HTTPResponse
+        do {
+            response = try sendFile(method: "PUT", url: url, blob: blob, offset: 0, size: blob.size, progress: progress,
                                     workers: workers, what: what)
+        } catch let dropped as OCIChunkDropped {
+            // Part of the body may be in the session: only a new one is sure to hold the right bytes.
+            throw OCIUploadInterrupted(error: dropped.error)
+        }
         if response.status == 201 || response.status == 204 { return }
         throw interruption(response, method: "PUT", url: url, what: what)
     }
@@ -155,10 +161,13 @@ extension OCIClient {
             }
         }
         let url = session.appending(digest: blob.digest)
+        // The registry checks the whole blob's digest before it answers: minutes for a large one.
+        var closing = once
+        closing.requestTimeout = max(once.requestTimeout, 600)
         let response: HTTPResponse
         do {
             response = try send(HTTPRequest(method: "PUT", url: url, body: []),
-                                scope: pushScope, what: what, using: once)
+                                scope: pushScope, what: what, using: closing)
         } catch let error as OCIError where error.code == .transfer {
             throw OCIUploadInterrupted(error: error)
         }
@@ -222,10 +231,12 @@ extension OCIClient {
     }
 
     /// The error for an upload answer that is not a success: a session the registry dropped or refuses
-    /// (400/404 on the session, 5xx, 429) interrupts the blob, which starts over; anything else is final.
+    /// (400/404 on the session, 5xx, 429) interrupts the blob, which starts over; so does a digest the
+    /// registry finds wrong, since the file was verified just before it left (the session, not the bytes,
+    /// is suspect). Anything else is final.
     private func interruption(_ response: HTTPResponse, method: String, url: String, what: String) -> any Error {
         let error = OCIError.answer(response, method: method, url: url, what: what)
-        let sessionLost = error.has("BLOB_UPLOAD_UNKNOWN") || error.has("BLOB_UPLOAD_INVALID")
+        let sessionLost = error.has("BLOB_UPLOAD_UNKNOWN") || error.has("BLOB_UPLOAD_INVALID") || error.has("DIGEST_INVALID")
             || response.status == 404 || response.status == 429 || (500...599).contains(response.status)
         return sessionLost ? OCIUploadInterrupted(error: error) : error
     }
@@ -249,7 +260,9 @@ extension OCIClient {
                 if workers.isCancelled { throw TransferCancelled() }
                 if error.code == .file { throw error }
                 let wrapped = OCIError.transfer(error, what: what)
-                throw error.isRetriable ? OCIChunkDropped(error: wrapped) : wrapped
+                // One attempt only: a 429 or 5xx comes back as an error, and is a drop like a broken connection.
+                let serverFailed = error.code.status.map(HTTPClient.isRetriable(status:)) ?? false
+                throw error.isRetriable || serverFailed ? OCIChunkDropped(error: wrapped) : wrapped
             }
             if round == 0, let answer = try answer(response, url: url, scope: pushScope) {
                 progress.set(before)
@@ -261,40 +274,5 @@ extension OCIClient {
             return response
         }
         preconditionFailure("the loop returns or throws in its second round")
-    }
-}
-
-/// A chunk whose transfer broke (connection, stall, a 5xx mid-chunk): the session's state is read back and
-/// the upload resumes from the registry's offset.
-struct OCIChunkDropped: Error {
-    let error: OCIError
-}
-
-/// The bytes of one blob reported to ``OutgoingBlobs``, so an attempt that starts over (or resumes at the
-/// registry's offset) takes back what it had counted.
-final class OCIUploadProgress: Sendable {
-    private let outgoing: OutgoingBlobs
-    private let reported = Locked<UInt64>(0)
-
-    init(_ outgoing: OutgoingBlobs) {
-        self.outgoing = outgoing
-    }
-
-    /// The bytes counted so far.
-    var counted: UInt64 { reported.withLock { $0 } }
-
-    /// Counts `count` more bytes (negative to take some back).
-    func add(_ count: Int64) {
-        reported.withLock { $0 = UInt64(max(0, Int64($0) + count)) }
-        outgoing.sent(count)
-    }
-
-    /// Sets the count to `value`, reporting the difference.
-    func set(_ value: UInt64) {
-        let delta = reported.withLock { current -> Int64 in
-            defer { current = value }
-            return Int64(value) - Int64(current)
-        }
-        if delta != 0 { outgoing.sent(delta) }
     }
 }

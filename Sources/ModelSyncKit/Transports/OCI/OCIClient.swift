@@ -44,6 +44,9 @@ public final class OCIClient: Sendable {
     let repositoryURL: String
     /// The registry's origin (``RemoteURL/origin``): only requests to it carry the Authorization header.
     let origin: String
+    /// Set once the registry (or its blob storage) answered a range request with the whole body: later
+    /// blobs come in one stream.
+    let rangesIgnored = Locked(false)
 
     /// A client for `reference`. `http` gives the timeouts and retries (its URL policy and CA bundle are
     /// replaced from `options`); a plain-HTTP registry must be on this machine unless `options.insecure`.

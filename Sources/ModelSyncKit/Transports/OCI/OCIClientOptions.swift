@@ -20,6 +20,11 @@ public struct OCIClientOptions: Sendable {
     public var mountFrom: [String] = []
     /// Seconds a transfer may move no byte before it is dropped and resumed.
     public var stallTimeout: Double = 60
+    /// Blobs of at least this many bytes are downloaded as several byte ranges at once (up to
+    /// ``concurrency``), each range at least ``minimumSegment`` bytes.
+    public var segmentThreshold: UInt64 = 32 << 20
+    /// The smallest range of a segmented download: each costs a request.
+    public var minimumSegment: UInt64 = 8 << 20
     /// Tags asked per page of the tag list (`n`); the registry may send fewer and a `Link` to the next page.
     public var tagsPageSize: Int = 1000
 

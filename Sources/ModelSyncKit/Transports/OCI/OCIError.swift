@@ -70,8 +70,12 @@ public struct OCIError: ModelSyncError {
         if errors.isEmpty {
             if let message = HTTPClient.serverMessage(response.body) { text += ": \(message)" }
         } else {
-            text += ": " + errors.prefix(3).map { $0.message.isEmpty ? $0.code : "\($0.code): \($0.message)" }
-                .joined(separator: "; ")
+            var quoted: [String] = []
+            for error in errors {
+                let line = error.message.isEmpty ? error.code : "\(error.code): \(error.message)"
+                if !quoted.contains(line) { quoted.append(line) }  // one per blob often repeats the same words
+            }
+            text += ": " + quoted.prefix(3).joined(separator: "; ")
         }
         return OCIError(.registry, text, status: response.status, registryErrors: errors,
                         hint: hint(codes: errors.map(\.code), status: response.status))

@@ -2,8 +2,11 @@ import Foundation
 
 /// Another publisher moved the OCI channel tag while this publish ran, on every attempt (exit 4).
 public struct OCIChannelConflict: ModelSyncError {
+    /// Which tag moved, from what to what.
     public let message: String
+    /// What to do about it.
     public var hint: String? { "another publisher moved the tag; run `model-sync versions` and publish again if needed" }
+    /// A remote failure (exit 4), as a git push rejected twice is.
     public var category: ErrorCategory { .remote }
 }
 

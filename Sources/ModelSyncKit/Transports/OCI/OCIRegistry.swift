@@ -2,8 +2,11 @@ import Foundation
 
 /// A manifest as a registry served it: its bytes, media type and digest (the SHA-256 of the bytes).
 public struct OCIStoredManifest: Sendable, Hashable {
+    /// The bytes as served.
     public let bytes: [UInt8]
+    /// The `Content-Type` the registry gave them.
     public let mediaType: String
+    /// The SHA-256 of `bytes`.
     public let digest: Digest
 
     /// A served manifest.
@@ -54,6 +57,9 @@ public final class OCIRegistry {
     /// The sets read so far, by model-sync manifest digest, and by channel.
     private var sets: [Digest: OCISetMapping.ReadSet] = [:]
     private var channels: [String: OCISetMapping.ReadSet] = [:]
+    /// Manifest bytes fetched so far: the pull reads them before the store lock and again under it, where no
+    /// request may wait on the network.
+    private var manifestCache: [Digest: [UInt8]] = [:]
     /// Blobs downloaded and verified before the store lock (``stageBlobs(of:lacking:into:progress:)``), by digest.
     private var staged: [Digest: String] = [:]
 
@@ -107,6 +113,8 @@ public final class OCIRegistry {
 extension OCIRegistry: TransferSource {
     /// The set the channel tag names; a usage error that heals by waiting when nothing was published there.
     public func channel(_ name: String) throws -> Digest {
+        // Read once per registry value: a pull asks again under the store lock (`--manifest` holds the channel's).
+        if let known = channels[name] { return known.digest }
         guard let set = try readSet(name)?.set else {
             throw UsageError("nothing is published on \(self.name):\(name) yet",
                              hint: "publish from the publisher (`model-sync publish`), or check oci.reference and oci.channel",
@@ -119,12 +127,14 @@ extension OCIRegistry: TransferSource {
     /// The config blob (capped at the manifest size limit), or the manifest built from an oras artifact's
     /// layers; a config manifest is checked against the layers, so `oras pull` gives the same folder.
     public func manifestBytes(_ digest: Digest) throws -> [UInt8] {
+        if let cached = manifestCache[digest] { return cached }
         let set = try set(digest)
         if let built = set.built { return built.canonicalBytes }
         let bytes = try repository.blobBytes(digest, maxBytes: Int(set.configSize ?? UInt64(Manifest.maxEncodedBytes)))
         // An invalid manifest is the engine's to report; only a valid one is compared with the layers.
         if let manifest = try? Manifest.decode(bytes, expecting: digest) {
             try OCISetMapping.check(manifest, against: set, what: "\(name):\(Self.digestTag(digest))")
+            manifestCache[digest] = bytes
         }
         return bytes
     }

@@ -28,8 +28,11 @@ public enum OCISetMapping {
     /// A signature file riding as a layer: its path relative to the model folder (`manifests/sha256/<hex>.sig.json`,
     /// `channels/<name>.release.json`), digest and size.
     public struct SignatureLayer: Sendable, Hashable {
+        /// The signature file's path, the layer's title.
         public let path: String
+        /// The blob holding it.
         public let digest: Digest
+        /// Its size in bytes.
         public let size: UInt64
 
         /// A signature layer.

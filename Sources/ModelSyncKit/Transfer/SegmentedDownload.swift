@@ -1,22 +1,23 @@
 import Foundation
 
 /// One unit of work of a download: a whole object, or one byte range of a large one.
-enum LFSDownloadJob: Sendable {
+enum DownloadJob: Sendable {
     case whole(ManifestEntry)
-    case segment(LFSSegmentedDownload, Int)
+    case segment(SegmentedDownload, Int)
 
     /// The jobs for `entries`, in order: the segments of an object follow one another, so the threads
-    /// finish one object before most of them move on to the next.
-    static func plan(_ entries: [ManifestEntry], client: LFSClient, sink: BlobSink) throws -> [LFSDownloadJob] {
-        var jobs: [LFSDownloadJob] = []
+    /// finish one object before most of them move on to the next. Objects of at least `threshold` bytes are
+    /// cut into up to `count` ranges (``SegmentPlan``).
+    static func plan(_ entries: [ManifestEntry], threshold: UInt64, minimum: UInt64, count: Int,
+                     sink: BlobSink) throws -> [DownloadJob] {
+        var jobs: [DownloadJob] = []
         for entry in entries {
-            let ranges = LFSSegmentPlan.ranges(size: entry.size, threshold: client.segmentThreshold,
-                                               minimum: client.minimumSegment, count: client.concurrency)
+            let ranges = SegmentPlan.ranges(size: entry.size, threshold: threshold, minimum: minimum, count: count)
             if ranges.count < 2 {
                 jobs.append(.whole(entry))
                 continue
             }
-            let download = try LFSSegmentedDownload(blob: sink.openSegmented(entry), ranges: ranges, sink: sink)
+            let download = try SegmentedDownload(blob: sink.openSegmented(entry), ranges: ranges, sink: sink)
             jobs += ranges.indices.map { .segment(download, $0) }
         }
         return jobs
@@ -24,7 +25,7 @@ enum LFSDownloadJob: Sendable {
 }
 
 /// How a large object is cut into byte ranges.
-enum LFSSegmentPlan {
+enum SegmentPlan {
     /// `count` ranges of equal size (the last one shorter), none under `minimum`; one range for an object
     /// under `threshold`.
     static func ranges(size: UInt64, threshold: UInt64, minimum: UInt64, count: Int) -> [ClosedRange<UInt64>] {
@@ -40,7 +41,7 @@ enum LFSSegmentPlan {
 /// The last segment job to end finishes the object: it hashes and links it when every range is in; it
 /// fetches it again in one stream when the server ignored Range; else (a failure, already rethrown by
 /// ``TransferWorkers``) it leaves the cleanup to ``abandonIfUnfinished()``.
-final class LFSSegmentedDownload: Sendable {
+final class SegmentedDownload: Sendable {
     private struct State: Sendable {
         var received: [UInt64]
         var complete: [Bool]
@@ -105,67 +106,71 @@ final class LFSSegmentedDownload: Sendable {
     }
 }
 
-extension LFSClient {
-    /// Fetches segment `index` of `download` (skipped once the server is known to ignore Range); the last
-    /// segment job to end verifies and stores the object, or fetches it whole when ranges were ignored.
-    func fetch(segment index: Int, of download: LFSSegmentedDownload, workers: TransferWorkers) throws {
+extension SegmentedDownload {
+    /// Runs segment job `index`: `fetchRange` streams the range into the ``SegmentStream`` it is given
+    /// (skipped once the server is known to ignore Range: `rangesIgnored`, shared by a client's downloads);
+    /// the last job to end verifies and stores the object, or, when ranges were ignored, drops them and calls
+    /// `fetchWhole` to fetch the object in one stream. Returns true when this job stored the object.
+    func fetch(segment index: Int, rangesIgnored: Locked<Bool>, workers: TransferWorkers,
+               range fetchRange: (ClosedRange<UInt64>, SegmentStream) throws -> Void,
+               whole fetchWhole: () throws -> Void) throws -> Bool {
         var complete = false
         do {
-            if !rangesIgnored.withLock({ $0 }) && !download.isRangeless {
-                complete = try fetchRange(index, of: download, workers: workers)
+            if !rangesIgnored.withLock({ $0 }) && !isRangeless {
+                complete = try fetchSegment(index, rangesIgnored: rangesIgnored, workers: workers, fetchRange)
             } else {
-                download.markRangeless()
+                markRangeless()
             }
         } catch {
-            _ = download.end(index, complete: false, failed: true)
-            if !(error is TransferCancelled) { download.sink.markFailed(download.entry) }
+            _ = end(index, complete: false, failed: true)
+            if !(error is TransferCancelled) { sink.markFailed(entry) }
             throw error
         }
-        switch download.end(index, complete: complete) {
-        case .nothing: break
+        switch end(index, complete: complete) {
+        case .nothing:
+            return false
         case .verify:
-            try download.blob.finish()
-            _ = downloadActions.withLock { $0.removeValue(forKey: download.entry.digest) }
+            try blob.finish()
+            return true
         case .wholeStream:
             // The server sends whole bodies only: the ranges received so far are dropped, and the object
             // comes in one stream, hashed on the way in, as for a small object.
-            download.blob.abandon(received: (0..<download.ranges.count).reduce(0) { $0 + download.reset($1) })
-            try self.download(download.entry, into: download.sink, workers: workers)
+            blob.abandon(received: (0..<ranges.count).reduce(0) { $0 + reset($1) })
+            try fetchWhole()
+            return true
         }
     }
 
     /// One range into the blob at its offset; false when the server ignored Range.
-    private func fetchRange(_ index: Int, of download: LFSSegmentedDownload, workers: TransferWorkers) throws -> Bool {
-        let range = download.ranges[index]
-        let stream = LFSSegmentStream(download: download, index: index, workers: workers)
+    private func fetchSegment(_ index: Int, rangesIgnored: Locked<Bool>, workers: TransferWorkers,
+                              _ fetchRange: (ClosedRange<UInt64>, SegmentStream) throws -> Void) throws -> Bool {
+        let range = ranges[index]
         do {
-            try withAction(for: LFSObject(download.entry)) { action, headers in
-                try http.stream(url: action.href, headers: headers, range: range, stallTimeout: stallTimeout, into: stream)
-            }
+            try fetchRange(range, SegmentStream(download: self, index: index, workers: workers))
         } catch is HTTPRangeIgnored {
             rangesIgnored.withLock { $0 = true }
-            download.markRangeless()
+            markRangeless()
             return false
         } catch is SegmentedBlobClosed {
             throw TransferCancelled()
         }
-        guard download.received(index) == UInt64(range.count) else {
-            download.sink.markFailed(download.entry)
-            throw IntegrityError(.sizeMismatch, "object \(download.entry.digest): the server sent "
-                                 + "\(download.received(index)) bytes for range \(range.lowerBound)-\(range.upperBound)")
+        guard received(index) == UInt64(range.count) else {
+            sink.markFailed(entry)
+            throw IntegrityError(.sizeMismatch, "object \(entry.digest): the server sent "
+                                 + "\(received(index)) bytes for range \(range.lowerBound)-\(range.upperBound)")
         }
         return true
     }
 }
 
-/// One segment of an ``LFSSegmentedDownload`` as the HTTP layer's stream target: bytes go to their offset,
+/// One segment of a ``SegmentedDownload`` as the HTTP layer's stream target: bytes go to their offset,
 /// never past the segment's end.
-final class LFSSegmentStream: HTTPStreamSink {
-    private let download: LFSSegmentedDownload
+final class SegmentStream: HTTPStreamSink {
+    private let download: SegmentedDownload
     private let index: Int
     private let workers: TransferWorkers
 
-    init(download: LFSSegmentedDownload, index: Int, workers: TransferWorkers) {
+    init(download: SegmentedDownload, index: Int, workers: TransferWorkers) {
         self.download = download
         self.index = index
         self.workers = workers
