@@ -4,7 +4,7 @@ import Foundation
 /// read it: `auths` keyed by registry (`ghcr.io`, `https://ghcr.io`, `https://index.docker.io/v1/`), each
 /// entry with `auth` (base64 of `user:password`) or `username`/`password`, and an `identitytoken`;
 /// `credHelpers` (a helper per registry) and `credsStore` (a helper for every registry), run as
-/// `docker-credential-<name> get` (``DockerCredentialHelper``).
+/// `docker-credential-<name> get` (``DockerCredentialStore``).
 ///
 /// ```swift
 /// if let config = try DockerConfigFile.load(path: DockerConfigFile.path(environment: env)!) {
@@ -95,7 +95,7 @@ public struct DockerConfigFile: Sendable {
         let host = Self.normalizedHost(registry)
         let helper = credHelpers.first { Self.normalizedHost($0.key) == host }?.value ?? credsStore
         if let helper, !helper.isEmpty {
-            let found = try DockerCredentialHelper(name: helper, configFile: path)
+            let found = try DockerCredentialStore(name: helper, configFile: path)
                 .get(serverURL: Self.helperServerURL(registry), environment: environment)
             if let found { return found }
         }

@@ -7,7 +7,7 @@ import Foundation
 /// `gcloud`), run as docker runs it: `docker-credential-<name> get`, the registry on stdin, and
 /// `{"ServerURL": …, "Username": …, "Secret": …}` on stdout. A user name of `<token>` means the secret is an
 /// identity token.
-struct DockerCredentialHelper {
+struct DockerCredentialStore {
     /// The helper's name, the part after `docker-credential-`.
     let name: String
     /// The config file that names it, for messages.
