@@ -99,6 +99,28 @@ struct OCIAuthEndToEndTests {
         #expect(OCITools.files(in: sandbox.path + "/helper-client/models") == Self.files)
     }
 
+    @Test("token mode: gc --registry gets a delete token and removes the sets beyond keep_manifests")
+    func deleteScope() throws {
+        let tokens = try RegistryTokenServer(users: [.init("alice", password: Self.password)], anonymousActions: [])
+        let registry = try DistributionRegistry.start(auth: tokens.registryAuth)
+        let sandbox = Sandbox("oci-auth")
+        setUp(sandbox, registry: registry,
+              publisherExtra: "    username: alice\n    password_env: REGISTRY_PASSWORD\n  registry:\n    keep_manifests: 1",
+              clientExtra: "")
+        var publisher = sandbox.cli
+        publisher.environment["REGISTRY_PASSWORD"] = Self.password
+        #expect(try publisher.run(["publish", "--config", "publisher.yaml"]).status == 0)
+        sleep(1) // sets are ordered by their creation time, in seconds
+        sandbox.write("publisher/models/model.bin", pseudoRandomBytes(count: 1000, seed: 4242))
+        #expect(try publisher.run(["publish", "--config", "publisher.yaml"]).status == 0)
+        let collected = try publisher.run(["gc", "--registry", "--config", "publisher.yaml", "--json"])
+        #expect(collected.status == 0, "\(collected.stderr)")
+        #expect(try tokens.requests().contains { $0.user == "alice" && $0.scopes.contains { $0.hasSuffix(":delete") } })
+        let tags = try OCITools.skopeoTags("\(registry.host)/org/models", authfile: OCITools.dockerConfig(
+            in: sandbox.path + "/docker", registry: registry.host, user: "alice", password: Self.password))
+        #expect(tags.filter { $0.hasPrefix("sha256-") }.count == 1, "\(tags)")
+    }
+
     @Test("token mode: a wrong password is exit 4 naming the registry and the token endpoint, never the password")
     func wrongPassword() throws {
         let tokens = try RegistryTokenServer(users: [.init("alice", password: Self.password)], anonymousActions: [])

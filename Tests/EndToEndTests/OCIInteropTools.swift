@@ -74,6 +74,15 @@ enum OCITools {
         try run("/usr/bin/skopeo", arguments + ["docker://" + reference, "dir:" + directory])
     }
 
+    /// `skopeo list-tags`: the repository's tags.
+    static func skopeoTags(_ repository: String, authfile: String? = nil) throws -> [String] {
+        var arguments = ["list-tags", "--tls-verify=false"]
+        if let authfile { arguments += ["--authfile", authfile] }
+        let output = try run("/usr/bin/skopeo", arguments + ["docker://" + repository])
+        let object = try JSONSerialization.jsonObject(with: Data(output)) as? [String: Any]
+        return object?["Tags"] as? [String] ?? []
+    }
+
     /// Every regular file under `folder`, by path relative to it (hidden files included).
     static func files(in folder: String) -> [String: [UInt8]] {
         var result: [String: [UInt8]] = [:]
