@@ -23,6 +23,10 @@ int CModelSyncSystem_malloc_trim(void) {
     return malloc_trim(0);
 }
 
+int CModelSyncSystem_set_mmap_threshold(size_t bytes) {
+    return mallopt(M_MMAP_THRESHOLD, (int)bytes);
+}
+
 int CModelSyncSystem_syncfs(int descriptor) {
     return syncfs(descriptor);
 }

@@ -29,6 +29,7 @@ struct ModelSync: ParsableCommand {
 
     /// Parses and runs, mapping every error to the exit codes of docs/cli.md.
     static func main() {
+        HeapPolicy.returnLargeBlocksWhenFreed()
         let command: any ParsableCommand
         do {
             command = try parseAsRoot()

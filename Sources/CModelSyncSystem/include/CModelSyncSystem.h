@@ -18,6 +18,10 @@ ssize_t CModelSyncSystem_copy_file_range(int in, int out, size_t length);
 /// Swift's Glibc module. Returns 1 when memory was released.
 int CModelSyncSystem_malloc_trim(void);
 
+/// mallopt(3) M_MMAP_THRESHOLD: allocations of at least `bytes` get their own mapping, returned to the system
+/// when freed; setting it also stops glibc from raising the threshold after each large free. Returns 1 on success.
+int CModelSyncSystem_set_mmap_threshold(size_t bytes);
+
 /// syncfs(2): writes back every dirty page and inode of the filesystem holding `descriptor`, declared only
 /// under _GNU_SOURCE too. Returns 0, or -1 with errno set (writeback errors are reported since Linux 5.8).
 int CModelSyncSystem_syncfs(int descriptor);

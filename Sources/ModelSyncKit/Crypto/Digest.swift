@@ -15,14 +15,54 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible, C
     /// The 64 lowercase hex characters (written on each call: object paths are built from them).
     public var hex: String {
         String(unsafeUninitializedCapacity: 64) { buffer in
-            for (position, word) in [words.0, words.1, words.2, words.3].enumerated() {
-                for nibble in 0..<16 {
-                    buffer[position * 16 + nibble] = Digest.hexDigits[Int((word >> UInt64(60 - 4 * nibble)) & 0xF)]
-                }
-            }
+            writeHex(into: UnsafeMutableBufferPointer(rebasing: buffer[0..<64]))
             return 64
         }
     }
+
+    /// Writes the 64 hex digits into `buffer` (at least 64 bytes), word by word: no array per call, as a
+    /// manifest of 200,000 files spells 200,000 digests.
+    private func writeHex(into buffer: UnsafeMutableBufferPointer<UInt8>) {
+        withUnsafeBytes(of: words) { raw in
+            for position in 0..<4 {
+                let word = raw.load(fromByteOffset: position * 8, as: UInt64.self)
+                for nibble in 0..<16 {
+                    let value = UInt8(truncatingIfNeeded: word >> UInt64(60 - 4 * nibble)) & 0xF
+                    buffer[position * 16 + nibble] = value < 10 ? value &+ 48 : value &+ 87
+                }
+            }
+        }
+    }
+
+    /// Appends `sha256:<hex>` as UTF-8 bytes, without building the string (the manifest encoder).
+    func appendDescription(to out: inout [UInt8]) {
+        out.append(contentsOf: Digest.prefixBytes)
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: 64))
+        out.withUnsafeMutableBufferPointer { buffer in
+            writeHex(into: UnsafeMutableBufferPointer(rebasing: buffer[start..<start + 64]))
+        }
+    }
+
+    /// Calls `body` with the object's path relative to an objects root (`sha256/ab/ab12…`) as a C string
+    /// built on the stack: the importer looks up every cached object by it.
+    func withObjectRelativePath<Result>(_ body: (UnsafePointer<CChar>) throws -> Result) rethrows -> Result {
+        try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 75) { buffer in
+            for (offset, byte) in "sha256/".utf8.enumerated() { buffer[offset] = byte }
+            writeHex(into: UnsafeMutableBufferPointer(rebasing: buffer[10..<74]))
+            buffer[7] = buffer[10]
+            buffer[8] = buffer[11]
+            buffer[9] = UInt8(ascii: "/")
+            buffer[74] = 0
+            return try buffer.withMemoryRebound(to: CChar.self) { try body($0.baseAddress!) }
+        }
+    }
+
+    /// The first 64 bits of the digest, which order digests as their hex text does.
+    var leadingWord: UInt64 { words.0 }
+
+    /// `sha256:` as bytes.
+    private static let prefixBytes: [UInt8] = Array(prefix.utf8)
 
     /// The lowercase hex digits, as bytes.
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
@@ -42,21 +82,64 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible, C
 
     /// Parses `sha256:<64 lowercase hex>`; with `allowBareHex`, also accepts the 64 hex characters alone.
     public init(parsing text: String, allowBareHex: Bool = false) throws(IntegrityError) {
+        // One pass over contiguous bytes: the stat cache parses a digest per file of a large folder.
+        let parsed = text.utf8.withContiguousStorageIfAvailable { Digest.parse($0, allowBareHex: allowBareHex) }
+        if let parsed {
+            guard let parsed else { throw Digest.invalid(text) }
+            self = parsed
+            return
+        }
         var body = Substring(text)
         if body.hasPrefix(Digest.prefix) {
             body = body.dropFirst(Digest.prefix.count)
         } else if !allowBareHex {
-            throw IntegrityError(.invalidDigest, "invalid digest \"\(SecretScrubber.shared.scrubbedPrefix(text, maxLength: 80))\": expected sha256:<64 lowercase hex>")
+            throw Digest.invalid(text)
         }
-        guard Digest.isHex64(body) else {
-            throw IntegrityError(.invalidDigest, "invalid digest \"\(SecretScrubber.shared.scrubbedPrefix(text, maxLength: 80))\": expected sha256:<64 lowercase hex>")
+        guard Digest.isHex64(body), let digest = Digest.parse(Array(body.utf8), allowBareHex: true) else {
+            throw Digest.invalid(text)
         }
-        var words: [UInt64] = [0, 0, 0, 0]
-        for (index, character) in body.utf8.enumerated() {
-            let nibble = character <= 57 ? character - 48 : character - 87
-            words[index / 16] = words[index / 16] << 4 | UInt64(nibble)
+        self = digest
+    }
+
+    private init(words: (UInt64, UInt64, UInt64, UInt64)) {
+        self.words = words
+    }
+
+    /// `sha256:<64 lowercase hex>` (or the bare hex with `allowBareHex`) as UTF-8 bytes; nil when malformed.
+    private static func parse(_ bytes: some RandomAccessCollection<UInt8>, allowBareHex: Bool) -> Digest? {
+        var start = bytes.startIndex
+        if bytes.count == 71, bytes.starts(with: prefixBytes) {
+            start = bytes.index(start, offsetBy: 7)
+        } else if !(allowBareHex && bytes.count == 64) {
+            return nil
         }
-        self.words = (words[0], words[1], words[2], words[3])
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var index = start
+        for word in 0..<4 {
+            var value: UInt64 = 0
+            for _ in 0..<16 {
+                let character = bytes[index]
+                index = bytes.index(after: index)
+                let nibble: UInt8
+                switch character {
+                case 48...57: nibble = character &- 48
+                case 97...102: nibble = character &- 87
+                default: return nil
+                }
+                value = value << 4 | UInt64(nibble)
+            }
+            switch word {
+            case 0: words.0 = value
+            case 1: words.1 = value
+            case 2: words.2 = value
+            default: words.3 = value
+            }
+        }
+        return Digest(words: words)
+    }
+
+    private static func invalid(_ text: String) -> IntegrityError {
+        IntegrityError(.invalidDigest, "invalid digest \"\(SecretScrubber.shared.scrubbedPrefix(text, maxLength: 80))\": expected sha256:<64 lowercase hex>")
     }
 
     /// True when `text` is exactly 64 lowercase hex characters.
@@ -65,7 +148,13 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible, C
     }
 
     /// `sha256:<hex>`.
-    public var description: String { Digest.prefix + hex }
+    public var description: String {
+        String(unsafeUninitializedCapacity: 71) { buffer in
+            for (offset, byte) in Digest.prefix.utf8.enumerated() { buffer[offset] = byte }
+            writeHex(into: UnsafeMutableBufferPointer(rebasing: buffer[7..<71]))
+            return 71
+        }
+    }
 
     /// The two-character fan-out directory (`ab` for `sha256:ab12…`).
     public var fanout: String {
@@ -74,7 +163,7 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible, C
     }
 
     /// The object's path relative to an objects root: `sha256/ab/ab12…`.
-    public var objectRelativePath: String { "sha256/\(fanout)/\(hex)" }
+    public var objectRelativePath: String { withObjectRelativePath { String(cString: $0) } }
 
     /// The digest of zero bytes.
     public static let empty = try! Digest(parsing: "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")

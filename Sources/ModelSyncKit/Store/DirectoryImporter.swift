@@ -64,7 +64,45 @@ struct ScannedFile: Sendable {
     /// True when `key` describes this file as the walk saw it (path included, compared by bytes).
     func matches(_ key: StatKey) -> Bool {
         key.device == device && key.inode == inode && key.size == size && key.mtimeNanoseconds == mtimeNanoseconds
-            && key.ctimeNanoseconds == ctimeNanoseconds && key.path.utf8.elementsEqual(absolutePath.utf8)
+            && key.ctimeNanoseconds == ctimeNanoseconds && comparePath(with: key.path) == 0
+    }
+
+    /// The bytewise order of `absolutePath` against `other` (negative, zero, positive), without building the
+    /// path: the stat cache is merged with a large folder's files by these comparisons.
+    func comparePath(with other: String) -> Int {
+        let fast = other.utf8.withContiguousStorageIfAvailable { theirs -> Int? in
+            directory.utf8.withContiguousStorageIfAvailable { folder -> Int? in
+                name.utf8.withContiguousStorageIfAvailable { name -> Int in
+                    var offset = 0
+                    // The folder, the `/`, then the name, each against the same stretch of `other`.
+                    func compare(_ piece: UnsafeBufferPointer<UInt8>) -> Int? {
+                        let common = min(piece.count, theirs.count - offset)
+                        if common > 0 {
+                            let order = memcmp(piece.baseAddress!, theirs.baseAddress! + offset, common)
+                            if order != 0 { return order < 0 ? -1 : 1 }
+                        }
+                        offset += common
+                        return common < piece.count ? 1 : nil
+                    }
+                    if let order = compare(folder) { return order }
+                    guard offset < theirs.count else { return 1 }
+                    let slash = UInt8(ascii: "/")
+                    if theirs[offset] != slash { return slash < theirs[offset] ? -1 : 1 }
+                    offset += 1
+                    if let order = compare(name) { return order }
+                    return offset == theirs.count ? 0 : -1
+                }
+            } ?? nil
+        } ?? nil
+        if let fast { return fast }
+        let path = absolutePath
+        return path.utf8.elementsEqual(other.utf8) ? 0 : path.utf8Precedes(other) ? -1 : 1
+    }
+
+    /// True when this file's absolute path sorts before `other`'s (files of one folder: by name alone).
+    func pathPrecedes(_ other: ScannedFile) -> Bool {
+        if directory.utf8.elementsEqual(other.directory.utf8) { return name.utf8Precedes(other.name) }
+        return absolutePath.utf8Precedes(other.absolutePath)
     }
 }
 
@@ -126,15 +164,15 @@ extension Store {
                 // built, which keeps the peak memory of a folder of many small files down.
                 files = []
                 Self.returnFreedMemory()
-                let manifest = try Manifest(files: entries)
+                // Hashed and written a piece at a time: its encoding is never held whole.
+                let manifest = try Manifest(files: entries, keepingBytes: false)
                 // Re-importing an unchanged set gives a manifest the store holds already: not written again.
                 // A new manifest names its files: no more readable than the least readable of them.
                 if !objects.contains(manifest.digest) {
-                    let manifestInsertion = try objects.insert(bytes: manifest.canonicalBytes, expected: manifest.digest,
-                                                              mode: objects.narrowestMode(of: manifest))
+                    let manifestInsertion = try objects.insert(manifest: manifest, mode: objects.narrowestMode(of: manifest))
                     if manifestInsertion.created { created.withLock { $0.append(manifest.digest) } }
                 }
-                try index.recordObject(manifest.digest, size: UInt64(manifest.canonicalBytes.count), at: now)
+                try index.recordObject(manifest.digest, size: UInt64(manifest.encodedCount), at: now)
                 try index.recordManifest(manifest, at: now)
                 try index.recordEvent(StoreEvent(time: now, kind: .importSet, manifest: manifest.digest,
                                                  reason: "imported \(root)"))
@@ -201,13 +239,11 @@ extension Store {
         guard !files.isEmpty else { return digests }
         // Manifest order is the order of the absolute paths too, unless a name on disk is not in NFC.
         var order = Array(files.indices)
-        let inPathOrder = zip(files, files.dropFirst()).allSatisfy {
-            $0.absolutePath.utf8Precedes($1.absolutePath)
-        }
-        if !inPathOrder { order.sort { files[$0].absolutePath.utf8Precedes(files[$1].absolutePath) } }
+        let inPathOrder = zip(files, files.dropFirst()).allSatisfy { $0.pathPrecedes($1) }
+        if !inPathOrder { order.sort { files[$0].pathPrecedes(files[$1]) } }
         var cursor = 0
         try index.cachedEntries(from: files[order[0]].absolutePath, through: files[order[order.count - 1]].absolutePath) { key, text in
-            while cursor < order.count, files[order[cursor]].absolutePath.utf8Precedes(key.path) { cursor += 1 }
+            while cursor < order.count, files[order[cursor]].comparePath(with: key.path) < 0 { cursor += 1 }
             guard cursor < order.count, files[order[cursor]].matches(key), let digest = try? Digest(parsing: text) else { return }
             digests[order[cursor]] = digest
         }
@@ -225,7 +261,7 @@ extension Store {
     private func objectExists(_ digest: Digest, in folder: Int32) -> Bool {
         guard folder >= 0 else { return objects.contains(digest) }
         var info = stat()
-        return fstatat(folder, digest.objectRelativePath, &info, AT_SYMLINK_NOFOLLOW) == 0
+        return digest.withObjectRelativePath { fstatat(folder, $0, &info, AT_SYMLINK_NOFOLLOW) == 0 }
     }
 
     /// How one file reached the store: on its own (a large file, durable already) or staged in the round's

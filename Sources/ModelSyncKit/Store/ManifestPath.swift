@@ -31,6 +31,38 @@ public enum ManifestPath {
     /// ManifestPath.problem(with: "../etc/passwd")   // "path \"../etc/passwd\" has a \"..\" component"
     /// ```
     public static func problem(with path: String) -> String? {
+        if isPlainValid(path) { return nil }
+        return problemNamed(in: path)
+    }
+
+    /// True for a valid path of printable ASCII, decided in one pass over its bytes (no component list, no
+    /// scalar view): nearly every path of a large folder. Anything else goes through every rule in order, so
+    /// that the message is the same.
+    private static func isPlainValid(_ path: String) -> Bool {
+        let verdict = path.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            guard !bytes.isEmpty, bytes.count <= maxPathBytes else { return false }
+            var length = 0
+            var onlyDots = true
+            func componentIsValid() -> Bool {
+                length > 0 && length <= maxComponentBytes && !(onlyDots && length <= 2)
+            }
+            for byte in bytes {
+                if byte == UInt8(ascii: "/") {
+                    guard componentIsValid() else { return false }
+                    (length, onlyDots) = (0, true)
+                    continue
+                }
+                guard byte >= 0x20, byte < 0x7F, byte != UInt8(ascii: "\\") else { return false }
+                length += 1
+                if byte != UInt8(ascii: ".") { onlyDots = false }
+            }
+            return componentIsValid()
+        }
+        return verdict ?? false
+    }
+
+    /// ``problem(with:)`` rule by rule, for a path the one-pass check did not accept.
+    private static func problemNamed(in path: String) -> String? {
         // Built only for a message: quoting every valid path of a large folder was a visible cost.
         var shown: String { "path \(CanonicalJSON.quoted(path))" }
         if path.isEmpty { return "\(shown) is empty" }

@@ -209,10 +209,28 @@ public struct ArchiveImporter {
     // MARK: streaming
 
     /// Streams entries into the store through `ObjectWriter`; on any failure removes the objects created so far.
+    ///
+    /// Small entries are staged in an ``ObjectBatch`` and made durable a round at a time (one filesystem sync
+    /// per round instead of two fsyncs per file); large ones are stored on their own. Every object is durable
+    /// and named when this returns, before the caller records any of them in the index.
     private func writeObjects(_ archive: ZipArchive, _ items: [(ZipEntry, Digest?, UInt64)], total: UInt64,
                               progress: ProgressHandler?) throws -> [ObjectStore.Insertion] {
-        var insertions: [ObjectStore.Insertion] = []
+        // Temp files a killed import left behind (up to a round of them): no later step would ever name them.
+        store.objects.removeAbandonedTemporaryFiles()
+        var insertions: [ObjectStore.Insertion?] = []
+        insertions.reserveCapacity(items.count)
         var done: UInt64 = 0
+        let batch = try ObjectBatch(store: store.objects)
+        defer { batch.abandon() }  // the temp files of a round that failed
+        // The staged entries of the round in progress: their position in `insertions`, by ticket.
+        var round: [Int] = []
+        var roundBytes: UInt64 = 0
+        func commitRound() throws {
+            guard !round.isEmpty else { return }
+            let committed = try batch.commit()
+            for (ticket, position) in round.enumerated() { insertions[position] = committed[ticket] }
+            (round, roundBytes) = ([], 0)
+        }
         do {
             for (entry, digest, size) in items {
                 if let digest, store.objects.contains(digest) {
@@ -228,14 +246,29 @@ public struct ArchiveImporter {
                         done += UInt64(chunk.count)
                         progress?(Progress(phase: "importing", completed: done, total: total))
                     }
-                    insertions.append(try writer.commit(expected: digest, expectedSize: size))
                 } catch {
                     writer.abandon()
                     throw error
                 }
+                guard writer.size <= ObjectBatch.largeObjectBytes else {
+                    do {
+                        insertions.append(try writer.commit(expected: digest, expectedSize: size))
+                    } catch {
+                        writer.abandon()
+                        throw error
+                    }
+                    continue
+                }
+                let staged = try batch.stage(writer, expected: digest, expectedSize: size)
+                precondition(staged.ticket == round.count, "tickets follow the round's order")
+                round.append(insertions.count)
+                insertions.append(nil)
+                roundBytes += staged.size
+                if round.count >= ObjectBatch.maximumCount || roundBytes >= ObjectBatch.maximumBytes { try commitRound() }
             }
+            try commitRound()
         } catch {
-            for insertion in insertions where insertion.created {
+            for case let insertion? in insertions where insertion.created {
                 try? store.objects.remove(insertion.digest)
                 // A fan-out directory this import created goes too (rmdir fails, harmlessly, when not empty).
                 rmdir(store.layout.objects + "/sha256/" + insertion.digest.fanout)
@@ -245,7 +278,7 @@ public struct ArchiveImporter {
             }
             throw error
         }
-        return insertions
+        return insertions.map { $0! }
     }
 }
 
