@@ -18,7 +18,7 @@ demo: build
 	MODEL_SYNC=$(abspath $(BINARY)) sh scripts/demo.sh
 
 # Builds the library, the binary and the tests once, then runs the tests without rebuilding.
-test: lfs-venv
+test: lfs-venv oci-venv
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	$(SWIFT) test --skip-build --parallel $(BUILD_FLAGS)
 
@@ -45,6 +45,19 @@ $(LFS_VENV)/.installed:
 	$(LFS_VENV)/bin/pip install --quiet giftless==0.6.2 waitress flask flask-marshmallow flask-classful \
 	    marshmallow-enum webargs pyyaml python-dotenv cachetools typing-extensions figcan pyjwt python-dateutil \
 	    cryptography importlib-metadata
+	touch $@
+
+# The oras Python SDK (ORAS, "files as OCI artifacts"), which the OCI interoperability tests and bench/oci.sh
+# drive against a registry on 127.0.0.1, in a virtual environment under .build; created once, when missing.
+OCI_VENV ?= .build/oci-venv
+.PHONY: oci-venv
+oci-venv: $(OCI_VENV)/.installed
+
+# The stamp is written last, as for lfs-venv.
+$(OCI_VENV)/.installed:
+	rm -rf $(OCI_VENV)
+	python3 -m venv $(OCI_VENV)
+	$(OCI_VENV)/bin/pip install --quiet oras==0.2.43
 	touch $@
 
 # The RunPod worker (deploy/runpod/handler.py) under the runpod SDK's local API server: POST /runsync, inline

@@ -34,35 +34,14 @@ extension Workspace {
         return reference
     }
 
-    /// How registry requests authenticate. The one place that chooses it, so the full token flow
-    /// (``OCIAuthorizing`` implementations for Bearer challenges and the Docker config file) replaces this
-    /// without touching the callers.
+    /// How registry requests authenticate: ``OCIAuthenticator`` (Bearer token flow, Basic, anonymous) with the
+    /// credentials of `oci.username` + `oci.password_env`, else of the Docker config file (``OCICredentials``).
     func ociAuthorizer(for reference: OCIReference) throws -> any OCIAuthorizing {
         let oci = config.oci
-        guard let user = oci.username, let name = oci.passwordEnv, let password = environment[name] else {
-            return OCIBasicAuthorizer(header: nil)
-        }
-        return OCIBasicAuthorizer(header: "Basic " + Data("\(user):\(password)".utf8).base64EncodedString())
-    }
-}
-
-/// Anonymous access, or HTTP Basic with `oci.username` and the password `oci.password_env` names, sent only
-/// once the registry has asked for Basic (so a registry that allows anonymous pulls never sees the password).
-final class OCIBasicAuthorizer: OCIAuthorizing {
-    private let header: String?
-    private let challenged = Locked(false)
-
-    init(header: String?) {
-        self.header = header
-    }
-
-    func authorization(for scope: OCIScope) -> String? {
-        challenged.withLock { $0 } ? header : nil
-    }
-
-    func answer(challenge: String, scope: OCIScope) throws -> String? {
-        guard challenge.lowercased().hasPrefix("basic"), let header else { return nil }
-        challenged.withLock { $0 = true }
-        return header
+        let credentials = try OCICredentials.resolve(registry: reference.registry, username: oci.username,
+                                                     passwordEnv: oci.passwordEnv, environment: environment)
+        var http = HTTPClient(requestTimeout: 60)
+        http.caBundle = oci.caBundle
+        return OCIAuthenticator(registry: reference.registry, credentials: credentials, insecure: oci.insecure, http: http)
     }
 }

@@ -1,0 +1,194 @@
+import Foundation
+import Testing
+import ModelSyncTestSupport
+
+/// Registry logins through the built binary, against a real distribution registry: token mode with the test
+/// token server (credentials from oci.password_env or the Docker config file, anonymous pulls), and htpasswd
+/// Basic behind TLS with the registry's own CA in `oci.ca_bundle`.
+@Suite("OCI registry authentication end to end", .serialized)
+struct OCIAuthEndToEndTests {
+    static let password = "Publisher-pa55word-1"
+    static let files: [String: [UInt8]] = [
+        "model.bin": pseudoRandomBytes(count: 200_000, seed: 21),
+        "sub/config.json": Array(#"{"layers": 2}"#.utf8),
+    ]
+
+    func setUp(_ sandbox: Sandbox, registry: DistributionRegistry, publisherExtra: String, clientExtra: String) {
+        for (path, bytes) in Self.files { sandbox.write("publisher/models/" + path, bytes) }
+        for (name, extra) in [("publisher", publisherExtra), ("client", clientExtra)] {
+            sandbox.write("\(name).yaml", """
+                model_sync:
+                  models_dir: \(name)/models
+                  store_dir: \(name)/store
+                  oci:
+                    reference: "\(registry.host)/org/models"
+                \(extra)
+                """)
+        }
+    }
+
+    @Test("token mode: publish with oci.password_env, pull with the Docker config file, oras reads it with the same login")
+    func tokenMode() throws {
+        let tokens = try RegistryTokenServer(users: [.init("alice", password: Self.password)], anonymousActions: [])
+        let registry = try DistributionRegistry.start(auth: tokens.registryAuth)
+        let sandbox = Sandbox("oci-auth")
+        setUp(sandbox, registry: registry, publisherExtra: "    username: alice\n    password_env: REGISTRY_PASSWORD",
+              clientExtra: "")
+        var publisher = sandbox.cli
+        publisher.environment["REGISTRY_PASSWORD"] = Self.password
+        let published = try publisher.run(["publish", "--config", "publisher.yaml", "--json"])
+        #expect(published.status == 0, "\(published.stderr)")
+        #expect(!published.stdout.contains(Self.password) && !published.stderr.contains(Self.password))
+
+        let dockerConfig = OCITools.dockerConfig(in: sandbox.path + "/docker", registry: registry.host,
+                                                 user: "alice", password: Self.password)
+        var client = sandbox.cli
+        client.environment["DOCKER_CONFIG"] = sandbox.path + "/docker"
+        let pulled = try client.run(["pull", "--config", "client.yaml", "--json"])
+        #expect(pulled.status == 0 && pulled.json["result"] as? String == "activated", "\(pulled.stderr)")
+        #expect(OCITools.files(in: sandbox.path + "/client/models") == Self.files)
+
+        try OCITools.orasPull("\(registry.host)/org/models:latest", into: sandbox.path + "/oras", dockerConfig: dockerConfig)
+        #expect(OCITools.files(in: sandbox.path + "/oras") == Self.files)
+
+        let log = try tokens.requests()
+        #expect(log.contains { $0.user == "alice" && $0.scopes.contains("repository:org/models:pull,push") })
+        #expect(log.allSatisfy { $0.authorized }, "every token request carried alice's credentials")
+    }
+
+    @Test("token mode: the Docker config's identity token and its credential helper log in too")
+    func dockerConfigVariants() throws {
+        let tokens = try RegistryTokenServer(users: [.init("alice", password: Self.password)], anonymousActions: [],
+                                             refreshTokens: ["identity-token-5f3a9c": "alice"])
+        let registry = try DistributionRegistry.start(auth: tokens.registryAuth)
+        let sandbox = Sandbox("oci-auth")
+        setUp(sandbox, registry: registry, publisherExtra: "    username: alice\n    password_env: REGISTRY_PASSWORD",
+              clientExtra: "")
+        var publisher = sandbox.cli
+        publisher.environment["REGISTRY_PASSWORD"] = Self.password
+        #expect(try publisher.run(["publish", "--config", "publisher.yaml"]).status == 0)
+
+        // `docker login` to a registry that issues identity tokens stores one instead of the password.
+        sandbox.write("identity/config.json", #"{"auths": {"\#(registry.host)": {"auth": "", "identitytoken": "identity-token-5f3a9c"}}}"#)
+        var client = sandbox.cli
+        client.environment["DOCKER_CONFIG"] = sandbox.path + "/identity"
+        let pulled = try client.run(["pull", "--config", "client.yaml", "--json"])
+        #expect(pulled.status == 0 && pulled.json["result"] as? String == "activated", "\(pulled.stderr)")
+        #expect(try tokens.requests().contains { $0.method == "POST" && $0.grant_type == "refresh_token" && $0.user == "alice" })
+
+        // credsStore: docker-credential-<name> get, the registry on stdin, answers the login.
+        sandbox.write("bin/docker-credential-testkeyring", Array("""
+            #!/bin/sh
+            read server
+            [ "$server" = "\(registry.host)" ] || { echo "credentials not found in native keychain"; exit 1; }
+            printf '{"ServerURL":"%s","Username":"alice","Secret":"\(Self.password)"}' "$server"
+            """.utf8), mode: 0o755)
+        sandbox.write("helper/config.json", #"{"credsStore": "testkeyring"}"#)
+        sandbox.write("helper-client.yaml", """
+            model_sync:
+              models_dir: helper-client/models
+              store_dir: helper-client/store
+              oci:
+                reference: "\(registry.host)/org/models"
+            """)
+        var helperClient = sandbox.cli
+        helperClient.environment["DOCKER_CONFIG"] = sandbox.path + "/helper"
+        helperClient.environment["PATH"] = sandbox.path + "/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let helped = try helperClient.run(["pull", "--config", "helper-client.yaml", "--json"])
+        #expect(helped.status == 0 && helped.json["result"] as? String == "activated", "\(helped.stderr)")
+        #expect(OCITools.files(in: sandbox.path + "/helper-client/models") == Self.files)
+    }
+
+    @Test("token mode: gc --registry gets a delete token and removes the sets beyond keep_manifests")
+    func deleteScope() throws {
+        let tokens = try RegistryTokenServer(users: [.init("alice", password: Self.password)], anonymousActions: [])
+        let registry = try DistributionRegistry.start(auth: tokens.registryAuth)
+        let sandbox = Sandbox("oci-auth")
+        setUp(sandbox, registry: registry,
+              publisherExtra: "    username: alice\n    password_env: REGISTRY_PASSWORD\n  registry:\n    keep_manifests: 1",
+              clientExtra: "")
+        var publisher = sandbox.cli
+        publisher.environment["REGISTRY_PASSWORD"] = Self.password
+        #expect(try publisher.run(["publish", "--config", "publisher.yaml"]).status == 0)
+        sleep(1) // sets are ordered by their creation time, in seconds
+        sandbox.write("publisher/models/model.bin", pseudoRandomBytes(count: 1000, seed: 4242))
+        #expect(try publisher.run(["publish", "--config", "publisher.yaml"]).status == 0)
+        let collected = try publisher.run(["gc", "--registry", "--config", "publisher.yaml", "--json"])
+        #expect(collected.status == 0, "\(collected.stderr)")
+        #expect(try tokens.requests().contains { $0.user == "alice" && $0.scopes.contains { $0.hasSuffix(":delete") } })
+        let tags = try OCITools.skopeoTags("\(registry.host)/org/models", authfile: OCITools.dockerConfig(
+            in: sandbox.path + "/docker", registry: registry.host, user: "alice", password: Self.password))
+        #expect(tags.filter { $0.hasPrefix("sha256-") }.count == 1, "\(tags)")
+    }
+
+    @Test("token mode: a wrong password is exit 4 naming the registry and the token endpoint, never the password")
+    func wrongPassword() throws {
+        let tokens = try RegistryTokenServer(users: [.init("alice", password: Self.password)], anonymousActions: [])
+        let registry = try DistributionRegistry.start(auth: tokens.registryAuth)
+        let sandbox = Sandbox("oci-auth")
+        setUp(sandbox, registry: registry, publisherExtra: "    username: alice\n    password_env: REGISTRY_PASSWORD",
+              clientExtra: "")
+        var publisher = sandbox.cli
+        publisher.environment["REGISTRY_PASSWORD"] = "not-the-Password-99"
+        let refused = try publisher.run(["publish", "--config", "publisher.yaml"])
+        #expect(refused.status == 4)
+        #expect(refused.stderr.contains("registry \(registry.host)") && refused.stderr.contains(tokens.realm))
+        #expect(refused.stderr.contains("REGISTRY_PASSWORD (oci.password_env)"))
+        #expect(!refused.stderr.contains("not-the-Password-99"))
+
+        // No credentials at all, and anonymous access refused: the hint says how to log in.
+        var client = sandbox.cli
+        client.environment["DOCKER_CONFIG"] = sandbox.path + "/no-docker-config"
+        let anonymous = try client.run(["pull", "--config", "client.yaml"])
+        #expect(anonymous.status == 4)
+        #expect(anonymous.stderr.contains("docker login \(registry.host)"))
+    }
+
+    @Test("token mode: a public repository is pulled anonymously, with no Authorization sent to the token endpoint")
+    func anonymousPull() throws {
+        let tokens = try RegistryTokenServer(users: [.init("alice", password: Self.password)], anonymousActions: ["pull"])
+        let registry = try DistributionRegistry.start(auth: tokens.registryAuth)
+        let sandbox = Sandbox("oci-auth")
+        setUp(sandbox, registry: registry, publisherExtra: "    username: alice\n    password_env: REGISTRY_PASSWORD",
+              clientExtra: "")
+        var publisher = sandbox.cli
+        publisher.environment["REGISTRY_PASSWORD"] = Self.password
+        #expect(try publisher.run(["publish", "--config", "publisher.yaml"]).status == 0)
+        let before = try tokens.requests().count
+        var client = sandbox.cli
+        client.environment["DOCKER_CONFIG"] = sandbox.path + "/no-docker-config"
+        let pulled = try client.run(["pull", "--config", "client.yaml", "--json"])
+        #expect(pulled.status == 0 && pulled.json["result"] as? String == "activated", "\(pulled.stderr)")
+        let anonymousRequests = try tokens.requests().dropFirst(before)
+        #expect(!anonymousRequests.isEmpty && anonymousRequests.allSatisfy { !$0.has_authorization && $0.user == nil })
+    }
+
+    @Test("htpasswd behind TLS: publish and pull with oci.ca_bundle; without the CA the certificate is refused")
+    func basicOverTLS() throws {
+        let registry = try DistributionRegistry.start(tls: true, auth: .htpasswd(user: "alice", password: Self.password))
+        let ca = try #require(registry.caBundle)
+        let sandbox = Sandbox("oci-auth")
+        let login = "    username: alice\n    password_env: REGISTRY_PASSWORD\n    ca_bundle: \"\(ca)\""
+        setUp(sandbox, registry: registry, publisherExtra: login, clientExtra: login)
+        var cli = sandbox.cli
+        cli.environment["REGISTRY_PASSWORD"] = Self.password
+        let published = try cli.run(["publish", "--config", "publisher.yaml", "--json"])
+        #expect(published.status == 0, "\(published.stderr)")
+        let pulled = try cli.run(["pull", "--config", "client.yaml", "--json"])
+        #expect(pulled.status == 0 && pulled.json["result"] as? String == "activated", "\(pulled.stderr)")
+        #expect(OCITools.files(in: sandbox.path + "/client/models") == Self.files)
+
+        sandbox.write("untrusting.yaml", """
+            model_sync:
+              models_dir: other/models
+              store_dir: other/store
+              oci:
+                reference: "\(registry.host)/org/models"
+                username: alice
+                password_env: REGISTRY_PASSWORD
+            """)
+        let untrusted = try cli.run(["pull", "--config", "untrusting.yaml"])
+        #expect(untrusted.status == 4)
+        #expect(!untrusted.stderr.contains(Self.password))
+    }
+}

@@ -1,0 +1,285 @@
+#!/bin/sh
+# OCI registry figures, side by side in one run, every peer on 127.0.0.1 against its own CNCF distribution
+# registry (Debian's docker-registry, filesystem storage, plain HTTP):
+#   model-sync publish/pull (model_sync.oci.reference) | the oras Python SDK's push/pull of the same files |
+#   DVC with a local remote | a fleet of FLEET clients pulling v2 from one registry at once.
+# Data: the set of bench/lfs.sh (shared with it under bench/data): v1 = 3 large files (0.25/0.29/0.33 of
+# SIZE_MIB) + 17 small ones; v2 = one large and three small files changed.
+#
+#   MODEL_SYNC=$PWD/.build/release/model-sync sh bench/oci.sh               (SIZE_MIB=2048, RUNS=2, FLEET=20)
+#   MODEL_SYNC=... SIZE_MIB=128 RUNS=1 FLEET=5 sh bench/oci.sh              (a quick run)
+#
+# SIZE_MB is read when SIZE_MIB is not set (make bench's name). Each step runs RUNS times on fresh registries
+# and clients after a `sync`; medians of wall time and peak RSS (GNU time, %M) are printed with each ratio
+# against its target. Bytes uploaded for v2 are the growth of the registry's blob storage; bytes served to the
+# fleet are summed from the registry's log (http.response.written of each blob GET). The fleet's clients start
+# from the v1 state (hard links of one client's objects, copies of its index) and pull v2 at once, so the disk
+# needs about FLEET x (changed bytes) beside the set. The oras SDK comes from `make oci-venv` (ORAS_VENV
+# overrides), DVC from the venv bench/lfs.sh makes (DVC overrides). OCI_CONCURRENCY sets oci.concurrency.
+# Work goes under bench/out/oci, data under bench/data (both ignored by git).
+set -eu
+: "${MODEL_SYNC:?set MODEL_SYNC to a release build of model-sync}"
+SIZE_MIB=${SIZE_MIB:-${SIZE_MB:-2048}}
+RUNS=${RUNS:-2}
+FLEET=${FLEET:-20}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+MODEL_SYNC=$(cd "$(dirname "$MODEL_SYNC")" && pwd)/$(basename "$MODEL_SYNC")
+REGISTRY=${REGISTRY:-/usr/bin/docker-registry}
+export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null GIT_TERMINAL_PROMPT=0
+G="git -c user.name=Bench -c user.email=bench@example.invalid -c init.defaultBranch=main"
+
+# --- tools
+[ -x "$REGISTRY" ] || { echo "docker-registry is not installed (Debian package docker-registry)" >&2; exit 2; }
+ORAS_VENV=${ORAS_VENV:-$root/.build/oci-venv}
+if [ ! -x "$ORAS_VENV/bin/python" ] || ! "$ORAS_VENV/bin/python" -c "import oras" 2>/dev/null; then
+    echo "installing the oras SDK into $ORAS_VENV"
+    make -C "$root" oci-venv OCI_VENV="$ORAS_VENV" >/dev/null
+fi
+ORAS="$ORAS_VENV/bin/python $root/Fixtures/oci/oras_files.py"
+if [ -z "${DVC:-}" ]; then
+    DVC=$root/.build/bench-dvc-venv/bin/dvc
+    if [ ! -x "$DVC" ]; then
+        echo "installing DVC into $root/.build/bench-dvc-venv"
+        python3 -m venv "$root/.build/bench-dvc-venv"
+        "$root/.build/bench-dvc-venv/bin/pip" install -q dvc
+    fi
+fi
+
+# --- data, generated once (the same set as bench/lfs.sh)
+large1=$(( SIZE_MIB * 25 / 100 )); large2=$(( SIZE_MIB * 29 / 100 )); large3=$(( SIZE_MIB * 33 / 100 ))
+small=$(( SIZE_MIB * 13 / 100 * 1024 / 17 ))   # KiB per small file
+data="$here/data/lfs-${SIZE_MIB}m"
+stream() { openssl enc -aes-128-ctr -pass pass:"$1" -nosalt -pbkdf2 </dev/zero 2>/dev/null | head -c "$2"; }
+if [ ! -d "$data" ]; then
+    echo "generating the set under $data"
+    rm -rf "$data.tmp" && mkdir -p "$data.tmp/v1/big" "$data.tmp/v1/small"
+    stream big-1 $(( large1 << 20 )) > "$data.tmp/v1/big/model1.onnx"
+    stream big-2 $(( large2 << 20 )) > "$data.tmp/v1/big/model2.onnx"
+    stream big-3 $(( large3 << 20 )) > "$data.tmp/v1/big/model3.onnx"
+    for i in $(seq 1 17); do stream "small-$i" $(( small << 10 )) > "$data.tmp/v1/small/part$i.bin"; done
+    mkdir -p "$data.tmp/v2"
+    cp -r "$data.tmp/v1/." "$data.tmp/v2/"
+    stream v2-big-2 $(( large2 << 20 )) > "$data.tmp/v2/big/model2.onnx"
+    for i in 4 9 13; do stream "v2-small-$i" $(( small << 10 )) > "$data.tmp/v2/small/part$i.bin"; done
+    mv "$data.tmp" "$data"
+    sleep 3  # older than the stat cache's racy window
+fi
+v1=$data/v1; v2=$data/v2
+changed=$(( (large2 << 20) + 3 * (small << 10) ))
+
+# --- work directory
+work=$here/out/oci
+chmod -R u+w "$work" 2>/dev/null || true
+rm -rf "$work" && mkdir -p "$work/results"
+res=$work/results
+registry_pid=""
+cleanup() { [ -z "$registry_pid" ] || kill "$registry_pid" 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# start_registry NAME: a fresh registry with its storage under $work/NAME; sets reg (host:port), reg_dir, reg_log.
+start_registry() {
+    reg_dir=$work/$1
+    rm -rf "$reg_dir" && mkdir -p "$reg_dir/storage"
+    port=$(free_port)
+    reg=127.0.0.1:$port
+    reg_log=$reg_dir/registry.log
+    cat > "$reg_dir/config.yml" <<YAML
+version: 0.1
+log: {level: info, formatter: text, accesslog: {disabled: true}}
+storage:
+  filesystem: {rootdirectory: "$reg_dir/storage"}
+  delete: {enabled: true}
+  maintenance: {uploadpurging: {enabled: false}}
+http: {addr: "$reg", secret: bench-secret}
+YAML
+    "$REGISTRY" serve "$reg_dir/config.yml" >"$reg_log" 2>&1 &
+    registry_pid=$!
+    for _ in $(seq 1 100); do curl -s -o /dev/null "http://$reg/v2/" && return 0; sleep 0.1; done
+    echo "the registry did not start:" >&2; tail -5 "$reg_log" >&2; exit 1
+}
+stop_registry() { kill "$registry_pid" 2>/dev/null || true; wait "$registry_pid" 2>/dev/null || true; registry_pid=""; }
+
+# measure STEP CMD...: runs CMD after a sync, appends "seconds peak-KiB" to results/STEP.
+measure() {
+    step=$1; shift
+    sync
+    /usr/bin/time -f '%e %M' -o "$work/time.out" "$@" >"$work/step.log" 2>&1 || {
+        echo "step $step failed:" >&2; tail -20 "$work/step.log" >&2; return 1; }
+    tail -1 "$work/time.out" >> "$res/$step"
+}
+record() { echo "$2" >> "$res/$1"; }
+bytes_in() { find "$@" -type f -printf '%s\n' 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
+blob_bytes() { bytes_in "$reg_dir/storage/docker/registry/v2/blobs"; }
+# served_since OFFSET: "bytes gets digest" of the blob GETs (the most fetched blob: its GETs and digest) logged after byte OFFSET of the log.
+served_since() {
+    tail -c +"$(( $1 + 1 ))" "$reg_log" | python3 -c '
+import collections, re, sys
+served, gets = 0, collections.Counter()
+for line in sys.stdin:
+    if "response completed" not in line or "http.request.method=GET" not in line:
+        continue
+    uri = re.search(r"http\.request\.uri=\"?([^\" ]+)", line)
+    written = re.search(r"http\.response\.written=(\d+)", line)
+    if uri and written and "/blobs/sha256:" in uri.group(1):
+        served += int(written.group(1))
+        gets[uri.group(1)] += 1
+top = gets.most_common(1)[0] if gets else ("-", 0)
+print(served, top[1], top[0].rsplit("/", 1)[-1])'
+}
+ms_config() { # ms_config FILE MODELS STORE: a model-sync configuration for the current registry
+    cat > "$1" <<YAML
+model_sync:
+  models_dir: $2
+  store_dir: $3
+  oci: {reference: "$reg/bench/models"${OCI_CONCURRENCY:+, concurrency: $OCI_CONCURRENCY}}
+YAML
+}
+
+echo "data: 3 large files (${large1}, ${large2}, ${large3} MiB) + 17 x ${small} KiB; v2 changes ${changed} bytes;" \
+    "$RUNS run(s); fleet of $FLEET"
+
+run=1
+while [ "$run" -le "$RUNS" ]; do
+    echo "run $run/$RUNS"
+    r=$work/run$run
+    mkdir -p "$r"
+
+    # --- model-sync: publish v1, pull into an empty client, publish v2, pull v2
+    start_registry ms-registry
+    ms_config "$r/pub.yaml" "$r/pub-models" "$r/pub-store"
+    ms_config "$r/client.yaml" "$r/client-models" "$r/client-store"
+    mkdir -p "$r/pub-models" && cp -r "$v1/." "$r/pub-models/"
+    measure ms-publish1 "$MODEL_SYNC" publish --config "$r/pub.yaml" -q
+    measure ms-pull1 "$MODEL_SYNC" pull --config "$r/client.yaml" -q
+    # The fleet starts from this v1 client (hard links: the pull of v2 below must not change it).
+    mkdir -p "$r/fleet-base" && cp -al "$r/client-models" "$r/client-store" "$r/fleet-base/"
+    for f in "$r/fleet-base/client-store/"*; do
+        if [ -f "$f" ]; then cp -p "$f" "$f.own" && mv -f "$f.own" "$f"; fi
+    done
+    rm -rf "$r/pub-models" && mkdir -p "$r/pub-models" && cp -r "$v2/." "$r/pub-models/"
+    b0=$(blob_bytes)
+    measure ms-publish2 "$MODEL_SYNC" publish --config "$r/pub.yaml" -q
+    record ms-up2 $(( $(blob_bytes) - b0 ))
+    measure ms-pull2 "$MODEL_SYNC" pull --config "$r/client.yaml" -q
+    cmp "$r/client-models/big/model2.onnx" "$v2/big/model2.onnx"
+    cmp "$r/client-models/small/part9.bin" "$v2/small/part9.bin"
+
+    # --- the fleet: FLEET clients at v1 pull v2 at once from this registry
+    i=1
+    while [ "$i" -le "$FLEET" ]; do
+        c=$r/fleet/$i
+        mkdir -p "$c"
+        # Objects and generation files are immutable (read-only, replaced by rename, never written in place): they
+        # are shared by hard links. The index, its journal, the lock files and anything in incoming/ or tmp/ get
+        # their own copy. The names stay those of the v1 client: models is a relative symlink into the store.
+        cp -al "$r/fleet-base/client-models" "$r/fleet-base/client-store" "$c/"
+        find "$c/client-store" \( -path "$c/client-store/objects" -o -path "$c/client-store/generations" \) -prune \
+            -o -type f -print | while read -r f; do
+            cp -p "$f" "$f.own" && mv -f "$f.own" "$f"
+        done
+        ms_config "$c/client.yaml" "$c/client-models" "$c/client-store"
+        i=$((i + 1))
+    done
+    sync
+    offset=$(wc -c < "$reg_log")
+    start=$(date +%s.%N)
+    i=1; fleet_pids=""
+    while [ "$i" -le "$FLEET" ]; do
+        "$MODEL_SYNC" pull --config "$r/fleet/$i/client.yaml" -q >"$r/fleet/$i.log" 2>&1 &
+        fleet_pids="$fleet_pids $!"
+        i=$((i + 1))
+    done
+    failed=0
+    for pid in $fleet_pids; do wait "$pid" || failed=$((failed + 1)); done
+    record fleet-wall "$(python3 -c "import sys, time; print(f'{time.time() - float(sys.argv[1]):.2f}')" "$start")"
+    record fleet-failed "$failed"
+    set -- $(served_since "$offset")
+    record fleet-served "$1"
+    record fleet-max-gets "$2"
+    record fleet-max-blob "$3"
+    i=1
+    while [ "$i" -le "$FLEET" ]; do
+        cmp "$r/fleet/$i/client-models/big/model2.onnx" "$v2/big/model2.onnx" || failed=$((failed + 1))
+        i=$((i + 1))
+    done
+    [ "$failed" = 0 ] || echo "fleet: $failed client(s) failed or pulled wrong bytes; see $r/fleet/*.log" >&2
+    # Each client lacks the changed files' blobs and the new config blob (the model-sync manifest) only.
+    config_size=$(curl -s "http://$reg/v2/bench/models/manifests/latest" \
+        -H "Accept: application/vnd.oci.image.manifest.v1+json" | python3 -c 'import json, sys; print(json.load(sys.stdin)["config"]["size"])')
+    record fleet-expected $(( FLEET * (changed + config_size) ))
+    chmod -R u+w "$r" 2>/dev/null || true
+    rm -rf "$r/fleet" "$r/fleet-base" "$r/pub-"* "$r/client-"*
+    stop_registry
+
+    # --- the oras SDK: push v1, pull into an empty folder, push v2 (it skips blobs the registry has), pull v2
+    start_registry oras-registry
+    ref=$reg/bench/models:latest
+    measure oras-push1 $ORAS push "$ref" "$v1" --insecure
+    measure oras-pull1 $ORAS pull "$ref" "$r/oras-out1" --insecure
+    b0=$(blob_bytes)
+    measure oras-push2 $ORAS push "$ref" "$v2" --insecure
+    record oras-up2 $(( $(blob_bytes) - b0 ))
+    measure oras-pull2 $ORAS pull "$ref" "$r/oras-out1" --insecure
+    cmp "$r/oras-out1/big/model2.onnx" "$v2/big/model2.onnx"
+    rm -rf "$r/oras-out1"
+    stop_registry
+
+    # --- DVC with a local remote (no network at all)
+    mkdir -p "$r/dvc-remote"
+    $G init -q "$r/dvc-work"
+    (cd "$r/dvc-work" && "$DVC" init -q && "$DVC" remote add -q -d store "$r/dvc-remote" && $G add -A && $G commit -qm init)
+    cp -r "$v1" "$r/dvc-work/models"
+    measure dvc-add1 sh -c "cd '$r/dvc-work' && '$DVC' add -q models && $G add -A && $G commit -qm v1"
+    measure dvc-push1 sh -c "cd '$r/dvc-work' && '$DVC' push -q"
+    $G clone -q "$r/dvc-work" "$r/dvc-client"
+    measure dvc-pull1 sh -c "cd '$r/dvc-client' && '$DVC' pull -q"
+    rm -rf "$r/dvc-work/models" && cp -r "$v2" "$r/dvc-work/models"
+    measure dvc-add2 sh -c "cd '$r/dvc-work' && '$DVC' add -q models && $G add -A && $G commit -qm v2"
+    measure dvc-push2 sh -c "cd '$r/dvc-work' && '$DVC' push -q"
+    measure dvc-pull2 sh -c "cd '$r/dvc-client' && $G pull -q && '$DVC' pull -q"
+    cmp "$r/dvc-client/models/big/model2.onnx" "$v2/big/model2.onnx"
+    chmod -R u+w "$r" 2>/dev/null || true
+    rm -rf "$r"
+    run=$((run + 1))
+done
+
+# --- report
+# med STEP [COLUMN]: the median of a column of results/STEP (1: seconds, 2: peak KiB); "n/a" without data.
+med() {
+    [ -s "$res/$1" ] || { echo n/a; return; }
+    python3 -c "import statistics, sys; v = statistics.median(float(l.split()[int(sys.argv[2]) - 1]) for l in open(sys.argv[1]) if l.strip()); print(int(v) if v == int(v) else f'{v:.2f}')" "$res/$1" "${2:-1}"
+}
+mib() { v=$(med "$1" 2); [ "$v" = n/a ] && echo n/a || python3 -c "import sys; print(f'{float(sys.argv[1]) / 1024:.0f}')" "$v"; }
+ratio() { # ratio A B TARGET: "A / B = r (target)"; n/a when either is missing
+    if [ "$1" = n/a ] || [ "$2" = n/a ]; then echo "n/a ($3)"; return; fi
+    python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print(f'{a:.2f} / {b:.2f} = {a / b:.3f} ({sys.argv[3]})')" "$1" "$2" "$3"
+}
+row() { printf '%-44s %s\n' "$1" "$2"; }
+
+echo
+echo "medians of $RUNS run(s), seconds (peak RSS MiB)"
+for step in ms-publish1 ms-pull1 ms-publish2 ms-pull2 oras-push1 oras-pull1 oras-push2 oras-pull2 \
+            dvc-add1 dvc-push1 dvc-pull1 dvc-add2 dvc-push2 dvc-pull2; do
+    t=$(med "$step")
+    if [ "$t" = n/a ]; then row "$step" n/a; else row "$step" "$t s ($(mib "$step") MiB)"; fi
+done
+echo
+echo "figures against their targets"
+row "publish v1 / oras push v1" "$(ratio "$(med ms-publish1)" "$(med oras-push1)" '<= 0.7')"
+row "pull v1 / oras pull v1" "$(ratio "$(med ms-pull1)" "$(med oras-pull1)" '<= 0.7')"
+row "publish v2 / oras push v2" "$(ratio "$(med ms-publish2)" "$(med oras-push2)" '<= 0.7')"
+row "pull v2 / oras pull v2" "$(ratio "$(med ms-pull2)" "$(med oras-pull2)" '<= 0.7')"
+row "publish v1 / dvc push v1" "$(ratio "$(med ms-publish1)" "$(med dvc-push1)" '<= 1.5')"
+row "pull v1 / dvc pull v1" "$(ratio "$(med ms-pull1)" "$(med dvc-pull1)" '<= 1.5')"
+row "publish v2 / dvc push v2" "$(ratio "$(med ms-publish2)" "$(med dvc-push2)" '<= 1.5')"
+row "pull v2 / dvc pull v2" "$(ratio "$(med ms-pull2)" "$(med dvc-pull2)" '<= 1.5')"
+row "uploaded for v2 / changed bytes" "$(ratio "$(med ms-up2)" "$changed" '<= 1.02')"
+row "  (oras: uploaded for v2 / changed)" "$(ratio "$(med oras-up2)" "$changed" '')"
+peak=$(for s in ms-publish1 ms-pull1 ms-publish2 ms-pull2; do mib "$s"; done | sort -n | tail -1)
+row "peak RSS of publish and pull, MiB" "$peak (< 64)"
+row "fleet: $FLEET clients pull v2 at once, s" "$(med fleet-wall) (failed: $(med fleet-failed))"
+row "fleet: bytes served / expected" "$(ratio "$(med fleet-served)" "$(med fleet-expected)" '<= 1.0: each blob once per client')"
+row "  (served beyond that, bytes)" "$(python3 -c "import sys; print(int(float(sys.argv[1]) - float(sys.argv[2])))" "$(med fleet-served)" "$(med fleet-expected)") (0)"
+row "fleet: GETs of the most fetched blob" "$(med fleet-max-gets) (<= $FLEET: $(tail -1 "$res/fleet-max-blob"))"
