@@ -112,11 +112,13 @@ measure() {
 record() { echo "$2" >> "$res/$1"; }
 bytes_in() { find "$@" -type f -printf '%s\n' 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
 blob_bytes() { bytes_in "$reg_dir/storage/docker/registry/v2/blobs"; }
-# served_since OFFSET: "bytes gets digest" of the blob GETs (the most fetched blob: its GETs and digest) logged after byte OFFSET of the log.
+# served_since OFFSET: "bytes copies digest" of the blob GETs logged after byte OFFSET of the log: the bytes served,
+# and for the most served blob how many copies of it went out (its bytes served / its size: the ranged GETs of a
+# segmented download add up to one copy).
 served_since() {
-    tail -c +"$(( $1 + 1 ))" "$reg_log" | python3 -c '
-import collections, re, sys
-served, gets = 0, collections.Counter()
+    tail -c +"$(( $1 + 1 ))" "$reg_log" | BLOBS="$reg_dir/storage/docker/registry/v2/blobs/sha256" python3 -c '
+import collections, os, re, sys
+served, per_blob = 0, collections.Counter()
 for line in sys.stdin:
     if "response completed" not in line or "http.request.method=GET" not in line:
         continue
@@ -124,9 +126,14 @@ for line in sys.stdin:
     written = re.search(r"http\.response\.written=(\d+)", line)
     if uri and written and "/blobs/sha256:" in uri.group(1):
         served += int(written.group(1))
-        gets[uri.group(1)] += 1
-top = gets.most_common(1)[0] if gets else ("-", 0)
-print(served, top[1], top[0].rsplit("/", 1)[-1])'
+        per_blob[uri.group(1).rsplit("/", 1)[-1]] += int(written.group(1))
+copies, top = 0.0, "-"
+for digest, count in per_blob.items():
+    hexdigest = digest.split(":", 1)[-1]
+    size = os.path.getsize(os.path.join(os.environ["BLOBS"], hexdigest[:2], hexdigest, "data"))
+    if size and count / size > copies:
+        copies, top = count / size, digest
+print(served, f"{copies:.2f}", top)'
 }
 ms_config() { # ms_config FILE MODELS STORE: a model-sync configuration for the current registry
     cat > "$1" <<YAML
@@ -197,7 +204,7 @@ while [ "$run" -le "$RUNS" ]; do
     record fleet-failed "$failed"
     set -- $(served_since "$offset")
     record fleet-served "$1"
-    record fleet-max-gets "$2"
+    record fleet-max-copies "$2"
     record fleet-max-blob "$3"
     i=1
     while [ "$i" -le "$FLEET" ]; do
@@ -282,4 +289,4 @@ row "peak RSS of publish and pull, MiB" "$peak (< 64)"
 row "fleet: $FLEET clients pull v2 at once, s" "$(med fleet-wall) (failed: $(med fleet-failed))"
 row "fleet: bytes served / expected" "$(ratio "$(med fleet-served)" "$(med fleet-expected)" '<= 1.0: each blob once per client')"
 row "  (served beyond that, bytes)" "$(python3 -c "import sys; print(int(float(sys.argv[1]) - float(sys.argv[2])))" "$(med fleet-served)" "$(med fleet-expected)") (0)"
-row "fleet: GETs of the most fetched blob" "$(med fleet-max-gets) (<= $FLEET: $(tail -1 "$res/fleet-max-blob"))"
+row "fleet: copies served of the most served blob" "$(med fleet-max-copies) (<= $FLEET: $(tail -1 "$res/fleet-max-blob"))"
