@@ -355,6 +355,12 @@ struct OCIRegistryEndToEndTests {
         let bad = try fixture.sandbox.cli.run(["daemon", "--role", "client", "--config", "bad.yaml"])
         #expect(bad.status == 2, "\(bad.stderr)")
         #expect(bad.stderr.contains("OCI_TEST_UNSET_PASSWORD"), "\(bad.stderr)")
+        // An empty password is no password: refused at start too, not at the first run.
+        var empty = fixture.sandbox.cli
+        empty.environment["OCI_TEST_UNSET_PASSWORD"] = ""
+        let emptied = try empty.run(["daemon", "--role", "client", "--config", "bad.yaml"], timeout: 30)
+        #expect(emptied.status == 2, "\(emptied.stderr)")
+        #expect(emptied.stderr.contains("is not set (or empty)"), "\(emptied.stderr)")
     }
 }
 

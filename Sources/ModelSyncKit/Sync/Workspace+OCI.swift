@@ -24,8 +24,9 @@ extension Workspace {
             throw UsageError("model_sync.oci.reference is not set", hint: "set it to host[:port]/repository")
         }
         let reference = try OCIReference(parsing: text, key: "model_sync.oci.reference")
-        if let name = oci.passwordEnv, environment[name] == nil {
-            throw UsageError("the variable \(name) named by model_sync.oci.password_env is not set",
+        // Empty counts as unset, as for the credentials themselves (``OCICredentials/resolve``).
+        if let name = oci.passwordEnv, environment[name]?.isEmpty ?? true {
+            throw UsageError("the variable \(name) named by model_sync.oci.password_env is not set (or empty)",
                              hint: "export \(name), or put it in the .env file")
         }
         if let bundle = oci.caBundle, !FileManager.default.isReadableFile(atPath: bundle) {
