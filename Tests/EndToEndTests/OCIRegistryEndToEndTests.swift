@@ -92,6 +92,29 @@ struct OCIRegistryEndToEndTests {
         #expect(try fixture.publish().json["result"] as? String == "up-to-date")
     }
 
+    @Test("large files start uploading while the import hashes the rest, and count in new_objects and new_bytes")
+    func largeFilesUploadEarly() throws {
+        let fixture = try OCIFixture(files: 2)
+        let large = pseudoRandomBytes(count: 3 << 20, seed: 77)
+        let other = pseudoRandomBytes(count: (2 << 20) + 5, seed: 78)
+        fixture.sandbox.write("publisher/models/set/large.bin", large)
+        fixture.sandbox.write("publisher/models/set/other.bin", other)
+        let published = try fixture.publish()
+        #expect(published.status == 0, "\(published.stderr)")
+        #expect(published.json["new_objects"] as? Int == 4)
+        #expect(published.json["new_bytes"] as? Int == large.count + other.count + 20_000 + 20_001)
+        for blob in [large, other] {
+            #expect(fixture.registry.storedBlobs().contains(sha256Hex(Data(blob))))
+        }
+        let pulled = try fixture.pull()
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        #expect(fixture.clientFile("set/large.bin") == large)
+        // Nothing new: nothing uploaded, early or not.
+        let again = try fixture.publish()
+        #expect(again.json["result"] as? String == "up-to-date", "\(again.stdout)")
+        #expect(again.json["new_objects"] as? Int == 0)
+    }
+
     @Test("v2 uploads only the changed blob (the registry's storage gains it, the config and the image manifest)")
     func deltaPublish() throws {
         let fixture = try OCIFixture()

@@ -116,11 +116,15 @@ extension Store {
     /// Files are hashed in parallel on a bounded number of threads, each with one 1 MiB buffer.
     /// The directory itself is not modified; no generation is created. With `filtered`, secrets and what the
     /// folder's `.modelsyncignore` names are left out of the set (``ModelSetFilter``), and listed in the result.
-    public func importDirectory(_ directory: String, filtered: Bool = false,
-                                progress: ProgressHandler? = nil) throws -> ImportResult {
+    ///
+    /// `stored` is told of each large object this import creates as soon as it is durable in the store (from a
+    /// worker thread, while the rest is still being hashed): a publish starts uploading it at once.
+    public func importDirectory(_ directory: String, filtered: Bool = false, progress: ProgressHandler? = nil,
+                                stored: (@Sendable (ManifestEntry) -> Void)? = nil) throws -> ImportResult {
         // Read before the walk stats any file: the racy-file rule compares every file's times with it.
         let hashStart = StatKey.fileClockNow()
-        return try importDirectory(directory, filtered: filtered, progress: progress, now: Date(), hashStart: hashStart)
+        return try importDirectory(directory, filtered: filtered, progress: progress, now: Date(), hashStart: hashStart,
+                                   stored: stored)
     }
 
     /// `importDirectory` with the clock the racy-file rule is measured against (tests move it forward).
@@ -132,7 +136,7 @@ extension Store {
     /// `importDirectory` with the moment hashing began (`hashStart`, nanoseconds since 1970 on the clock that
     /// stamps files), which decides which files are racy (``StatKey/isRacy(hashStart:)``).
     func importDirectory(_ directory: String, filtered: Bool = false, progress: ProgressHandler? = nil, now: Date,
-                         hashStart: Int64) throws -> ImportResult {
+                         hashStart: Int64, stored: (@Sendable (ManifestEntry) -> Void)? = nil) throws -> ImportResult {
         let root = try checkedModelsFolder(directory)
         // Temp files a killed import or pull left behind (no later step would ever name them).
         objects.removeAbandonedTemporaryFiles()
@@ -148,7 +152,7 @@ extension Store {
         // import either records its whole set or leaves the store as it found it.
         let created = Locked<[Digest]>([])
         do {
-            var inserted = try insert(files, at: pending, progress: progress, created: created)
+            var inserted = try insert(files, at: pending, progress: progress, created: created, stored: stored)
             FaultInjection.point("import-before-index")
             for (position, insertion) in zip(pending, inserted) { digests[position] = insertion.digest }
             let newObjects = inserted.count(where: \.created)
@@ -283,7 +287,8 @@ extension Store {
     /// on a thread of its own while the next is hashed: every object is durable and named when this
     /// returns, with one filesystem sync per round rather than two fsyncs per file.
     private func insert(_ files: [ScannedFile], at positions: [Int], progress: ProgressHandler?,
-                        created: Locked<[Digest]>) throws -> [ObjectStore.Insertion] {
+                        created: Locked<[Digest]>, stored announce: (@Sendable (ManifestEntry) -> Void)?) throws
+        -> [ObjectStore.Insertion] {
         let totalBytes = positions.reduce(UInt64(0)) { $0 + files[$1].size }
         let done = Atomic<UInt64>(0)
         let objects = self.objects
@@ -310,10 +315,15 @@ extension Store {
             for round in ObjectBatch.rounds(count: positions.count, size: { files[positions[$0]].size }) {
                 let stored = try ParallelWork.map(count: round.count) { item -> Stored in
                     let file = files[positions[round.lowerBound + item]]
-                    return try Self.store(file, objects: objects, batch: batch, created: created) { chunk in
+                    let outcome = try Self.store(file, objects: objects, batch: batch, created: created) { chunk in
                         let completed = done.add(chunk, ordering: .relaxed).newValue
                         progress?(Progress(phase: "hashing", completed: completed, total: totalBytes))
                     }
+                    // A large object is durable and checked against its file once `store` returns.
+                    if let announce, case .alone(let insertion) = outcome, insertion.created {
+                        announce(ManifestEntry(path: file.relativePath, size: insertion.size, digest: insertion.digest))
+                    }
+                    return outcome
                 }
                 try settle()
                 committing = (RoundCommit(batch.takeRound(), of: batch, observer: observer), stored)

@@ -10,13 +10,15 @@ extension Publisher {
         // Read before training: a missing key must not cost an hour of training first.
         let signer = try workspace.releaseSigner()
         try train()
-        let (imported, manifest) = try snapshot(progress: progress)
+        let early = earlyUploads(to: registry)
+        let (imported, manifest) = try snapshot(progress: progress, early: early)
         let published = try TransferEngine(store: workspace.openStoreForReading(), progress: progress)
             .publish(manifest, to: registry, channel: config.oci.channel, signer: signer,
                      freshObjects: Set(imported.createdObjects))
         let location = "\(registry.name):\(config.oci.channel)"
         guard let receipt = published.receipt, let image = try? Digest(parsing: receipt) else {
-            var result = Result(result: .upToDate, manifest: manifest.digest, commit: nil, newObjects: 0, newBytes: 0,
+            var result = Result(result: .upToDate, manifest: manifest.digest, commit: nil, newObjects: early.sent.objects,
+                                newBytes: early.sent.bytes,
                                 files: imported.files, bytes: imported.bytes, excluded: imported.excluded)
             result.location = location
             return result
@@ -24,8 +26,10 @@ extension Publisher {
         let signed = published.release.map { ", signed release \($0.sequence) by \(signer!.key.publicKey.keyID)" } ?? ""
         try workspace.openStore().recordCompleted(StoreEvent(
             kind: .publish, manifest: manifest.digest, reason: "image manifest \(image) to \(location)\(signed)"))
-        var result = Result(result: .published, manifest: manifest.digest, commit: nil, newObjects: published.newObjects,
-                            newBytes: published.newBytes, files: imported.files, bytes: imported.bytes,
+        // What went before the engine's turn (``EarlyUploads``) counts too.
+        var result = Result(result: .published, manifest: manifest.digest, commit: nil,
+                            newObjects: published.newObjects + early.sent.objects,
+                            newBytes: published.newBytes + early.sent.bytes, files: imported.files, bytes: imported.bytes,
                             excluded: imported.excluded)
         result.release = published.release
         result.keyID = signer?.key.publicKey.keyID
@@ -50,4 +54,26 @@ extension Publisher {
                     wouldPublish: try session.channel(workspace.config.oci.channel) != manifest.digest,
                     excluded: imported.excluded)
     }
+
+    /// Uploads to `registry` of the import's large objects while it hashes the rest (``EarlyUploads``).
+    private func earlyUploads(to registry: OCIRegistry) -> EarlyUploads {
+        let repository = UncheckedRepository(registry.repository)
+        // The store may not exist yet (a first publish): its objects' paths are known all the same.
+        let objects = ObjectStore(layout: StoreLayout(root: FileSystem.absolute(workspace.storeDir)))
+        return EarlyUploads(concurrency: workspace.config.oci.concurrency) { entry in
+            let outgoing = OutgoingBlobs(total: entry.size, progress: nil) { entry in
+                OutgoingBlob(digest: entry.digest, size: entry.size, path: objects.path(of: entry.digest))
+            }
+            guard try repository.value.missingBlobs([entry.digest]).contains(entry.digest) else { return false }
+            try repository.value.uploadBlobs([entry], from: outgoing)
+            return true
+        }
+    }
+}
+
+/// The OCI client is made to be used from several threads at once (its transfers run in parallel); the
+/// protocol that hides it behind the registry does not say so.
+private struct UncheckedRepository: @unchecked Sendable {
+    let value: any OCIRepository
+    init(_ value: any OCIRepository) { self.value = value }
 }

@@ -104,9 +104,21 @@ public struct Publisher {
     }
 
     /// Imports the models folder under the store lock, released when this returns.
-    func snapshot(progress: ProgressHandler?) throws -> (ImportResult, Manifest) {
+    /// With `early`, the large objects the import creates start uploading as soon as each is stored; this
+    /// waits for those uploads after the lock is released.
+    func snapshot(progress: ProgressHandler?, early: EarlyUploads? = nil) throws -> (ImportResult, Manifest) {
+        // The uploads are waited for only once the store (and its lock) is released, on failure too.
+        defer { early?.finish() }
+        var announce: (@Sendable (ManifestEntry) -> Void)?
+        if let early { announce = { early.announce($0) } }
+        return try importHoldingStore(progress: progress, stored: announce)
+    }
+
+    /// The import itself, the store lock held until it returns.
+    private func importHoldingStore(progress: ProgressHandler?, stored: (@Sendable (ManifestEntry) -> Void)?) throws
+        -> (ImportResult, Manifest) {
         let store = try workspace.openStore()
-        let imported = try store.importDirectory(workspace.modelsDir, filtered: true, progress: progress)
+        let imported = try store.importDirectory(workspace.modelsDir, filtered: true, progress: progress, stored: stored)
         return (imported, try store.manifest(imported.manifest))
     }
 

@@ -1,0 +1,65 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import ModelSyncKit
+
+/// A publish uploads the large objects of its import while the rest is still being hashed.
+@Suite struct EarlyUploadsTests {
+    @Test("the import announces each large object it creates once it is in the store, and nothing else")
+    func importAnnouncesStoredLargeObjects() throws {
+        let directory = TemporaryDirectory()
+        let large = pseudoRandomBytes(count: Int(ObjectBatch.largeObjectBytes) + 1, seed: 1)
+        directory.write("models/large.bin", large)
+        directory.write("models/other-large.bin", pseudoRandomBytes(count: Int(ObjectBatch.largeObjectBytes) + 2, seed: 2))
+        directory.write("models/small.bin", pseudoRandomBytes(count: 1000, seed: 3))
+        let store = try Store.open(at: directory.path + "/store", lockTimeout: 1)
+        let objects = store.objects
+        let announced = Mutex<[(ManifestEntry, Bool)]>([])
+        let imported = try store.importDirectory(directory.path + "/models", stored: { entry in
+            // Announced only once durable and named: an upload may read it at once.
+            announced.withLock { $0.append((entry, objects.contains(entry.digest))) }
+        })
+        let entries = announced.withLock { $0 }
+        #expect(Set(entries.map(\.0.path)) == ["large.bin", "other-large.bin"])
+        let allStored = entries.allSatisfy { $0.1 }
+        #expect(allStored)
+        let created = Set(imported.createdObjects)
+        let allCreated = entries.allSatisfy { created.contains($0.0.digest) }
+        #expect(allCreated)
+        let manifest = try store.manifest(imported.manifest)
+        for (entry, _) in entries {
+            let listed = manifest.files.contains { $0.path == entry.path && $0.digest == entry.digest && $0.size == entry.size }
+            #expect(listed, "\(entry.path)")
+        }
+
+        // Objects already in the store are not created again, so not announced: the engine verifies and
+        // sends them if the destination lacks them.
+        directory.write("models/copy.bin", large)
+        let again = Mutex<[ManifestEntry]>([])
+        _ = try store.importDirectory(directory.path + "/models", stored: { entry in again.withLock { $0.append(entry) } })
+        #expect(again.withLock { $0 }.isEmpty)
+    }
+
+    @Test("uploads run at most `concurrency` at once, failures are forgotten, and finish waits for all")
+    func boundedAndForgiving() throws {
+        let running = Mutex((now: 0, most: 0, done: 0))
+        let uploads = EarlyUploads(concurrency: 2) { entry in
+            running.withLock { $0.now += 1; $0.most = max($0.most, $0.now) }
+            usleep(20_000)
+            running.withLock { $0.now -= 1; $0.done += 1 }
+            if entry.path.hasPrefix("fail") { throw UsageError("refused") }
+            return entry.path != "ok1"  // the destination had that one
+        }
+        for index in 0..<8 {
+            let digest = try Digest(parsing: "sha256:" + String(repeating: String(index), count: 64))
+            uploads.announce(ManifestEntry(path: (index.isMultiple(of: 2) ? "fail" : "ok") + "\(index)", size: 1, digest: digest))
+        }
+        uploads.finish()
+        let state = running.withLock { $0 }
+        #expect(state.done == 8)
+        #expect(state.most <= 2)
+        #expect(state.now == 0)
+        // Sent: ok3, ok5, ok7 (the failures and the one already there do not count).
+        #expect(uploads.sent.objects == 3 && uploads.sent.bytes == 3)
+    }
+}
