@@ -16,12 +16,16 @@ final class MemoryOCIRepository: OCIRepository, @unchecked Sendable {
 
     func missingBlobs(_ digests: [Digest]) throws -> Set<Digest> { Set(digests.filter { blobs[$0] == nil }) }
 
-    func uploadBlobs(_ entries: [ManifestEntry], from outgoing: OutgoingBlobs) throws {
+    func uploadBlobs(_ entries: [ManifestEntry], from outgoing: OutgoingBlobs) throws -> OCIPushSummary {
+        var summary = OCIPushSummary()
         for entry in entries {
             let blob = try outgoing.verified(entry)
             blobs[entry.digest] = try FileSystem.readAll(blob.path)
             uploads.append(entry.digest)
+            summary.uploaded += 1
+            summary.uploadedBytes += entry.size
         }
+        return summary
     }
 
     func putBlob(bytes: [UInt8]) throws -> Digest {

@@ -57,23 +57,15 @@ extension Publisher {
 
     /// Uploads to `registry` of the import's large objects while it hashes the rest (``EarlyUploads``).
     private func earlyUploads(to registry: OCIRegistry) -> EarlyUploads {
-        let repository = UncheckedRepository(registry.repository)
+        let repository = registry.repository
         // The store may not exist yet (a first publish): its objects' paths are known all the same.
         let objects = ObjectStore(layout: StoreLayout(root: FileSystem.absolute(workspace.storeDir)))
         return EarlyUploads(concurrency: workspace.config.oci.concurrency) { entry in
             let outgoing = OutgoingBlobs(total: entry.size, progress: nil) { entry in
                 OutgoingBlob(digest: entry.digest, size: entry.size, path: objects.path(of: entry.digest))
             }
-            guard try repository.value.missingBlobs([entry.digest]).contains(entry.digest) else { return false }
-            try repository.value.uploadBlobs([entry], from: outgoing)
-            return true
+            // One HEAD inside: a blob the registry holds already is not sent, and not counted.
+            return try repository.uploadBlobs([entry], from: outgoing).present == 0
         }
     }
-}
-
-/// The OCI client is made to be used from several threads at once (its transfers run in parallel); the
-/// protocol that hides it behind the registry does not say so.
-private struct UncheckedRepository: @unchecked Sendable {
-    let value: any OCIRepository
-    init(_ value: any OCIRepository) { self.value = value }
 }

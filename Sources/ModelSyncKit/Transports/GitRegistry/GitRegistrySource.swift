@@ -24,7 +24,7 @@ public final class GitRegistrySource: TransferSource {
     /// store lock).
     private lazy var present: Result<[Digest: GitOID], any Error> = Result { try registry.objects(in: commit) }
     /// LFS objects already downloaded and verified into a private folder by ``stageLFSObjects(channel:lacking:into:progress:)``.
-    private var staged: [Digest: String] = [:]
+    private let staged = StagedBlobs()
 
     /// Fetches the registry and reads from its tip, following the remote's branch even when its history was
     /// rewritten. An empty registry (no branch yet) is a usage error (exit 2).
@@ -115,26 +115,12 @@ public final class GitRegistrySource: TransferSource {
     /// there, so a slow LFS server never holds the store lock, as a slow git fetch does not.
     func stageLFSObjects(manifest digest: Digest, lacking: (Digest) -> Bool, into makeStaging: () throws -> String,
                          progress: ProgressHandler?) throws {
-        let manifest: Manifest
-        do {
-            manifest = try Manifest.decode(manifestBytes(digest), expecting: digest)
-        } catch let failure as IntegrityError {
-            throw describe(failure, entry: nil)
-        }
-        var seen = Set<Digest>()
-        let missing = manifest.files.filter { lacking($0.digest) && seen.insert($0.digest).inserted }
+        let (manifest, missing) = try lackingEntries(of: digest, lacking: lacking)
         try checkAvailable(missing, of: manifest)
         let pointed = missing.filter { throughLFS.contains($0.digest) }
         guard !pointed.isEmpty, let lfsClient else { return }
-        let objects = ObjectStore(layout: StoreLayout(root: try makeStaging()))
-        try objects.prepare()
-        let sink = BlobSink(objects: objects, total: pointed.reduce(0) { $0 + $1.size }, progress: progress)
-        // The objects verified before a failure stay staged too: ``keepStagedObjects(in:)`` saves them.
-        defer { for insertion in sink.insertions { staged[insertion.digest] = objects.path(of: insertion.digest) } }
-        do {
+        try staged.stage(pointed, into: makeStaging, progress: progress, describe: { describe($0, entry: $1) }) { sink in
             try lfsClient.download(pointed, into: sink)
-        } catch let failure as IntegrityError {
-            throw describe(failure, entry: sink.failedEntry)
         }
     }
 
@@ -142,17 +128,7 @@ public final class GitRegistrySource: TransferSource {
     /// downloaded and verified into `store` and records them, so a retry fetches only the rest. Returns how
     /// many were kept.
     @discardableResult
-    func keepStagedObjects(in store: Store) throws -> Int {
-        guard !staged.isEmpty else { return 0 }
-        let sink = BlobSink(objects: store.objects, total: 0, progress: nil)
-        for (digest, path) in staged {
-            guard let info = try FileSystem.status(path) else { continue }
-            try sink.adopt(ManifestEntry(path: registry.layout.objectPath(digest), size: UInt64(info.st_size), digest: digest),
-                           verifiedFileAt: path)
-        }
-        try store.recordObjects(sink.insertions)
-        return sink.insertions.count
-    }
+    func keepStagedObjects(in store: Store) throws -> Int { try staged.keep(in: store) }
 
     public func readBlob(_ entry: ManifestEntry, into body: (UnsafeRawBufferPointer) throws -> Void) throws {
         try registry.readObject(entry.digest, in: commit, into: body)

@@ -22,8 +22,10 @@ public struct OCIStoredManifest: Sendable, Hashable {
 public protocol OCIRepository: AnyObject, Sendable {
     /// Which of `digests` the repository lacks (`HEAD` each).
     func missingBlobs(_ digests: [Digest]) throws -> Set<Digest>
-    /// Uploads `entries` (blobs the repository lacks), each verified by `outgoing` just before it leaves.
-    func uploadBlobs(_ entries: [ManifestEntry], from outgoing: OutgoingBlobs) throws
+    /// Uploads `entries` (blobs the repository lacks), each verified by `outgoing` just before it leaves; says
+    /// which were sent, mounted, or found present.
+    @discardableResult
+    func uploadBlobs(_ entries: [ManifestEntry], from outgoing: OutgoingBlobs) throws -> OCIPushSummary
     /// Uploads a small blob held in memory; returns its digest.
     func putBlob(bytes: [UInt8]) throws -> Digest
     /// Downloads `entries` into `sink`, which hashes each on the way in.
@@ -61,7 +63,7 @@ public final class OCIRegistry {
     /// request may wait on the network.
     private var manifestCache: [Digest: [UInt8]] = [:]
     /// Blobs downloaded and verified before the store lock (``stageBlobs(of:lacking:into:progress:)``), by digest.
-    private var staged: [Digest: String] = [:]
+    private let staged = StagedBlobs()
 
     /// A registry over `repository`, named `name` (`ghcr.io/org/models`) in messages.
     public init(repository: any OCIRepository, name: String) {
@@ -168,42 +170,18 @@ extension OCIRegistry: TransferSource {
     /// cannot complete is refused before any byte moves.
     public func stageBlobs(of digest: Digest, lacking: (Digest) -> Bool, into makeStaging: () throws -> String,
                            progress: ProgressHandler?) throws {
-        let manifest: Manifest
-        do {
-            manifest = try Manifest.decode(manifestBytes(digest), expecting: digest)
-        } catch let failure as IntegrityError {
-            throw describe(failure, entry: nil)
-        }
-        var seen = Set<Digest>()
-        let missing = manifest.files.filter { lacking($0.digest) && seen.insert($0.digest).inserted }
+        let (manifest, missing) = try lackingEntries(of: digest, lacking: lacking)
         guard !missing.isEmpty else { return }
         try checkAvailable(missing, of: manifest)
-        let objects = ObjectStore(layout: StoreLayout(root: try makeStaging()))
-        try objects.prepare()
-        let sink = BlobSink(objects: objects, total: missing.reduce(0) { $0 + $1.size }, progress: progress)
-        // The blobs verified before a failure stay staged too: ``keepStagedBlobs(in:)`` saves them.
-        defer { for insertion in sink.insertions { staged[insertion.digest] = objects.path(of: insertion.digest) } }
-        do {
+        try staged.stage(missing, into: makeStaging, progress: progress, describe: { describe($0, entry: $1) }) { sink in
             try repository.fetchBlobs(missing, into: sink)
-        } catch let failure as IntegrityError {
-            throw describe(failure, entry: sink.failedEntry)
         }
     }
 
     /// After a failed ``stageBlobs(of:lacking:into:progress:)``: moves the blobs it had downloaded and
     /// verified into `store` and records them, so a retry fetches only the rest. Returns how many were kept.
     @discardableResult
-    func keepStagedBlobs(in store: Store) throws -> Int {
-        guard !staged.isEmpty else { return 0 }
-        let sink = BlobSink(objects: store.objects, total: 0, progress: nil)
-        for (digest, path) in staged {
-            guard let info = try FileSystem.status(path) else { continue }
-            try sink.adopt(ManifestEntry(path: digest.objectRelativePath, size: UInt64(info.st_size), digest: digest),
-                           verifiedFileAt: path)
-        }
-        try store.recordObjects(sink.insertions)
-        return sink.insertions.count
-    }
+    func keepStagedBlobs(in store: Store) throws -> Int { try staged.keep(in: store) }
 
     /// One blob through the same parallel path (the engine uses ``fetchBlobs(_:into:)``).
     public func readBlob(_ entry: ManifestEntry, into body: (UnsafeRawBufferPointer) throws -> Void) throws {
@@ -236,9 +214,10 @@ extension OCIRegistry: TransferSource {
 extension OCIRegistry: Sendable {}
 
 extension OCIClient: OCIRepository {
-    /// ``putBlobs(_:from:)``, its summary left aside (the engine counts what it asked for).
-    public func uploadBlobs(_ entries: [ManifestEntry], from outgoing: OutgoingBlobs) throws {
-        _ = try putBlobs(entries, from: outgoing)
+    /// ``putBlobs(_:from:)``.
+    @discardableResult
+    public func uploadBlobs(_ entries: [ManifestEntry], from outgoing: OutgoingBlobs) throws -> OCIPushSummary {
+        try putBlobs(entries, from: outgoing)
     }
 
     /// ``manifest(_:)``.
