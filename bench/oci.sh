@@ -101,13 +101,19 @@ YAML
 }
 stop_registry() { kill "$registry_pid" 2>/dev/null || true; wait "$registry_pid" 2>/dev/null || true; registry_pid=""; }
 
-# measure STEP CMD...: runs CMD after a sync, appends "seconds peak-KiB" to results/STEP.
+# cpu_ticks PID: the user + system clock ticks PID has used so far (0 when there is no such process).
+cpu_ticks() { if [ -n "$1" ] && [ -r "/proc/$1/stat" ]; then awk '{ print $14 + $15 }' "/proc/$1/stat"; else echo 0; fi; }
+# measure STEP CMD...: runs CMD after a sync, appends "seconds peak-KiB user-s system-s registry-cpu-s" to
+# results/STEP: the last is the CPU time the registry spent meanwhile (0 without a registry), which shows how
+# much of a step the registry's own work (SHA-256 of every blob it receives, its writes) takes on this machine.
 measure() {
     step=$1; shift
     sync
-    /usr/bin/time -f '%e %M' -o "$work/time.out" "$@" >"$work/step.log" 2>&1 || {
+    ticks0=$(cpu_ticks "$registry_pid")
+    /usr/bin/time -f '%e %M %U %S' -o "$work/time.out" "$@" >"$work/step.log" 2>&1 || {
         echo "step $step failed:" >&2; tail -20 "$work/step.log" >&2; return 1; }
-    tail -1 "$work/time.out" >> "$res/$step"
+    ticks1=$(cpu_ticks "$registry_pid")
+    echo "$(tail -1 "$work/time.out") $(python3 -c "import os, sys; print(f'{(int(sys.argv[2]) - int(sys.argv[1])) / os.sysconf(\"SC_CLK_TCK\"):.2f}')" "$ticks0" "$ticks1")" >> "$res/$step"
 }
 record() { echo "$2" >> "$res/$1"; }
 bytes_in() { find "$@" -type f -printf '%s\n' 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
@@ -266,11 +272,12 @@ ratio() { # ratio A B TARGET: "A / B = r (target)"; n/a when either is missing
 row() { printf '%-44s %s\n' "$1" "$2"; }
 
 echo
-echo "medians of $RUNS run(s), seconds (peak RSS MiB)"
+echo "medians of $RUNS run(s): wall s (peak RSS MiB; CPU s user + system; the registry's CPU s meanwhile)"
 for step in ms-publish1 ms-pull1 ms-publish2 ms-pull2 oras-push1 oras-pull1 oras-push2 oras-pull2 \
             dvc-add1 dvc-push1 dvc-pull1 dvc-add2 dvc-push2 dvc-pull2; do
     t=$(med "$step")
-    if [ "$t" = n/a ]; then row "$step" n/a; else row "$step" "$t s ($(mib "$step") MiB)"; fi
+    if [ "$t" = n/a ]; then row "$step" n/a; else
+        row "$step" "$t s ($(mib "$step") MiB; $(med "$step" 3) + $(med "$step" 4); registry $(med "$step" 5))"; fi
 done
 echo
 echo "figures against their targets"
@@ -282,6 +289,11 @@ row "publish v1 / dvc push v1" "$(ratio "$(med ms-publish1)" "$(med dvc-push1)" 
 row "pull v1 / dvc pull v1" "$(ratio "$(med ms-pull1)" "$(med dvc-pull1)" '<= 1.5')"
 row "publish v2 / dvc push v2" "$(ratio "$(med ms-publish2)" "$(med dvc-push2)" '<= 1.5')"
 row "pull v2 / dvc pull v2" "$(ratio "$(med ms-pull2)" "$(med dvc-pull2)" '<= 1.5')"
+sum() { if [ "$1" = n/a ] || [ "$2" = n/a ]; then echo n/a; else python3 -c "import sys; print(float(sys.argv[1]) + float(sys.argv[2]))" "$1" "$2"; fi; }
+row "  (publish v1 / dvc add + push v1)" "$(ratio "$(med ms-publish1)" "$(sum "$(med dvc-add1)" "$(med dvc-push1)")" 'publish hashes and stores too')"
+row "  (publish v2 / dvc add + push v2)" "$(ratio "$(med ms-publish2)" "$(sum "$(med dvc-add2)" "$(med dvc-push2)")" '')"
+cores=$(nproc)
+row "registry CPU s while publish v1; oras push v1" "$(med ms-publish1 5); $(med oras-push1 5) (/ $cores cores: a floor for both)"
 row "uploaded for v2 / changed bytes" "$(ratio "$(med ms-up2)" "$changed" '<= 1.02')"
 row "  (oras: uploaded for v2 / changed)" "$(ratio "$(med oras-up2)" "$changed" '')"
 peak=$(for s in ms-publish1 ms-pull1 ms-publish2 ms-pull2; do mib "$s"; done | sort -n | tail -1)
