@@ -21,6 +21,7 @@ SIZE_MIB=${SIZE_MIB:-2048}
 RUNS=${RUNS:-2}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
+. "$here/lib.sh"
 MODEL_SYNC=$(cd "$(dirname "$MODEL_SYNC")" && pwd)/$(basename "$MODEL_SYNC")
 PATH_MODEL_SYNC=${PATH_MODEL_SYNC:-$MODEL_SYNC}  # the binary of the local-path rows (to compare two builds)
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null GIT_TERMINAL_PROMPT=0
@@ -60,37 +61,11 @@ PATCH
     fi
     GIFTLESS_VENV=$ranged
 fi
-if [ -z "${DVC:-}" ]; then
-    DVC=$root/.build/bench-dvc-venv/bin/dvc
-    if [ ! -x "$DVC" ]; then
-        echo "installing DVC into $root/.build/bench-dvc-venv"
-        python3 -m venv "$root/.build/bench-dvc-venv"
-        "$root/.build/bench-dvc-venv/bin/pip" install -q dvc
-    fi
-fi
+dvc_venv
 git lfs version >/dev/null 2>&1 || { echo "git-lfs is not installed (Debian package git-lfs)" >&2; exit 2; }
 
 # --- data, generated once
-large1=$(( SIZE_MIB * 25 / 100 )); large2=$(( SIZE_MIB * 29 / 100 )); large3=$(( SIZE_MIB * 33 / 100 ))
-small=$(( SIZE_MIB * 13 / 100 * 1024 / 17 ))   # KiB per small file
-data="$here/data/lfs-${SIZE_MIB}m"
-stream() { openssl enc -aes-128-ctr -pass pass:"$1" -nosalt -pbkdf2 </dev/zero 2>/dev/null | head -c "$2"; }
-if [ ! -d "$data" ]; then
-    echo "generating the set under $data"
-    rm -rf "$data.tmp" && mkdir -p "$data.tmp/v1/big" "$data.tmp/v1/small"
-    stream big-1 $(( large1 << 20 )) > "$data.tmp/v1/big/model1.onnx"
-    stream big-2 $(( large2 << 20 )) > "$data.tmp/v1/big/model2.onnx"
-    stream big-3 $(( large3 << 20 )) > "$data.tmp/v1/big/model3.onnx"
-    for i in $(seq 1 17); do stream "small-$i" $(( small << 10 )) > "$data.tmp/v1/small/part$i.bin"; done
-    mkdir -p "$data.tmp/v2"
-    cp -r "$data.tmp/v1/." "$data.tmp/v2/"
-    stream v2-big-2 $(( large2 << 20 )) > "$data.tmp/v2/big/model2.onnx"
-    for i in 4 9 13; do stream "v2-small-$i" $(( small << 10 )) > "$data.tmp/v2/small/part$i.bin"; done
-    mv "$data.tmp" "$data"
-    sleep 3  # older than the stat cache's racy window
-fi
-v1=$data/v1; v2=$data/v2
-changed=$(( (large2 << 20) + 3 * (small << 10) ))
+two_versions "$SIZE_MIB"
 
 # --- work directory, servers
 work=$here/out/lfs
@@ -102,7 +77,6 @@ cleanup() {
     for pid in $pids; do kill "$pid" 2>/dev/null || true; done
 }
 trap cleanup EXIT INT TERM
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 secret=model-sync-bench-secret-0123456789abcdef
 cat > "$work/giftless.yaml" <<YAML
