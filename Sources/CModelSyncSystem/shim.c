@@ -19,6 +19,10 @@ ssize_t CModelSyncSystem_copy_file_range(int in, int out, size_t length) {
     return copy_file_range(in, NULL, out, NULL, length, 0);
 }
 
+int CModelSyncSystem_start_writeback(int descriptor, off_t offset, off_t length) {
+    return sync_file_range(descriptor, offset, length, SYNC_FILE_RANGE_WRITE);
+}
+
 int CModelSyncSystem_malloc_trim(void) {
     return malloc_trim(0);
 }

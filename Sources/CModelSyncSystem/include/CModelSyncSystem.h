@@ -14,6 +14,11 @@ int CModelSyncSystem_rename_noreplace(const char *from, const char *to);
 /// copy_file_range(2) on whole descriptors (no offsets): declared only under _GNU_SOURCE too.
 ssize_t CModelSyncSystem_copy_file_range(int in, int out, size_t length);
 
+/// sync_file_range(2) with SYNC_FILE_RANGE_WRITE over `length` bytes from `offset` (0: to the end): starts
+/// writing back the dirty pages of that range without waiting for them, declared only under _GNU_SOURCE too.
+/// Returns 0, or -1 with errno set.
+int CModelSyncSystem_start_writeback(int descriptor, off_t offset, off_t length);
+
 /// malloc_trim(3) with no padding: gives free heap pages back to the system. <malloc.h> is not part of
 /// Swift's Glibc module. Returns 1 when memory was released.
 int CModelSyncSystem_malloc_trim(void);

@@ -288,6 +288,7 @@ public final class ObjectWriter {
             }
             done += count
         }
+        file.wrote(buffer.count)
     }
 
     /// Hashes the `size` bytes written with ``write(_:at:)``, read back once (page cache), then commits
@@ -319,6 +320,7 @@ public final class ObjectWriter {
             throw failure
         }
         if copied == 0 { return .finished }
+        file.wrote(copied)
         try hashBack(count: copied)
         size += UInt64(copied)
         return .copied

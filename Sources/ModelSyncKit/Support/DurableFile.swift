@@ -49,11 +49,31 @@ final class DurableFile {
     /// Appends bytes, retrying short writes.
     func write(_ buffer: UnsafeRawBufferPointer) throws(IOError) {
         try FileSystem.writeAll(descriptor, buffer, path: temporaryPath)
+        wrote(buffer.count)
     }
 
     /// Appends bytes.
     func write(_ bytes: [UInt8]) throws(IOError) {
         try FileSystem.writeAll(descriptor, bytes, path: temporaryPath)
+        wrote(bytes.count)
+    }
+
+    /// Dirty bytes above which their writeback starts (``wrote(_:)``).
+    static let writebackStep = 8 << 20
+    /// Bytes written since writeback last started.
+    private var unstarted = 0
+
+    /// Notes `count` bytes written to the temp file (here or by a caller through ``descriptor``) and, every
+    /// ``writebackStep`` bytes, starts writing back the file's dirty pages without waiting for them
+    /// (`sync_file_range(2)`, `SYNC_FILE_RANGE_WRITE`). The disk then writes while the writer produces the
+    /// rest, so the fsync of a large file in ``commit(to:mode:placement:createdParent:exactMode:)`` finds
+    /// little left to do, and a fast download does not pile up dirty pages. The fsync stays the only promise:
+    /// an error here (or a filesystem without the call) is left for it to report.
+    func wrote(_ count: Int) {
+        unstarted += count
+        guard unstarted >= Self.writebackStep, descriptor >= 0 else { return }
+        unstarted = 0
+        _ = CModelSyncSystem_start_writeback(descriptor, 0, 0)
     }
 
     /// Appends the rest of the file open on `input` (`copy_file_range(2)` where the kernel can).
