@@ -26,6 +26,18 @@ public struct ImportResult: Sendable, Equatable {
     public var createdObjects: [Digest] = []
 }
 
+/// How an import stored a large file, as ``Store/largeFileObserver`` sees it (tests check which files were
+/// copied), by relative path.
+enum LargeFileImport: Sendable, Equatable {
+    /// Copied into the store, hashed on the way in (a new file, or one whose samples differ from its previous
+    /// object's).
+    case copied(String)
+    /// Hashed where it is and found in the store: nothing written.
+    case foundByHashing(String)
+    /// Hashed where it is, not found in the store, then copied (and hashed again on the way in).
+    case hashedThenCopied(String)
+}
+
 /// One regular file found while walking a directory, kept compact: a folder of 200,000 files holds 200,000 of
 /// these through the whole import (its absolute path and stat key are built when needed).
 struct ScannedFile: Sendable {
@@ -110,6 +122,9 @@ struct ScannedFile: Sendable {
 }
 
 extension Store {
+    /// Sees how each large file of an import reached the store (tests).
+    @TaskLocal static var largeFileObserver: (@Sendable (LargeFileImport) -> Void)?
+
     /// Hashes every regular file under `directory` into the store and records a manifest for the set.
     ///
     /// Unchanged files (same device, inode, size, mtime and ctime as when last hashed) are not read again.
@@ -145,14 +160,17 @@ extension Store {
         let excluded = scanned.1
         let fileCount = files.count
         Self.returnFreedMemory()  // the walk's entries
-        var digests = try cachedDigests(of: files)
+        var previous: [Digest?] = []
+        var digests = try cachedDigests(of: files, previous: &previous)
         let cachedCount = digests.count { $0 != nil }
         let pending = files.indices.filter { digests[$0] == nil }
         // Objects this import links, so that a failure (a full disk, most often) removes them again: an
         // import either records its whole set or leaves the store as it found it.
         let created = Locked<[Digest]>([])
         do {
-            var inserted = try insert(files, at: pending, progress: progress, created: created, stored: stored)
+            var inserted = try insert(files, at: pending, previous: previous, progress: progress, created: created,
+                                      stored: stored)
+            previous = []
             FaultInjection.point("import-before-index")
             for (position, insertion) in zip(pending, inserted) { digests[position] = insertion.digest }
             let newObjects = inserted.count(where: \.created)
@@ -243,8 +261,13 @@ extension Store {
     /// The stat cache's digests, by position in `files` (nil where the file must be hashed): for unchanged
     /// files whose object is still present. The cache is read in one pass in path order and merged with the
     /// files, so that a large folder costs one statement rather than one query per file.
-    private func cachedDigests(of files: [ScannedFile]) throws -> [Digest?] {
+    ///
+    /// `previous` gets, for the files that must be hashed but whose path the cache knows with the same size,
+    /// the digest it had then: such a file may still hold those bytes (a set copied afresh), which
+    /// ``ObjectStore/storedDigest(ofFileAt:size:read:)`` settles without copying.
+    private func cachedDigests(of files: [ScannedFile], previous: inout [Digest?]) throws -> [Digest?] {
         var digests = [Digest?](repeating: nil, count: files.count)
+        previous = [Digest?](repeating: nil, count: files.count)
         guard !files.isEmpty else { return digests }
         // Manifest order is the order of the absolute paths too, unless a name on disk is not in NFC.
         var order = Array(files.indices)
@@ -253,8 +276,14 @@ extension Store {
         var cursor = 0
         try index.cachedEntries(from: files[order[0]].absolutePath, through: files[order[order.count - 1]].absolutePath) { key, text in
             while cursor < order.count, files[order[cursor]].comparePath(with: key.path) < 0 { cursor += 1 }
-            guard cursor < order.count, files[order[cursor]].matches(key), let digest = try? Digest(parsing: text) else { return }
-            digests[order[cursor]] = digest
+            guard cursor < order.count else { return }
+            let file = files[order[cursor]]
+            guard let digest = try? Digest(parsing: text) else { return }
+            if file.matches(key) {
+                digests[order[cursor]] = digest
+            } else if file.size == key.size && file.comparePath(with: key.path) == 0 {
+                previous[order[cursor]] = digest
+            }
         }
         // An object removed since (gc, a repaired store) is hashed again. Looked up from one open `objects/`
         // folder: a stat by absolute path walked the store's whole path for every file.
@@ -286,7 +315,7 @@ extension Store {
     /// Small files go through an ``ObjectBatch`` a round at a time, each round committed (synced and named)
     /// on a thread of its own while the next is hashed: every object is durable and named when this
     /// returns, with one filesystem sync per round rather than two fsyncs per file.
-    private func insert(_ files: [ScannedFile], at positions: [Int], progress: ProgressHandler?,
+    private func insert(_ files: [ScannedFile], at positions: [Int], previous: [Digest?], progress: ProgressHandler?,
                         created: Locked<[Digest]>, stored announce: (@Sendable (ManifestEntry) -> Void)?) throws
         -> [ObjectStore.Insertion] {
         let totalBytes = positions.reduce(UInt64(0)) { $0 + files[$1].size }
@@ -295,6 +324,7 @@ extension Store {
         let batch = try ObjectBatch(store: objects)
         defer { batch.abandon() }  // the temp files of a round that failed
         let observer = ObjectBatch.observer
+        let largeFileObserver = Store.largeFileObserver
         var insertions: [ObjectStore.Insertion] = []
         insertions.reserveCapacity(positions.count)
         // The round being committed, with how each of its files was stored.
@@ -314,8 +344,10 @@ extension Store {
         do {
             for round in ObjectBatch.rounds(count: positions.count, size: { files[positions[$0]].size }) {
                 let stored = try ParallelWork.map(count: round.count) { item -> Stored in
-                    let file = files[positions[round.lowerBound + item]]
-                    let outcome = try Self.store(file, objects: objects, batch: batch, created: created) { chunk in
+                    let position = positions[round.lowerBound + item]
+                    let file = files[position]
+                    let outcome = try Self.store(file, objects: objects, batch: batch, created: created,
+                                                 previous: previous[position], observer: largeFileObserver) { chunk in
                         let completed = done.add(chunk, ordering: .relaxed).newValue
                         progress?(Progress(phase: "hashing", completed: completed, total: totalBytes))
                     }
@@ -339,12 +371,26 @@ extension Store {
 
     /// Stores one file: on its own when large, else staged in `batch`; refuses a file that changed while it
     /// was copied (it would give a manifest that matches no real state).
+    ///
+    /// A large file that may still hold its `previous` bytes (the stat cache knew its path with this size,
+    /// and samples of it match that object: ``ObjectStore/mayHold(_:fileAt:size:)``) is hashed before
+    /// anything is copied, and not copied at all when the store has its object. A retrained model of the same
+    /// size differs in its samples and is copied and hashed in one pass as any new file.
     private static func store(_ file: ScannedFile, objects: ObjectStore, batch: ObjectBatch, created: Locked<[Digest]>,
+                              previous: Digest?, observer: (@Sendable (LargeFileImport) -> Void)?,
                               copied report: @escaping (UInt64) -> Void) throws -> Stored {
         let path = file.absolutePath
         let outcome: Stored, size: UInt64
-        if file.size > ObjectBatch.largeObjectBytes {
-            let insertion = try objects.insert(fileAt: path, copied: report)
+        let hashFirst = file.size > ObjectBatch.largeObjectBytes
+            && previous.map { objects.mayHold($0, fileAt: path, size: file.size) } == true
+        if hashFirst,
+           let digest = try objects.storedDigest(ofFileAt: path, size: file.size, read: report) {
+            observer?(.foundByHashing(file.relativePath))
+            (outcome, size) = (.alone(ObjectStore.Insertion(digest: digest, size: file.size, created: false)), file.size)
+        } else if file.size > ObjectBatch.largeObjectBytes {
+            observer?(hashFirst ? .hashedThenCopied(file.relativePath) : .copied(file.relativePath))
+            // After a hash-first read that found no object, the progress of this file is counted already.
+            let insertion = try objects.insert(fileAt: path, copied: hashFirst ? nil : report)
             if insertion.created { created.withLock { $0.append(insertion.digest) } }
             (outcome, size) = (.alone(insertion), insertion.size)
         } else {
