@@ -47,6 +47,9 @@ public final class OCIClient: Sendable {
     /// Set once the registry (or its blob storage) answered a range request with the whole body: later
     /// blobs come in one stream.
     let rangesIgnored = Locked(false)
+    /// The ``OCIClientOptions/mountFrom`` repositories the registry refused these credentials a mount from:
+    /// their blobs are uploaded without asking again.
+    let mountRefused = Locked(Set<String>())
 
     /// A client for `reference`. `http` gives the timeouts and retries (its URL policy and CA bundle are
     /// replaced from `options`); a plain-HTTP registry must be on this machine unless `options.insecure`.
