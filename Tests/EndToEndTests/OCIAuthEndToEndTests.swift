@@ -110,7 +110,6 @@ struct OCIAuthEndToEndTests {
         var publisher = sandbox.cli
         publisher.environment["REGISTRY_PASSWORD"] = Self.password
         #expect(try publisher.run(["publish", "--config", "publisher.yaml"]).status == 0)
-        sleep(1) // sets are ordered by their creation time, in seconds
         sandbox.write("publisher/models/model.bin", pseudoRandomBytes(count: 1000, seed: 4242))
         #expect(try publisher.run(["publish", "--config", "publisher.yaml"]).status == 0)
         let collected = try publisher.run(["gc", "--registry", "--config", "publisher.yaml", "--json"])
