@@ -186,5 +186,13 @@ struct OCIRegistryHistoryTests {
                 == [newer] + tied.sorted() + undated.sorted())
         let report = try OCIRegistry(repository: memory, name: "r").collectGarbage(keep: 2, channel: "latest", dryRun: true)
         #expect(report.kept.map(\.manifest) == [newer, channelSet])
+
+        // Only the tied sets: keep 1 keeps exactly the channel's, not another one beside it.
+        let onlyTied = MemoryOCIRepository()
+        for index in 0..<3 { try Self.put(index, created: legacy, in: onlyTied, channel: tied[index] == channelSet ? "latest" : nil) }
+        let tiedReport = try OCIRegistry(repository: onlyTied, name: "r").collectGarbage(keep: 1, channel: "latest", dryRun: false)
+        #expect(tiedReport.kept.map(\.manifest) == [channelSet])
+        #expect(Set(tiedReport.removed.map(\.manifest)) == Set(tied).subtracting([channelSet]))
+        #expect(Set(try onlyTied.tags()) == ["latest", OCIRegistry.digestTag(channelSet)])
     }
 }
