@@ -92,7 +92,8 @@ extension OCIClient {
     /// client: the blob is uploaded as if no mount had been asked for.
     func mount(_ digest: Digest, what: String) throws -> MountOutcome {
         var opened: OCIUploadSession?
-        for source in options.mountFrom where source != reference.repository && !mountRefused.withLock({ $0.contains(source) }) {
+        let refused = mountRefused.withLock { $0 }
+        for source in options.mountFrom where source != reference.repository && !refused.contains(source) {
             let url = "\(repositoryURL)/blobs/uploads/?mount=\(digest)&from=\(source)"
             let response: HTTPResponse
             do {

@@ -5,8 +5,9 @@ import Foundation
 /// Range), manifests, tags and deletes (https://github.com/opencontainers/distribution-spec/blob/main/spec.md).
 ///
 /// - Every request asks ``OCIAuthorizing/authorization(for:)`` for its scope (`pull` for reads, `pull,push`
-///   for writes, with `pull` on the source too for a mount, `delete` for deletes); a 401 with `WWW-Authenticate` is answered through
-///   ``OCIAuthorizing/answer(challenge:scope:)`` and the request retried once with that header.
+///   for writes and `pull` on the source as well for a mount, `delete` for deletes); a 401 with
+///   `WWW-Authenticate` is answered through ``OCIAuthorizing/answer(challenge:scope:)`` and the request
+///   retried once with that header.
 /// - The `Authorization` header goes only to the registry's origin: a redirect to blob storage (an S3-style
 ///   presigned URL) or an upload URL on another host gets none (``HTTPClient``'s redirect policy).
 /// - Blob transfers run ``OCIClientOptions/concurrency`` at a time on their own threads

@@ -22,7 +22,8 @@ extension OCIRegistry {
         public let removed: [PublishedSet]
     }
 
-    /// Every set published under a digest tag, newest first (``newestFirst(_:channelManifest:)``).
+    /// Every set published under a digest tag, newest first (``newestFirst(_:channelManifest:)``; the set
+    /// the tag `channel` names wins a tie).
     ///
     /// The digest tags' manifests are fetched ``OCIRepository/concurrency`` at a time. A digest tag whose
     /// manifest is not a set of that digest is skipped: it is not model-sync's. A manifest that cannot be
@@ -38,12 +39,12 @@ extension OCIRegistry {
         let tags = try repository.tags().sorted().compactMap { tag in Self.digest(ofTag: tag).map { (tag, $0) } }
         let repository = repository, name = name
         let found = Locked([PublishedSet?](repeating: nil, count: tags.count))
-        // The first failure by tag index; tags handed out after a failure are skipped. Workers take tags in
-        // order, so every tag before a failed one has been started and finishes: the lowest failed index is
-        // the tag a one-by-one listing would have stopped at.
+        // The failure of the lowest tag index. Only tags after a failed one are skipped; workers take tags in
+        // order, so every tag before it is fetched, and the lowest failed index is the tag a one-by-one
+        // listing would have stopped at.
         let failure = Locked<(index: Int, error: any Error)?>(nil)
         try TransferWorkers().run(Array(tags.indices), threads: repository.concurrency) { index in
-            if failure.withLock({ $0 != nil }) { return }
+            if let failed = failure.withLock({ $0?.index }), failed < index { return }
             let (tag, digest) = tags[index]
             do {
                 guard let stored = try repository.fetchManifest(tag),
