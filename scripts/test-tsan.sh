@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs the tests whose threads share memory under ThreadSanitizer: parallel hashing (import, pack, and
-# fsck through the binary), writers racing for one object, Git LFS transfers on N threads into one sink. The library, the binary and the tests are built
+# fsck through the binary), writers racing for one object, Git LFS transfers on N threads into one sink, OCI
+# manifest listings on N threads. The library, the binary and the tests are built
 # with --sanitize thread into .build-tsan (apart from the normal build); end-to-end tests run the
 # instrumented binary. MODEL_SYNC_WORKERS=8 gives the hashing pool more threads than this machine has cores.
 #
@@ -9,7 +10,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-swift}
-TSAN_TESTS=${TSAN_TESTS:-ObjectStoreTests|DirectoryImporterTests|PackerTests|StoreEndToEndTests|LFSHostileServerTests|LFSGiftlessTests|HTTPClientStreamTests}
+TSAN_TESTS=${TSAN_TESTS:-ObjectStoreTests|DirectoryImporterTests|PackerTests|StoreEndToEndTests|LFSHostileServerTests|LFSGiftlessTests|HTTPClientStreamTests|OCIRegistryHistoryTests}
 
 "$SWIFT" build --build-tests --sanitize thread --scratch-path .build-tsan
 reports="$PWD/.build-tsan/reports"

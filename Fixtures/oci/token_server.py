@@ -8,7 +8,8 @@ registry verifies the chain against its rootcertbundle.
 
 Usage: token_server.py CONFIG.json
 CONFIG: {"cert_out": path, "issuer": str,
-         "users": {"alice": {"password": "...", "actions": ["pull", "push", "delete"]}},
+         "users": {"alice": {"password": "...", "actions": ["pull", "push", "delete"],
+                             "repositories": {"team/base": []}}},   per-repository actions, else "actions"
          "refresh_tokens": {"<token>": "alice"},      identity tokens for the OAuth2 refresh_token POST
          "anonymous": ["pull"],                       what an anonymous request is granted ([] refuses it)
          "expires_in": 300 or null (omitted from the answer), "field": "token" | "access_token" | "both"}
@@ -61,14 +62,18 @@ KEY, CERT_B64 = make_key_and_cert(CONFIG["cert_out"])
 
 
 def granted(user, scopes):
-    """The access claim: each repository scope cut down to the actions the user (or anonymous) has."""
-    allowed = CONFIG.get("anonymous", []) if user is None else CONFIG["users"][user].get("actions", [])
+    """The access claim: each repository scope cut down to the actions the user (or anonymous) has there."""
+    entry = None if user is None else CONFIG["users"][user]
     access = []
     for scope in scopes:
         parts = scope.split(":")
         if len(parts) < 3 or parts[0] != "repository":
             continue
         name, actions = ":".join(parts[1:-1]), parts[-1].split(",")
+        if entry is None:
+            allowed = CONFIG.get("anonymous", [])
+        else:
+            allowed = entry.get("repositories", {}).get(name, entry.get("actions", []))
         access.append({"type": "repository", "name": name, "actions": [a for a in actions if a in allowed]})
     return access
 

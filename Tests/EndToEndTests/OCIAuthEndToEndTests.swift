@@ -110,7 +110,6 @@ struct OCIAuthEndToEndTests {
         var publisher = sandbox.cli
         publisher.environment["REGISTRY_PASSWORD"] = Self.password
         #expect(try publisher.run(["publish", "--config", "publisher.yaml"]).status == 0)
-        sleep(1) // sets are ordered by their creation time, in seconds
         sandbox.write("publisher/models/model.bin", pseudoRandomBytes(count: 1000, seed: 4242))
         #expect(try publisher.run(["publish", "--config", "publisher.yaml"]).status == 0)
         let collected = try publisher.run(["gc", "--registry", "--config", "publisher.yaml", "--json"])
@@ -119,6 +118,63 @@ struct OCIAuthEndToEndTests {
         let tags = try OCITools.skopeoTags("\(registry.host)/org/models", authfile: OCITools.dockerConfig(
             in: sandbox.path + "/docker", registry: registry.host, user: "alice", password: Self.password))
         #expect(tags.filter { $0.hasPrefix("sha256-") }.count == 1, "\(tags)")
+    }
+
+    @Test("token mode: oci.mount_from mounts what the base repository holds, one token carrying both; without pull there, blobs are uploaded")
+    func mountFrom() throws {
+        let tokens = try RegistryTokenServer(users: [.init("alice", password: Self.password),
+                                                     .init("bob", password: Self.password, repositories: ["org/base": []])],
+                                             anonymousActions: [])
+        let registry = try DistributionRegistry.start(auth: tokens.registryAuth)
+        let sandbox = Sandbox("oci-auth")
+        let login = { (user: String) in "    username: \(user)\n    password_env: REGISTRY_PASSWORD\n    mount_from: [org/base]" }
+        setUp(sandbox, registry: registry, publisherExtra: login("alice"), clientExtra: "")
+        for (name, repository, user) in [("base", "org/base", "alice"), ("bob", "org/bobs", "bob")] {
+            sandbox.write("\(name).yaml", """
+                model_sync:
+                  models_dir: publisher/models
+                  store_dir: \(name)/store
+                  oci:
+                    reference: "\(registry.host)/\(repository)"
+                \(login(user))
+                """)
+        }
+        var cli = sandbox.cli
+        cli.environment["REGISTRY_PASSWORD"] = Self.password
+        let base = try cli.run(["publish", "--config", "base.yaml", "--json"])
+        #expect(base.status == 0, "\(base.stderr)")
+        // Blob uploads the registry completed in a repository (the closing PUT of each session).
+        let uploads = { (repository: String) in
+            String(decoding: registry.directory.read("registry.log"), as: UTF8.self).split(separator: "\n")
+                .filter { $0.contains("response completed") && $0.contains("http.request.method=PUT")
+                    && $0.contains("http.request.uri=\"/v2/\(repository)/blobs/uploads/") }.count
+        }
+        #expect(uploads("org/base") == 3, "two files and the config blob")
+
+        let mounted = try cli.run(["publish", "--config", "publisher.yaml", "--json"])
+        #expect(mounted.status == 0, "\(mounted.stderr)")
+        #expect(uploads("org/models") == 1, "only the config blob (not in a layer, so not mounted) is sent")
+        #expect(try tokens.requests().contains {
+            $0.user == "alice" && $0.scopes == ["repository:org/models:pull,push", "repository:org/base:pull"]
+        })
+
+        let uploaded = try cli.run(["publish", "--config", "bob.yaml", "--json"])
+        #expect(uploaded.status == 0, "\(uploaded.stderr)")
+        #expect(uploads("org/bobs") == 3, "bob may not read org/base: every blob is uploaded")
+        var client = sandbox.cli
+        client.environment["REGISTRY_PASSWORD"] = Self.password
+        sandbox.write("bob-client.yaml", """
+            model_sync:
+              models_dir: bob-client/models
+              store_dir: bob-client/store
+              oci:
+                reference: "\(registry.host)/org/bobs"
+                username: bob
+                password_env: REGISTRY_PASSWORD
+            """)
+        let pulled = try client.run(["pull", "--config", "bob-client.yaml", "--json"])
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        #expect(OCITools.files(in: sandbox.path + "/bob-client/models") == Self.files)
     }
 
     @Test("token mode: a wrong password is exit 4 naming the registry and the token endpoint, never the password")

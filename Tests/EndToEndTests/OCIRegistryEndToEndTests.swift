@@ -143,8 +143,7 @@ struct OCIRegistryEndToEndTests {
         let fixture = try OCIFixture(files: 2)
         let v1 = try #require(try fixture.publish().json["manifest"] as? String)
         fixture.sandbox.write("publisher/models/set/file0.bin", pseudoRandomBytes(count: 1000, seed: 7))
-        // The created annotation has second resolution: keep the two publishes apart.
-        sleep(1)
+        // Right after: the created annotation orders publishes within one second.
         let v2 = try #require(try fixture.publish().json["manifest"] as? String)
         let versions = try fixture.sandbox.cli.run(["versions", "--config", "client.yaml", "--json"])
         #expect(versions.status == 0, "\(versions.stderr)")
@@ -163,26 +162,29 @@ struct OCIRegistryEndToEndTests {
         #expect(unknown.status == 2, "\(unknown.stderr)")
     }
 
-    @Test("gc --registry deletes the image manifests beyond keep_manifests, never the channel's")
+    @Test("gc --registry deletes the image manifests beyond keep_manifests, never the channel's; sets published within one second keep their order")
     func registryGC() throws {
-        let fixture = try OCIFixture(files: 1, extraPublisherYAML: "  registry:\n    keep_manifests: 1\n")
+        let fixture = try OCIFixture(files: 1, extraPublisherYAML: "  registry:\n    keep_manifests: 2\n")
         var manifests: [String] = []
-        for round in 0..<3 {
+        // Back to back, several within each second: created is written to the microsecond.
+        for round in 0..<5 {
             fixture.sandbox.write("publisher/models/set/file0.bin", pseudoRandomBytes(count: 500 + round, seed: 10))
             manifests.append(try #require(try fixture.publish().json["manifest"] as? String))
-            sleep(1)
         }
+        let listed = try fixture.sandbox.cli.run(["versions", "--config", "client.yaml", "--json"])
+        #expect((listed.json["versions"] as? [[String: Any]] ?? []).compactMap { $0["manifest"] as? String } == manifests.reversed())
         let dry = try fixture.sandbox.cli.run(["gc", "--registry", "--dry-run", "--config", "publisher.yaml", "--json"])
         #expect(dry.status == 0, "\(dry.stderr)")
-        #expect((dry.json["manifests_removed"] as? [String])?.count == 2)
+        #expect((dry.json["manifests_removed"] as? [String])?.count == 3)
         let collected = try fixture.sandbox.cli.run(["gc", "--registry", "--config", "publisher.yaml", "--json"])
         #expect(collected.status == 0, "\(collected.stderr)")
-        #expect(Set(collected.json["manifests_removed"] as? [String] ?? []) == Set(manifests.prefix(2)))
-        #expect(collected.json["manifests_kept"] as? [String] == [manifests[2]])
+        #expect(Set(collected.json["manifests_removed"] as? [String] ?? []) == Set(manifests.prefix(3)))
+        #expect(collected.json["manifests_kept"] as? [String] == [manifests[4], manifests[3]])
         let versions = try fixture.sandbox.cli.run(["versions", "--config", "client.yaml", "--json"])
-        #expect((versions.json["versions"] as? [[String: Any]] ?? []).compactMap { $0["manifest"] as? String } == [manifests[2]])
+        #expect((versions.json["versions"] as? [[String: Any]] ?? []).compactMap { $0["manifest"] as? String }
+                == [manifests[4], manifests[3]])
         let pulled = try fixture.pull()
-        #expect(pulled.status == 0 && pulled.json["manifest"] as? String == manifests[2], "\(pulled.stderr)")
+        #expect(pulled.status == 0 && pulled.json["manifest"] as? String == manifests[4], "\(pulled.stderr)")
     }
 
     @Test("a registry serving bytes that do not match their digest: exit 3, the active set untouched")

@@ -44,12 +44,12 @@ struct OCISetMappingTests {
         #expect(image.artifactType == OCISetMapping.artifactType)
         #expect(image.layers.map(\.title) == manifest.files.map(\.path) + ["channels/latest.release.json"])
         #expect(image.layers.last?.mediaType == OCISetMapping.signatureMediaType)
-        #expect(image.annotations?[OCIImageManifest.createdAnnotation] == "2026-01-01T00:00:00Z")
+        #expect(image.annotations?[OCIImageManifest.createdAnnotation] == "2026-01-01T00:00:00.000000Z")
 
         let bytes = image.canonicalBytes
         #expect(bytes == image.canonicalBytes)
         let text = String(decoding: bytes, as: UTF8.self)
-        #expect(text.hasPrefix(#"{"annotations":{"org.opencontainers.image.created":"2026-01-01T00:00:00Z"},"artifactType":"application/vnd.model-sync.set.v1","config":"#))
+        #expect(text.hasPrefix(#"{"annotations":{"org.opencontainers.image.created":"2026-01-01T00:00:00.000000Z"},"artifactType":"application/vnd.model-sync.set.v1","config":"#))
         #expect(!text.contains("\\/") && !text.contains("\n") && !text.contains(": "))
 
         let decoded = try OCIImageManifest.decode(bytes, mediaType: OCIImageManifest.mediaType, what: Self.what)

@@ -20,12 +20,17 @@ public final class RegistryTokenServer: @unchecked Sendable {
         public var password: String
         /// The repository actions granted (`pull`, `push`, `delete`).
         public var actions: [String]
+        /// The actions granted on the repositories named here, instead of ``actions``.
+        public var repositories: [String: [String]]
 
-        /// A user with a password and the actions granted (`["pull", "push", "delete"]`).
-        public init(_ name: String, password: String, actions: [String] = ["pull", "push", "delete"]) {
+        /// A user with a password and the actions granted (`["pull", "push", "delete"]`), on the repositories
+        /// of `repositories` those it lists.
+        public init(_ name: String, password: String, actions: [String] = ["pull", "push", "delete"],
+                    repositories: [String: [String]] = [:]) {
             self.name = name
             self.password = password
             self.actions = actions
+            self.repositories = repositories
         }
     }
 
@@ -86,7 +91,9 @@ public final class RegistryTokenServer: @unchecked Sendable {
         var config: [String: Any] = [
             "cert_out": rootCertBundle, "issuer": issuer, "anonymous": anonymousActions,
             "refresh_tokens": refreshTokens, "field": field,
-            "users": Dictionary(uniqueKeysWithValues: users.map { ($0.name, ["password": $0.password, "actions": $0.actions]) }),
+            "users": Dictionary(uniqueKeysWithValues: users.map {
+                ($0.name, ["password": $0.password, "actions": $0.actions, "repositories": $0.repositories] as [String: Any])
+            }),
         ]
         config["expires_in"] = expiresIn ?? NSNull()
         let configPath = directory.write("config.json", Array(try JSONSerialization.data(withJSONObject: config)))

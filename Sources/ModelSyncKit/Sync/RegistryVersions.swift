@@ -49,7 +49,7 @@ public struct RegistryVersions {
 
     /// The sets published under the OCI registry's digest tags, newest first by their `created` annotation.
     private func listOCI(limit: Int) throws -> [Version] {
-        let sets = try workspace.ociRegistry().publishedSets().prefix(limit)
+        let sets = try workspace.ociRegistry().publishedSets(channel: workspace.config.oci.channel).prefix(limit)
         let generations = try workspace.existingStoreForReading().map { Generations(store: $0, modelsDir: workspace.modelsDir) }
         let active = try generations?.activeManifest()
         return try sets.map { set in

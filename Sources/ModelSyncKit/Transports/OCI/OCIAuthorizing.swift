@@ -1,19 +1,31 @@
 /// What a registry request may do to a repository, as the distribution token protocol names it:
-/// `repository:<name>:<actions>` (`pull`, `push`, `delete`).
+/// `repository:<name>:<actions>` (`pull`, `push`, `delete`), with the scopes on other repositories the same
+/// token must carry (a cross-repository mount needs `pull` on its source as well as `pull,push` here).
 public struct OCIScope: Sendable, Hashable, CustomStringConvertible {
     /// The repository, without the registry host (`team/models`).
     public let repository: String
     /// The actions, in the order given (`["pull", "push"]`).
     public let actions: [String]
+    /// Scopes on other repositories one token must grant too (`repository:team/base:pull` for a mount).
+    public let also: [OCIScope]
 
-    /// A scope on `repository` for `actions`.
-    public init(repository: String, actions: [String]) {
+    /// A scope on `repository` for `actions`, and the scopes of other repositories in `also`.
+    public init(repository: String, actions: [String], also: [OCIScope] = []) {
         self.repository = repository
         self.actions = actions
+        self.also = also
     }
 
-    /// `repository:team/models:pull,push`, the `scope` parameter of a token request.
-    public var description: String { "repository:\(repository):\(actions.joined(separator: ","))" }
+    /// `repository:team/models:pull,push`, one `scope` parameter of a token request.
+    var single: String { "repository:\(repository):\(actions.joined(separator: ","))" }
+
+    /// The `scope` parameters of a token request, this repository's first: one each, as the token protocol
+    /// asks for several resources (`scope=repository:a:pull,push&scope=repository:b:pull`).
+    public var parameters: [String] { [single] + also.map(\.single) }
+
+    /// The parameters joined by spaces, as a challenge's `scope` and an OAuth2 `scope` field list them
+    /// (`repository:team/models:pull,push repository:team/base:pull`); tokens are kept under it.
+    public var description: String { parameters.joined(separator: " ") }
 }
 
 /// Supplies the `Authorization` header of registry requests: a request goes out with

@@ -85,19 +85,42 @@ extension OCIClient {
     /// Tries `POST …/blobs/uploads/?mount=<digest>&from=<repository>` for each of ``OCIClientOptions/mountFrom``.
     /// A registry that cannot mount answers 202 with a new session: only the last one is kept, the others
     /// are cancelled.
+    ///
+    /// The request's token must carry `pull` on the source as well as `pull,push` here (``mountScope(from:)``),
+    /// or a registry cannot let the blob be read across. A source these credentials may not read (401 or 403
+    /// once the challenge was answered, or a token endpoint that refuses the pair) is not tried again by this
+    /// client: the blob is uploaded as if no mount had been asked for.
     func mount(_ digest: Digest, what: String) throws -> MountOutcome {
         var opened: OCIUploadSession?
-        for source in options.mountFrom where source != reference.repository {
-            if let previous = opened { cancelUpload(previous) }
+        let refused = mountRefused.withLock { $0 }
+        for source in options.mountFrom where source != reference.repository && !refused.contains(source) {
             let url = "\(repositoryURL)/blobs/uploads/?mount=\(digest)&from=\(source)"
-            let response = try send(HTTPRequest(method: "POST", url: url), scope: pushScope, what: what)
+            let response: HTTPResponse
+            do {
+                response = try send(HTTPRequest(method: "POST", url: url), scope: mountScope(from: source), what: what)
+            } catch is OCIAuthError {
+                _ = mountRefused.withLock { $0.insert(source) }
+                continue
+            }
             switch response.status {
-            case 201: return .mounted
-            case 202: opened = try session(from: response, url: url, what: what)
+            case 201:
+                if let previous = opened { cancelUpload(previous) }
+                return .mounted
+            case 202:
+                if let previous = opened { cancelUpload(previous) }
+                opened = try session(from: response, url: url, what: what)
+            case 401, 403:
+                _ = mountRefused.withLock { $0.insert(source) }
             default: throw OCIError.answer(response, method: "POST", url: url, what: what)
             }
         }
         return opened.map { .opened($0) } ?? .none
+    }
+
+    /// A mount from `source`: `pull,push` here and `pull` there, in one token (two `scope` parameters).
+    func mountScope(from source: String) -> OCIScope {
+        OCIScope(repository: reference.repository, actions: ["pull", "push"],
+                 also: [OCIScope(repository: source, actions: ["pull"])])
     }
 
     /// `POST …/blobs/uploads/`: a new, empty session.

@@ -5,8 +5,9 @@ import Foundation
 /// Range), manifests, tags and deletes (https://github.com/opencontainers/distribution-spec/blob/main/spec.md).
 ///
 /// - Every request asks ``OCIAuthorizing/authorization(for:)`` for its scope (`pull` for reads, `pull,push`
-///   for writes, `delete` for deletes); a 401 with `WWW-Authenticate` is answered through
-///   ``OCIAuthorizing/answer(challenge:scope:)`` and the request retried once with that header.
+///   for writes and `pull` on the source as well for a mount, `delete` for deletes); a 401 with
+///   `WWW-Authenticate` is answered through ``OCIAuthorizing/answer(challenge:scope:)`` and the request
+///   retried once with that header.
 /// - The `Authorization` header goes only to the registry's origin: a redirect to blob storage (an S3-style
 ///   presigned URL) or an upload URL on another host gets none (``HTTPClient``'s redirect policy).
 /// - Blob transfers run ``OCIClientOptions/concurrency`` at a time on their own threads
@@ -47,6 +48,9 @@ public final class OCIClient: Sendable {
     /// Set once the registry (or its blob storage) answered a range request with the whole body: later
     /// blobs come in one stream.
     let rangesIgnored = Locked(false)
+    /// The ``OCIClientOptions/mountFrom`` repositories the registry refused these credentials a mount from:
+    /// their blobs are uploaded without asking again.
+    let mountRefused = Locked(Set<String>())
 
     /// A client for `reference`. `http` gives the timeouts and retries (its URL policy and CA bundle are
     /// replaced from `options`); a plain-HTTP registry must be on this machine unless `options.insecure`.

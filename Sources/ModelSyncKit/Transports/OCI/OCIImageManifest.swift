@@ -72,8 +72,30 @@ public struct OCIImageManifest: Codable, Sendable, Hashable {
         return Array(try! encoder.encode(self))
     }
 
-    /// `org.opencontainers.image.created`, when present and RFC 3339.
-    public var created: Date? { annotations?[Self.createdAnnotation].flatMap { Date(rfc3339: $0) } }
+    /// `org.opencontainers.image.created`, when present and RFC 3339 (``parseCreated(_:)``).
+    public var created: Date? { annotations?[Self.createdAnnotation].flatMap(Self.parseCreated) }
+
+    /// `date` as publishes write `org.opencontainers.image.created`: RFC 3339 in UTC to the microsecond
+    /// (`2026-11-30T01:09:01.048213Z`), so sets published within one second still order by time.
+    public static func createdStamp(_ date: Date) -> String {
+        let seconds = (date.timeIntervalSince1970).rounded(.down)
+        let micros = min(999_999, Int(((date.timeIntervalSince1970 - seconds) * 1_000_000).rounded(.down)))
+        let whole = Date(timeIntervalSince1970: seconds).rfc3339
+        let fraction = String(micros)
+        return whole.dropLast() + "." + String(repeating: "0", count: 6 - fraction.count) + fraction + "Z"
+    }
+
+    /// Parses a `created` annotation: RFC 3339 with or without fractional seconds (any number of digits), so
+    /// sets stamped to the second by earlier publishes, or by other tools, still order; nil for anything else.
+    public static func parseCreated(_ text: String) -> Date? {
+        // The fraction is cut out and added back: the whole-second form is the one the RFC 3339 parser reads.
+        guard let time = text.firstIndex(where: { $0 == "T" || $0 == "t" }),
+              let dot = text[time...].firstIndex(of: ".") else { return Date(rfc3339: text) }
+        let digits = text[text.index(after: dot)...].prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, let fraction = Double("0." + digits.prefix(9)),
+              let whole = Date(rfc3339: String(text[..<dot] + text[digits.endIndex...])) else { return nil }
+        return whole.addingTimeInterval(fraction)
+    }
 
     /// Decodes manifest bytes a registry served for `what` (a tag or digest, for messages); a document that is
     /// not an image manifest (an index, a schema 1 manifest, not JSON) is an ``IntegrityError``.

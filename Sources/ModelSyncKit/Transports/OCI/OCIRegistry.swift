@@ -40,6 +40,14 @@ public protocol OCIRepository: AnyObject, Sendable {
     func deleteManifest(_ digest: Digest) throws
     /// Every tag of the repository.
     func tags() throws -> [String]
+    /// How many requests may run at once when many are needed (`oci.concurrency`); ``fetchManifest(_:)`` is
+    /// then called from that many threads.
+    var concurrency: Int { get }
+}
+
+extension OCIRepository {
+    /// One at a time, for a repository that does not say it can serve more.
+    public var concurrency: Int { 1 }
 }
 
 /// A model-sync registry in one repository of an OCI registry (docs/cli.md, *OCI registry*): a channel is a
@@ -83,11 +91,16 @@ public final class OCIRegistry {
     /// The image manifest `reference` (a tag) names and the set it describes; nil when the tag does not exist.
     func readSet(_ reference: String) throws -> (stored: OCIStoredManifest, set: OCISetMapping.ReadSet)? {
         guard let stored = try repository.fetchManifest(reference) else { return nil }
-        let what = "\(name):\(reference)"
-        let image = try OCIImageManifest.decode(stored.bytes, mediaType: stored.mediaType, what: what)
-        let set = try OCISetMapping.read(image, what: what)
+        let set = try Self.decodeSet(stored, what: "\(name):\(reference)")
         sets[set.digest] = set
         return (stored, set)
+    }
+
+    /// The set an image manifest describes; `what` names it in messages. Touches no state, so listings may
+    /// decode on several threads.
+    static func decodeSet(_ stored: OCIStoredManifest, what: String) throws(IntegrityError) -> OCISetMapping.ReadSet {
+        let image = try OCIImageManifest.decode(stored.bytes, mediaType: stored.mediaType, what: what)
+        return try OCISetMapping.read(image, what: what)
     }
 
     /// The set of manifest `digest`: one read before, else the one its digest tag names.
@@ -219,6 +232,9 @@ extension OCIClient: OCIRepository {
     public func uploadBlobs(_ entries: [ManifestEntry], from outgoing: OutgoingBlobs) throws -> OCIPushSummary {
         try putBlobs(entries, from: outgoing)
     }
+
+    /// ``OCIClientOptions/concurrency``.
+    public var concurrency: Int { options.concurrency }
 
     /// ``manifest(_:)``.
     public func fetchManifest(_ reference: String) throws -> OCIStoredManifest? {

@@ -76,7 +76,7 @@ public enum OCISetMapping {
                           annotations: [OCIImageManifest.titleAnnotation: signature.path])
         }
         return OCIImageManifest(artifactType: artifactType, config: config, layers: layers,
-                                annotations: [OCIImageManifest.createdAnnotation: created.rfc3339])
+                                annotations: [OCIImageManifest.createdAnnotation: OCIImageManifest.createdStamp(created)])
     }
 
     /// Reads the set `image` describes; `what` names it in messages (`127.0.0.1:5000/models:latest`).

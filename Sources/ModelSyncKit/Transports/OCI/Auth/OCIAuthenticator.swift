@@ -71,7 +71,7 @@ public final class OCIAuthenticator: OCIAuthorizing, @unchecked Sendable {
         if basic { return credentials?.basicAuthorization }
         let time = now()
         if let cached, !cached.needsRefresh(at: time) { return "Bearer " + cached.value }
-        if let endpoint, let token = try? refreshToken(endpoint: endpoint, scopes: [key], key: key) {
+        if let endpoint, let token = try? refreshToken(endpoint: endpoint, scopes: scope.parameters, key: key) {
             return "Bearer " + token.value
         }
         if let cached, cached.isUsable(at: time) { return "Bearer " + cached.value }
@@ -103,23 +103,24 @@ public final class OCIAuthenticator: OCIAuthorizing, @unchecked Sendable {
         return nil
     }
 
-    /// The scopes to ask a token for: `scope` with the actions the challenge adds for its repository (the
-    /// registry lists actions in no fixed order: `push,pull`), then the challenge's other scopes (a mount's
-    /// source repository).
+    /// The scopes to ask a token for: `scope`'s parameters with the actions the challenge adds for each of
+    /// their repositories (the registry lists actions in no fixed order: `push,pull`), then the challenge's
+    /// other scopes (a mount's source repository, when the request did not name it).
     static func merge(_ scope: OCIScope, with challenged: [String]) -> [String] {
-        var actions = scope.actions
+        var merged: [(repository: String, actions: [String])] = ([scope] + scope.also).map { ($0.repository, $0.actions) }
         var others: [String] = []
-        let prefix = "repository:\(scope.repository):"
         for text in challenged {
-            if text.hasPrefix(prefix), !text.dropFirst(prefix.count).contains(":") {
-                for action in text.dropFirst(prefix.count).split(separator: ",").map(String.init) where !actions.contains(action) {
-                    actions.append(action)
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+            if parts.count == 3, parts[0] == "repository",
+               let index = merged.firstIndex(where: { $0.repository == parts[1] }) {
+                for action in parts[2].split(separator: ",").map(String.init) where !merged[index].actions.contains(action) {
+                    merged[index].actions.append(action)
                 }
             } else if !others.contains(text) {
                 others.append(text)
             }
         }
-        return [OCIScope(repository: scope.repository, actions: actions).description] + others
+        return merged.map { OCIScope(repository: $0.repository, actions: $0.actions).description } + others
     }
 
     /// A token for `key` from `endpoint`, unless another thread fetched one while this one waited.
