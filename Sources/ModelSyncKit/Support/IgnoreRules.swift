@@ -136,16 +136,18 @@ struct IgnoreRules: Sendable {
             if let quick = rule.quick, let name = path.last, rule.matchesAnyDepth || path.count == 1 {
                 return quick.matches(name)
             }
-            if rule.matchesAnyDepth { return Self.matches(rule.segments, path.suffix(rule.segments.count)) }
-            return Self.matches(rule.segments, path[...])
+            if rule.matchesAnyDepth { return Self.matches(rule.segments[...], path.suffix(rule.segments.count)) }
+            return Self.matches(rule.segments[...], path[...])
         }
     }
 
-    /// Segment-wise glob match, `**` matching zero or more whole segments.
-    private static func matches(_ pattern: [String], _ path: ArraySlice<String>) -> Bool {
+    /// Segment-wise glob match, `**` matching zero or more whole segments. Slices all the way down: a walk
+    /// matches every path of a folder against every rule, and copying the pattern at each step would allocate
+    /// per segment.
+    private static func matches(_ pattern: ArraySlice<String>, _ path: ArraySlice<String>) -> Bool {
         guard let first = pattern.first else { return path.isEmpty }
         if first == "**" {
-            let rest = Array(pattern.dropFirst())
+            let rest = pattern.dropFirst()
             if rest.isEmpty { return true }
             var tail = path
             while true {
@@ -155,6 +157,6 @@ struct IgnoreRules: Sendable {
             }
         }
         guard let name = path.first, fnmatch(first, name, 0) == 0 else { return false }
-        return matches(Array(pattern.dropFirst()), path.dropFirst())
+        return matches(pattern.dropFirst(), path.dropFirst())
     }
 }
