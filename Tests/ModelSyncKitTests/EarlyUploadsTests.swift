@@ -62,4 +62,63 @@ import Testing
         // Sent: ok3, ok5, ok7 (the failures and the one already there do not count).
         #expect(uploads.sent.objects == 3 && uploads.sent.bytes == 3)
     }
+
+    @Test("through Git LFS, each large object is on the server before the import returns, and its bytes are sent once")
+    func lfsUploadsDuringImport() throws {
+        let server = try GiftlessServer()
+        let directory = TemporaryDirectory("early-lfs")
+        let root = directory.path
+        #expect(gitCLI(["init", "-q", "--bare", "-b", "main", root + "/registry.git"], in: root).status == 0)
+        #expect(gitCLI(["clone", "-q", root + "/registry.git", root + "/repo"], in: root).status == 0)
+        let large = pseudoRandomBytes(count: 3 << 20, seed: 11)
+        let other = pseudoRandomBytes(count: (2 << 20) + 5, seed: 12)
+        let small = pseudoRandomBytes(count: 1000, seed: 13)
+        directory.write("models/large.bin", large)
+        directory.write("models/other.bin", other)
+        directory.write("models/small.bin", small)
+        directory.write("config.yaml", """
+            model_sync:
+              models_dir: \(root)/models
+              store_dir: \(root)/store
+              repo_dir: \(root)/repo
+              git:
+                author_name: Publisher
+                author_email: publisher@example.invalid
+                lfs: true
+                lfs_url: \(server.url)
+                username: _jwt
+                token_env: LFS_TOKEN
+            """)
+        let workspace = try Workspace.resolve(configPath: root + "/config.yaml", modelsDir: nil, storeDir: nil, envFile: nil,
+                                              processEnvironment: ["LFS_TOKEN": server.token])
+        let largeOIDs = [large, other].map { SHA256.hash($0).hex }
+        let smallOID = SHA256.hash(small).hex
+        // Still inside the import (the store lock held): the large objects must reach the server now, or never
+        // before the engine's turn. Waits a bounded time for them; the small one must not have left yet.
+        let duringImport = Mutex<(large: Set<String>, small: Bool)>(([], false))
+        var publisher = Publisher(workspace: workspace)
+        publisher.afterImport = {
+            let deadline = Date().addingTimeInterval(30)
+            var arrived = Set<String>()
+            while Date() < deadline {
+                arrived = Set(largeOIDs.filter { !server.uploads(of: $0).isEmpty })
+                if arrived.count == largeOIDs.count { break }
+                usleep(20_000)
+            }
+            let smallSent = !server.uploads(of: smallOID).isEmpty
+            duringImport.withLock { $0 = (arrived, smallSent) }
+        }
+        let published = try publisher.publish()
+        let seen = duringImport.withLock { $0 }
+        #expect(seen.large == Set(largeOIDs))
+        #expect(!seen.small)
+        // Each object once: the engine's batch found the large ones present and sent only the small one.
+        for oid in largeOIDs + [smallOID] {
+            #expect(server.uploads(of: oid).count == 1, "\(oid)")
+        }
+        #expect(server.storedObject(largeOIDs[0]) == large && server.storedObject(largeOIDs[1]) == other)
+        #expect(published.result == .published)
+        #expect(published.newObjects == 3)
+        #expect(published.newBytes == UInt64(large.count + other.count + small.count))
+    }
 }
