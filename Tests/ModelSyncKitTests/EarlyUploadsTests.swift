@@ -65,38 +65,20 @@ import Testing
 
     @Test("through Git LFS, each large object is on the server before the import returns, and its bytes are sent once")
     func lfsUploadsDuringImport() throws {
-        let server = try GiftlessServer()
-        let directory = TemporaryDirectory("early-lfs")
-        let root = directory.path
-        #expect(gitCLI(["init", "-q", "--bare", "-b", "main", root + "/registry.git"], in: root).status == 0)
-        #expect(gitCLI(["clone", "-q", root + "/registry.git", root + "/repo"], in: root).status == 0)
+        let fixture = try LFSRegistryFixture()
+        let server = fixture.server
         let large = pseudoRandomBytes(count: 3 << 20, seed: 11)
         let other = pseudoRandomBytes(count: (2 << 20) + 5, seed: 12)
         let small = pseudoRandomBytes(count: 1000, seed: 13)
-        directory.write("models/large.bin", large)
-        directory.write("models/other.bin", other)
-        directory.write("models/small.bin", small)
-        directory.write("config.yaml", """
-            model_sync:
-              models_dir: \(root)/models
-              store_dir: \(root)/store
-              repo_dir: \(root)/repo
-              git:
-                author_name: Publisher
-                author_email: publisher@example.invalid
-                lfs: true
-                lfs_url: \(server.url)
-                username: _jwt
-                token_env: LFS_TOKEN
-            """)
-        let workspace = try Workspace.resolve(configPath: root + "/config.yaml", modelsDir: nil, storeDir: nil, envFile: nil,
-                                              processEnvironment: ["LFS_TOKEN": server.token])
+        fixture.writeModel("large.bin", large)
+        fixture.writeModel("other.bin", other)
+        fixture.writeModel("small.bin", small)
         let largeOIDs = [large, other].map { SHA256.hash($0).hex }
         let smallOID = SHA256.hash(small).hex
         // Still inside the import (the store lock held): the large objects must reach the server now, or never
         // before the engine's turn. Waits a bounded time for them; the small one must not have left yet.
         let duringImport = Mutex<(large: Set<String>, small: Bool)>(([], false))
-        var publisher = Publisher(workspace: workspace)
+        var publisher = Publisher(workspace: fixture.publisher)
         publisher.afterImport = {
             let deadline = Date().addingTimeInterval(30)
             var arrived = Set<String>()

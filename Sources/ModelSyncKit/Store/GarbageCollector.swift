@@ -12,6 +12,11 @@ public struct GCReport: Sendable {
     public var manifestsRemoved: [Digest] = []
     /// Temp files removed.
     public var tempFilesRemoved: [String] = []
+    /// Folders under `incoming/` left by pulls that no longer run, removed (never one in use).
+    public var stagedRemoved: [String] = []
+    /// The bytes of the temp files and staged downloads removed (not counted in ``bytesFreed``, which is the
+    /// objects').
+    public var leftoverBytesFreed: UInt64 = 0
 }
 
 /// Deletes the objects nothing needs any more: an object stays when a generation that is kept (active,
@@ -29,6 +34,13 @@ struct GarbageCollector {
         try countRemovableObjects(keeping: try objects(referencedBy: kept), into: &report)
         report.manifestsRemoved = dropped.sorted()
         report.tempFilesRemoved = try FileSystem.list(store.layout.tmp).sorted().map { store.layout.tmp + "/" + $0 }
+        report.leftoverBytesFreed = report.tempFilesRemoved.reduce(0) { $0 + IncomingFolders.bytes(under: $1) }
+        // A staged folder left over stays so (its owner is gone and no one takes it over): it may be judged
+        // now and removed after the index work.
+        let incoming = IncomingFolders(storeRoot: store.layout.root)
+        let staged = try incoming.judging { try incoming.leftovers() }
+        report.stagedRemoved = staged.map(\.path)
+        report.leftoverBytesFreed += staged.reduce(0) { $0 + $1.bytes }
         guard !dryRun else { return report }
         try remove(report)
         return report
@@ -104,7 +116,7 @@ struct GarbageCollector {
                                              reason: "removed \(report.objectsRemoved) objects, \(report.bytesFreed) bytes"))
         }
         for digest in report.removed { try store.objects.remove(digest) }
-        for path in report.tempFilesRemoved { try FileSystem.removeTree(path) }
+        for path in report.tempFilesRemoved + report.stagedRemoved { try FileSystem.removeTree(path) }
     }
 }
 
