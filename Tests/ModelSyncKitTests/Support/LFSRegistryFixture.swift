@@ -22,14 +22,19 @@ struct LFSRegistryFixture {
         client = try Self.workspace(root + "/client", server: server, extra: "  repo_url: \(root)/registry.git\n")
     }
 
+    /// The publisher's workspace with `git.lfs: false`: its blobs go into the git repository.
+    func publisherWithoutLFS() throws -> Workspace {
+        try Self.workspace(directory.path + "/publisher", server: server, extra: "", lfs: false)
+    }
+
     /// Writes `bytes` as `relative` in the publisher's models folder.
     func writeModel(_ relative: String, _ bytes: [UInt8]) {
         directory.write("publisher/models/" + relative, bytes)
     }
 
     /// A workspace under `base` whose git section names the LFS server with its JWT.
-    private static func workspace(_ base: String, server: GiftlessServer, extra: String) throws -> Workspace {
-        let config = base + ".yaml"
+    private static func workspace(_ base: String, server: GiftlessServer, extra: String, lfs: Bool = true) throws -> Workspace {
+        let config = base + (lfs ? "" : "-without-lfs") + ".yaml"
         try Data("""
             model_sync:
               models_dir: \(base)/models
@@ -38,7 +43,7 @@ struct LFSRegistryFixture {
             \(extra)  git:
                 author_name: Publisher
                 author_email: publisher@example.invalid
-                lfs: true
+                lfs: \(lfs)
                 lfs_url: \(server.url)
                 username: _jwt
                 token_env: LFS_TOKEN
