@@ -17,6 +17,8 @@ public struct GCReport: Sendable {
     /// The bytes of the temp files and staged downloads removed (not counted in ``bytesFreed``, which is the
     /// objects').
     public var leftoverBytesFreed: UInt64 = 0
+    /// Stat-cache rows dropped because their file is gone (a folder no import walks again).
+    public var cacheRowsRemoved = 0
 }
 
 /// Deletes the objects nothing needs any more: an object stays when a generation that is kept (active,
@@ -41,9 +43,21 @@ struct GarbageCollector {
         let staged = try incoming.judging { try incoming.leftovers() }
         report.stagedRemoved = staged.map(\.path)
         report.leftoverBytesFreed += staged.reduce(0) { $0 + $1.bytes }
+        let goneFiles = try cachedPathsOfGoneFiles()
+        report.cacheRowsRemoved = goneFiles.count
         guard !dryRun else { return report }
         try remove(report)
+        try store.index.transaction { try store.index.forgetCachedPaths(goneFiles) }
         return report
+    }
+
+    /// The stat cache's paths that no longer name a regular file. An import drops those under the folder it
+    /// walks; these are the rest, of folders no import walks again (a one-off `import`, a moved models folder).
+    private func cachedPathsOfGoneFiles() throws -> [String] {
+        try store.index.cachedPaths().filter { path in
+            guard let info = try? FileSystem.linkStatus(path) else { return true }
+            return !FileSystem.isRegular(info)
+        }
     }
 
     /// The manifests to keep (of a kept generation, pinned, or within the grace period) and the indexed

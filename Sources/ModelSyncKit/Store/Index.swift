@@ -288,6 +288,11 @@ final class Index {
         }
     }
 
+    /// Every path the stat cache holds a row for.
+    func cachedPaths() throws(SQLiteError) -> [String] {
+        try database.query("SELECT path FROM stat_cache") { $0.text(0) }
+    }
+
     /// Drops the stat-cache rows of `paths` (files that are gone).
     func forgetCachedPaths(_ paths: [String]) throws(SQLiteError) {
         guard !paths.isEmpty else { return }
