@@ -103,4 +103,36 @@ import Testing
         #expect(published.newObjects == 3)
         #expect(published.newBytes == UInt64(large.count + other.count + small.count))
     }
+
+    @Test("through Git LFS, a large object whose early upload is refused is sent by the engine and counted once")
+    func lfsEarlyFailureLeftToEngine() throws {
+        let server = try LoopbackHTTPServer()
+        let fixture = try LFSRegistryFixture()
+        let large = pseudoRandomBytes(count: 2 << 20, seed: 71)
+        let small = pseudoRandomBytes(count: 1000, seed: 72)
+        fixture.writeModel("large.bin", large)
+        fixture.writeModel("small.bin", small)
+        // The scripted server refuses the first PUT of each large object (422, not retried).
+        var publisher = Publisher(workspace: try fixture.publisher(lfsURL: server.baseURL + "/lfs/put-422-large"))
+        let largeOID = SHA256.hash(large).hex
+        let puts = { (oid: String) throws -> Int in
+            let response = try HTTPClient().send(HTTPRequest(url: server.baseURL + "/lfs-log?key=put-422-large"))
+            let records = try JSONSerialization.jsonObject(with: Data(response.body)) as? [[String: Any]] ?? []
+            return records.filter { $0["method"] as? String == "PUT" && ($0["path"] as? String)?.hasSuffix(oid) == true }.count
+        }
+        let refusedDuringImport = Mutex(false)
+        publisher.afterImport = {
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline, try puts(largeOID) == 0 { usleep(20_000) }
+            refusedDuringImport.withLock { $0 = (try? puts(largeOID)) == 1 }
+        }
+        let published = try publisher.publish()
+        #expect(refusedDuringImport.withLock { $0 })
+        #expect(published.result == .published)
+        #expect(published.newObjects == 2)
+        #expect(published.newBytes == UInt64(large.count + small.count))
+        // The refused early upload, then the engine's; the small one only ever went through the engine.
+        #expect(try puts(largeOID) == 2)
+        #expect(try puts(SHA256.hash(small).hex) == 1)
+    }
 }

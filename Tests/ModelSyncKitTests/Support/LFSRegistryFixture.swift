@@ -27,14 +27,20 @@ struct LFSRegistryFixture {
         try Self.workspace(directory.path + "/publisher", server: server, extra: "", lfs: false)
     }
 
+    /// The publisher's workspace uploading to another LFS server, at `lfsURL`.
+    func publisher(lfsURL: String) throws -> Workspace {
+        try Self.workspace(directory.path + "/publisher", server: server, extra: "", lfsURL: lfsURL)
+    }
+
     /// Writes `bytes` as `relative` in the publisher's models folder.
     func writeModel(_ relative: String, _ bytes: [UInt8]) {
         directory.write("publisher/models/" + relative, bytes)
     }
 
     /// A workspace under `base` whose git section names the LFS server with its JWT.
-    private static func workspace(_ base: String, server: GiftlessServer, extra: String, lfs: Bool = true) throws -> Workspace {
-        let config = base + (lfs ? "" : "-without-lfs") + ".yaml"
+    private static func workspace(_ base: String, server: GiftlessServer, extra: String, lfs: Bool = true,
+                                  lfsURL: String? = nil) throws -> Workspace {
+        let config = base + (lfs ? "" : "-without-lfs") + (lfsURL == nil ? "" : "-elsewhere") + ".yaml"
         try Data("""
             model_sync:
               models_dir: \(base)/models
@@ -44,7 +50,7 @@ struct LFSRegistryFixture {
                 author_name: Publisher
                 author_email: publisher@example.invalid
                 lfs: \(lfs)
-                lfs_url: \(server.url)
+                lfs_url: \(lfsURL ?? server.url)
                 username: _jwt
                 token_env: LFS_TOKEN
 
