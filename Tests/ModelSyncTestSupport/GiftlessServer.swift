@@ -138,7 +138,8 @@ public final class GiftlessServer: @unchecked Sendable {
     }
 
     /// giftless's app behind a WSGI layer that logs each request once it is answered and its body read:
-    /// `<arrival> <end> <method> <path> <status>`.
+    /// `<arrival> <end> <method> <path> <status>`. The answer is held whole before it is sent: test objects
+    /// are a few MiB.
     private static let loggingApp = """
         import os, threading, time
         import giftless.app
@@ -156,7 +157,12 @@ public final class GiftlessServer: @unchecked Sendable {
                 def recording(code, headers, exc_info=None):
                     status.append(code.split(" ")[0])
                     return start_response(code, headers, exc_info)
-                body = list(inner(environ, recording))
+                result = inner(environ, recording)
+                try:
+                    body = list(result)
+                finally:
+                    if hasattr(result, "close"):
+                        result.close()
                 line = "%.6f %.6f %s %s %s\\n" % (started, time.time(), environ["REQUEST_METHOD"],
                                                   environ.get("PATH_INFO", "") or "/", status[0] if status else "0")
                 with _lock, open(path, "a") as log:
