@@ -49,6 +49,7 @@ MODE is one of:
   drop-segment          the first GET of each object whose range starts past byte 0 sends half and closes
   stall                 the first GET of each object sends half and waits 30 s
   put-500               the first PUT of each object answers 500
+  put-422-large         the first PUT of each object over 1 MiB answers 422 (refused, not to be retried)
   put-stall             the first PUT of each object is neither read nor answered for 30 s
   expired, href-401     the first batch's actions have expired / their hrefs answer 401
   other-host            hrefs name localhost (another origin) with an X-Action-Token header
@@ -298,6 +299,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.command == "PUT":
             if mode == "put-500" and hit("put-" + oid) == 1:
                 return self.reply(500, b'{"message": "storage hiccup"}')
+            if mode == "put-422-large" and len(body) > 1 << 20 and hit("put-" + oid) == 1:
+                return self.reply(422, b'{"message": "refused this once"}')
             with LOCK:
                 LFS_OBJECTS[oid] = body
             return self.reply(200, b"")

@@ -51,6 +51,11 @@ struct GCCommand: GlobalOptionsCommand {
         let report = try store.collectGarbage(graceSeconds: graceSec ?? workspace.config.gc.graceSec, dryRun: dryRun)
         var lines = dryRun ? report.removed.map { "would remove \($0)" } : []
         lines.append((dryRun ? "would remove" : "removed") + " \(report.objectsRemoved) objects (\(Output.bytes(report.bytesFreed))), kept \(report.objectsKept)")
+        if !report.tempFilesRemoved.isEmpty || !report.stagedRemoved.isEmpty {
+            lines.append((dryRun ? "would remove" : "removed") + " \(report.tempFilesRemoved.count) temp files and "
+                         + "\(report.stagedRemoved.count) staged downloads of pulls no longer running "
+                         + "(\(Output.bytes(report.leftoverBytesFreed)))")
+        }
         output.result(GCOutput(report, dryRun: dryRun), text: lines.joined(separator: "\n"))
     }
 
@@ -76,6 +81,10 @@ struct GCOutput: Encodable {
     let bytesFreed: UInt64
     let objectsKept: Int
     let removed: [Digest]
+    /// Leftovers: temp files, folders of `<store>/incoming/` whose pull no longer runs, and their bytes.
+    let tempFilesRemoved: Int
+    let stagedRemoved: Int
+    let leftoverBytesFreed: UInt64
 
     enum CodingKeys: String, CodingKey {
         case removed
@@ -83,6 +92,9 @@ struct GCOutput: Encodable {
         case objectsRemoved = "objects_removed"
         case bytesFreed = "bytes_freed"
         case objectsKept = "objects_kept"
+        case tempFilesRemoved = "temp_files_removed"
+        case stagedRemoved = "staged_removed"
+        case leftoverBytesFreed = "leftover_bytes_freed"
     }
 
     init(_ report: GCReport, dryRun: Bool) {
@@ -91,6 +103,9 @@ struct GCOutput: Encodable {
         bytesFreed = report.bytesFreed
         objectsKept = report.objectsKept
         removed = report.removed
+        tempFilesRemoved = report.tempFilesRemoved.count
+        stagedRemoved = report.stagedRemoved.count
+        leftoverBytesFreed = report.leftoverBytesFreed
     }
 }
 

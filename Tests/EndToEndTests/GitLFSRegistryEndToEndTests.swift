@@ -187,6 +187,42 @@ struct GitLFSRegistryEndToEndTests {
         withExtendedLifetime(hosted) {}
     }
 
+    @Test("through Git LFS, large objects are uploaded while the import hashes the rest: each sent once, counted once")
+    func largeObjectsUploadEarlyThroughLFS() throws {
+        let hosted = try HostedRegistryFixture(lfs: true)
+        let server = try #require(hosted.lfsServer)
+        let large = pseudoRandomBytes(count: 3 << 20, seed: 21)
+        let other = pseudoRandomBytes(count: (2 << 20) + 5, seed: 22)
+        hosted.sandbox.write("publisher/models/set/large.bin", large)
+        hosted.sandbox.write("publisher/models/set/other.bin", other)
+        let published = try hosted.publish()
+        #expect(published.status == 0, "\(published.stderr)")
+        #expect(published.json["new_objects"] as? Int == 5)
+        #expect(published.json["new_bytes"] as? Int == large.count + other.count + 20_000 + 20_001 + 20_002)
+
+        let largeOIDs = [large, other].map { sha256Hex(Data($0)) }
+        let smallOIDs = (0..<3).map { sha256Hex(Data(pseudoRandomBytes(count: 20_000 + $0, seed: UInt64($0 + 1)))) }
+        // The server saw each object's bytes once: the engine's batch found the early ones present.
+        for oid in largeOIDs + smallOIDs {
+            #expect(server.uploads(of: oid).count == 1, "\(oid): \(server.uploads(of: oid).count) uploads")
+        }
+        // The large ones were done before the engine's turn began: before the small ones (which only the engine
+        // sends) even started.
+        let largeEnded = largeOIDs.compactMap { server.uploads(of: $0).first?.ended }.max() ?? .infinity
+        let smallStarted = smallOIDs.compactMap { server.uploads(of: $0).first?.started }.min() ?? 0
+        #expect(largeEnded < smallStarted, "large uploads ended at \(largeEnded), small ones started at \(smallStarted)")
+
+        let pulled = try hosted.pull()
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        #expect(hosted.sandbox.read("client/models/set/large.bin") == large)
+        // Nothing new: nothing uploaded, early or not.
+        let again = try hosted.publish()
+        #expect(again.json["result"] as? String == "up-to-date", "\(again.stdout)")
+        #expect(again.json["new_objects"] as? Int == 0)
+        for oid in largeOIDs { #expect(server.uploads(of: oid).count == 1) }
+        withExtendedLifetime(hosted) {}
+    }
+
     /// `git lfs …` in `directory` with the LFS server's URL (credentials in it, as git-lfs takes them).
     static func gitLFS(_ arguments: [String], in directory: String, hosted: HostedRegistryFixture) -> (status: Int32, output: String) {
         let server = hosted.lfsServer!

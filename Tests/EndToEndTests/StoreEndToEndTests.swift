@@ -109,6 +109,46 @@ struct StoreEndToEndTests {
         #expect(try sandbox.cli.run(["diff", digest, digest]).status == 0)
     }
 
+    @Test("fsck reports the staged downloads of a pull that no longer runs (exit 7); gc removes them and counts their bytes; a held folder stays")
+    func stagedDownloadsOfDeadPulls() throws {
+        let sandbox = Sandbox()
+        sandbox.write("models/a.bin", pseudoRandomBytes(count: 5000, seed: 1))
+        #expect(try sandbox.cli.run(["import"]).status == 0)
+        let store = sandbox.path + "/.model-sync"
+        let dead = "\(try FolderLockHolder.exitedProcessID())-0badf00d"
+        sandbox.write(".model-sync/incoming/\(dead)/objects/sha256/ab/abcd", pseudoRandomBytes(count: 4000, seed: 2))
+        sandbox.write(".model-sync/incoming/\(dead)/tmp/obj-1", pseudoRandomBytes(count: 96, seed: 3))
+        // A folder whose pull runs (in a process whose pid this one may not see): its lock keeps it.
+        let held = "\(try FolderLockHolder.exitedProcessID())-5ea1ed00"
+        sandbox.write(".model-sync/incoming/\(held)/objects/sha256/cd/cdef", [1, 2, 3])
+        let holder = try FolderLockHolder(store + "/incoming/" + held)
+        sandbox.write(".model-sync/tmp/obj-12345-678", [1, 2, 3, 4])
+
+        let found = try sandbox.cli.run(["fsck", "--json"])
+        #expect(found.status == 7)
+        let problems = (found.json["problems"] as? [String]) ?? []
+        #expect(problems.contains("leftover staged download \(store)/incoming/\(dead) (4096 bytes) of a pull that no longer runs"),
+                "\(problems)")
+        #expect(!problems.contains { $0.contains(held) })
+
+        let dry = try sandbox.cli.run(["gc", "--dry-run", "--json"])
+        #expect(dry.json["staged_removed"] as? Int == 1 && dry.json["temp_files_removed"] as? Int == 1, "\(dry.stdout)")
+        #expect(FileManager.default.fileExists(atPath: store + "/incoming/" + dead))
+        let gc = try sandbox.cli.run(["gc", "--json"])
+        #expect(gc.status == 0, "\(gc.stderr)")
+        #expect(gc.json["staged_removed"] as? Int == 1)
+        #expect(gc.json["leftover_bytes_freed"] as? Int == 4100)
+        #expect(gc.json["bytes_freed"] as? Int == 0)
+        #expect(!FileManager.default.fileExists(atPath: store + "/incoming/" + dead))
+        #expect(FileManager.default.fileExists(atPath: store + "/incoming/\(held)/objects/sha256/cd/cdef"))
+        #expect(try sandbox.cli.run(["fsck"]).status == 0)
+
+        holder.release()
+        let text = try sandbox.cli.run(["gc"])
+        #expect(text.stdout.contains("removed 0 temp files and 1 staged downloads of pulls no longer running"), "\(text.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: store + "/incoming/" + held))
+    }
+
     @Test("gc keeps recent manifests' objects within the grace period")
     func gcGrace() throws {
         let sandbox = Sandbox()

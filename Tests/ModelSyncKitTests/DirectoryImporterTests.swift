@@ -31,6 +31,52 @@ struct DirectoryImporterTests {
         #expect(third.newObjects == 1)
     }
 
+    @Test("an import drops the stat-cache rows of the files its walk no longer sees; unchanged files stay cached")
+    func statCacheForgetsDeletedFiles() throws {
+        let directory = TemporaryDirectory()
+        for index in 0..<12 {
+            directory.write("models/m\(index % 4)/w\(index).bin", pseudoRandomBytes(count: 10_000 + index, seed: UInt64(index)))
+        }
+        // Folders whose paths share the prefix `models` (before and after `/` in byte order), imported too.
+        directory.write("models-x/a.bin", pseudoRandomBytes(count: 100, seed: 50))
+        directory.write("models2/b.bin", pseudoRandomBytes(count: 100, seed: 51))
+        directory.write("models/kept-by-ignore.bin", pseudoRandomBytes(count: 100, seed: 52))
+        let store = try Store.open(at: directory.path + "/store", lockTimeout: 1)
+        let rows = { try store.index.database.query("SELECT COUNT(*) FROM stat_cache") { $0.int(0) }.first ?? -1 }
+        let later = Date().addingTimeInterval(60)
+        for folder in ["models", "models-x", "models2"] { _ = try store.importDirectory(directory.path + "/" + folder, now: later) }
+        #expect(try rows() == 15)
+
+        // Five files deleted (m0 left empty), one replaced by a folder; one more left out of the set.
+        for index in [0, 4, 8, 5] { try FileManager.default.removeItem(atPath: directory.path + "/models/m\(index % 4)/w\(index).bin") }
+        try FileManager.default.removeItem(atPath: directory.path + "/models/m1/w9.bin")
+        try FileManager.default.removeItem(atPath: directory.path + "/models/m2/w2.bin")
+        directory.write("models/m2/w2.bin/inner.bin", pseudoRandomBytes(count: 10_002, seed: 2))
+        directory.write("models/.modelsyncignore", "kept-by-ignore.bin\n")
+        let again = try store.importDirectory(directory.path + "/models", filtered: true, progress: nil, now: later,
+                                              hashStart: Int64(later.timeIntervalSince1970 * 1e9))
+        #expect(again.files == 7)
+        // Nothing unchanged was read again: only the file under its new path.
+        #expect(again.cachedFiles == 6)
+        #expect(again.newObjects == 0)
+        // 15 rows, less the six gone, plus the one new path; the ignored file's row stays (it is still there,
+        // and another import may list it), as do the other folders'.
+        #expect(try rows() == 10)
+        let paths = try store.index.database.query("SELECT path FROM stat_cache") { $0.text(0) }
+        #expect(paths.contains(directory.path + "/models/kept-by-ignore.bin"))
+        #expect(paths.contains(directory.path + "/models-x/a.bin") && paths.contains(directory.path + "/models2/b.bin"))
+        #expect(!paths.contains(directory.path + "/models/m0/w0.bin"))
+        let third = try store.importDirectory(directory.path + "/models", filtered: true, progress: nil, now: later,
+                                              hashStart: Int64(later.timeIntervalSince1970 * 1e9))
+        #expect(third.cachedFiles == 7 && third.manifest == again.manifest)
+
+        // The whole folder emptied: every row under it goes, the other folders' stay.
+        try FileManager.default.removeItem(atPath: directory.path + "/models")
+        try FileManager.default.createDirectory(atPath: directory.path + "/models", withIntermediateDirectories: false)
+        _ = try store.importDirectory(directory.path + "/models", now: later)
+        #expect(try rows() == 2)
+    }
+
     @Test("a file rewritten with the same size and an old mtime is hashed again (its ctime is recent)")
     func rewrittenWithOldMtime() throws {
         let directory = TemporaryDirectory()

@@ -104,6 +104,30 @@ struct GarbageCollectorTests {
         }
     }
 
+    @Test("gc drops the stat-cache rows of files that are gone from folders no import walks again, and no other")
+    func dropsStatCacheRowsOfGoneFiles() throws {
+        let directory = TemporaryDirectory()
+        directory.write("kept/a.bin", pseudoRandomBytes(count: 3_000, seed: 1))
+        directory.write("one-off/b.bin", pseudoRandomBytes(count: 3_000, seed: 2))
+        directory.write("one-off/sub/c.bin", pseudoRandomBytes(count: 3_000, seed: 3))
+        let store = try Store.open(at: directory.path + "/store", lockTimeout: 1)
+        // Hashed "a minute later" than the files were written, so they are cached.
+        for folder in ["kept", "one-off"] {
+            _ = try store.importDirectory(directory.path + "/" + folder, now: Date().addingTimeInterval(60))
+        }
+        #expect(try store.index.cachedPaths().count == 3)
+        try FileManager.default.removeItem(atPath: directory.path + "/one-off")
+
+        let dry = try store.collectGarbage(graceSeconds: 86_400, dryRun: true)
+        #expect(dry.cacheRowsRemoved == 2)
+        #expect(try store.index.cachedPaths().count == 3)
+        let real = try store.collectGarbage(graceSeconds: 86_400, dryRun: false)
+        #expect(real.cacheRowsRemoved == 2)
+        #expect(try store.index.cachedPaths() == [directory.path + "/kept/a.bin"])
+        // The folder still there is re-imported without reading its file.
+        #expect(try store.importDirectory(directory.path + "/kept", now: Date().addingTimeInterval(60)).cachedFiles == 1)
+    }
+
     @Test("a dry run counts what gc would remove and removes nothing, temp files included")
     func dryRun() throws {
         let fixture = try StoreFixture()

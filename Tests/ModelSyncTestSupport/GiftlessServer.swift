@@ -20,6 +20,8 @@ public final class GiftlessServer: @unchecked Sendable {
     /// A JWT allowing every object operation on the repository.
     public let token: String
     private let process = Process()
+    /// The file each request is logged to as it arrives and as it ends (``requests``).
+    private let requestLog: String
     /// The folder holding configuration, log and storage when the caller gave none; removed on deinit.
     private let owned: TemporaryDirectory?
 
@@ -62,11 +64,15 @@ public final class GiftlessServer: @unchecked Sendable {
 
             """.utf8).write(to: URL(fileURLWithPath: configPath))
         token = try Self.mintToken(secret: secret, repository: repository, venv: venv)
+        requestLog = directory + "/giftless-requests.log"
+        try Data(Self.loggingApp.utf8).write(to: URL(fileURLWithPath: directory + "/giftless_request_log.py"))
         port = LoopbackPort.unused()
         process.executableURL = URL(fileURLWithPath: venv + "/bin/waitress-serve")
-        process.arguments = ["--listen=127.0.0.1:\(port)", "--threads=8", "--call", "giftless.app:init_app"]
+        process.arguments = ["--listen=127.0.0.1:\(port)", "--threads=8", "--call", "giftless_request_log:init_app"]
         var environment = ProcessInfo.processInfo.environment
         environment["GIFTLESS_CONFIG_FILE"] = configPath
+        environment["GIFTLESS_REQUEST_LOG"] = requestLog
+        environment["PYTHONPATH"] = directory
         process.environment = environment
         let logPath = directory + "/giftless.log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
@@ -103,6 +109,70 @@ public final class GiftlessServer: @unchecked Sendable {
     public var storedObjects: [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: storage + "/" + repository)) ?? []).sorted()
     }
+
+    /// One request giftless served: when it arrived and when its answer was sent (seconds since 1970, the
+    /// machine's clock), its method, path and status.
+    public struct Request: Sendable {
+        public let started: Double
+        public let ended: Double
+        public let method: String
+        public let path: String
+        public let status: Int
+    }
+
+    /// Every request giftless answered so far, in the order they arrived.
+    public var requests: [Request] {
+        let text = (try? String(contentsOfFile: requestLog, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ")
+            guard fields.count == 5, let started = Double(fields[0]), let ended = Double(fields[1]),
+                  let status = Int(fields[4]) else { return nil }
+            return Request(started: started, ended: ended, method: String(fields[2]), path: String(fields[3]),
+                           status: status)
+        }.sorted { $0.started < $1.started }
+    }
+
+    /// The successful uploads (PUT) of the object `hex`, in the order they arrived.
+    public func uploads(of hex: String) -> [Request] {
+        requests.filter { $0.method == "PUT" && $0.path.hasSuffix("/" + hex) && (200...299).contains($0.status) }
+    }
+
+    /// giftless's app behind a WSGI layer that logs each request once it is answered and its body read:
+    /// `<arrival> <end> <method> <path> <status>`. The answer is held whole before it is sent: test objects
+    /// are a few MiB.
+    private static let loggingApp = """
+        import os, threading, time
+        import giftless.app
+
+        _lock = threading.Lock()
+
+        def init_app():
+            app = giftless.app.init_app()
+            inner = app.wsgi_app
+            path = os.environ["GIFTLESS_REQUEST_LOG"]
+
+            def logged(environ, start_response):
+                started = time.time()
+                status = []
+                def recording(code, headers, exc_info=None):
+                    status.append(code.split(" ")[0])
+                    return start_response(code, headers, exc_info)
+                result = inner(environ, recording)
+                try:
+                    body = list(result)
+                finally:
+                    if hasattr(result, "close"):
+                        result.close()
+                line = "%.6f %.6f %s %s %s\\n" % (started, time.time(), environ["REQUEST_METHOD"],
+                                                  environ.get("PATH_INFO", "") or "/", status[0] if status else "0")
+                with _lock, open(path, "a") as log:
+                    log.write(line)
+                return body
+
+            app.wsgi_app = logged
+            return app
+
+        """
 
     /// An HS256 JWT for the repository from the venv's PyJWT (what giftless itself verifies with).
     private static func mintToken(secret: String, repository: String, venv: String) throws -> String {

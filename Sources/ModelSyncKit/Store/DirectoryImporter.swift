@@ -161,7 +161,7 @@ extension Store {
         let fileCount = files.count
         Self.returnFreedMemory()  // the walk's entries
         var previous: [Digest?] = []
-        var digests = try cachedDigests(of: files, previous: &previous)
+        var (digests, vanished) = try cachedDigests(of: files, under: root, previous: &previous)
         let cachedCount = digests.count { $0 != nil }
         let pending = files.indices.filter { digests[$0] == nil }
         // Objects this import links, so that a failure (a full disk, most often) removes them again: an
@@ -185,6 +185,9 @@ extension Store {
             // One transaction: the hashed files' objects and stat cache, the manifest and the import event.
             let manifest = try index.transaction { () throws -> Manifest in
                 try recordHashed(files, at: pending, digests: entries, hashStart: hashStart, at: now)
+                // The rows of files the walk no longer sees go with it, or the cache would only ever grow.
+                try index.forgetCachedPaths(vanished)
+                vanished = []
                 // All the index needs of the walk is recorded: its list goes before the manifest's encoding is
                 // built, which keeps the peak memory of a folder of many small files down.
                 files = []
@@ -262,28 +265,40 @@ extension Store {
     /// files whose object is still present. The cache is read in one pass in path order and merged with the
     /// files, so that a large folder costs one statement rather than one query per file.
     ///
+    /// Also the paths of the cache's rows under `root` that the walk did not see and that no longer name a
+    /// regular file (deleted, renamed, replaced by a folder): the import drops them. A row of a file the walk
+    /// skipped but that is still there (left out of the set by `.modelsyncignore`, yet another import's) stays.
+    ///
     /// `previous` gets, for the files that must be hashed but whose path the cache knows with the same size,
     /// the digest it had then: such a file may still hold those bytes (a set copied afresh), which
     /// ``ObjectStore/storedDigest(ofFileAt:size:read:)`` settles without copying.
-    private func cachedDigests(of files: [ScannedFile], previous: inout [Digest?]) throws -> [Digest?] {
+    private func cachedDigests(of files: [ScannedFile], under root: String,
+                               previous: inout [Digest?]) throws -> (digests: [Digest?], vanished: [String]) {
         var digests = [Digest?](repeating: nil, count: files.count)
         previous = [Digest?](repeating: nil, count: files.count)
-        guard !files.isEmpty else { return digests }
         // Manifest order is the order of the absolute paths too, unless a name on disk is not in NFC.
         var order = Array(files.indices)
         let inPathOrder = zip(files, files.dropFirst()).allSatisfy { $0.pathPrecedes($1) }
         if !inPathOrder { order.sort { files[$0].pathPrecedes(files[$1]) } }
         var cursor = 0
-        try index.cachedEntries(from: files[order[0]].absolutePath, through: files[order[order.count - 1]].absolutePath) { key, text in
+        var unseen: [String] = []
+        try index.cachedEntries(under: root) { key, text in
             while cursor < order.count, files[order[cursor]].comparePath(with: key.path) < 0 { cursor += 1 }
-            guard cursor < order.count else { return }
+            guard cursor < order.count, files[order[cursor]].comparePath(with: key.path) == 0 else {
+                unseen.append(key.path)
+                return
+            }
             let file = files[order[cursor]]
             guard let digest = try? Digest(parsing: text) else { return }
             if file.matches(key) {
                 digests[order[cursor]] = digest
-            } else if file.size == key.size && file.comparePath(with: key.path) == 0 {
+            } else if file.size == key.size {
                 previous[order[cursor]] = digest
             }
+        }
+        let vanished = unseen.filter { path in
+            guard let info = try? FileSystem.linkStatus(path) else { return true }
+            return !FileSystem.isRegular(info)
         }
         // An object removed since (gc, a repaired store) is hashed again. Looked up from one open `objects/`
         // folder: a stat by absolute path walked the store's whole path for every file.
@@ -292,7 +307,7 @@ extension Store {
         for position in digests.indices {
             if let digest = digests[position], !objectExists(digest, in: folder) { digests[position] = nil }
         }
-        return digests
+        return (digests, vanished)
     }
 
     /// `objects.contains(digest)`, looked up relative to the open `objects/` folder `folder` when there is one.

@@ -93,6 +93,7 @@ struct Fsck {
         try checkStrayObjectFiles(strays, findings: &findings)
         try checkIndexRowsWithoutFiles(indexed, onDisk: Set(onDisk), findings: &findings)
         try checkTemporaryFiles(findings: &findings)
+        try checkStagedDownloads(findings: &findings)
         let records = try store.ledger.all()
         let active = modelsDir.flatMap { store.ledger.activeNumber(modelsDir: $0) }
         try checkGenerationEntries(records, active: active, findings: &findings)
@@ -233,6 +234,17 @@ struct Fsck {
         for name in try FileSystem.list(layout.tmp).sorted() {
             let path = layout.tmp + "/" + name
             try findings.note("leftover temporary file \(path)") { try removal(of: path) }
+        }
+    }
+
+    /// Downloads staged under `incoming/` by pulls that no longer run (a folder in use is never listed).
+    private func checkStagedDownloads(findings: inout FsckFindings) throws {
+        let incoming = IncomingFolders(storeRoot: layout.root)
+        let leftovers = try incoming.judging { try incoming.leftovers() }
+        for leftover in leftovers {
+            try findings.note("leftover staged download \(leftover.path) (\(leftover.bytes) bytes) of a pull that no longer runs") {
+                try removal(of: leftover.path)
+            }
         }
     }
 

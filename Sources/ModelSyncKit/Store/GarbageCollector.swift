@@ -12,6 +12,13 @@ public struct GCReport: Sendable {
     public var manifestsRemoved: [Digest] = []
     /// Temp files removed.
     public var tempFilesRemoved: [String] = []
+    /// Folders under `incoming/` left by pulls that no longer run, removed (never one in use).
+    public var stagedRemoved: [String] = []
+    /// The bytes of the temp files and staged downloads removed (not counted in ``bytesFreed``, which is the
+    /// objects').
+    public var leftoverBytesFreed: UInt64 = 0
+    /// Stat-cache rows dropped because their file is gone (a folder no import walks again).
+    public var cacheRowsRemoved = 0
 }
 
 /// Deletes the objects nothing needs any more: an object stays when a generation that is kept (active,
@@ -29,9 +36,28 @@ struct GarbageCollector {
         try countRemovableObjects(keeping: try objects(referencedBy: kept), into: &report)
         report.manifestsRemoved = dropped.sorted()
         report.tempFilesRemoved = try FileSystem.list(store.layout.tmp).sorted().map { store.layout.tmp + "/" + $0 }
+        report.leftoverBytesFreed = report.tempFilesRemoved.reduce(0) { $0 + IncomingFolders.bytes(under: $1) }
+        // A staged folder left over stays so (its owner is gone and no one takes it over): it may be judged
+        // now and removed after the index work.
+        let incoming = IncomingFolders(storeRoot: store.layout.root)
+        let staged = try incoming.judging { try incoming.leftovers() }
+        report.stagedRemoved = staged.map(\.path)
+        report.leftoverBytesFreed += staged.reduce(0) { $0 + $1.bytes }
+        let goneFiles = try cachedPathsOfGoneFiles()
+        report.cacheRowsRemoved = goneFiles.count
         guard !dryRun else { return report }
         try remove(report)
+        try store.index.transaction { try store.index.forgetCachedPaths(goneFiles) }
         return report
+    }
+
+    /// The stat cache's paths that no longer name a regular file. An import drops those under the folder it
+    /// walks; these are the rest, of folders no import walks again (a one-off `import`, a moved models folder).
+    private func cachedPathsOfGoneFiles() throws -> [String] {
+        try store.index.cachedPaths().filter { path in
+            guard let info = try? FileSystem.linkStatus(path) else { return true }
+            return !FileSystem.isRegular(info)
+        }
     }
 
     /// The manifests to keep (of a kept generation, pinned, or within the grace period) and the indexed
@@ -104,7 +130,7 @@ struct GarbageCollector {
                                              reason: "removed \(report.objectsRemoved) objects, \(report.bytesFreed) bytes"))
         }
         for digest in report.removed { try store.objects.remove(digest) }
-        for path in report.tempFilesRemoved { try FileSystem.removeTree(path) }
+        for path in report.tempFilesRemoved + report.stagedRemoved { try FileSystem.removeTree(path) }
     }
 }
 

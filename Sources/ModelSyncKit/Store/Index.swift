@@ -272,21 +272,35 @@ final class Index {
         return try? Digest(parsing: text)
     }
 
-    /// Calls `body` with every stat-cache entry whose path lies between `first` and `last` (inclusive), in
-    /// path order (bytewise, SQLite's `BINARY` collation): one statement for a whole folder, where one query per
-    /// file cost a round trip each.
-    func cachedEntries(from first: String, through last: String,
-                       _ body: (_ key: StatKey, _ digest: String) -> Void) throws(SQLiteError) {
+    /// Calls `body` with every stat-cache entry of a file under the folder `root` (paths `root/…`), in path
+    /// order (bytewise): `/` is followed by `0` in every encoding SQLite compares, so the range is exact.
+    func cachedEntries(under root: String, _ body: (_ key: StatKey, _ digest: String) -> Void) throws(SQLiteError) {
         let statement = try database.prepare("""
             SELECT path, device, inode, size, mtime_ns, ctime_ns, digest FROM stat_cache
-            WHERE path >= ? AND path <= ? ORDER BY path
+            WHERE path > ? AND path < ? ORDER BY path
             """)
-        try statement.bind([.text(first), .text(last)])
+        try statement.bind([.text(root + "/"), .text(root + "0")])
         while try statement.step() {
             body(StatKey(path: statement.text(0), device: UInt64(bitPattern: statement.int64(1)),
                          inode: UInt64(bitPattern: statement.int64(2)), size: UInt64(statement.int64(3)),
                          mtimeNanoseconds: statement.int64(4), ctimeNanoseconds: statement.int64(5)),
                  statement.text(6))
+        }
+    }
+
+    /// Every path the stat cache holds a row for.
+    func cachedPaths() throws(SQLiteError) -> [String] {
+        try database.query("SELECT path FROM stat_cache") { $0.text(0) }
+    }
+
+    /// Drops the stat-cache rows of `paths` (files that are gone).
+    func forgetCachedPaths(_ paths: [String]) throws(SQLiteError) {
+        guard !paths.isEmpty else { return }
+        let statement = try database.prepare("DELETE FROM stat_cache WHERE path = ?")
+        for path in paths {
+            try statement.bind([.text(path)])
+            while try statement.step() {}
+            statement.reset()
         }
     }
 

@@ -24,6 +24,21 @@ final class EarlyUploads: Sendable {
         self.upload = upload
     }
 
+    /// Uploads of the store's objects under `storeDir` (which may not exist yet: a first publish), each handed
+    /// to `send` with its file; `send` returns whether it sent the blob (false: the destination had it).
+    /// Every destination that takes early uploads goes through here, so they all read the objects the same
+    /// way: not hashed again, and with no progress of their own (the engine reports the publish's).
+    static func fromStore(_ storeDir: String, concurrency: Int,
+                          send: @escaping @Sendable (ManifestEntry, OutgoingBlobs) throws -> Bool) -> EarlyUploads {
+        let objects = ObjectStore(layout: StoreLayout(root: FileSystem.absolute(storeDir)))
+        return EarlyUploads(concurrency: concurrency) { entry in
+            let outgoing = OutgoingBlobs(total: entry.size, progress: nil) { entry in
+                OutgoingBlob(digest: entry.digest, size: entry.size, path: objects.path(of: entry.digest))
+            }
+            return try send(entry, outgoing)
+        }
+    }
+
     /// Starts uploading `entry` (from the importer's worker thread; returns at once).
     func announce(_ entry: ManifestEntry) {
         group.enter()

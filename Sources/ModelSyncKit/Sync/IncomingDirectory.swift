@@ -1,32 +1,26 @@
-#if canImport(Glibc)
-internal import Glibc
-#endif
 import Foundation
 
 /// A private folder under `<store>/incoming/` for one process's downloads, made and used without the store
-/// lock: network waits never hold the lock, and `gc` / `fsck --repair` (which empty `tmp/`) never look here.
+/// lock: network waits never hold the lock.
 ///
-/// Named `<pid>-<random>`; folders of processes that no longer run (a crash, a SIGKILL) are removed when the
-/// next one is made. On the store's filesystem, so free space is measured where the import will need it.
+/// Named `<pid>-<random>` and locked by this process while it lives (``IncomingFolders``), so `gc`,
+/// `fsck --repair` and the next pull remove only folders of processes that no longer run (a crash, a
+/// SIGKILL), never one in use. On the store's filesystem, so free space is measured where the import will
+/// need it.
 struct IncomingDirectory {
-    /// The folder's absolute path.
-    let path: String
+    /// The folder and its lock, held as long as a copy of this value lives.
+    private let folder: IncomingFolder
 
-    /// Makes the folder, after removing the folders of dead processes.
+    /// The folder's absolute path.
+    var path: String { folder.path }
+
+    /// Makes the folder, after removing the folders of processes that no longer run.
     init(storeDir: String) throws {
-        let parent = storeDir + "/incoming"
-        try FileSystem.makeDirectories(parent)
-        for name in (try? FileSystem.list(parent)) ?? [] {
-            guard let pid = name.split(separator: "-").first.flatMap({ Int32($0) }), pid > 0,
-                  kill(pid, 0) != 0, errno == ESRCH else { continue }
-            try? FileSystem.removeTree(parent + "/" + name)
-        }
-        path = parent + "/\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileSystem.makeDirectories(path)
+        folder = try IncomingFolders(storeRoot: storeDir).make()
     }
 
     /// Removes the folder and what is left in it.
     func remove() {
-        try? FileSystem.removeTree(path)
+        folder.remove()
     }
 }

@@ -58,14 +58,9 @@ extension Publisher {
     /// Uploads to `registry` of the import's large objects while it hashes the rest (``EarlyUploads``).
     private func earlyUploads(to registry: OCIRegistry) -> EarlyUploads {
         let repository = registry.repository
-        // The store may not exist yet (a first publish): its objects' paths are known all the same.
-        let objects = ObjectStore(layout: StoreLayout(root: FileSystem.absolute(workspace.storeDir)))
-        return EarlyUploads(concurrency: workspace.config.oci.concurrency) { entry in
-            let outgoing = OutgoingBlobs(total: entry.size, progress: nil) { entry in
-                OutgoingBlob(digest: entry.digest, size: entry.size, path: objects.path(of: entry.digest))
-            }
+        return EarlyUploads.fromStore(workspace.storeDir, concurrency: workspace.config.oci.concurrency) { entry, outgoing in
             // One HEAD inside: a blob the registry holds already is not sent, and not counted.
-            return try repository.uploadBlobs([entry], from: outgoing).present == 0
+            try repository.uploadBlobs([entry], from: outgoing).present == 0
         }
     }
 }

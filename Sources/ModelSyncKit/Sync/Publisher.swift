@@ -51,6 +51,9 @@ public struct Publisher {
     public let options: Options
     /// Runs between building the commit and pushing it (tests: a rival publisher pushes first).
     var beforePush: (() throws -> Void)?
+    /// Runs when the import has stored every file, the store lock still held (tests: early uploads are under
+    /// way before the import returns).
+    var afterImport: (() throws -> Void)?
 
     /// A publisher for the workspace's configuration.
     public init(workspace: Workspace, options: Options = Options()) {
@@ -82,25 +85,39 @@ public struct Publisher {
         // Read before training: a missing key must not cost an hour of training first.
         let signer = try workspace.releaseSigner()
         try train()
-        let (imported, manifest) = try snapshot(progress: progress)
         let destination = GitRegistryDestination(registry: registry, author: registry.author(config: config),
                                                  title: options.message)
+        // Through Git LFS, the large objects start uploading while the import hashes the rest (``EarlyUploads``).
+        let early = try destination.lfsClient().map { earlyUploads(through: $0) }
+        let (imported, manifest) = try snapshot(progress: progress, early: early)
         let published = try TransferEngine(store: workspace.openStoreForReading(), progress: progress)
             .publish(manifest, to: destination, channel: RegistryLayout.latest, signer: signer,
                      freshObjects: Set(imported.createdObjects))
         guard let receipt = published.receipt, let commit = GitOID(hex: receipt) else {
-            return Result(result: .upToDate, manifest: manifest.digest, commit: nil, newObjects: 0, newBytes: 0,
-                          files: imported.files, bytes: imported.bytes, excluded: imported.excluded)
+            // Up to date, yet an LFS server that had lost objects the tree points at got them back early.
+            return Result(result: .upToDate, manifest: manifest.digest, commit: nil, newObjects: early?.sent.objects ?? 0,
+                          newBytes: early?.sent.bytes ?? 0, files: imported.files, bytes: imported.bytes,
+                          excluded: imported.excluded)
         }
         let signed = published.release.map { ", signed release \($0.sequence) by \(signer!.key.publicKey.keyID)" } ?? ""
         try workspace.openStore().recordCompleted(StoreEvent(
             kind: .publish, manifest: manifest.digest, reason: "commit \(commit) to \(registry.remoteName)/\(registry.branch)\(signed)"))
+        // Unlike an OCI publish's, the engine's count holds the early uploads already: the commit adds a pointer
+        // for each blob the tree lacked, wherever its bytes went, so each is counted once, as for OCI.
         var result = Result(result: .published, manifest: manifest.digest, commit: commit, newObjects: published.newObjects,
                             newBytes: published.newBytes, files: imported.files, bytes: imported.bytes,
                             excluded: imported.excluded)
         result.release = published.release
         result.keyID = signer?.key.publicKey.keyID
         return result
+    }
+
+    /// Uploads through `lfs` of the import's large objects while it hashes the rest: one batch call each, so an
+    /// object the server holds already is not sent, and not counted.
+    private func earlyUploads(through lfs: LFSClient) -> EarlyUploads {
+        EarlyUploads.fromStore(workspace.storeDir, concurrency: lfs.concurrency) { entry, outgoing in
+            try lfs.upload([entry], from: outgoing).objects == 1
+        }
     }
 
     /// Imports the models folder under the store lock, released when this returns.
@@ -119,6 +136,7 @@ public struct Publisher {
         -> (ImportResult, Manifest) {
         let store = try workspace.openStore()
         let imported = try store.importDirectory(workspace.modelsDir, filtered: true, progress: progress, stored: stored)
+        try afterImport?()
         return (imported, try store.manifest(imported.manifest))
     }
 

@@ -11,6 +11,8 @@ extension Puller {
         let target = try resolveTarget(in: registry)
         let signers = try checkSignatures(target, in: registry, channel: channel, record: true)
         if manifest == nil, let held = try heldBack(target) { return held }
+        // Staged, then stored: one `fetching` phase for the user, not two.
+        let progress = FetchingPhase.monotonic(progress)
         var incoming: IncomingDirectory?
         defer { incoming?.remove() }
         let storeDir = FileSystem.absolute(workspace.storeDir)

@@ -64,6 +64,8 @@ public struct Puller {
         let target = try resolveTarget(in: source)
         let signers = try checkSignatures(target, in: source, channel: RegistryLayout.latest, record: true)
         if manifest == nil, let held = try heldBack(target) { return held }
+        // Staged, then stored: one `fetching` phase for the user, not two.
+        let progress = FetchingPhase.monotonic(progress)
         // Git LFS objects are downloaded before the store lock too, into a folder of this process's own.
         var incoming: IncomingDirectory?
         defer { incoming?.remove() }

@@ -10,13 +10,14 @@ final class StagedBlobs {
 
     /// Downloads `entries` with `fetch` into a sink on a folder `makeStaging` makes (only called here, so
     /// nothing is made when nothing is missing), each blob hashed on the way in. An integrity failure is
-    /// reworded by `describe`, with the entry that failed.
-    func stage(_ entries: [ManifestEntry], into makeStaging: () throws -> String, progress: ProgressHandler?,
-               describe: (IntegrityError, ManifestEntry?) -> IntegrityError,
+    /// reworded by `describe`, with the entry that failed. Progress is reported against `total` when given:
+    /// the bytes of the whole pull, of which the staged ones are a part.
+    func stage(_ entries: [ManifestEntry], total: UInt64? = nil, into makeStaging: () throws -> String,
+               progress: ProgressHandler?, describe: (IntegrityError, ManifestEntry?) -> IntegrityError,
                fetch: (BlobSink) throws -> Void) throws {
         let objects = ObjectStore(layout: StoreLayout(root: try makeStaging()))
         try objects.prepare()
-        let sink = BlobSink(objects: objects, total: entries.reduce(0) { $0 + $1.size }, progress: progress)
+        let sink = BlobSink(objects: objects, total: total ?? entries.reduce(0) { $0 + $1.size }, progress: progress)
         defer { for insertion in sink.insertions { paths[insertion.digest] = objects.path(of: insertion.digest) } }
         do {
             try fetch(sink)
@@ -25,7 +26,7 @@ final class StagedBlobs {
         }
     }
 
-    /// After a failed ``stage(_:into:progress:describe:fetch:)``: moves what it had verified into `store` and
+    /// After a failed ``stage(_:total:into:progress:describe:fetch:)``: moves what it had verified into `store` and
     /// records it. Returns how many blobs were kept.
     @discardableResult
     func keep(in store: Store) throws -> Int {

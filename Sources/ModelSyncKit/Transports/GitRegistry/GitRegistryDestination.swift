@@ -27,10 +27,16 @@ public final class GitRegistryDestination: TransferDestination {
 
     public func beginPublish() throws -> any PublishSession {
         let base = try registry.synchronize()
-        if lfsDecision == nil { lfsDecision = .some(try registry.publishingLFSClient()) }
-        let lfs = lfsDecision ?? nil
+        let lfs = try lfsClient()
         registry.publishingThroughLFS = lfs != nil
         return Session(registry: registry, base: base, author: author, title: title, lfs: lfs)
+    }
+
+    /// The LFS client blobs go through, nil when they go into the git repository; decided on the first call
+    /// (here or in ``beginPublish()``), so a publish may ask before its import to upload large objects early.
+    public func lfsClient() throws -> LFSClient? {
+        if lfsDecision == nil { lfsDecision = .some(try registry.publishingLFSClient()) }
+        return lfsDecision ?? nil
     }
 
     /// Whether this destination uploads blobs through Git LFS (after the first ``beginPublish()``).

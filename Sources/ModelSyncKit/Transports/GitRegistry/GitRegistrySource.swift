@@ -119,7 +119,9 @@ public final class GitRegistrySource: TransferSource {
         try checkAvailable(missing, of: manifest)
         let pointed = missing.filter { throughLFS.contains($0.digest) }
         guard !pointed.isEmpty, let lfsClient else { return }
-        try staged.stage(pointed, into: makeStaging, progress: progress, describe: { describe($0, entry: $1) }) { sink in
+        // Against every byte the pull brings (blobs held in git too), as the engine will count them.
+        try staged.stage(pointed, total: missing.reduce(0) { $0 + $1.size }, into: makeStaging, progress: progress,
+                         describe: { describe($0, entry: $1) }) { sink in
             try lfsClient.download(pointed, into: sink)
         }
     }
