@@ -495,20 +495,20 @@ struct GitLFSRegistryEndToEndTests {
 
     @Test("the objects a failed LFS pull verified are kept: the retry downloads only the rest")
     func failedPullKeepsVerifiedObjects() throws {
-        // One transfer at a time, in manifest order: file0 and file1 arrive before the bad file2.
+        // One transfer at a time, largest first: file2 and file1 arrive before the bad file0.
         let hosted = try HostedRegistryFixture(lfs: true, extraGit: "    lfs_concurrency: 1\n")
         #expect(try hosted.publish().status == 0)
         let lfsServer = try #require(hosted.lfsServer)
-        let good = pseudoRandomBytes(count: 20_002, seed: 3)
+        let good = pseudoRandomBytes(count: 20_000, seed: 1)
         let hex = sha256Hex(Data(good))
         let stored = lfsServer.objectPath(hex)
-        try Data(pseudoRandomBytes(count: 20_002, seed: 998)).write(to: URL(fileURLWithPath: stored))
+        try Data(pseudoRandomBytes(count: 20_000, seed: 998)).write(to: URL(fileURLWithPath: stored))
 
         let refused = try hosted.pull()
         #expect(refused.status == 3, "\(refused.stdout)\(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: hosted.sandbox.path + "/client/models"))
         let objects = FileManager.default.subpaths(atPath: hosted.sandbox.path + "/client/store/objects") ?? []
-        for kept in [(20_000, 1), (20_001, 2)] {
+        for kept in [(20_001, 2), (20_002, 3)] {
             let keptHex = sha256Hex(Data(pseudoRandomBytes(count: kept.0, seed: UInt64(kept.1))))
             #expect(objects.contains { $0.hasSuffix(keptHex) }, "\(objects)")
         }
@@ -520,7 +520,7 @@ struct GitLFSRegistryEndToEndTests {
         #expect(retried.status == 0, "\(retried.stdout)\(retried.stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(retried.stdout.utf8)) as? [String: Any]
         #expect(json?["fetched_objects"] as? Int == 1, "\(retried.stdout)")
-        #expect(hosted.sandbox.read("client/models/set/file2.bin") == good)
+        #expect(hosted.sandbox.read("client/models/set/file0.bin") == good)
         withExtendedLifetime(hosted) {}
     }
 

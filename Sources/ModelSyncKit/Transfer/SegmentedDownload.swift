@@ -5,13 +5,20 @@ enum DownloadJob: Sendable {
     case whole(ManifestEntry)
     case segment(SegmentedDownload, Int)
 
-    /// The jobs for `entries`, in order: the segments of an object follow one another, so the threads
-    /// finish one object before most of them move on to the next. Objects of at least `threshold` bytes are
-    /// cut into up to `count` ranges (``SegmentPlan``).
+    /// The jobs for `entries`, largest object first: the segments of an object follow one another, so the
+    /// threads finish one object before most of them move on to the next. Objects of at least `threshold`
+    /// bytes are cut into up to `count` ranges (``SegmentPlan``).
+    ///
+    /// Largest first (ties in the given order) so that the work left at the end is small: the last job of a
+    /// segmented object hashes and syncs the whole object alone, and ended last it would leave the other
+    /// threads idle for that long; ended before the small objects, it overlaps their downloads.
     static func plan(_ entries: [ManifestEntry], threshold: UInt64, minimum: UInt64, count: Int,
                      sink: BlobSink) throws -> [DownloadJob] {
         var jobs: [DownloadJob] = []
-        for entry in entries {
+        let largestFirst = entries.enumerated().sorted {
+            $0.element.size != $1.element.size ? $0.element.size > $1.element.size : $0.offset < $1.offset
+        }.map(\.element)
+        for entry in largestFirst {
             let ranges = SegmentPlan.ranges(size: entry.size, threshold: threshold, minimum: minimum, count: count)
             if ranges.count < 2 {
                 jobs.append(.whole(entry))
