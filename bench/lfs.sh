@@ -108,17 +108,6 @@ lfs_base=http://127.0.0.1:$lfs_port/bench
 git_base=http://127.0.0.1:$git_port
 
 # --- helpers
-# measure STEP CMD...: runs CMD after a sync, appends "seconds peak-KiB" to results/STEP.
-measure() {
-    step=$1; shift
-    sync
-    /usr/bin/time -f '%e %M' -o "$work/time.out" "$@" >"$work/step.log" 2>&1 || {
-        echo "step $step failed:" >&2; tail -20 "$work/step.log" >&2; return 1; }
-    tail -1 "$work/time.out" >> "$res/$step"
-}
-# record STEP VALUE: appends a number to results/STEP.
-record() { echo "$2" >> "$res/$1"; }
-bytes_in() { find "$@" -type f -printf '%s\n' 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
 new_bare() { $G init -q --bare "$work/git/$1.git" && git -C "$work/git/$1.git" config http.receivepack true; }
 new_lfs_repo() { mkdir -p "$work/storage/bench/$1"; }  # giftless races to create it on parallel first uploads
 
@@ -198,19 +187,7 @@ YAML
     fi
 
     # --- DVC with a local remote (no network at all)
-    mkdir -p "$r/dvc-remote"
-    $G init -q "$r/dvc-work"
-    (cd "$r/dvc-work" && "$DVC" init -q && "$DVC" remote add -q -d store "$r/dvc-remote" && $G add -A && $G commit -qm init)
-    cp -r "$v1" "$r/dvc-work/models"
-    measure dvc-add1 sh -c "cd '$r/dvc-work' && '$DVC' add -q models && $G add -A && $G commit -qm v1"
-    measure dvc-push1 sh -c "cd '$r/dvc-work' && '$DVC' push -q"
-    $G clone -q "$r/dvc-work" "$r/dvc-client"
-    measure dvc-pull1 sh -c "cd '$r/dvc-client' && '$DVC' pull -q"
-    rm -rf "$r/dvc-work/models" && cp -r "$v2" "$r/dvc-work/models"
-    measure dvc-add2 sh -c "cd '$r/dvc-work' && '$DVC' add -q models && $G add -A && $G commit -qm v2"
-    measure dvc-push2 sh -c "cd '$r/dvc-work' && '$DVC' push -q"
-    measure dvc-pull2 sh -c "cd '$r/dvc-client' && $G pull -q && '$DVC' pull -q"
-    cmp "$r/dvc-client/models/big/model2.onnx" "$v2/big/model2.onnx"
+    dvc_steps "$r"
     chmod -R u+w "$r" 2>/dev/null || true
     rm -rf "$r/dvc-"*
 
@@ -235,17 +212,6 @@ YAML
 done
 
 # --- report
-# med STEP [COLUMN]: the median of a column of results/STEP (1: seconds, 2: peak KiB); "n/a" without data.
-med() {
-    [ -s "$res/$1" ] || { echo n/a; return; }
-    python3 -c "import statistics, sys; v = statistics.median(float(l.split()[int(sys.argv[2]) - 1]) for l in open(sys.argv[1]) if l.strip()); print(int(v) if v == int(v) else f'{v:.2f}')" "$res/$1" "${2:-1}"
-}
-mib() { v=$(med "$1" 2); [ "$v" = n/a ] && echo n/a || python3 -c "import sys; print(f'{float(sys.argv[1]) / 1024:.0f}')" "$v"; }
-ratio() { # ratio A B TARGET: "A / B = r (target)"; n/a when either is missing
-    if [ "$1" = n/a ] || [ "$2" = n/a ]; then echo "n/a ($3)"; return; fi
-    python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print(f'{a:.2f} / {b:.2f} = {a / b:.3f} ({sys.argv[3]})')" "$1" "$2" "$3"
-}
-row() { printf '%-44s %s\n' "$1" "$2"; }
 
 echo
 echo "medians of $RUNS run(s), seconds (peak RSS MiB)"
@@ -277,4 +243,4 @@ fi
 row "peak RSS of LFS publish and pull, MiB" "$peak (< 64)"
 row "path registry: publish v1 / dvc push v1" "$(ratio "$(med path-publish1)" "$(med dvc-push1)" '<= 1.5')"
 row "  (publish v1 / (dvc add + dvc push))" "$(ratio "$(med path-publish1)" \
-    "$(python3 -c "import sys; print(float(sys.argv[1]) + float(sys.argv[2]))" "$(med dvc-add1)" "$(med dvc-push1)")" '')"
+    "$(sum "$(med dvc-add1)" "$(med dvc-push1)")" '')"

@@ -1,4 +1,6 @@
-# Shared by bench/lfs.sh and bench/oci.sh (sourced; `here` and `root` are set by the caller).
+# Shared by bench/lfs.sh and bench/oci.sh (sourced). The caller sets `here` and `root`; `work` (the work
+# directory) and `res` (its results folder) before measuring; `server_pid` when a server it started should have
+# its CPU time recorded with each step; `G` (git with an identity) and `DVC` (dvc_venv) for dvc_steps.
 
 # stream SEED BYTES: BYTES of incompressible data, the same for the same SEED (AES-CTR of zeros).
 stream() { openssl enc -aes-128-ctr -pass pass:"$1" -nosalt -pbkdf2 </dev/zero 2>/dev/null | head -c "$2"; }
@@ -42,3 +44,54 @@ dvc_venv() {
         "$root/.build/bench-dvc-venv/bin/pip" install -q dvc
     fi
 }
+
+# cpu_ticks PID: the user + system clock ticks PID has used so far (0 when there is no such process).
+cpu_ticks() { if [ -n "$1" ] && [ -r "/proc/$1/stat" ]; then awk '{ print $14 + $15 }' "/proc/$1/stat"; else echo 0; fi; }
+
+# measure STEP CMD...: runs CMD after a sync, appends "seconds peak-KiB user-s system-s server-cpu-s" to
+# results/STEP: the last is the CPU time `server_pid` spent meanwhile (0 without one), which shows how much of a
+# step the server's own work (an OCI registry's SHA-256 of every blob it receives, its writes) takes.
+measure() {
+    step=$1; shift
+    sync
+    ticks0=$(cpu_ticks "${server_pid:-}")
+    /usr/bin/time -f '%e %M %U %S' -o "$work/time.out" "$@" >"$work/step.log" 2>&1 || {
+        echo "step $step failed:" >&2; tail -20 "$work/step.log" >&2; return 1; }
+    ticks1=$(cpu_ticks "${server_pid:-}")
+    echo "$(tail -1 "$work/time.out") $(python3 -c "import os, sys; print(f'{(int(sys.argv[2]) - int(sys.argv[1])) / os.sysconf(\"SC_CLK_TCK\"):.2f}')" "$ticks0" "$ticks1")" >> "$res/$step"
+}
+record() { echo "$2" >> "$res/$1"; }
+bytes_in() { find "$@" -type f -printf '%s\n' 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
+
+# dvc_steps RUN_DIR: DVC with a local remote under RUN_DIR (no network at all): add + push v1, pull into a
+# clone, add + push v2, pull v2; steps dvc-add1 … dvc-pull2.
+dvc_steps() {
+    mkdir -p "$1/dvc-remote"
+    $G init -q "$1/dvc-work"
+    (cd "$1/dvc-work" && "$DVC" init -q && "$DVC" remote add -q -d store "$1/dvc-remote" && $G add -A && $G commit -qm init)
+    cp -r "$v1" "$1/dvc-work/models"
+    measure dvc-add1 sh -c "cd '$1/dvc-work' && '$DVC' add -q models && $G add -A && $G commit -qm v1"
+    measure dvc-push1 sh -c "cd '$1/dvc-work' && '$DVC' push -q"
+    $G clone -q "$1/dvc-work" "$1/dvc-client"
+    measure dvc-pull1 sh -c "cd '$1/dvc-client' && '$DVC' pull -q"
+    rm -rf "$1/dvc-work/models" && cp -r "$v2" "$1/dvc-work/models"
+    measure dvc-add2 sh -c "cd '$1/dvc-work' && '$DVC' add -q models && $G add -A && $G commit -qm v2"
+    measure dvc-push2 sh -c "cd '$1/dvc-work' && '$DVC' push -q"
+    measure dvc-pull2 sh -c "cd '$1/dvc-client' && $G pull -q && '$DVC' pull -q"
+    cmp "$1/dvc-client/models/big/model2.onnx" "$v2/big/model2.onnx"
+}
+
+# --- the report
+# med STEP [COLUMN]: the median of a column of results/STEP (1: seconds, 2: peak KiB, 3: user s, 4: system s,
+# 5: the server's CPU s); "n/a" without data.
+med() {
+    [ -s "$res/$1" ] || { echo n/a; return; }
+    python3 -c "import statistics, sys; v = statistics.median(float(l.split()[int(sys.argv[2]) - 1]) for l in open(sys.argv[1]) if l.strip()); print(int(v) if v == int(v) else f'{v:.2f}')" "$res/$1" "${2:-1}"
+}
+mib() { v=$(med "$1" 2); [ "$v" = n/a ] && echo n/a || python3 -c "import sys; print(f'{float(sys.argv[1]) / 1024:.0f}')" "$v"; }
+ratio() { # ratio A B TARGET: "A / B = r (target)"; n/a when either is missing
+    if [ "$1" = n/a ] || [ "$2" = n/a ]; then echo "n/a ($3)"; return; fi
+    python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print(f'{a:.2f} / {b:.2f} = {a / b:.3f} ({sys.argv[3]})')" "$1" "$2" "$3"
+}
+sum() { if [ "$1" = n/a ] || [ "$2" = n/a ]; then echo n/a; else python3 -c "import sys; print(float(sys.argv[1]) + float(sys.argv[2]))" "$1" "$2"; fi; }
+row() { printf '%-44s %s\n' "$1" "$2"; }

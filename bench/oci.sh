@@ -48,8 +48,8 @@ work=$here/out/oci
 chmod -R u+w "$work" 2>/dev/null || true
 rm -rf "$work" && mkdir -p "$work/results"
 res=$work/results
-registry_pid=""
-cleanup() { [ -z "$registry_pid" ] || kill "$registry_pid" 2>/dev/null || true; }
+server_pid=""
+cleanup() { [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
 # start_registry NAME: a fresh registry with its storage under $work/NAME; sets reg (host:port), reg_dir, reg_log.
@@ -69,28 +69,12 @@ storage:
 http: {addr: "$reg", secret: bench-secret}
 YAML
     "$REGISTRY" serve "$reg_dir/config.yml" >"$reg_log" 2>&1 &
-    registry_pid=$!
+    server_pid=$!
     for _ in $(seq 1 100); do curl -s -o /dev/null "http://$reg/v2/" && return 0; sleep 0.1; done
     echo "the registry did not start:" >&2; tail -5 "$reg_log" >&2; exit 1
 }
-stop_registry() { kill "$registry_pid" 2>/dev/null || true; wait "$registry_pid" 2>/dev/null || true; registry_pid=""; }
+stop_registry() { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; server_pid=""; }
 
-# cpu_ticks PID: the user + system clock ticks PID has used so far (0 when there is no such process).
-cpu_ticks() { if [ -n "$1" ] && [ -r "/proc/$1/stat" ]; then awk '{ print $14 + $15 }' "/proc/$1/stat"; else echo 0; fi; }
-# measure STEP CMD...: runs CMD after a sync, appends "seconds peak-KiB user-s system-s registry-cpu-s" to
-# results/STEP: the last is the CPU time the registry spent meanwhile (0 without a registry), which shows how
-# much of a step the registry's own work (SHA-256 of every blob it receives, its writes) takes on this machine.
-measure() {
-    step=$1; shift
-    sync
-    ticks0=$(cpu_ticks "$registry_pid")
-    /usr/bin/time -f '%e %M %U %S' -o "$work/time.out" "$@" >"$work/step.log" 2>&1 || {
-        echo "step $step failed:" >&2; tail -20 "$work/step.log" >&2; return 1; }
-    ticks1=$(cpu_ticks "$registry_pid")
-    echo "$(tail -1 "$work/time.out") $(python3 -c "import os, sys; print(f'{(int(sys.argv[2]) - int(sys.argv[1])) / os.sysconf(\"SC_CLK_TCK\"):.2f}')" "$ticks0" "$ticks1")" >> "$res/$step"
-}
-record() { echo "$2" >> "$res/$1"; }
-bytes_in() { find "$@" -type f -printf '%s\n' 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
 blob_bytes() { bytes_in "$reg_dir/storage/docker/registry/v2/blobs"; }
 # served_since OFFSET: "bytes copies digest" of the blob GETs logged after byte OFFSET of the log: the bytes served,
 # and for the most served blob how many copies of it went out (its bytes served / its size: the ranged GETs of a
@@ -214,36 +198,13 @@ while [ "$run" -le "$RUNS" ]; do
     stop_registry
 
     # --- DVC with a local remote (no network at all)
-    mkdir -p "$r/dvc-remote"
-    $G init -q "$r/dvc-work"
-    (cd "$r/dvc-work" && "$DVC" init -q && "$DVC" remote add -q -d store "$r/dvc-remote" && $G add -A && $G commit -qm init)
-    cp -r "$v1" "$r/dvc-work/models"
-    measure dvc-add1 sh -c "cd '$r/dvc-work' && '$DVC' add -q models && $G add -A && $G commit -qm v1"
-    measure dvc-push1 sh -c "cd '$r/dvc-work' && '$DVC' push -q"
-    $G clone -q "$r/dvc-work" "$r/dvc-client"
-    measure dvc-pull1 sh -c "cd '$r/dvc-client' && '$DVC' pull -q"
-    rm -rf "$r/dvc-work/models" && cp -r "$v2" "$r/dvc-work/models"
-    measure dvc-add2 sh -c "cd '$r/dvc-work' && '$DVC' add -q models && $G add -A && $G commit -qm v2"
-    measure dvc-push2 sh -c "cd '$r/dvc-work' && '$DVC' push -q"
-    measure dvc-pull2 sh -c "cd '$r/dvc-client' && $G pull -q && '$DVC' pull -q"
-    cmp "$r/dvc-client/models/big/model2.onnx" "$v2/big/model2.onnx"
+    dvc_steps "$r"
     chmod -R u+w "$r" 2>/dev/null || true
     rm -rf "$r"
     run=$((run + 1))
 done
 
 # --- report
-# med STEP [COLUMN]: the median of a column of results/STEP (1: seconds, 2: peak KiB); "n/a" without data.
-med() {
-    [ -s "$res/$1" ] || { echo n/a; return; }
-    python3 -c "import statistics, sys; v = statistics.median(float(l.split()[int(sys.argv[2]) - 1]) for l in open(sys.argv[1]) if l.strip()); print(int(v) if v == int(v) else f'{v:.2f}')" "$res/$1" "${2:-1}"
-}
-mib() { v=$(med "$1" 2); [ "$v" = n/a ] && echo n/a || python3 -c "import sys; print(f'{float(sys.argv[1]) / 1024:.0f}')" "$v"; }
-ratio() { # ratio A B TARGET: "A / B = r (target)"; n/a when either is missing
-    if [ "$1" = n/a ] || [ "$2" = n/a ]; then echo "n/a ($3)"; return; fi
-    python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print(f'{a:.2f} / {b:.2f} = {a / b:.3f} ({sys.argv[3]})')" "$1" "$2" "$3"
-}
-row() { printf '%-44s %s\n' "$1" "$2"; }
 
 echo
 echo "medians of $RUNS run(s): wall s (peak RSS MiB; CPU s user + system; the registry's CPU s meanwhile)"
@@ -263,7 +224,6 @@ row "publish v1 / dvc push v1" "$(ratio "$(med ms-publish1)" "$(med dvc-push1)" 
 row "pull v1 / dvc pull v1" "$(ratio "$(med ms-pull1)" "$(med dvc-pull1)" '<= 1.5')"
 row "publish v2 / dvc push v2" "$(ratio "$(med ms-publish2)" "$(med dvc-push2)" '<= 1.5')"
 row "pull v2 / dvc pull v2" "$(ratio "$(med ms-pull2)" "$(med dvc-pull2)" '<= 1.5')"
-sum() { if [ "$1" = n/a ] || [ "$2" = n/a ]; then echo n/a; else python3 -c "import sys; print(float(sys.argv[1]) + float(sys.argv[2]))" "$1" "$2"; fi; }
 row "  (publish v1 / dvc add + push v1)" "$(ratio "$(med ms-publish1)" "$(sum "$(med dvc-add1)" "$(med dvc-push1)")" 'publish hashes and stores too')"
 row "  (publish v2 / dvc add + push v2)" "$(ratio "$(med ms-publish2)" "$(sum "$(med dvc-add2)" "$(med dvc-push2)")" '')"
 cores=$(nproc)
