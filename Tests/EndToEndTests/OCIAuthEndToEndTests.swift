@@ -16,26 +16,30 @@ struct OCIAuthEndToEndTests {
     func setUp(_ sandbox: Sandbox, registry: DistributionRegistry, publisherExtra: String, clientExtra: String) {
         for (path, bytes) in Self.files { sandbox.write("publisher/models/" + path, bytes) }
         for (name, extra) in [("publisher", publisherExtra), ("client", clientExtra)] {
-            sandbox.write("\(name).yaml", """
-                model_sync:
-                  models_dir: \(name)/models
-                  store_dir: \(name)/store
-                  oci:
-                    reference: "\(registry.host)/org/models"
-                \(extra)
-                """)
+            sandbox.writeOCIConfig(name, registry: registry, extra: extra)
         }
+    }
+
+    /// Alice's login in a config's `oci:` section: her user name and `oci.password_env`.
+    static let aliceLogin = "    username: alice\n    password_env: REGISTRY_PASSWORD"
+
+    /// A registry in token mode (`tokens`, by default alice alone and no anonymous access), a sandbox whose
+    /// publisher.yaml logs in as alice (plus `publisherExtra`) and whose client.yaml has no login, and the
+    /// publisher's command line with `password` in `REGISTRY_PASSWORD`.
+    func tokenSetUp(_ tokens: RegistryTokenServer? = nil, password: String = Self.password, publisherExtra: String = "")
+        throws -> (tokens: RegistryTokenServer, registry: DistributionRegistry, sandbox: Sandbox, publisher: CLI) {
+        let tokens = try tokens ?? RegistryTokenServer(users: [.init("alice", password: Self.password)], anonymousActions: [])
+        let registry = try DistributionRegistry.start(auth: tokens.registryAuth)
+        let sandbox = Sandbox("oci-auth")
+        setUp(sandbox, registry: registry, publisherExtra: Self.aliceLogin + publisherExtra, clientExtra: "")
+        var publisher = sandbox.cli
+        publisher.environment["REGISTRY_PASSWORD"] = password
+        return (tokens, registry, sandbox, publisher)
     }
 
     @Test("token mode: publish with oci.password_env, pull with the Docker config file, oras reads it with the same login")
     func tokenMode() throws {
-        let tokens = try RegistryTokenServer(users: [.init("alice", password: Self.password)], anonymousActions: [])
-        let registry = try DistributionRegistry.start(auth: tokens.registryAuth)
-        let sandbox = Sandbox("oci-auth")
-        setUp(sandbox, registry: registry, publisherExtra: "    username: alice\n    password_env: REGISTRY_PASSWORD",
-              clientExtra: "")
-        var publisher = sandbox.cli
-        publisher.environment["REGISTRY_PASSWORD"] = Self.password
+        let (tokens, registry, sandbox, publisher) = try tokenSetUp()
         let published = try publisher.run(["publish", "--config", "publisher.yaml", "--json"])
         #expect(published.status == 0, "\(published.stderr)")
         #expect(!published.stdout.contains(Self.password) && !published.stderr.contains(Self.password))
@@ -58,14 +62,9 @@ struct OCIAuthEndToEndTests {
 
     @Test("token mode: the Docker config's identity token and its credential helper log in too")
     func dockerConfigVariants() throws {
-        let tokens = try RegistryTokenServer(users: [.init("alice", password: Self.password)], anonymousActions: [],
-                                             refreshTokens: ["identity-token-5f3a9c": "alice"])
-        let registry = try DistributionRegistry.start(auth: tokens.registryAuth)
-        let sandbox = Sandbox("oci-auth")
-        setUp(sandbox, registry: registry, publisherExtra: "    username: alice\n    password_env: REGISTRY_PASSWORD",
-              clientExtra: "")
-        var publisher = sandbox.cli
-        publisher.environment["REGISTRY_PASSWORD"] = Self.password
+        let (tokens, registry, sandbox, publisher) = try tokenSetUp(
+            RegistryTokenServer(users: [.init("alice", password: Self.password)], anonymousActions: [],
+                                refreshTokens: ["identity-token-5f3a9c": "alice"]))
         #expect(try publisher.run(["publish", "--config", "publisher.yaml"]).status == 0)
 
         // `docker login` to a registry that issues identity tokens stores one instead of the password.
@@ -84,13 +83,7 @@ struct OCIAuthEndToEndTests {
             printf '{"ServerURL":"%s","Username":"alice","Secret":"\(Self.password)"}' "$server"
             """.utf8), mode: 0o755)
         sandbox.write("helper/config.json", #"{"credsStore": "testkeyring"}"#)
-        sandbox.write("helper-client.yaml", """
-            model_sync:
-              models_dir: helper-client/models
-              store_dir: helper-client/store
-              oci:
-                reference: "\(registry.host)/org/models"
-            """)
+        sandbox.writeOCIConfig("helper-client", registry: registry)
         var helperClient = sandbox.cli
         helperClient.environment["DOCKER_CONFIG"] = sandbox.path + "/helper"
         helperClient.environment["PATH"] = sandbox.path + "/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
@@ -101,14 +94,7 @@ struct OCIAuthEndToEndTests {
 
     @Test("token mode: gc --registry gets a delete token and removes the sets beyond keep_manifests")
     func deleteScope() throws {
-        let tokens = try RegistryTokenServer(users: [.init("alice", password: Self.password)], anonymousActions: [])
-        let registry = try DistributionRegistry.start(auth: tokens.registryAuth)
-        let sandbox = Sandbox("oci-auth")
-        setUp(sandbox, registry: registry,
-              publisherExtra: "    username: alice\n    password_env: REGISTRY_PASSWORD\n  registry:\n    keep_manifests: 1",
-              clientExtra: "")
-        var publisher = sandbox.cli
-        publisher.environment["REGISTRY_PASSWORD"] = Self.password
+        let (tokens, registry, sandbox, publisher) = try tokenSetUp(publisherExtra: "\n  registry:\n    keep_manifests: 1")
         #expect(try publisher.run(["publish", "--config", "publisher.yaml"]).status == 0)
         sandbox.write("publisher/models/model.bin", pseudoRandomBytes(count: 1000, seed: 4242))
         #expect(try publisher.run(["publish", "--config", "publisher.yaml"]).status == 0)
@@ -130,14 +116,8 @@ struct OCIAuthEndToEndTests {
         let login = { (user: String) in "    username: \(user)\n    password_env: REGISTRY_PASSWORD\n    mount_from: [org/base]" }
         setUp(sandbox, registry: registry, publisherExtra: login("alice"), clientExtra: "")
         for (name, repository, user) in [("base", "org/base", "alice"), ("bob", "org/bobs", "bob")] {
-            sandbox.write("\(name).yaml", """
-                model_sync:
-                  models_dir: publisher/models
-                  store_dir: \(name)/store
-                  oci:
-                    reference: "\(registry.host)/\(repository)"
-                \(login(user))
-                """)
+            sandbox.writeOCIConfig(name, models: "publisher/models", registry: registry, repository: repository,
+                                   extra: login(user))
         }
         var cli = sandbox.cli
         cli.environment["REGISTRY_PASSWORD"] = Self.password
@@ -163,15 +143,8 @@ struct OCIAuthEndToEndTests {
         #expect(uploads("org/bobs") == 3, "bob may not read org/base: every blob is uploaded")
         var client = sandbox.cli
         client.environment["REGISTRY_PASSWORD"] = Self.password
-        sandbox.write("bob-client.yaml", """
-            model_sync:
-              models_dir: bob-client/models
-              store_dir: bob-client/store
-              oci:
-                reference: "\(registry.host)/org/bobs"
-                username: bob
-                password_env: REGISTRY_PASSWORD
-            """)
+        sandbox.writeOCIConfig("bob-client", registry: registry, repository: "org/bobs",
+                               extra: "    username: bob\n    password_env: REGISTRY_PASSWORD")
         let pulled = try client.run(["pull", "--config", "bob-client.yaml", "--json"])
         #expect(pulled.status == 0, "\(pulled.stderr)")
         #expect(OCITools.files(in: sandbox.path + "/bob-client/models") == Self.files)
@@ -179,13 +152,7 @@ struct OCIAuthEndToEndTests {
 
     @Test("token mode: a wrong password is exit 4 naming the registry and the token endpoint, never the password")
     func wrongPassword() throws {
-        let tokens = try RegistryTokenServer(users: [.init("alice", password: Self.password)], anonymousActions: [])
-        let registry = try DistributionRegistry.start(auth: tokens.registryAuth)
-        let sandbox = Sandbox("oci-auth")
-        setUp(sandbox, registry: registry, publisherExtra: "    username: alice\n    password_env: REGISTRY_PASSWORD",
-              clientExtra: "")
-        var publisher = sandbox.cli
-        publisher.environment["REGISTRY_PASSWORD"] = "not-the-Password-99"
+        let (tokens, registry, sandbox, publisher) = try tokenSetUp(password: "not-the-Password-99")
         let refused = try publisher.run(["publish", "--config", "publisher.yaml"])
         #expect(refused.status == 4)
         #expect(refused.stderr.contains("registry \(registry.host)") && refused.stderr.contains(tokens.realm))
@@ -202,13 +169,8 @@ struct OCIAuthEndToEndTests {
 
     @Test("token mode: a public repository is pulled anonymously, with no Authorization sent to the token endpoint")
     func anonymousPull() throws {
-        let tokens = try RegistryTokenServer(users: [.init("alice", password: Self.password)], anonymousActions: ["pull"])
-        let registry = try DistributionRegistry.start(auth: tokens.registryAuth)
-        let sandbox = Sandbox("oci-auth")
-        setUp(sandbox, registry: registry, publisherExtra: "    username: alice\n    password_env: REGISTRY_PASSWORD",
-              clientExtra: "")
-        var publisher = sandbox.cli
-        publisher.environment["REGISTRY_PASSWORD"] = Self.password
+        let (tokens, registry, sandbox, publisher) = try tokenSetUp(
+            RegistryTokenServer(users: [.init("alice", password: Self.password)], anonymousActions: ["pull"]))
         #expect(try publisher.run(["publish", "--config", "publisher.yaml"]).status == 0)
         let before = try tokens.requests().count
         var client = sandbox.cli
@@ -217,6 +179,7 @@ struct OCIAuthEndToEndTests {
         #expect(pulled.status == 0 && pulled.json["result"] as? String == "activated", "\(pulled.stderr)")
         let anonymousRequests = try tokens.requests().dropFirst(before)
         #expect(!anonymousRequests.isEmpty && anonymousRequests.allSatisfy { !$0.has_authorization && $0.user == nil })
+        withExtendedLifetime(registry) {}  // the registry process lives as long as its value
     }
 
     @Test("htpasswd behind TLS: publish and pull with oci.ca_bundle; without the CA the certificate is refused")
@@ -234,15 +197,8 @@ struct OCIAuthEndToEndTests {
         #expect(pulled.status == 0 && pulled.json["result"] as? String == "activated", "\(pulled.stderr)")
         #expect(OCITools.files(in: sandbox.path + "/client/models") == Self.files)
 
-        sandbox.write("untrusting.yaml", """
-            model_sync:
-              models_dir: other/models
-              store_dir: other/store
-              oci:
-                reference: "\(registry.host)/org/models"
-                username: alice
-                password_env: REGISTRY_PASSWORD
-            """)
+        sandbox.writeOCIConfig("untrusting", folder: "other", registry: registry,
+                               extra: "    username: alice\n    password_env: REGISTRY_PASSWORD")
         let untrusted = try cli.run(["pull", "--config", "untrusting.yaml"])
         #expect(untrusted.status == 4)
         #expect(!untrusted.stderr.contains(Self.password))

@@ -20,23 +20,13 @@ struct OCIInteropEndToEndTests {
         for (path, bytes) in files { sandbox.write(folder + "/" + path, bytes) }
     }
 
-    func config(_ sandbox: Sandbox, name: String, registry: DistributionRegistry, extra: String = "") {
-        sandbox.write("\(name).yaml", """
-            model_sync:
-              models_dir: \(name)/models
-              store_dir: \(name)/store
-              oci:
-                reference: "\(registry.host)/org/models"
-            \(extra)
-            """)
-    }
 
     @Test("a set published by model-sync is pulled by the oras SDK and copied by skopeo into the same bytes")
     func modelSyncToOrasAndSkopeo() throws {
         let registry = try DistributionRegistry.start()
         let sandbox = Sandbox("oci-interop")
         writeModels(Self.modelFiles, to: "publisher/models", in: sandbox)
-        config(sandbox, name: "publisher", registry: registry)
+        sandbox.writeOCIConfig("publisher", registry: registry)
         let published = try sandbox.cli.run(["publish", "--config", "publisher.yaml", "--json"])
         #expect(published.status == 0, "\(published.stderr)")
         let manifestDigest = try #require(published.json["manifest"] as? String)
@@ -84,7 +74,7 @@ struct OCIInteropEndToEndTests {
         let sandbox = Sandbox("oci-interop")
         writeModels(Self.modelFiles, to: "oras-source", in: sandbox)
         try OCITools.orasPush("\(registry.host)/org/models:latest", folder: sandbox.path + "/oras-source")
-        config(sandbox, name: "client", registry: registry)
+        sandbox.writeOCIConfig("client", registry: registry)
 
         let pulled = try sandbox.cli.run(["pull", "--config", "client.yaml", "--json"])
         #expect(pulled.status == 0, "\(pulled.stderr)")

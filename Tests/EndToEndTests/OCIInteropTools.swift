@@ -109,3 +109,21 @@ enum OCITools {
         return path
     }
 }
+
+extension Sandbox {
+    /// Writes `<file>.yaml`: models in `models` (default `<folder>/models`), the store in `<folder>/store`
+    /// (`folder` defaults to `file`), the OCI registry `registry.host/repository`, and `extra` YAML lines after
+    /// the `reference` key (indented by four spaces for more `oci:` keys).
+    func writeOCIConfig(_ file: String, folder: String? = nil, models: String? = nil, registry: DistributionRegistry,
+                        repository: String = "org/models", extra: String = "") {
+        let folder = folder ?? file
+        write("\(file).yaml", """
+            model_sync:
+              models_dir: \(models ?? folder + "/models")
+              store_dir: \(folder)/store
+              oci:
+                reference: "\(registry.host)/\(repository)"
+            \(extra)
+            """)
+    }
+}

@@ -22,24 +22,9 @@ struct OCIFixture {
         for index in 0..<files {
             sandbox.write("publisher/models/set/file\(index).bin", pseudoRandomBytes(count: 20_000 + index, seed: UInt64(index + 1)))
         }
-        sandbox.write("publisher.yaml", """
-            model_sync:
-              models_dir: publisher/models
-              store_dir: publisher/store
-              oci:
-                reference: "\(registry.host)/team/models"
-            \(ociYAML)
-            \(extraPublisherYAML)
-            """)
-        sandbox.write("client.yaml", """
-            model_sync:
-              models_dir: client/models
-              store_dir: client/store
-              oci:
-                reference: "\(registry.host)/team/models"
-            \(ociYAML)
-            \(extraClientYAML)
-            """)
+        for (name, extra) in [("publisher", extraPublisherYAML), ("client", extraClientYAML)] {
+            sandbox.writeOCIConfig(name, registry: registry, repository: "team/models", extra: ociYAML + "\n" + extra)
+        }
     }
 
     func publish(_ extra: [String] = []) throws -> CLI.Result {
@@ -231,13 +216,7 @@ struct OCIRegistryEndToEndTests {
         #expect(refused.status == 4, "\(refused.stderr)")
         #expect(!refused.stderr.contains("wrong-password-value") && !refused.stdout.contains("wrong-password-value"))
         // Without the CA bundle the registry's certificate is not trusted.
-        fixture.sandbox.write("untrusted.yaml", """
-            model_sync:
-              models_dir: client/models
-              store_dir: client/store
-              oci:
-                reference: "\(registry.host)/team/models"
-            """)
+        fixture.sandbox.writeOCIConfig("untrusted", folder: "client", registry: registry, repository: "team/models")
         let untrusted = try cli.run(["versions", "--config", "untrusted.yaml"])
         #expect(untrusted.status == 4, "\(untrusted.stderr)")
     }
@@ -279,12 +258,7 @@ struct OCIRegistryEndToEndTests {
         #expect(empty.status == 2, "\(empty.stderr)")
         #expect(empty.stderr.contains("nothing is published on \(fixture.reference):latest yet"), "\(empty.stderr)")
 
-        sandbox.write("stranger.yaml", """
-            model_sync:
-              models_dir: stranger/models
-              store_dir: stranger/store
-              oci:
-                reference: "\(fixture.registry.host)/team/models"
+        sandbox.writeOCIConfig("stranger", registry: fixture.registry, repository: "team/models", extra: """
                 channel: prod
               signing:
                 trusted_keys:
