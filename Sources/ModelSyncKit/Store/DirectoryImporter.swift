@@ -76,10 +76,11 @@ struct ScannedFile: Sendable {
                 mtimeNanoseconds: mtimeNanoseconds, ctimeNanoseconds: ctimeNanoseconds)
     }
 
-    /// True when `key` describes this file as the walk saw it (path included, compared by bytes).
-    func matches(_ key: StatKey) -> Bool {
+    /// True when `key`, taken for this file's path, describes the file as the walk saw it (both callers know
+    /// the paths are equal: the stat cache's merge has just compared them, the import's recheck stats this path).
+    func matchesStat(of key: StatKey) -> Bool {
         key.device == device && key.inode == inode && key.size == size && key.mtimeNanoseconds == mtimeNanoseconds
-            && key.ctimeNanoseconds == ctimeNanoseconds && comparePath(with: key.path) == 0
+            && key.ctimeNanoseconds == ctimeNanoseconds
     }
 
     /// The bytewise order of `absolutePath` against `other` (negative, zero, positive), without building the
@@ -160,8 +161,7 @@ extension Store {
         let excluded = scanned.1
         let fileCount = files.count
         Self.returnFreedMemory()  // the walk's entries
-        var previous: [Digest?] = []
-        var (digests, vanished) = try cachedDigests(of: files, under: root, previous: &previous)
+        var (digests, vanished, previous) = try cachedDigests(of: files, under: root)
         let cachedCount = digests.count { $0 != nil }
         let pending = files.indices.filter { digests[$0] == nil }
         // Objects this import links, so that a failure (a full disk, most often) removes them again: an
@@ -170,7 +170,7 @@ extension Store {
         do {
             var inserted = try insert(files, at: pending, previous: previous, progress: progress, created: created,
                                       stored: stored)
-            previous = []
+            previous = [:]
             FaultInjection.point("import-before-index")
             for (position, insertion) in zip(pending, inserted) { digests[position] = insertion.digest }
             let newObjects = inserted.count(where: \.created)
@@ -269,13 +269,14 @@ extension Store {
     /// regular file (deleted, renamed, replaced by a folder): the import drops them. A row of a file the walk
     /// skipped but that is still there (left out of the set by `.modelsyncignore`, yet another import's) stays.
     ///
-    /// `previous` gets, for the files that must be hashed but whose path the cache knows with the same size,
-    /// the digest it had then: such a file may still hold those bytes (a set copied afresh), which
-    /// ``ObjectStore/storedDigest(ofFileAt:size:read:)`` settles without copying.
-    private func cachedDigests(of files: [ScannedFile], under root: String,
-                               previous: inout [Digest?]) throws -> (digests: [Digest?], vanished: [String]) {
+    /// And `previous`, by position, for the large files that must be hashed but whose path the cache knows with
+    /// the same size: the digest it had then. Such a file may still hold those bytes (a set copied afresh), which
+    /// ``ObjectStore/storedDigest(ofFileAt:size:read:)`` settles without copying. Only large files are kept:
+    /// a folder of many small files pays nothing for it.
+    private func cachedDigests(of files: [ScannedFile], under root: String) throws
+        -> (digests: [Digest?], vanished: [String], previous: [Int: Digest]) {
         var digests = [Digest?](repeating: nil, count: files.count)
-        previous = [Digest?](repeating: nil, count: files.count)
+        var previous: [Int: Digest] = [:]
         // Manifest order is the order of the absolute paths too, unless a name on disk is not in NFC.
         var order = Array(files.indices)
         let inPathOrder = zip(files, files.dropFirst()).allSatisfy { $0.pathPrecedes($1) }
@@ -284,15 +285,17 @@ extension Store {
         var unseen: [String] = []
         try index.cachedEntries(under: root) { key, text in
             while cursor < order.count, files[order[cursor]].comparePath(with: key.path) < 0 { cursor += 1 }
+            // The walk's files and the cache's rows are both in path order: the first file not before this row
+            // is the row's file, or the row's file is gone.
             guard cursor < order.count, files[order[cursor]].comparePath(with: key.path) == 0 else {
                 unseen.append(key.path)
                 return
             }
             let file = files[order[cursor]]
             guard let digest = try? Digest(parsing: text) else { return }
-            if file.matches(key) {
+            if file.matchesStat(of: key) {
                 digests[order[cursor]] = digest
-            } else if file.size == key.size {
+            } else if file.size == key.size && file.size > ObjectBatch.largeObjectBytes {
                 previous[order[cursor]] = digest
             }
         }
@@ -307,7 +310,7 @@ extension Store {
         for position in digests.indices {
             if let digest = digests[position], !objectExists(digest, in: folder) { digests[position] = nil }
         }
-        return (digests, vanished)
+        return (digests, vanished, previous)
     }
 
     /// `objects.contains(digest)`, looked up relative to the open `objects/` folder `folder` when there is one.
@@ -330,7 +333,7 @@ extension Store {
     /// Small files go through an ``ObjectBatch`` a round at a time, each round committed (synced and named)
     /// on a thread of its own while the next is hashed: every object is durable and named when this
     /// returns, with one filesystem sync per round rather than two fsyncs per file.
-    private func insert(_ files: [ScannedFile], at positions: [Int], previous: [Digest?], progress: ProgressHandler?,
+    private func insert(_ files: [ScannedFile], at positions: [Int], previous: [Int: Digest], progress: ProgressHandler?,
                         created: Locked<[Digest]>, stored announce: (@Sendable (ManifestEntry) -> Void)?) throws
         -> [ObjectStore.Insertion] {
         let totalBytes = positions.reduce(UInt64(0)) { $0 + files[$1].size }
@@ -413,7 +416,7 @@ extension Store {
             (outcome, size) = (.staged(ticket: staged.ticket), staged.size)
         }
         guard let after = try FileSystem.status(path),
-              file.matches(StatKey(path: path, stat: after)), size == file.size else {
+              file.matchesStat(of: StatKey(path: path, stat: after)), size == file.size else {
             throw UsageError("\(path) changed while it was being imported",
                              hint: "run the import again once the training job has finished writing")
         }

@@ -12,27 +12,10 @@ extension ObjectStore {
     /// the caller copies the file as usual, and that copy is hashed again: what the store names is always
     /// the bytes it holds.
     func storedDigest(ofFileAt path: String, size: UInt64, read report: ((UInt64) -> Void)?) throws -> Digest? {
-        let source = try FileSystem.open(path, O_RDONLY)
-        defer { close(source) }
-        _ = posix_fadvise(source, 0, 0, POSIX_FADV_SEQUENTIAL)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ObjectStore.chunkSize, alignment: 4096)
-        defer { buffer.deallocate() }
-        let hasher = SHA256()
-        var total: UInt64 = 0
-        while true {
-            let count = try FileSystem.read(source, into: buffer, path: path)
-            if count == 0 { break }
-            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-            total += UInt64(count)
-            report?(UInt64(count))
-        }
-        guard total == size else { return nil }
-        let digest = hasher.finalize()
-        return contains(digest) ? digest : nil
+        let (digest, total) = try Self.hashFile(at: path, read: report)
+        return total == size && contains(digest) ? digest : nil
     }
-}
 
-extension ObjectStore {
     /// Bytes compared at each sample of ``mayHold(_:fileAt:size:)``.
     static let sampleBytes = 64 << 10
 

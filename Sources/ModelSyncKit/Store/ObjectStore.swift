@@ -144,8 +144,10 @@ public struct ObjectStore: Sendable {
         return mode & StorePermissions.objectBase
     }
 
-    /// Hashes a file without storing it, in constant memory; returns its digest and size.
-    public static func hashFile(at path: String) throws(IOError) -> (digest: Digest, size: UInt64) {
+    /// Hashes a file without storing it, in constant memory; returns its digest and size. `report` gets the
+    /// bytes of each read.
+    public static func hashFile(at path: String, read report: ((UInt64) -> Void)? = nil)
+        throws(IOError) -> (digest: Digest, size: UInt64) {
         let descriptor = try FileSystem.open(path, O_RDONLY)
         defer { close(descriptor) }
         _ = posix_fadvise(descriptor, 0, 0, POSIX_FADV_SEQUENTIAL)
@@ -158,6 +160,7 @@ public struct ObjectStore: Sendable {
             if count == 0 { break }
             hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             size += UInt64(count)
+            report?(UInt64(count))
         }
         return (hasher.finalize(), size)
     }
