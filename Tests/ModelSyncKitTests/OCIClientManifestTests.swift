@@ -24,7 +24,7 @@ import ModelSyncTestSupport
         let digest = try client.putManifest(bytes, mediaType: OCIClient.imageManifestType, reference: "latest")
         #expect(digest == SHA256.hash(bytes))
         let byTag = try #require(try client.manifest("latest"))
-        #expect(byTag == OCIFetchedManifest(bytes: bytes, mediaType: OCIClient.imageManifestType, digest: digest))
+        #expect(byTag == OCIStoredManifest(bytes: bytes, mediaType: OCIClient.imageManifestType, digest: digest))
         #expect(try client.manifest(digest.description) == byTag)
         #expect(try client.manifest("nope") == nil)
         #expect(try OCIFixture.client(registry.host, "never/pushed").manifest("latest") == nil)

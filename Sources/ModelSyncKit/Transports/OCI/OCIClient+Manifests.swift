@@ -23,7 +23,7 @@ extension OCIClient {
     /// (``OCIError/Code/manifestTooLarge``, exit 3). The digest is the SHA-256 of the bytes received; when
     /// the reference is a digest, or the registry names one (`Docker-Content-Digest`), the bytes must
     /// match it (``IntegrityError``).
-    public func manifest(_ reference: String) throws -> OCIFetchedManifest? {
+    public func manifest(_ reference: String) throws -> OCIStoredManifest? {
         let url = try manifestURL(reference)
         var capped = http
         capped.maxResponseBytes = max(0, options.maxManifestBytes)
@@ -49,7 +49,7 @@ extension OCIClient {
                                  + "\(digest), not \(claim.prefix(80))",
                                  hint: "the registry or a cache in front of it serves corrupt data; report it to its operator")
         }
-        return OCIFetchedManifest(bytes: response.body, mediaType: Self.mediaType(of: response), digest: digest)
+        return OCIStoredManifest(bytes: response.body, mediaType: Self.mediaType(of: response), digest: digest)
     }
 
     /// The answer's `Content-Type` without parameters; when it is missing or generic (`application/json`,

@@ -2,9 +2,9 @@ import Foundation
 
 /// A manifest as a registry served it: its bytes, media type and digest (the SHA-256 of the bytes).
 public struct OCIStoredManifest: Sendable, Hashable {
-    /// The bytes as served.
+    /// The bytes, exactly as served (the digest covers them, so they must not be re-encoded).
     public let bytes: [UInt8]
-    /// The `Content-Type` the registry gave them.
+    /// The `Content-Type` the registry gave them, without parameters (`application/vnd.oci.image.manifest.v1+json`).
     public let mediaType: String
     /// The SHA-256 of `bytes`.
     public let digest: Digest
@@ -238,6 +238,6 @@ extension OCIClient: OCIRepository {
 
     /// ``manifest(_:)``.
     public func fetchManifest(_ reference: String) throws -> OCIStoredManifest? {
-        try manifest(reference).map { OCIStoredManifest(bytes: $0.bytes, mediaType: $0.mediaType, digest: $0.digest) }
+        try manifest(reference)
     }
 }
