@@ -2,7 +2,8 @@ import Foundation
 
 extension OCIClient {
     /// The media types a manifest GET accepts: OCI manifests and indexes, and Docker's for reading.
-    static let manifestAccept = [imageManifestType, imageIndexType, dockerManifestType, dockerManifestListType]
+    static let manifestAccept = [OCIImageManifest.mediaType, OCIImageManifest.indexMediaType,
+                                 OCIImageManifest.dockerMediaType, OCIImageManifest.dockerListMediaType]
         .joined(separator: ", ")
 
     /// `<repository URL>/manifests/<reference>`, the reference checked to be a tag or a digest (anything
