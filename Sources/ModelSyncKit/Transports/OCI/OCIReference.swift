@@ -63,11 +63,7 @@ public struct OCIReference: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// True for `localhost`, 127.0.0.0/8 and `[::1]`: requests to it never leave the machine.
-    public var isLoopback: Bool {
-        if host == "localhost" || host == "[::1]" { return true }
-        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
-        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
-    }
+    public var isLoopback: Bool { RemoteURL.isLoopback(host: host) }
 
     /// A registry host as docker reads the first component: it holds a dot or a port, or is `localhost`
     /// (otherwise `acme/models` would send requests to a host named `acme`).
