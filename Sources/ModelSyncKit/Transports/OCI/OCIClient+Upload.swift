@@ -269,7 +269,7 @@ extension OCIClient {
     private func sendFile(method: String, url: String, blob: OutgoingBlob, offset: UInt64, size: UInt64,
                           progress: OCIUploadProgress, workers: TransferWorkers, what: String,
                           headers extra: [(String, String)] = []) throws -> HTTPResponse {
-        var headers = [("Content-Type", "application/octet-stream")] + extra
+        let headers = [("Content-Type", "application/octet-stream")] + extra
         var authorization = authorization(for: url, scope: pushScope)
         for round in 0..<2 {
             let before = progress.counted
@@ -290,7 +290,6 @@ extension OCIClient {
             if round == 0, let answer = try answer(response, url: url, scope: pushScope) {
                 progress.set(before)
                 authorization = [("Authorization", answer)]
-                headers.removeAll { $0.0.lowercased() == "authorization" }
                 continue
             }
             if !(200...299).contains(response.status) { progress.set(before) }
