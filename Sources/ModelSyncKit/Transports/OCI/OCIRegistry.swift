@@ -23,9 +23,10 @@ public protocol OCIRepository: AnyObject, Sendable {
     /// Which of `digests` the repository lacks (`HEAD` each).
     func missingBlobs(_ digests: [Digest]) throws -> Set<Digest>
     /// Uploads `entries` (blobs the repository lacks), each verified by `outgoing` just before it leaves; says
-    /// which were sent, mounted, or found present.
+    /// which were sent, mounted, or found present. `checkPresence: false` skips the `HEAD` of each blob, for
+    /// blobs ``missingBlobs(_:)`` has just reported missing.
     @discardableResult
-    func uploadBlobs(_ entries: [ManifestEntry], from outgoing: OutgoingBlobs) throws -> OCIPushSummary
+    func uploadBlobs(_ entries: [ManifestEntry], from outgoing: OutgoingBlobs, checkPresence: Bool) throws -> OCIPushSummary
     /// Uploads a small blob held in memory; returns its digest.
     func putBlob(bytes: [UInt8]) throws -> Digest
     /// Downloads `entries` into `sink`, which hashes each on the way in.
@@ -226,11 +227,19 @@ extension OCIRegistry: TransferSource {
 @available(*, unavailable)
 extension OCIRegistry: Sendable {}
 
-extension OCIClient: OCIRepository {
-    /// ``putBlobs(_:from:)``.
+extension OCIRepository {
+    /// Uploads `entries`, each found by `HEAD` first (present: not sent).
     @discardableResult
     public func uploadBlobs(_ entries: [ManifestEntry], from outgoing: OutgoingBlobs) throws -> OCIPushSummary {
-        try putBlobs(entries, from: outgoing)
+        try uploadBlobs(entries, from: outgoing, checkPresence: true)
+    }
+}
+
+extension OCIClient: OCIRepository {
+    /// ``putBlobs(_:from:checkPresence:)``.
+    @discardableResult
+    public func uploadBlobs(_ entries: [ManifestEntry], from outgoing: OutgoingBlobs, checkPresence: Bool) throws -> OCIPushSummary {
+        try putBlobs(entries, from: outgoing, checkPresence: checkPresence)
     }
 
     /// ``OCIClientOptions/concurrency``.
