@@ -56,7 +56,7 @@ public final class OCIClient: Sendable {
                               reason: "plain HTTP to \(reference.registry) is refused (only to this machine)",
                               hint: "use a registry served over https, or set oci.insecure: true on a trusted network")
         }
-        for source in options.mountFrom where !OCIReference.isRepositoryName(source) {
+        for source in options.mountFrom where OCIConfig.repositoryProblem(source) != nil {
             throw ConfigError(.invalidValue, file: nil, key: "model_sync.oci.mount_from",
                               reason: "\"\(source.prefix(200))\" is not a repository name",
                               hint: "list repositories of the same registry, without the host (team/base-models)")
