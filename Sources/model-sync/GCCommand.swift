@@ -13,7 +13,9 @@ struct GCCommand: GlobalOptionsCommand {
             With --registry (publisher side, needs --config): removes from the git registry's tree the blobs \
             that none of the last registry.keep_manifests (default 10) manifests references, and older \
             manifest files, as one ordinary commit pushed like a publish. The repository's history keeps \
-            them: see docs/registry-layout.md to squash it. With oci.reference set, deletes instead the image             manifests (and their tags) of the sets beyond the newest registry.keep_manifests, never the             channel's; blob space comes back when the registry runs its own garbage collection.
+            them: see docs/registry-layout.md to squash it. With oci.reference set, deletes instead the image \
+            manifests (and their tags) of the sets beyond the newest registry.keep_manifests, never the \
+            channel's; blob space comes back when the registry runs its own garbage collection.
             """)
 
     @Flag(name: .customLong("dry-run"), help: "List what would be deleted, delete nothing.")

@@ -10,7 +10,9 @@ struct PublishCommand: GlobalOptionsCommand {
             imports the models folder into the store, fetches and fast-forwards repo_dir, commits the manifest, \
             the blobs the registry lacks and channels/latest, and pushes. A dirty repo_dir worktree is refused \
             (exit 2) unless --allow-dirty. A rejected push (another publisher was first) is rebuilt and retried \
-            once; remote failures exit 4. With oci.reference set, the set goes to that OCI registry instead:             the blobs it lacks, the config blob, the image manifest under its sha256-<hex> tag, then the             channel tag (oci.channel), moved last.
+            once; remote failures exit 4. With oci.reference set, the set goes to that OCI registry instead: \
+            the blobs it lacks, the config blob, the image manifest under its sha256-<hex> tag, then the \
+            channel tag (oci.channel), moved last.
 
             Example: model-sync publish --config configs/bot.yaml
             """)

@@ -12,7 +12,8 @@ struct PullCommand: GlobalOptionsCommand {
             or that failed its health check, is held back (exit 0, a warning) until another is published or \
             --force is given. Any mismatch exits 3 and activates nothing; remote failures exit 4; a failed \
             health check exits 6 with the previous set restored. A registry still in the old plain layout is \
-            imported as a set. With oci.reference set, the set comes from that OCI registry: the channel tag             (oci.channel), only the blobs the store lacks, downloaded before the store lock.
+            imported as a set. With oci.reference set, the set comes from that OCI registry: the channel tag \
+            (oci.channel), only the blobs the store lacks, downloaded before the store lock.
 
             Examples:
               model-sync pull --config configs/bot.yaml

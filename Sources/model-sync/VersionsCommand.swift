@@ -10,7 +10,8 @@ struct VersionsCommand: GlobalOptionsCommand {
             Fetches the registry as pull does (nothing is activated or stored) and lists each time \
             channels/latest moved: when, the manifest, its files and bytes, and the commit. The set this \
             machine runs is marked active; a set pull would hold back (rolled back from, or failed its health \
-            check) is marked held. `pull --manifest DIGEST` (a prefix is enough) activates any of them. With             oci.reference set, lists the sets of the OCI registry's sha256-<hex> tags, newest first.
+            check) is marked held. `pull --manifest DIGEST` (a prefix is enough) activates any of them. With \
+            oci.reference set, lists the sets of the OCI registry's sha256-<hex> tags, newest first.
 
             Example: model-sync versions --config configs/bot.yaml --limit 5
             """)

@@ -40,7 +40,7 @@ import ModelSyncTestSupport
         _ = try client.blobBytes(config, maxBytes: 10)
         #expect(Set(auth.scopes.dropFirst(before)) == ["repository:models:pull"])
         let digest = try client.putManifest(OCIFixture.imageManifest(config: config, configSize: 2, layers: []),
-                                            mediaType: OCIClient.imageManifestType, reference: "v1")
+                                            mediaType: OCIImageManifest.mediaType, reference: "v1")
         let beforeDelete = auth.scopes.count
         try client.deleteManifest(digest)
         #expect(auth.scopes.dropFirst(beforeDelete) == ["repository:models:delete"])

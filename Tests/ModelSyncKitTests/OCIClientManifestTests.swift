@@ -21,15 +21,15 @@ import ModelSyncTestSupport
         let fixture = try OCIFixture()
         let client = try OCIFixture.client(registry.host)
         let bytes = try manifest(client, fixture, layers: [100, 2000])
-        let digest = try client.putManifest(bytes, mediaType: OCIClient.imageManifestType, reference: "latest")
+        let digest = try client.putManifest(bytes, mediaType: OCIImageManifest.mediaType, reference: "latest")
         #expect(digest == SHA256.hash(bytes))
         let byTag = try #require(try client.manifest("latest"))
-        #expect(byTag == OCIFetchedManifest(bytes: bytes, mediaType: OCIClient.imageManifestType, digest: digest))
+        #expect(byTag == OCIStoredManifest(bytes: bytes, mediaType: OCIImageManifest.mediaType, digest: digest))
         #expect(try client.manifest(digest.description) == byTag)
         #expect(try client.manifest("nope") == nil)
         #expect(try OCIFixture.client(registry.host, "never/pushed").manifest("latest") == nil)
         // Pushed by its digest too, as every set is.
-        #expect(try client.putManifest(bytes, mediaType: OCIClient.imageManifestType, reference: digest.description) == digest)
+        #expect(try client.putManifest(bytes, mediaType: OCIImageManifest.mediaType, reference: digest.description) == digest)
     }
 
     @Test("a manifest over the size cap is refused, exit 3, after reading no more than the cap")
@@ -38,7 +38,7 @@ import ModelSyncTestSupport
         let fixture = try OCIFixture()
         let client = try OCIFixture.client(registry.host)
         let bytes = try manifest(client, fixture, layers: [10], padding: 5000)
-        try client.putManifest(bytes, mediaType: OCIClient.imageManifestType, reference: "big")
+        try client.putManifest(bytes, mediaType: OCIImageManifest.mediaType, reference: "big")
         let capped = try OCIFixture.client(registry.host, options: OCIFixture.smallChunks { $0.maxManifestBytes = 4096 })
         let error = try #require(throws: OCIError.self) { try capped.manifest("big") }
         #expect(error.code == .manifestTooLarge)
@@ -88,7 +88,7 @@ import ModelSyncTestSupport
         #expect(try client.tags() == [])
         let bytes = try manifest(client, fixture, layers: [10])
         let names = ["latest", "sha256-abc", "v1"]
-        for name in names { try client.putManifest(bytes, mediaType: OCIClient.imageManifestType, reference: name) }
+        for name in names { try client.putManifest(bytes, mediaType: OCIImageManifest.mediaType, reference: name) }
         #expect(try client.tags().sorted() == names)
     }
 
@@ -98,9 +98,9 @@ import ModelSyncTestSupport
         let fixture = try OCIFixture()
         let client = try OCIFixture.client(registry.host)
         let first = try client.putManifest(try manifest(client, fixture, layers: [10], seed: 1),
-                                           mediaType: OCIClient.imageManifestType, reference: "old")
+                                           mediaType: OCIImageManifest.mediaType, reference: "old")
         let second = try client.putManifest(try manifest(client, fixture, layers: [20], seed: 2),
-                                            mediaType: OCIClient.imageManifestType, reference: "latest")
+                                            mediaType: OCIImageManifest.mediaType, reference: "latest")
         try client.deleteManifest(first)
         #expect(try client.manifest(first.description) == nil)
         #expect(try client.manifest("old") == nil)
@@ -116,7 +116,7 @@ import ModelSyncTestSupport
         let missing = LFSFixture.entry(for: Array("absent".utf8))
         let bytes = OCIFixture.imageManifest(config: missing.digest, configSize: 6, layers: [missing])
         let error = try #require(throws: OCIError.self) {
-            try client.putManifest(bytes, mediaType: OCIClient.imageManifestType, reference: "latest")
+            try client.putManifest(bytes, mediaType: OCIImageManifest.mediaType, reference: "latest")
         }
         #expect(error.has("MANIFEST_BLOB_UNKNOWN"))
         #expect(error.status == 400)
@@ -135,8 +135,8 @@ import ModelSyncTestSupport
             HTTPResponse(status: 200, headers: type.map { ["content-type": $0] } ?? [:], body: body)
         }
         #expect(OCIClient.mediaType(of: answer("application/vnd.oci.image.manifest.v1+json; charset=utf-8"))
-                == OCIClient.imageManifestType)
-        #expect(OCIClient.mediaType(of: answer(nil)) == OCIClient.imageIndexType)
-        #expect(OCIClient.mediaType(of: answer("application/json")) == OCIClient.imageIndexType)
+                == OCIImageManifest.mediaType)
+        #expect(OCIClient.mediaType(of: answer(nil)) == OCIImageManifest.indexMediaType)
+        #expect(OCIClient.mediaType(of: answer("application/json")) == OCIImageManifest.indexMediaType)
     }
 }

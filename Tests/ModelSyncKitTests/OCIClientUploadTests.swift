@@ -46,6 +46,25 @@ import ModelSyncTestSupport
                 == [LFSFixture.entry(for: [1, 2, 3]).digest])
     }
 
+    @Test("a publish asks about each new blob once: the engine's HEAD, none again before the upload")
+    func publishHeadsEachBlobOnce() throws {
+        let registry = try DistributionRegistry.start()
+        let proxy = try DroppingProxy(targetPort: Int(registry.host.split(separator: ":")[1])!)
+        let fixture = try OCIFixture()
+        let files = ["a.bin": pseudoRandomBytes(count: 3000, seed: 1), "b/c.bin": pseudoRandomBytes(count: 200 << 10, seed: 2)]
+        for (path, bytes) in files { fixture.stores.directory.write("set/" + path, bytes) }
+        let store = fixture.stores.source
+        let manifest = try store.manifest(try store.importDirectory(fixture.stores.directory.path + "/set").manifest)
+        let client = try OCIFixture.client(proxy.host)
+        let published = try TransferEngine(store: store).publish(manifest, to: OCIRegistry(repository: client, name: "r"),
+                                                                 channel: "latest")
+        #expect(published.newObjects == 2)
+        for entry in manifest.files {
+            #expect(proxy.lines("HEAD ").filter { $0.contains(entry.digest.description) }.count == 1, "\(entry.path)")
+            #expect(OCIFixture.stored(registry, entry.digest) == files[entry.path], "\(entry.path)")
+        }
+    }
+
     @Test("a blob in another repository of the registry is mounted, not uploaded")
     func crossRepositoryMount() throws {
         let registry = try DistributionRegistry.start()

@@ -38,7 +38,7 @@ struct OCIConfigTests {
 
     @Test("references of every accepted shape load", arguments: [
         "ghcr.io/org/models", "127.0.0.1:5000/models", "localhost:5000/a/b/c", "registry.example.com/my-org/m_1",
-        "[::1]:5000/models", "host/a__b/c.d/e--f",
+        "[::1]:5000/models", "host.lan/a__b/c.d/e--f", "oci://ghcr.io/org/models", "LOCALHOST/m",
     ])
     func acceptedReferences(reference: String) throws {
         #expect(try parse("    reference: \"\(reference)\"\n").oci.reference == reference)
@@ -55,6 +55,19 @@ struct OCIConfigTests {
         #expect(error?.line == 3)
         #expect(error?.category.exitCode == 2)
         #expect(error?.message.contains("got \"\(reference)\"") == true)
+    }
+
+    @Test("a host without a dot or a port, not localhost, is a Docker Hub path as docker reads it: refused with both fixes", arguments: [
+        ("acme/models", "acme.example:5000/models", "docker.io/acme/models"),
+        ("registry/team/models", "registry.example:5000/team/models", "docker.io/registry/team/models"),
+    ])
+    func singleLabelHost(reference: String, ownRegistry: String, dockerHub: String) throws {
+        let error = #expect(throws: ConfigError.self) { try parse("    reference: \(reference)\n") }
+        let host = reference.prefix(while: { $0 != "/" })
+        #expect(error?.message == "bot.yaml:3: model_sync.oci.reference: \"\(host)\" is not a registry host: docker reads a "
+                + "first part without a dot or a port (other than localhost) as a path on Docker Hub; write \(ownRegistry) "
+                + "for a registry of your own, or \(dockerHub) for Docker Hub, got \"\(reference)\"")
+        #expect(error?.category.exitCode == 2)
     }
 
     @Test("a channel that is not a tag, or that would shadow a digest tag, is refused", arguments: [

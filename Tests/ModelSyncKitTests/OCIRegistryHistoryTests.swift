@@ -47,8 +47,8 @@ final class ListingRepository: OCIRepository, @unchecked Sendable {
     func tags() throws -> [String] { try memory.tags() }
     func deleteManifest(_ digest: Digest) throws { try memory.deleteManifest(digest) }
     func missingBlobs(_ digests: [Digest]) throws -> Set<Digest> { try memory.missingBlobs(digests) }
-    func uploadBlobs(_ entries: [ManifestEntry], from outgoing: OutgoingBlobs) throws -> OCIPushSummary {
-        try memory.uploadBlobs(entries, from: outgoing)
+    func uploadBlobs(_ entries: [ManifestEntry], from outgoing: OutgoingBlobs, checkPresence: Bool) throws -> OCIPushSummary {
+        try memory.uploadBlobs(entries, from: outgoing, checkPresence: checkPresence)
     }
     func putBlob(bytes: [UInt8]) throws -> Digest { try memory.putBlob(bytes: bytes) }
     func fetchBlobs(_ entries: [ManifestEntry], into sink: BlobSink) throws { try memory.fetchBlobs(entries, into: sink) }

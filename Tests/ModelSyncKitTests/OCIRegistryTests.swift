@@ -16,7 +16,7 @@ final class MemoryOCIRepository: OCIRepository, @unchecked Sendable {
 
     func missingBlobs(_ digests: [Digest]) throws -> Set<Digest> { Set(digests.filter { blobs[$0] == nil }) }
 
-    func uploadBlobs(_ entries: [ManifestEntry], from outgoing: OutgoingBlobs) throws -> OCIPushSummary {
+    func uploadBlobs(_ entries: [ManifestEntry], from outgoing: OutgoingBlobs, checkPresence: Bool) throws -> OCIPushSummary {
         var summary = OCIPushSummary()
         for entry in entries {
             let blob = try outgoing.verified(entry)

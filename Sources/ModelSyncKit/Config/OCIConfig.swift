@@ -29,22 +29,37 @@ public struct OCIConfig: Sendable, Hashable {
     /// Tags of this form name a published set by its manifest digest (`sha256-<64 hex>`): never a channel.
     public static let digestTagPrefix = "sha256-"
 
-    /// What is wrong with `text` as `host[:port]/repository`, or nil when it is fine. The repository follows
-    /// the distribution spec's grammar: lowercase components `[a-z0-9]+` joined by `.`, `_`, `__` or dashes,
-    /// separated by `/`; the host is a DNS name or IPv4 address (or `[IPv6]`) with an optional port.
+    /// How to write `reference`, for the error that refuses one.
+    public static let referenceHint = "write it as docker does, without a scheme: ghcr.io/org/models or 127.0.0.1:5000/models"
+
+    /// What is wrong with `text` as `[oci://]host[:port]/repository`, or nil when it is fine: the one grammar
+    /// of a reference, for the configuration and for ``OCIReference``. The repository follows the distribution
+    /// spec's grammar: lowercase components `[a-z0-9]+` joined by `.`, `_`, `__` or dashes, separated by `/`; the
+    /// host is a DNS name or IPv4 address (or `[IPv6]`) with an optional port, and, as docker reads the first
+    /// component, holds a dot or a port or is `localhost` (`acme/models` is a path on Docker Hub, not a host).
     public static func referenceProblem(_ text: String) -> String? {
-        if text.contains("://") { return "expected host[:port]/repository without a scheme" }
-        guard let slash = text.firstIndex(of: "/") else { return "expected host[:port]/repository: no repository" }
-        let host = String(text[..<slash]), repository = String(text[text.index(after: slash)...])
+        let body = text.hasPrefix("oci://") ? text.dropFirst("oci://".count) : Substring(text)
+        if body.contains("://") {
+            return "expected host[:port]/repository without a scheme (plain HTTP is chosen with oci.insecure)"
+        }
+        guard let slash = body.firstIndex(of: "/") else { return "expected host[:port]/repository: no repository" }
+        let host = String(body[..<slash]), repository = String(body[body.index(after: slash)...])
         if let problem = hostProblem(host) { return problem }
-        if text.contains("@") || repository.contains(":") {
+        if body.contains("@") || repository.contains(":") {
             return "expected host[:port]/repository without a tag or digest (the channel is oci.channel)"
         }
-        return repositoryProblem(repository)
+        if let problem = repositoryProblem(repository) { return problem }
+        if !host.hasPrefix("["), !host.contains("."), !host.contains(":"), host.lowercased() != "localhost" {
+            return "\"\(host)\" is not a registry host: docker reads a first part without a dot or a port (other "
+                + "than localhost) as a path on Docker Hub; write \(host).example:5000/\(repository) for a registry "
+                + "of your own, or docker.io/\(host)/\(repository) for Docker Hub"
+        }
+        return nil
     }
 
     /// What is wrong with `host[:port]`, or nil.
     static func hostProblem(_ host: String) -> String? {
+        guard host.utf8.count <= 255 else { return "the host is longer than 255 characters" }
         var name = Substring(host), port: Substring?
         if host.hasPrefix("[") {
             guard let close = host.firstIndex(of: "]") else { return "host \"\(host)\" has an unclosed [" }
@@ -108,13 +123,20 @@ public struct OCIConfig: Sendable, Hashable {
         return true
     }
 
-    /// What is wrong with `text` as a channel tag, or nil: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}` (the
-    /// distribution spec's tag grammar), and not `sha256-…`, which names sets by digest.
-    public static func channelProblem(_ text: String) -> String? {
+    /// What is wrong with `text` as a tag, or nil: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}` (the distribution
+    /// spec's tag grammar).
+    public static func tagProblem(_ text: String) -> String? {
         let allowed: (Character) -> Bool = { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
         guard let first = text.first, first != ".", first != "-", text.count <= 128, text.allSatisfy(allowed) else {
             return "expected a tag: letters, digits, \"_\", \".\" and \"-\", at most 128, not starting with \".\" or \"-\""
         }
+        return nil
+    }
+
+    /// What is wrong with `text` as a channel tag, or nil: a tag (``tagProblem(_:)``), and not `sha256-…`,
+    /// which names sets by digest.
+    public static func channelProblem(_ text: String) -> String? {
+        if let problem = tagProblem(text) { return problem }
         if text.lowercased().hasPrefix(digestTagPrefix) {
             return "tags starting with \"\(digestTagPrefix)\" name published sets by digest; choose another channel"
         }
@@ -129,8 +151,7 @@ extension Config {
         if let text = try section.string("reference") {
             if let problem = OCIConfig.referenceProblem(text) {
                 throw section.reader.error("model_sync.oci.reference", section.keyLine("reference"),
-                                           "\(problem), got \"\(text)\"",
-                                           hint: "write it as docker does, without a scheme: ghcr.io/org/models or 127.0.0.1:5000/models")
+                                           "\(problem), got \"\(text)\"", hint: OCIConfig.referenceHint)
             }
             oci.reference = text
         }

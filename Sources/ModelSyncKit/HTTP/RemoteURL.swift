@@ -68,7 +68,10 @@ public struct RemoteURL: Sendable, Hashable {
     public var origin: String { "\(scheme)://\(host):\(port)" }
 
     /// True for `localhost`, 127.0.0.0/8 and `[::1]`: the request never leaves this machine.
-    public var isLoopback: Bool {
+    public var isLoopback: Bool { Self.isLoopback(host: host) }
+
+    /// True when `host` (IPv6 in brackets, no port) is `localhost`, in 127.0.0.0/8 or `[::1]`.
+    static func isLoopback(host: String) -> Bool {
         if host == "localhost" || host == "[::1]" { return true }
         let octets = host.split(separator: ".", omittingEmptySubsequences: false)
         return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }

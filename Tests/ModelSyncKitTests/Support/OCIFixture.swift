@@ -83,7 +83,7 @@ struct OCIFixture {
             #"{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"\#($0.digest)","size":\#($0.size),"#
                 + #""annotations":{"org.opencontainers.image.title":"\#($0.path)"}}"#
         }.joined(separator: ",")
-        return Array(("{\"schemaVersion\":2,\"mediaType\":\"\(OCIClient.imageManifestType)\","
+        return Array(("{\"schemaVersion\":2,\"mediaType\":\"\(OCIImageManifest.mediaType)\","
             + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"\(config)\",\"size\":\(configSize)},"
             + "\"layers\":[\(layerList)],"
             + "\"annotations\":{\"padding\":\"\(String(repeating: "x", count: padding))\"}}").utf8)

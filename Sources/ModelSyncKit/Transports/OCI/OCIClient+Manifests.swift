@@ -2,7 +2,8 @@ import Foundation
 
 extension OCIClient {
     /// The media types a manifest GET accepts: OCI manifests and indexes, and Docker's for reading.
-    static let manifestAccept = [imageManifestType, imageIndexType, dockerManifestType, dockerManifestListType]
+    static let manifestAccept = [OCIImageManifest.mediaType, OCIImageManifest.indexMediaType,
+                                 OCIImageManifest.dockerMediaType, OCIImageManifest.dockerListMediaType]
         .joined(separator: ", ")
 
     /// `<repository URL>/manifests/<reference>`, the reference checked to be a tag or a digest (anything
@@ -23,7 +24,7 @@ extension OCIClient {
     /// (``OCIError/Code/manifestTooLarge``, exit 3). The digest is the SHA-256 of the bytes received; when
     /// the reference is a digest, or the registry names one (`Docker-Content-Digest`), the bytes must
     /// match it (``IntegrityError``).
-    public func manifest(_ reference: String) throws -> OCIFetchedManifest? {
+    public func manifest(_ reference: String) throws -> OCIStoredManifest? {
         let url = try manifestURL(reference)
         var capped = http
         capped.maxResponseBytes = max(0, options.maxManifestBytes)
@@ -37,9 +38,6 @@ extension OCIClient {
         }
         if response.status == 404 { return nil }
         try expect(response, [200], method: "GET", url: url, what: what)
-        if let declared = response.headers["content-length"].flatMap({ Int($0) }), declared > options.maxManifestBytes {
-            throw manifestTooLarge(reference)
-        }
         let digest = SHA256.hash(response.body)
         var claimed: [String] = []
         if reference.hasPrefix(Digest.prefix) { claimed.append(reference) }
@@ -49,7 +47,7 @@ extension OCIClient {
                                  + "\(digest), not \(claim.prefix(80))",
                                  hint: "the registry or a cache in front of it serves corrupt data; report it to its operator")
         }
-        return OCIFetchedManifest(bytes: response.body, mediaType: Self.mediaType(of: response), digest: digest)
+        return OCIStoredManifest(bytes: response.body, mediaType: Self.mediaType(of: response), digest: digest)
     }
 
     /// The answer's `Content-Type` without parameters; when it is missing or generic (`application/json`,

@@ -4,7 +4,8 @@ extension OCIClient {
     /// Uploads the blobs of `entries` the repository lacks, each verified through `outgoing` just before it
     /// is sent, `concurrency` at a time.
     ///
-    /// Per blob: `HEAD` (present: nothing sent); a cross-repository mount from each of
+    /// Per blob: `HEAD` (present: nothing sent), unless `checkPresence` is false because the caller has just
+    /// asked (``missingBlobs(_:)``); a cross-repository mount from each of
     /// ``OCIClientOptions/mountFrom`` (201: mounted; 202: the session the registry opened instead is used);
     /// then one `PUT` for a blob up to ``OCIClientOptions/monolithicLimit``, else `PATCH`es of
     /// ``OCIClientOptions/chunkSize`` and a closing `PUT ?digest=`. After a dropped or stalled chunk the
@@ -12,13 +13,14 @@ extension OCIClient {
     /// that offset; only a session the registry dropped makes the blob start over. The first failure stops
     /// the other transfers and is rethrown.
     @discardableResult
-    public func putBlobs(_ entries: [ManifestEntry], from outgoing: OutgoingBlobs) throws -> OCIPushSummary {
+    public func putBlobs(_ entries: [ManifestEntry], from outgoing: OutgoingBlobs,
+                         checkPresence: Bool = true) throws -> OCIPushSummary {
         var seen = Set<Digest>()
         let unique = entries.filter { seen.insert($0.digest).inserted }
         let summary = Locked(OCIPushSummary())
         let workers = TransferWorkers()
         try workers.run(unique, threads: options.concurrency) { entry in
-            let outcome = try self.push(entry, from: outgoing, workers: workers)
+            let outcome = try self.push(entry, from: outgoing, checkPresence: checkPresence, workers: workers)
             summary.withLock { summary in
                 switch outcome {
                 case .present: summary.present += 1
@@ -35,10 +37,11 @@ extension OCIClient {
     /// What happened to one blob.
     enum PushOutcome { case present, mounted, uploaded }
 
-    /// One blob, from `HEAD` to the closing `PUT`, with fresh sessions after interruptions.
-    func push(_ entry: ManifestEntry, from outgoing: OutgoingBlobs, workers: TransferWorkers) throws -> PushOutcome {
+    /// One blob, from `HEAD` (when `checkPresence`) to the closing `PUT`, with fresh sessions after interruptions.
+    func push(_ entry: ManifestEntry, from outgoing: OutgoingBlobs, checkPresence: Bool,
+              workers: TransferWorkers) throws -> PushOutcome {
         if workers.isCancelled { throw TransferCancelled() }
-        if try blobSize(entry.digest) != nil {
+        if checkPresence, try blobSize(entry.digest) != nil {
             outgoing.sent(Int64(entry.size))
             return .present
         }
@@ -269,7 +272,7 @@ extension OCIClient {
     private func sendFile(method: String, url: String, blob: OutgoingBlob, offset: UInt64, size: UInt64,
                           progress: OCIUploadProgress, workers: TransferWorkers, what: String,
                           headers extra: [(String, String)] = []) throws -> HTTPResponse {
-        var headers = [("Content-Type", "application/octet-stream")] + extra
+        let headers = [("Content-Type", "application/octet-stream")] + extra
         var authorization = authorization(for: url, scope: pushScope)
         for round in 0..<2 {
             let before = progress.counted
@@ -290,7 +293,6 @@ extension OCIClient {
             if round == 0, let answer = try answer(response, url: url, scope: pushScope) {
                 progress.set(before)
                 authorization = [("Authorization", answer)]
-                headers.removeAll { $0.0.lowercased() == "authorization" }
                 continue
             }
             if !(200...299).contains(response.status) { progress.set(before) }

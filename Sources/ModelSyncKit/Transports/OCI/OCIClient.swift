@@ -17,18 +17,9 @@ import Foundation
 /// let client = try OCIClient(reference: OCIReference(parsing: "ghcr.io/acme/models"), auth: authenticator,
 ///                            options: OCIClientOptions())
 /// try client.putBlobs(entries, from: outgoing)
-/// let digest = try client.putManifest(bytes, mediaType: OCIClient.imageManifestType, reference: "latest")
+/// let digest = try client.putManifest(bytes, mediaType: OCIImageManifest.mediaType, reference: "latest")
 /// ```
 public final class OCIClient: Sendable {
-    /// `application/vnd.oci.image.manifest.v1+json`.
-    public static let imageManifestType = "application/vnd.oci.image.manifest.v1+json"
-    /// `application/vnd.oci.image.index.v1+json`.
-    public static let imageIndexType = "application/vnd.oci.image.index.v1+json"
-    /// Docker's image manifest, v2 schema 2 (read only).
-    public static let dockerManifestType = "application/vnd.docker.distribution.manifest.v2+json"
-    /// Docker's manifest list (read only).
-    public static let dockerManifestListType = "application/vnd.docker.distribution.manifest.list.v2+json"
-
     /// The repository this client speaks to.
     public let reference: OCIReference
     /// The settings it was made with.
@@ -65,7 +56,7 @@ public final class OCIClient: Sendable {
                               reason: "plain HTTP to \(reference.registry) is refused (only to this machine)",
                               hint: "use a registry served over https, or set oci.insecure: true on a trusted network")
         }
-        for source in options.mountFrom where !OCIReference.isRepositoryName(source) {
+        for source in options.mountFrom where OCIConfig.repositoryProblem(source) != nil {
             throw ConfigError(.invalidValue, file: nil, key: "model_sync.oci.mount_from",
                               reason: "\"\(source.prefix(200))\" is not a repository name",
                               hint: "list repositories of the same registry, without the host (team/base-models)")

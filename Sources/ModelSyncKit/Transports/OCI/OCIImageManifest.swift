@@ -36,6 +36,8 @@ public struct OCIImageManifest: Codable, Sendable, Hashable {
     public static let indexMediaType = "application/vnd.oci.image.index.v1+json"
     /// A Docker schema 2 manifest: same shape, older media types; accepted for reading.
     public static let dockerMediaType = "application/vnd.docker.distribution.manifest.v2+json"
+    /// A Docker manifest list (several platforms), which is not a set either.
+    public static let dockerListMediaType = "application/vnd.docker.distribution.manifest.list.v2+json"
     /// The annotation holding a layer's file path.
     public static let titleAnnotation = "org.opencontainers.image.title"
     /// The annotation holding when the manifest was made (RFC 3339).
@@ -100,7 +102,7 @@ public struct OCIImageManifest: Codable, Sendable, Hashable {
     /// Decodes manifest bytes a registry served for `what` (a tag or digest, for messages); a document that is
     /// not an image manifest (an index, a schema 1 manifest, not JSON) is an ``IntegrityError``.
     public static func decode(_ bytes: [UInt8], mediaType: String?, what: String) throws(IntegrityError) -> OCIImageManifest {
-        if mediaType == indexMediaType || mediaType == "application/vnd.docker.distribution.manifest.list.v2+json" {
+        if mediaType == indexMediaType || mediaType == dockerListMediaType {
             throw IntegrityError(.invalidManifest, "\(what) is an image index (several platforms), not a model set",
                                  hint: "point oci.reference and the channel at an artifact pushed by model-sync or `oras push`")
         }

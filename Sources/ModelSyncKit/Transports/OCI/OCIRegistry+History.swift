@@ -90,7 +90,7 @@ extension OCIRegistry {
             if kept.count < keep || set.imageManifest == channelManifest { kept.append(set) } else { removed.append(set) }
         }
         if !dryRun {
-            for set in removed where set.imageManifest != channelManifest {
+            for set in removed {
                 try repository.deleteManifest(set.imageManifest)
             }
         }

@@ -33,6 +33,8 @@ final class OCIPublishSession: PublishSession {
     private var channelSets: [String: OCISetMapping.ReadSet] = [:]
     private var manifest: Manifest?
     private var signatures: [String: OCISetMapping.SignatureLayer] = [:]
+    /// The blobs ``missingBlobs(_:)`` reported missing: their upload needs no `HEAD` of its own.
+    private var knownMissing: Set<Digest> = []
 
     init(registry: OCIRegistry) {
         self.registry = registry
@@ -53,7 +55,9 @@ final class OCIPublishSession: PublishSession {
     }
 
     func missingBlobs(_ digests: [Digest]) throws -> Set<Digest> {
-        try registry.repository.missingBlobs(digests)
+        let missing = try registry.repository.missingBlobs(digests)
+        knownMissing.formUnion(missing)
+        return missing
     }
 
     func putBlob(_ blob: OutgoingBlob) throws {
@@ -63,7 +67,10 @@ final class OCIPublishSession: PublishSession {
     }
 
     func putBlobs(_ entries: [ManifestEntry], from outgoing: OutgoingBlobs) throws {
-        try registry.repository.uploadBlobs(entries, from: outgoing)
+        let unasked = entries.filter { !knownMissing.contains($0.digest) }
+        let asked = entries.filter { knownMissing.contains($0.digest) }
+        if !asked.isEmpty { try registry.repository.uploadBlobs(asked, from: outgoing, checkPresence: false) }
+        if !unasked.isEmpty { try registry.repository.uploadBlobs(unasked, from: outgoing, checkPresence: true) }
     }
 
     /// Uploads the config blob: the manifest's canonical bytes, whose digest is the manifest's.

@@ -2,9 +2,9 @@ import Foundation
 
 /// A manifest as a registry served it: its bytes, media type and digest (the SHA-256 of the bytes).
 public struct OCIStoredManifest: Sendable, Hashable {
-    /// The bytes as served.
+    /// The bytes, exactly as served (the digest covers them, so they must not be re-encoded).
     public let bytes: [UInt8]
-    /// The `Content-Type` the registry gave them.
+    /// The `Content-Type` the registry gave them, without parameters (`application/vnd.oci.image.manifest.v1+json`).
     public let mediaType: String
     /// The SHA-256 of `bytes`.
     public let digest: Digest
@@ -23,9 +23,10 @@ public protocol OCIRepository: AnyObject, Sendable {
     /// Which of `digests` the repository lacks (`HEAD` each).
     func missingBlobs(_ digests: [Digest]) throws -> Set<Digest>
     /// Uploads `entries` (blobs the repository lacks), each verified by `outgoing` just before it leaves; says
-    /// which were sent, mounted, or found present.
+    /// which were sent, mounted, or found present. `checkPresence: false` skips the `HEAD` of each blob, for
+    /// blobs ``missingBlobs(_:)`` has just reported missing.
     @discardableResult
-    func uploadBlobs(_ entries: [ManifestEntry], from outgoing: OutgoingBlobs) throws -> OCIPushSummary
+    func uploadBlobs(_ entries: [ManifestEntry], from outgoing: OutgoingBlobs, checkPresence: Bool) throws -> OCIPushSummary
     /// Uploads a small blob held in memory; returns its digest.
     func putBlob(bytes: [UInt8]) throws -> Digest
     /// Downloads `entries` into `sink`, which hashes each on the way in.
@@ -226,11 +227,19 @@ extension OCIRegistry: TransferSource {
 @available(*, unavailable)
 extension OCIRegistry: Sendable {}
 
-extension OCIClient: OCIRepository {
-    /// ``putBlobs(_:from:)``.
+extension OCIRepository {
+    /// Uploads `entries`, each found by `HEAD` first (present: not sent).
     @discardableResult
     public func uploadBlobs(_ entries: [ManifestEntry], from outgoing: OutgoingBlobs) throws -> OCIPushSummary {
-        try putBlobs(entries, from: outgoing)
+        try uploadBlobs(entries, from: outgoing, checkPresence: true)
+    }
+}
+
+extension OCIClient: OCIRepository {
+    /// ``putBlobs(_:from:checkPresence:)``.
+    @discardableResult
+    public func uploadBlobs(_ entries: [ManifestEntry], from outgoing: OutgoingBlobs, checkPresence: Bool) throws -> OCIPushSummary {
+        try putBlobs(entries, from: outgoing, checkPresence: checkPresence)
     }
 
     /// ``OCIClientOptions/concurrency``.
@@ -238,6 +247,6 @@ extension OCIClient: OCIRepository {
 
     /// ``manifest(_:)``.
     public func fetchManifest(_ reference: String) throws -> OCIStoredManifest? {
-        try manifest(reference).map { OCIStoredManifest(bytes: $0.bytes, mediaType: $0.mediaType, digest: $0.digest) }
+        try manifest(reference)
     }
 }
