@@ -11,7 +11,8 @@ import Foundation
 /// only when nobody holds that lock and the pid its name carries does not run (a folder of a version that
 /// took no lock). Making a folder and judging the others happen under a lock on `incoming/` itself, so a
 /// folder is never judged between its `mkdir` and its owner's lock. `gc` and `fsck --repair` remove the
-/// leftovers, and so does the next pull.
+/// leftovers, and so does the next pull. On the store's filesystem, so free space is measured where the import
+/// will need it.
 struct IncomingFolders {
     /// A folder left over by a process that no longer runs, with the bytes of its files.
     struct Leftover: Sendable, Equatable {
