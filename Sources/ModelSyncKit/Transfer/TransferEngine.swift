@@ -146,7 +146,7 @@ public struct TransferEngine {
         for _ in 1...Self.publishAttempts {
             let session = try destination.beginPublish()
             let expected = try session.channel(channel)
-            let missing = try blobsToSend(manifest, session: session)
+            let missing = try Self.blobsToSend(manifest, session: session)
             let previous = try signer == nil ? nil : Self.currentRelease(channel, in: session)
             let manifestSignature = signer?.manifestSignature(
                 manifest.digest, merging: try session.signatureBytes(.manifest(manifest.digest)))
@@ -185,8 +185,9 @@ public struct TransferEngine {
                                            name: file.relativePath)
     }
 
-    /// The distinct blobs of `manifest` the session lacks, in manifest order.
-    private func blobsToSend(_ manifest: Manifest, session: any PublishSession) throws -> [ManifestEntry] {
+    /// The distinct blobs of `manifest` the session lacks, in manifest order: what a publish uploads, and what
+    /// a dry run counts.
+    static func blobsToSend(_ manifest: Manifest, session: any PublishSession) throws -> [ManifestEntry] {
         var seen = Set<Digest>()
         let distinct = manifest.files.filter { seen.insert($0.digest).inserted }
         let lacking = try session.missingBlobs(distinct.map(\.digest))
