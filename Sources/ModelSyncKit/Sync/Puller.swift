@@ -119,8 +119,7 @@ public struct Puller {
     /// What pulling `manifest` (named `target`) would fetch into the store as it is.
     private func plan(_ target: Digest, manifest: Manifest) throws -> Plan {
         guard let store = try workspace.existingStoreForReading() else {
-            var seen = Set<Digest>()
-            let distinct = manifest.files.filter { seen.insert($0.digest).inserted }
+            let distinct = manifest.files.distinctByDigest()
             return Plan(manifest: target, active: nil, heldBack: nil, fetchObjects: distinct.count,
                         fetchBytes: distinct.reduce(0) { $0 + $1.size })
         }

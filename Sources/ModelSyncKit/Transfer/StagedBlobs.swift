@@ -47,7 +47,6 @@ extension TransferSource {
     /// which `lacking` holds, in manifest order, with the manifest.
     func lackingEntries(of digest: Digest, lacking: (Digest) -> Bool) throws -> (Manifest, [ManifestEntry]) {
         let manifest = try TransferEngine.validatedManifest(digest, from: self)
-        var seen = Set<Digest>()
-        return (manifest, manifest.files.filter { lacking($0.digest) && seen.insert($0.digest).inserted })
+        return (manifest, manifest.files.distinctByDigest().filter { lacking($0.digest) })
     }
 }

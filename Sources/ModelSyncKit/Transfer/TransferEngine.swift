@@ -92,8 +92,7 @@ public struct TransferEngine {
 
     /// One entry per distinct blob of `manifest` that the store does not hold, in manifest order.
     func missingEntries(of manifest: Manifest) -> [ManifestEntry] {
-        var seen = Set<Digest>()
-        return manifest.files.filter { !store.objects.contains($0.digest) && seen.insert($0.digest).inserted }
+        manifest.files.distinctByDigest().filter { !store.objects.contains($0.digest) }
     }
 
     /// Streams the entries into the store through the source's ``TransferSource/fetchBlobs(_:into:)``; each
@@ -188,8 +187,7 @@ public struct TransferEngine {
     /// The distinct blobs of `manifest` the session lacks, in manifest order: what a publish uploads, and what
     /// a dry run counts.
     static func blobsToSend(_ manifest: Manifest, session: any PublishSession) throws -> [ManifestEntry] {
-        var seen = Set<Digest>()
-        let distinct = manifest.files.filter { seen.insert($0.digest).inserted }
+        let distinct = manifest.files.distinctByDigest()
         let lacking = try session.missingBlobs(distinct.map(\.digest))
         return distinct.filter { lacking.contains($0.digest) }
     }
