@@ -36,13 +36,12 @@ struct GarbageCollector {
         try countRemovableObjects(keeping: try objects(referencedBy: kept), into: &report)
         report.manifestsRemoved = dropped.sorted()
         report.tempFilesRemoved = try FileSystem.list(store.layout.tmp).sorted().map { store.layout.tmp + "/" + $0 }
-        report.leftoverBytesFreed = report.tempFilesRemoved.reduce(0) { $0 + IncomingFolders.bytes(under: $1) }
         // A staged folder left over stays so (its owner is gone and no one takes it over): it may be judged
         // now and removed after the index work.
-        let incoming = IncomingFolders(storeRoot: store.layout.root)
-        let staged = try incoming.judging { try incoming.leftovers() }
-        report.stagedRemoved = staged.map(\.path)
-        report.leftoverBytesFreed += staged.reduce(0) { $0 + $1.bytes }
+        report.stagedRemoved = try IncomingFolders(storeRoot: store.layout.root).leftovers()
+        report.leftoverBytesFreed = (report.tempFilesRemoved + report.stagedRemoved).reduce(0) {
+            $0 + FileSystem.bytes(under: $1)
+        }
         let goneFiles = try cachedPathsOfGoneFiles()
         report.cacheRowsRemoved = goneFiles.count
         guard !dryRun else { return report }

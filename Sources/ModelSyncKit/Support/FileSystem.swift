@@ -192,6 +192,15 @@ enum FileSystem {
         }
     }
 
+    /// The sizes of the regular files under `path`, or of `path` itself when it is one (not following links);
+    /// what cannot be read counts as nothing.
+    static func bytes(under path: String) -> UInt64 {
+        guard let info = try? linkStatus(path) else { return 0 }
+        if isRegular(info) { return UInt64(info.st_size) }
+        guard isDirectory(info) else { return 0 }
+        return ((try? list(path)) ?? []).reduce(0) { $0 + bytes(under: path + "/" + $1) }
+    }
+
     /// Free bytes available to this user on the filesystem holding `path`.
     static func freeBytes(_ path: String) throws(IOError) -> UInt64 {
         var info = statvfs()
