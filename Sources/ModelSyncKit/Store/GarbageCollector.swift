@@ -53,10 +53,7 @@ struct GarbageCollector {
     /// The stat cache's paths that no longer name a regular file. An import drops those under the folder it
     /// walks; these are the rest, of folders no import walks again (a one-off `import`, a moved models folder).
     private func cachedPathsOfGoneFiles() throws -> [String] {
-        try store.index.cachedPaths().filter { path in
-            guard let info = try? FileSystem.linkStatus(path) else { return true }
-            return !FileSystem.isRegular(info)
-        }
+        try store.index.cachedPaths().filter { !FileSystem.isRegularFile(at: $0) }
     }
 
     /// The manifests to keep (of a kept generation, pinned, or within the grace period) and the indexed

@@ -33,6 +33,13 @@ enum FileSystem {
     static func isRegular(_ info: stat) -> Bool { (info.st_mode & S_IFMT) == S_IFREG }
     static func isSymlink(_ info: stat) -> Bool { (info.st_mode & S_IFMT) == S_IFLNK }
 
+    /// Whether `path` itself (not a link's target) is a regular file; false when it is gone or cannot be
+    /// examined, as for a stat-cache row whose file was removed or replaced by a folder or a link.
+    static func isRegularFile(at path: String) -> Bool {
+        guard let info = try? linkStatus(path) else { return false }
+        return isRegular(info)
+    }
+
     /// Creates a directory and its parents (mode 0755); an existing directory is fine.
     static func makeDirectories(_ path: String) throws(IOError) {
         if let info = try status(path) {
