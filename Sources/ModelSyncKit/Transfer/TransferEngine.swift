@@ -207,19 +207,19 @@ public struct TransferEngine {
     private static func verifiedBlob(_ entry: ManifestEntry, objects: ObjectStore, storeRoot: String,
                                      fresh: Bool) throws -> OutgoingBlob {
         let path = objects.path(of: entry.digest)
-        guard objects.contains(entry.digest) else {
-            throw IntegrityError(.missingObject, "object \(entry.digest) (\(entry.path)) is not in the store \(storeRoot)",
-                                 hint: "import the models folder again, then publish")
-        }
+        let missing = IntegrityError(.missingObject, "object \(entry.digest) (\(entry.path)) is not in the store \(storeRoot)",
+                                     hint: "import the models folder again, then publish")
         if fresh {
-            let size = try FileSystem.status(path).map { UInt64($0.st_size) }
-            guard size == entry.size else {
-                throw IntegrityError(.sizeMismatch, "object \(path) (\(entry.path)) is \(size.map(String.init) ?? "no longer") "
-                                     + "bytes, not \(entry.size); it was not published",
+            // One stat answers both questions: is the object there, and is it the size the manifest says.
+            guard let info = try FileSystem.status(path) else { throw missing }
+            guard UInt64(info.st_size) == entry.size else {
+                throw IntegrityError(.sizeMismatch, "object \(path) (\(entry.path)) is \(info.st_size) bytes, "
+                                     + "not \(entry.size); it was not published",
                                      hint: "run `model-sync fsck --repair`, then publish again")
             }
             return OutgoingBlob(digest: entry.digest, size: entry.size, path: path)
         }
+        guard objects.contains(entry.digest) else { throw missing }
         let (digest, size) = try ObjectStore.hashFile(at: path)
         guard digest == entry.digest, size == entry.size else {
             throw IntegrityError(.digestMismatch, "object \(path) (\(entry.path)) hashes to \(digest) (\(size) bytes), "
