@@ -26,6 +26,16 @@ struct DurableFileTests {
         #expect(try FileSystem.list(directory.path) == ["target"])
     }
 
+    @Test("pieces written at their offsets, out of order, make the whole file")
+    func positionalWrites() throws {
+        let directory = TemporaryDirectory()
+        let file = try DurableFile(in: directory.path, prefix: ".t-")
+        try Array("world".utf8).withUnsafeBytes { try file.write($0, at: 6) }
+        try Array("hello ".utf8).withUnsafeBytes { try file.write($0, at: 0) }
+        try file.commit(to: directory.path + "/target", mode: 0o644, placement: .replace)
+        #expect(directory.read("target") == Array("hello world".utf8))
+    }
+
     @Test("the umask narrows the mode as open(2) would, unless the mode is exact (store objects)")
     func umaskNarrowsMode() throws {
         let directory = TemporaryDirectory()

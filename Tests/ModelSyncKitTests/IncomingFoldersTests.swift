@@ -61,7 +61,7 @@ struct IncomingFoldersTests {
     func foldersInUseStay() throws {
         let fixture = try StoreFixture()
         // This process's own, as a pull makes it.
-        let own = try IncomingDirectory(storeDir: fixture.store.layout.root)
+        let own = try IncomingFolders(storeRoot: fixture.store.layout.root).make()
         fixture.directory.write(String(own.path.dropFirst(fixture.directory.path.count + 1)) + "/blob", [1, 2, 3])
         // Another process's, named for a pid this process cannot see running (another pid namespace sharing the
         // store): its lock alone says it is in use.
@@ -72,7 +72,7 @@ struct IncomingFoldersTests {
         #expect(collected.stagedRemoved.isEmpty && collected.leftoverBytesFreed == 0)
         let checked = try Fsck(store: fixture.store, repair: true, modelsDir: fixture.modelsDir, progress: nil).run()
         #expect(checked.problems.isEmpty, "\(checked.problems)")
-        let next = try IncomingDirectory(storeDir: fixture.store.layout.root)
+        let next = try IncomingFolders(storeRoot: fixture.store.layout.root).make()
         next.remove()
         #expect(FileManager.default.fileExists(atPath: own.path + "/blob"))
         #expect(FileManager.default.fileExists(atPath: foreign + "/tmp/part"))

@@ -46,7 +46,7 @@ extension HTTPClient {
         } catch {
             throw HTTPError(.file, method: "GET", url: url, detail: "cannot open \(path): \(String(cString: strerror(error.errno)))")
         }
-        let state = DownloadState(fd: file.descriptor, path: path, maxBytes: maxBytes, progress: progress)
+        let state = DownloadState(file: file, path: path, maxBytes: maxBytes, progress: progress)
         let attempts = try retry.run { (attempt) throws(HTTPError) -> AttemptOutcome<Int, HTTPError> in
             if state.restartRequested {
                 // The server ignored Range: start again from zero.
@@ -191,7 +191,9 @@ extension HTTPClient {
 
 /// What the attempts of one download share: the open file and how much of it is written.
 private final class DownloadState {
-    let fd: Int32
+    /// Written through its own methods, so it starts writing back as the bytes arrive (``DurableFile/wrote(_:)``)
+    /// and the fsync of a multi-gigabyte archive at the end finds little left to do.
+    let file: DurableFile
     let path: String
     let maxBytes: UInt64?
     let progress: ((UInt64, UInt64?) -> Void)?
@@ -202,8 +204,8 @@ private final class DownloadState {
     var restartRequested = false
     var retryAfter: Double?
 
-    init(fd: Int32, path: String, maxBytes: UInt64?, progress: ((UInt64, UInt64?) -> Void)?) {
-        self.fd = fd
+    init(file: DurableFile, path: String, maxBytes: UInt64?, progress: ((UInt64, UInt64?) -> Void)?) {
+        self.file = file
         self.path = path
         self.maxBytes = maxBytes
         self.progress = progress
@@ -215,15 +217,11 @@ private final class DownloadState {
             tooLarge = true
             return false
         }
-        var offset = 0
-        while offset < chunk.count {
-            let count = write(fd, chunk.baseAddress! + offset, chunk.count - offset)
-            if count < 0 {
-                if errno == EINTR { continue }
-                writeErrno = errno
-                return false
-            }
-            offset += count
+        do {
+            try file.write(chunk)
+        } catch {
+            writeErrno = error.errno
+            return false
         }
         written += UInt64(chunk.count)
         progress?(written, total)
@@ -232,7 +230,7 @@ private final class DownloadState {
 
     /// Empties the file for a download that starts again from zero.
     func truncate(url: String) throws(HTTPError) {
-        guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) == 0 else {
+        guard ftruncate(file.descriptor, 0) == 0, lseek(file.descriptor, 0, SEEK_SET) == 0 else {
             throw HTTPError(.file, method: "GET", url: url,
                             detail: "cannot truncate \(path): \(String(cString: strerror(errno)))")
         }

@@ -239,11 +239,10 @@ struct Fsck {
 
     /// Downloads staged under `incoming/` by pulls that no longer run (a folder in use is never listed).
     private func checkStagedDownloads(findings: inout FsckFindings) throws {
-        let incoming = IncomingFolders(storeRoot: layout.root)
-        let leftovers = try incoming.judging { try incoming.leftovers() }
-        for leftover in leftovers {
-            try findings.note("leftover staged download \(leftover.path) (\(leftover.bytes) bytes) of a pull that no longer runs") {
-                try removal(of: leftover.path)
+        for leftover in try IncomingFolders(storeRoot: layout.root).leftovers() {
+            let bytes = FileSystem.bytes(under: leftover)
+            try findings.note("leftover staged download \(leftover) (\(bytes) bytes) of a pull that no longer runs") {
+                try removal(of: leftover)
             }
         }
     }

@@ -36,13 +36,12 @@ struct GarbageCollector {
         try countRemovableObjects(keeping: try objects(referencedBy: kept), into: &report)
         report.manifestsRemoved = dropped.sorted()
         report.tempFilesRemoved = try FileSystem.list(store.layout.tmp).sorted().map { store.layout.tmp + "/" + $0 }
-        report.leftoverBytesFreed = report.tempFilesRemoved.reduce(0) { $0 + IncomingFolders.bytes(under: $1) }
         // A staged folder left over stays so (its owner is gone and no one takes it over): it may be judged
         // now and removed after the index work.
-        let incoming = IncomingFolders(storeRoot: store.layout.root)
-        let staged = try incoming.judging { try incoming.leftovers() }
-        report.stagedRemoved = staged.map(\.path)
-        report.leftoverBytesFreed += staged.reduce(0) { $0 + $1.bytes }
+        report.stagedRemoved = try IncomingFolders(storeRoot: store.layout.root).leftovers()
+        report.leftoverBytesFreed = (report.tempFilesRemoved + report.stagedRemoved).reduce(0) {
+            $0 + FileSystem.bytes(under: $1)
+        }
         let goneFiles = try cachedPathsOfGoneFiles()
         report.cacheRowsRemoved = goneFiles.count
         guard !dryRun else { return report }
@@ -54,10 +53,7 @@ struct GarbageCollector {
     /// The stat cache's paths that no longer name a regular file. An import drops those under the folder it
     /// walks; these are the rest, of folders no import walks again (a one-off `import`, a moved models folder).
     private func cachedPathsOfGoneFiles() throws -> [String] {
-        try store.index.cachedPaths().filter { path in
-            guard let info = try? FileSystem.linkStatus(path) else { return true }
-            return !FileSystem.isRegular(info)
-        }
+        try store.index.cachedPaths().filter { !FileSystem.isRegularFile(at: $0) }
     }
 
     /// The manifests to keep (of a kept generation, pinned, or within the grace period) and the indexed

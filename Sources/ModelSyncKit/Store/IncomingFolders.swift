@@ -11,14 +11,9 @@ import Foundation
 /// only when nobody holds that lock and the pid its name carries does not run (a folder of a version that
 /// took no lock). Making a folder and judging the others happen under a lock on `incoming/` itself, so a
 /// folder is never judged between its `mkdir` and its owner's lock. `gc` and `fsck --repair` remove the
-/// leftovers, and so does the next pull.
+/// leftovers, and so does the next pull. On the store's filesystem, so free space is measured where the import
+/// will need it.
 struct IncomingFolders {
-    /// A folder left over by a process that no longer runs, with the bytes of its files.
-    struct Leftover: Sendable, Equatable {
-        let path: String
-        let bytes: UInt64
-    }
-
     /// `<store>/incoming`.
     let path: String
 
@@ -32,7 +27,7 @@ struct IncomingFolders {
         try FileSystem.makeDirectories(path)
         let parent = try lock(LOCK_EX)
         defer { close(parent) }
-        for leftover in try leftovers() { try? FileSystem.removeTree(leftover.path) }
+        for leftover in try leftoversUnlocked() { try? FileSystem.removeTree(leftover) }
         let folder = path + "/\(getpid())-\(UUID().uuidString.prefix(8))"
         try FileSystem.makeDirectories(folder)
         let descriptor = try FileSystem.open(folder, O_RDONLY | O_DIRECTORY)
@@ -45,25 +40,19 @@ struct IncomingFolders {
         return IncomingFolder(path: folder, descriptor: descriptor)
     }
 
-    /// The folders left over by processes that no longer run; none while `incoming/` does not exist.
-    func leftovers() throws -> [Leftover] {
+    /// The paths of the folders left over by processes that no longer run, judged with `incoming/` locked
+    /// against new folders (shared with other judges), so no folder is judged between its `mkdir` and its
+    /// owner's lock; none while `incoming/` does not exist.
+    func leftovers() throws -> [String] {
         guard FileSystem.exists(path) else { return [] }
-        var found: [Leftover] = []
-        for name in try FileSystem.list(path).sorted() {
-            let folder = path + "/" + name
-            guard try !isInUse(folder, name: name) else { continue }
-            found.append(Leftover(path: folder, bytes: Self.bytes(under: folder)))
-        }
-        return found
-    }
-
-    /// Runs `body` with `incoming/` locked against new folders (shared with other judges), so no folder is
-    /// judged between its `mkdir` and its owner's lock. Runs it unlocked when `incoming/` does not exist.
-    func judging<T>(_ body: () throws -> T) throws -> T {
-        guard FileSystem.exists(path) else { return try body() }
         let parent = try lock(LOCK_SH)
         defer { close(parent) }
-        return try body()
+        return try leftoversUnlocked()
+    }
+
+    /// ``leftovers()`` for a caller that holds the lock on `incoming/` already.
+    private func leftoversUnlocked() throws -> [String] {
+        try FileSystem.list(path).sorted().filter { try !isInUse(path + "/" + $0, name: $0) }.map { path + "/" + $0 }
     }
 
     /// Whether an owner holds `folder`'s lock, or the pid in its name runs. A plain file is never in use.
@@ -90,14 +79,6 @@ struct IncomingFolders {
             }
         }
         return descriptor
-    }
-
-    /// The sizes of the regular files under `path` (not following links).
-    static func bytes(under path: String) -> UInt64 {
-        guard let info = try? FileSystem.linkStatus(path) else { return 0 }
-        if FileSystem.isRegular(info) { return UInt64(info.st_size) }
-        guard FileSystem.isDirectory(info) else { return 0 }
-        return ((try? FileSystem.list(path)) ?? []).reduce(0) { $0 + bytes(under: path + "/" + $1) }
     }
 }
 

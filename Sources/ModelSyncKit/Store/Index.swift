@@ -293,14 +293,11 @@ final class Index {
         try database.query("SELECT path FROM stat_cache") { $0.text(0) }
     }
 
-    /// Drops the stat-cache rows of `paths` (files that are gone).
+    /// Drops the stat-cache rows of `paths` (files that are gone); one statement, prepared once, in the
+    /// caller's transaction.
     func forgetCachedPaths(_ paths: [String]) throws(SQLiteError) {
-        guard !paths.isEmpty else { return }
-        let statement = try database.prepare("DELETE FROM stat_cache WHERE path = ?")
         for path in paths {
-            try statement.bind([.text(path)])
-            while try statement.step() {}
-            statement.reset()
+            try database.run("DELETE FROM stat_cache WHERE path = ?", [.text(path)])
         }
     }
 

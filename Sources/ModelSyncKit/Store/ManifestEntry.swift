@@ -45,3 +45,11 @@ public struct ManifestEntry: Hashable, Sendable {
         self.mode = mode
     }
 }
+
+extension Sequence where Element == ManifestEntry {
+    /// The first entry of each blob, in order: files with the same bytes share one object, which moves once.
+    func distinctByDigest() -> [ManifestEntry] {
+        var seen = Set<Digest>()
+        return filter { seen.insert($0.digest).inserted }
+    }
+}

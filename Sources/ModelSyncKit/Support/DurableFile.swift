@@ -58,6 +58,21 @@ final class DurableFile {
         wrote(bytes.count)
     }
 
+    /// Writes all of `buffer` at `offset` (`pwrite(2)`, retrying short writes and EINTR), leaving the file
+    /// offset alone: for writers whose pieces arrive out of order (the segments of a download).
+    func write(_ buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(IOError) {
+        var done = 0
+        while done < buffer.count {
+            let count = pwrite(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw IOError.current("write", temporaryPath)
+            }
+            done += count
+        }
+        wrote(buffer.count)
+    }
+
     /// Dirty bytes above which their writeback starts (``wrote(_:)``).
     static let writebackStep = 8 << 20
     /// Bytes written since writeback last started.

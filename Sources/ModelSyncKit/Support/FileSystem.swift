@@ -33,6 +33,13 @@ enum FileSystem {
     static func isRegular(_ info: stat) -> Bool { (info.st_mode & S_IFMT) == S_IFREG }
     static func isSymlink(_ info: stat) -> Bool { (info.st_mode & S_IFMT) == S_IFLNK }
 
+    /// Whether `path` itself (not a link's target) is a regular file; false when it is gone or cannot be
+    /// examined, as for a stat-cache row whose file was removed or replaced by a folder or a link.
+    static func isRegularFile(at path: String) -> Bool {
+        guard let info = try? linkStatus(path) else { return false }
+        return isRegular(info)
+    }
+
     /// Creates a directory and its parents (mode 0755); an existing directory is fine.
     static func makeDirectories(_ path: String) throws(IOError) {
         if let info = try status(path) {
@@ -190,6 +197,15 @@ enum FileSystem {
         } else if unlink(path) != 0 && errno != ENOENT {
             throw IOError.current("unlink", path)
         }
+    }
+
+    /// The sizes of the regular files under `path`, or of `path` itself when it is one (not following links);
+    /// what cannot be read counts as nothing.
+    static func bytes(under path: String) -> UInt64 {
+        guard let info = try? linkStatus(path) else { return 0 }
+        if isRegular(info) { return UInt64(info.st_size) }
+        guard isDirectory(info) else { return 0 }
+        return ((try? list(path)) ?? []).reduce(0) { $0 + bytes(under: path + "/" + $1) }
     }
 
     /// Free bytes available to this user on the filesystem holding `path`.

@@ -45,10 +45,7 @@ extension Publisher {
         let registry = try workspace.ociRegistry()
         let (imported, manifest) = try snapshot(progress: progress)
         let session = try registry.beginPublish()
-        var seen = Set<Digest>()
-        let distinct = manifest.files.filter { seen.insert($0.digest).inserted }
-        let lacking = try session.missingBlobs(distinct.map(\.digest))
-        let missing = distinct.filter { lacking.contains($0.digest) }
+        let missing = try TransferEngine.blobsToSend(manifest, session: session)
         return Plan(manifest: manifest.digest, files: imported.files, bytes: imported.bytes, newObjects: missing.count,
                     newBytes: missing.reduce(0) { $0 + $1.size },
                     wouldPublish: try session.channel(workspace.config.oci.channel) != manifest.digest,

@@ -13,13 +13,13 @@ extension Puller {
         if manifest == nil, let held = try heldBack(target) { return held }
         // Staged, then stored: one `fetching` phase for the user, not two.
         let progress = FetchingPhase.monotonic(progress)
-        var incoming: IncomingDirectory?
+        var incoming: IncomingFolder?
         defer { incoming?.remove() }
         let storeDir = FileSystem.absolute(workspace.storeDir)
         let objects = ObjectStore(layout: StoreLayout(root: storeDir))
         do {
             try registry.stageBlobs(of: target, lacking: { !objects.contains($0) }, into: {
-                let made = try IncomingDirectory(storeDir: storeDir)
+                let made = try IncomingFolders(storeRoot: storeDir).make()
                 incoming = made
                 return made.path
             }, progress: progress)

@@ -67,12 +67,12 @@ public struct Puller {
         // Staged, then stored: one `fetching` phase for the user, not two.
         let progress = FetchingPhase.monotonic(progress)
         // Git LFS objects are downloaded before the store lock too, into a folder of this process's own.
-        var incoming: IncomingDirectory?
+        var incoming: IncomingFolder?
         defer { incoming?.remove() }
         let objects = ObjectStore(layout: StoreLayout(root: FileSystem.absolute(workspace.storeDir)))
         do {
             try source.stageLFSObjects(manifest: target, lacking: { !objects.contains($0) }, into: {
-                let made = try IncomingDirectory(storeDir: FileSystem.absolute(workspace.storeDir))
+                let made = try IncomingFolders(storeRoot: FileSystem.absolute(workspace.storeDir)).make()
                 incoming = made
                 return made.path
             }, progress: progress)
@@ -119,8 +119,7 @@ public struct Puller {
     /// What pulling `manifest` (named `target`) would fetch into the store as it is.
     private func plan(_ target: Digest, manifest: Manifest) throws -> Plan {
         guard let store = try workspace.existingStoreForReading() else {
-            var seen = Set<Digest>()
-            let distinct = manifest.files.filter { seen.insert($0.digest).inserted }
+            let distinct = manifest.files.distinctByDigest()
             return Plan(manifest: target, active: nil, heldBack: nil, fetchObjects: distinct.count,
                         fetchBytes: distinct.reduce(0) { $0 + $1.size })
         }

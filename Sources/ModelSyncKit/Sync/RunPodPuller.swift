@@ -93,7 +93,7 @@ public struct RunPodPuller {
                 throw RunPodError(.invalidResponse, "RunPod job \(job.id) completed without an output object",
                                   hint: "the worker must return {archive_url | archive_base64, archive_sha256, archive_size, manifest}")
             }
-            let incoming = try IncomingDirectory(storeDir: workspace.storeDir)
+            let incoming = try IncomingFolders(storeRoot: workspace.storeDir).make()
             defer { incoming.remove() }
             let archivePath = incoming.path + "/runpod-\(job.id.filter { $0.isLetter || $0.isNumber || $0 == "-" }).zip"
             try fetchArchive(output, job: job.id, to: archivePath, progress: progress)

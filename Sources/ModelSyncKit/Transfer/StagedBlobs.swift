@@ -46,13 +46,7 @@ extension TransferSource {
     /// The distinct entries of manifest `digest` (read from this source and checked against its digest) for
     /// which `lacking` holds, in manifest order, with the manifest.
     func lackingEntries(of digest: Digest, lacking: (Digest) -> Bool) throws -> (Manifest, [ManifestEntry]) {
-        let manifest: Manifest
-        do {
-            manifest = try Manifest.decode(manifestBytes(digest), expecting: digest)
-        } catch let failure as IntegrityError {
-            throw describe(failure, entry: nil)
-        }
-        var seen = Set<Digest>()
-        return (manifest, manifest.files.filter { lacking($0.digest) && seen.insert($0.digest).inserted })
+        let manifest = try TransferEngine.validatedManifest(digest, from: self)
+        return (manifest, manifest.files.distinctByDigest().filter { lacking($0.digest) })
     }
 }

@@ -92,8 +92,7 @@ public struct TransferEngine {
 
     /// One entry per distinct blob of `manifest` that the store does not hold, in manifest order.
     func missingEntries(of manifest: Manifest) -> [ManifestEntry] {
-        var seen = Set<Digest>()
-        return manifest.files.filter { !store.objects.contains($0.digest) && seen.insert($0.digest).inserted }
+        manifest.files.distinctByDigest().filter { !store.objects.contains($0.digest) }
     }
 
     /// Streams the entries into the store through the source's ``TransferSource/fetchBlobs(_:into:)``; each
@@ -146,7 +145,7 @@ public struct TransferEngine {
         for _ in 1...Self.publishAttempts {
             let session = try destination.beginPublish()
             let expected = try session.channel(channel)
-            let missing = try blobsToSend(manifest, session: session)
+            let missing = try Self.blobsToSend(manifest, session: session)
             let previous = try signer == nil ? nil : Self.currentRelease(channel, in: session)
             let manifestSignature = signer?.manifestSignature(
                 manifest.digest, merging: try session.signatureBytes(.manifest(manifest.digest)))
@@ -185,10 +184,10 @@ public struct TransferEngine {
                                            name: file.relativePath)
     }
 
-    /// The distinct blobs of `manifest` the session lacks, in manifest order.
-    private func blobsToSend(_ manifest: Manifest, session: any PublishSession) throws -> [ManifestEntry] {
-        var seen = Set<Digest>()
-        let distinct = manifest.files.filter { seen.insert($0.digest).inserted }
+    /// The distinct blobs of `manifest` the session lacks, in manifest order: what a publish uploads, and what
+    /// a dry run counts.
+    static func blobsToSend(_ manifest: Manifest, session: any PublishSession) throws -> [ManifestEntry] {
+        let distinct = manifest.files.distinctByDigest()
         let lacking = try session.missingBlobs(distinct.map(\.digest))
         return distinct.filter { lacking.contains($0.digest) }
     }
@@ -208,19 +207,19 @@ public struct TransferEngine {
     private static func verifiedBlob(_ entry: ManifestEntry, objects: ObjectStore, storeRoot: String,
                                      fresh: Bool) throws -> OutgoingBlob {
         let path = objects.path(of: entry.digest)
-        guard objects.contains(entry.digest) else {
-            throw IntegrityError(.missingObject, "object \(entry.digest) (\(entry.path)) is not in the store \(storeRoot)",
-                                 hint: "import the models folder again, then publish")
-        }
+        let missing = IntegrityError(.missingObject, "object \(entry.digest) (\(entry.path)) is not in the store \(storeRoot)",
+                                     hint: "import the models folder again, then publish")
         if fresh {
-            let size = try FileSystem.status(path).map { UInt64($0.st_size) }
-            guard size == entry.size else {
-                throw IntegrityError(.sizeMismatch, "object \(path) (\(entry.path)) is \(size.map(String.init) ?? "no longer") "
-                                     + "bytes, not \(entry.size); it was not published",
+            // One stat answers both questions: is the object there, and is it the size the manifest says.
+            guard let info = try FileSystem.status(path) else { throw missing }
+            guard UInt64(info.st_size) == entry.size else {
+                throw IntegrityError(.sizeMismatch, "object \(path) (\(entry.path)) is \(info.st_size) bytes, "
+                                     + "not \(entry.size); it was not published",
                                      hint: "run `model-sync fsck --repair`, then publish again")
             }
             return OutgoingBlob(digest: entry.digest, size: entry.size, path: path)
         }
+        guard objects.contains(entry.digest) else { throw missing }
         let (digest, size) = try ObjectStore.hashFile(at: path)
         guard digest == entry.digest, size == entry.size else {
             throw IntegrityError(.digestMismatch, "object \(path) (\(entry.path)) hashes to \(digest) (\(size) bytes), "
