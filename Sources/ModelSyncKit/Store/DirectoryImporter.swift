@@ -299,10 +299,7 @@ extension Store {
                 previous[order[cursor]] = digest
             }
         }
-        let vanished = unseen.filter { path in
-            guard let info = try? FileSystem.linkStatus(path) else { return true }
-            return !FileSystem.isRegular(info)
-        }
+        let vanished = unseen.filter { !FileSystem.isRegularFile(at: $0) }
         // An object removed since (gc, a repaired store) is hashed again. Looked up from one open `objects/`
         // folder: a stat by absolute path walked the store's whole path for every file.
         let folder = Glibc.open(layout.objects, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

@@ -282,16 +282,7 @@ public final class ObjectWriter {
     /// Writes `buffer` at `offset` of the temp file without hashing it: the segments of a download arrive
     /// in any order; ``commitHashingBack(size:expected:)`` hashes the file once it is complete.
     func write(_ buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(IOError) {
-        var done = 0
-        while done < buffer.count {
-            let count = pwrite(file.descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw IOError.current("write", file.temporaryPath)
-            }
-            done += count
-        }
-        file.wrote(buffer.count)
+        try file.write(buffer, at: offset)
     }
 
     /// Hashes the `size` bytes written with ``write(_:at:)``, read back once (page cache), then commits
