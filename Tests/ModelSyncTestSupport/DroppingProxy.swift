@@ -44,7 +44,7 @@ public final class DroppingProxy: @unchecked Sendable {
     public init(targetPort: Int) throws {
         self.targetPort = targetPort
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = Self.loopback(port: 0)
+        var address = LoopbackPort.loopback(port: 0)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
@@ -102,14 +102,6 @@ public final class DroppingProxy: @unchecked Sendable {
         for fd in open { shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
-    private static func loopback(port: Int) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        return address
-    }
-
     private static func acceptLoop(_ listener: Int32, proxy: () -> DroppingProxy?) {
         while true {
             let client = accept(listener, nil, nil)
@@ -130,7 +122,7 @@ public final class DroppingProxy: @unchecked Sendable {
     /// Connects `client` to the target and starts the two pumps of the connection.
     private func serve(_ client: Int32) {
         let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = Self.loopback(port: targetPort)
+        var address = LoopbackPort.loopback(port: targetPort)
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size))

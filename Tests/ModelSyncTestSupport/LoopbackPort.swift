@@ -39,7 +39,8 @@ public enum LoopbackPort {
         return false
     }
 
-    private static func loopback(port: Int) -> sockaddr_in {
+    /// The socket address of `port` on 127.0.0.1.
+    static func loopback(port: Int) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
